@@ -1,0 +1,104 @@
+"""Start and stop real server processes on free ports (used by tests and benchmarks)."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from devstack import binaries
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on port {port} after {timeout}s")
+
+
+class Proc:
+    """A child process with its log in a file; stop() is idempotent."""
+
+    def __init__(self, args: list[str], *, port: int | None = None, env: dict | None = None,
+                 log_dir: Path | None = None, name: str = "proc", cwd: Path = ROOT):
+        self.name = name
+        self.port = port
+        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix=f"{name}-"))
+        self.log_path = self.log_dir / f"{name}.log"
+        self._log = open(self.log_path, "ab")
+        full_env = {**os.environ, **(env or {})}
+        full_env.setdefault("PYTHONPATH", str(ROOT))
+        self.popen = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=full_env, cwd=cwd,
+                                      start_new_session=True)
+        if port is not None:
+            try:
+                wait_for_port(port, proc=self.popen)
+            except Exception:
+                self.stop()
+                raise RuntimeError(f"{name} failed to start:\n{self.log()}") from None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGTERM)
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+            except ProcessLookupError:
+                pass
+        self._log.close()
+
+
+def start_redis(data_dir: Path | None = None, *, appendonly: bool = False) -> Proc:
+    port = free_port()
+    data_dir = Path(data_dir or tempfile.mkdtemp(prefix="redis-"))
+    args = [binaries.redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "yes" if appendonly else "no", "--dir", str(data_dir)]
+    return Proc(args, port=port, log_dir=data_dir, name="redis")
+
+
+def start_mongo(data_dir: Path | None = None) -> Proc:
+    port = free_port()
+    data_dir = Path(data_dir or tempfile.mkdtemp(prefix="secantus-"))
+    args = [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
+            "--storage-path", str(data_dir / "db"), "--log-level", "WARNING"]
+    return Proc(args, port=port, log_dir=data_dir, name="secantus")
+
+
+def python_module(module: str, *args: str, env: dict | None = None, port: int | None = None,
+                  name: str | None = None) -> Proc:
+    return Proc([sys.executable, "-m", module, *args], env=env, port=port, name=name or module)
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

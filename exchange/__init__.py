@@ -1,0 +1,1 @@
+"""Shared code of the exchange: config, money, Redis keys and Lua, Mongo collections."""

@@ -1,0 +1,76 @@
+"""The one place that reads the environment.
+
+Every other module takes a ``Settings`` (or reads ``settings()``); nothing else
+calls ``os.environ``. Money settings are parsed to integers here, once.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from exchange.money import parse_cash
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongo_db: str = "exchange"
+    symbols: tuple[str, ...] = ("KRYP", "ADAM", "PUPS")
+    starting_cash_cents: int = 1_000_000
+    starting_shares: int = 100
+    # Market orders are protected by a collar: a market buy may pay at most
+    # best ask + collar, a market sell receive at least best bid - collar.
+    market_collar_bps: int = 1000
+    lock_ttl_ms: int = 2000
+    batch_max_commands: int = 256
+    order_wait_ms: int = 5000
+    secret_key: str = "dev-secret-change-me"
+    token_ttl_s: int = 7 * 24 * 3600
+    rate_limit: str = ""
+    data_dir: str = "./data"
+    exchange_port: int = 8080
+    orderbook_replicas: int = 2
+    maker_fee_bps: int = 0
+    taker_fee_bps: int = 10
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        symbols = tuple(s.strip().upper() for s in env.get("SYMBOLS", "KRYP,ADAM,PUPS").split(",") if s.strip())
+        return cls(
+            redis_url=env.get("REDIS_URL", cls.redis_url),
+            mongo_url=env.get("MONGO_URL", cls.mongo_url),
+            mongo_db=env.get("MONGO_DB", cls.mongo_db),
+            symbols=symbols,
+            starting_cash_cents=parse_cash(env.get("STARTING_CASH", "10000.00")),
+            starting_shares=_int(env, "STARTING_SHARES", cls.starting_shares),
+            market_collar_bps=_int(env, "MARKET_COLLAR_BPS", cls.market_collar_bps),
+            lock_ttl_ms=_int(env, "LOCK_TTL_MS", cls.lock_ttl_ms),
+            batch_max_commands=_int(env, "BATCH_MAX_COMMANDS", cls.batch_max_commands),
+            order_wait_ms=_int(env, "ORDER_WAIT_MS", cls.order_wait_ms),
+            secret_key=env.get("SECRET_KEY", cls.secret_key),
+            token_ttl_s=_int(env, "TOKEN_TTL_S", cls.token_ttl_s),
+            rate_limit=env.get("RATE_LIMIT", cls.rate_limit),
+            data_dir=env.get("EXCHANGE_DATA_DIR", cls.data_dir),
+            exchange_port=_int(env, "EXCHANGE_PORT", cls.exchange_port),
+            orderbook_replicas=_int(env, "ORDERBOOK_REPLICAS", cls.orderbook_replicas),
+            maker_fee_bps=_int(env, "MAKER_FEE_BPS", cls.maker_fee_bps),
+            taker_fee_bps=_int(env, "TAKER_FEE_BPS", cls.taker_fee_bps),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,108 @@
+"""Every Redis key the exchange uses, built in one place.
+
+Per-symbol keys carry the hash tag ``{SYM}`` so that one symbol's book, journal
+and replies share a Redis Cluster slot and one Lua script may touch them all.
+Per-user keys carry ``{u:ID}`` for the same reason.
+"""
+from __future__ import annotations
+
+
+def _sym(symbol: str) -> str:
+    return f"ob:{{{symbol}}}"
+
+
+# ---- one symbol's book ----------------------------------------------------------
+
+def bids(symbol: str) -> str:
+    return f"{_sym(symbol)}:bids"
+
+
+def asks(symbol: str) -> str:
+    return f"{_sym(symbol)}:asks"
+
+
+def orders(symbol: str) -> str:
+    """Hash order id -> JSON state of every order of the symbol (resting or done)."""
+    return f"{_sym(symbol)}:orders"
+
+
+def seq(symbol: str) -> str:
+    """Last event sequence committed for the symbol (gap-free)."""
+    return f"{_sym(symbol)}:seq"
+
+
+def fence(symbol: str) -> str:
+    """Fencing-token counter: the newest lock holder's token is the only valid one."""
+    return f"{_sym(symbol)}:fence"
+
+
+def cursor(symbol: str) -> str:
+    """Id of the last inbox entry applied to the book."""
+    return f"{_sym(symbol)}:cursor"
+
+
+def inbox(symbol: str) -> str:
+    """Stream of commands (new, cancel, amend) in arrival order: this fixes time priority."""
+    return f"{_sym(symbol)}:inbox"
+
+
+def events(symbol: str) -> str:
+    """Stream: the journal of everything that happened to the book."""
+    return f"{_sym(symbol)}:events"
+
+
+def lock(symbol: str) -> str:
+    """Redlock key name (pottery prefixes it with 'redlock:')."""
+    return f"{_sym(symbol)}:lock"
+
+
+def reply(symbol: str, order_id: str) -> str:
+    """List the matcher pushes a command's result to; its submitter blocks on it."""
+    return f"{_sym(symbol)}:reply:{order_id}"
+
+
+def open_orders(symbol: str, user_id: str) -> str:
+    """Set of one user's open order ids on one symbol."""
+    return f"{_sym(symbol)}:open:{user_id}"
+
+
+def fills(symbol: str, order_id: str) -> str:
+    """List of one order's fills (JSON), in matching order."""
+    return f"{_sym(symbol)}:fills:{order_id}"
+
+
+def last_trade(symbol: str) -> str:
+    return f"{_sym(symbol)}:last"
+
+
+# ---- one user --------------------------------------------------------------------
+
+def _user(user_id: str) -> str:
+    return f"u:{{{user_id}}}"
+
+
+def account(user_id: str) -> str:
+    """Hash of the live balances and holds (integers) of one account."""
+    return f"{_user(user_id)}:acct"
+
+
+def user_orders(user_id: str) -> str:
+    """Sorted set of a user's order ids scored by entry time (ms)."""
+    return f"{_user(user_id)}:orders"
+
+
+def client_order_id(user_id: str, client_id: str) -> str:
+    return f"{_user(user_id)}:coid:{client_id}"
+
+
+def revoked_token(token_id: str) -> str:
+    return f"auth:revoked:{token_id}"
+
+
+def username(name: str) -> str:
+    """username -> user id, so sessions need no MongoDB round trip on the hot path."""
+    return f"auth:username:{name}"
+
+
+def rate_limit_prefix() -> str:
+    return "ratelimit"

@@ -1,0 +1,56 @@
+-- commit_batch: apply one matched batch to a symbol's book, or refuse it.
+-- The batch is refused unless ARGV[1] is still the newest fencing token and the
+-- book is still at the sequence the batch was matched against; so a matcher
+-- whose lock expired can waste work but never write.
+--
+-- KEYS[1] fence   KEYS[2] seq   KEYS[3] cursor   KEYS[4] inbox   KEYS[5] events
+-- KEYS[6] bids    KEYS[7] asks  KEYS[8] orders hash   KEYS[9] last trade
+-- KEYS[10..] per-batch keys (open-order sets, fill lists, reply lists), named by index in ops
+-- ARGV[1] fence token   ARGV[2] expected seq   ARGV[3] new seq   ARGV[4] new cursor
+-- ARGV[5..] ops, each an opcode followed by its arguments:
+--   Z+ <side key idx> <score> <member>   add a resting order to bids (6) or asks (7)
+--   Z- <side key idx> <member>           remove a resting order
+--   H  <order id> <json>                 set an order's state
+--   S+ <key idx> <member>  /  S- <key idx> <member>   open-order set add / remove
+--   L  <key idx> <json>                  append a fill to an order's fill list
+--   R  <key idx> <json>                  push a reply (expires after 60 s)
+--   E  <sequence> <json>                 append an event to the journal
+--   T  <json>                            set the last trade
+-- Returns 'ok', 'stale_fence' or 'stale_seq'.
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 'stale_fence'
+end
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[2] then
+  return 'stale_seq'
+end
+local i = 5
+local n = #ARGV
+while i <= n do
+  local op = ARGV[i]
+  if op == 'Z+' then
+    redis.call('ZADD', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]); i = i + 4
+  elseif op == 'Z-' then
+    redis.call('ZREM', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]); i = i + 3
+  elseif op == 'H' then
+    redis.call('HSET', KEYS[8], ARGV[i + 1], ARGV[i + 2]); i = i + 3
+  elseif op == 'S+' then
+    redis.call('SADD', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]); i = i + 3
+  elseif op == 'S-' then
+    redis.call('SREM', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]); i = i + 3
+  elseif op == 'L' then
+    redis.call('RPUSH', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]); i = i + 3
+  elseif op == 'R' then
+    local key = KEYS[tonumber(ARGV[i + 1])]
+    redis.call('LPUSH', key, ARGV[i + 2]); redis.call('EXPIRE', key, 60); i = i + 3
+  elseif op == 'E' then
+    redis.call('XADD', KEYS[5], '*', 'sequence', ARGV[i + 1], 'event', ARGV[i + 2]); i = i + 3
+  elseif op == 'T' then
+    redis.call('SET', KEYS[9], ARGV[i + 1]); i = i + 2
+  else
+    return redis.error_reply('commit_batch: unknown op ' .. tostring(op))
+  end
+end
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[3], ARGV[4])
+redis.call('XTRIM', KEYS[4], 'MINID', '~', ARGV[4])
+return 'ok'

@@ -1,0 +1,63 @@
+"""Money and prices as integers.
+
+Prices are integer ticks and cash is integer cents; with the default tick of
+$0.01 one tick is one cent. The API speaks decimal strings ("12.34"); this
+module is the only place that turns them into integers and back, and it never
+rounds: a string with more precision than a cent is an error.
+"""
+from __future__ import annotations
+
+import re
+
+CENTS_PER_DOLLAR = 100
+MAX_CENTS = 10**13  # $100bn: far inside 2^53, so scores and Lua numbers stay exact
+
+_DECIMAL = re.compile(r"^(\d{1,11})(?:\.(\d{1,2}))?$")
+
+
+class MoneyError(ValueError):
+    """A money string that is not an exact, positive amount of cents."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse_cents(text: object, *, field: str = "price", allow_zero: bool = False) -> int:
+    """'12.34' -> 1234. Rejects floats, exponents, signs and sub-cent precision."""
+    if not isinstance(text, str):
+        raise MoneyError(f"invalid_{field}", f"{field} must be a decimal string like \"12.34\"")
+    match = _DECIMAL.match(text)
+    if match is None:
+        if re.match(r"^\d+\.\d{3,}$", text):
+            raise MoneyError(f"invalid_{field}", f"{field} {text!r} is finer than the $0.01 tick")
+        raise MoneyError(f"invalid_{field}", f"{field} {text!r} is not a decimal string like \"12.34\"")
+    whole, frac = match.group(1), match.group(2) or ""
+    cents = int(whole) * CENTS_PER_DOLLAR + int(frac.ljust(2, "0"))
+    if cents == 0 and not allow_zero:
+        raise MoneyError(f"invalid_{field}", f"{field} must be greater than zero")
+    if cents > MAX_CENTS:
+        raise MoneyError(f"invalid_{field}", f"{field} {text!r} is too large")
+    return cents
+
+
+def parse_cash(text: str) -> int:
+    return parse_cents(text, field="cash", allow_zero=True)
+
+
+def format_cents(cents: int) -> str:
+    """1234 -> '12.34'; -5 -> '-0.05'."""
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(int(cents)), CENTS_PER_DOLLAR)
+    return f"{sign}{whole}.{frac:02d}"
+
+
+def collar_up(ticks: int, bps: int) -> int:
+    """ticks × (1 + bps/10000), rounded up to a whole tick, in integers."""
+    return -(-ticks * (10_000 + bps) // 10_000)
+
+
+def collar_down(ticks: int, bps: int) -> int:
+    """ticks × (1 − bps/10000), rounded down, never below one tick."""
+    return max(1, ticks * (10_000 - bps) // 10_000)

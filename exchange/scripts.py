@@ -1,0 +1,23 @@
+"""Lua scripts, loaded once from the ``.lua`` files beside this module.
+
+Each script's header documents its KEYS and ARGV. ``Scripts(redis)`` registers
+them on a connection; calls go by EVALSHA and reload on NOSCRIPT.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis
+
+LUA_DIR = Path(__file__).with_name("lua")
+NAMES = ("begin_batch", "commit_batch", "place_hold", "apply_account")
+
+
+def source(name: str) -> str:
+    return (LUA_DIR / f"{name}.lua").read_text()
+
+
+class Scripts:
+    def __init__(self, client: redis.Redis):
+        for name in NAMES:
+            setattr(self, name, client.register_script(source(name)))

@@ -1,0 +1,248 @@
+"""A pure limit order book: price-time priority, no I/O, no money.
+
+``place``, ``cancel`` and ``amend`` take a command and return the events it
+caused, in order. The Redis engine drives this same class, so the property
+tests of this module cover the matching the exchange really does.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sortedcontainers import SortedDict
+
+from orderbook.model import (
+    Accepted,
+    AmendOrder,
+    CancelOrder,
+    CommandRejected,
+    Command,
+    Done,
+    Event,
+    NewOrder,
+    OrderType,
+    RestingOrder,
+    Rested,
+    SelfTrade,
+    Side,
+    Status,
+    TimeInForce,
+    Trade,
+    Amended,
+)
+
+
+class OrderBook:
+    def __init__(self) -> None:
+        # Both sides are keyed so that the first key is the best price:
+        # asks by price, bids by -price. Each level keeps arrival order.
+        self._levels: dict[Side, SortedDict] = {Side.BUY: SortedDict(), Side.SELL: SortedDict()}
+        self._orders: dict[str, RestingOrder] = {}
+        self._next_priority = 0
+
+    # ---- queries ------------------------------------------------------------
+
+    def __contains__(self, order_id: str) -> bool:
+        return order_id in self._orders
+
+    def get(self, order_id: str) -> RestingOrder | None:
+        return self._orders.get(order_id)
+
+    def best_price(self, side: Side) -> int | None:
+        levels = self._levels[side]
+        if not levels:
+            return None
+        key = levels.keys()[0]
+        return -key if side is Side.BUY else key
+
+    @property
+    def best_bid(self) -> int | None:
+        return self.best_price(Side.BUY)
+
+    @property
+    def best_ask(self) -> int | None:
+        return self.best_price(Side.SELL)
+
+    def resting_orders(self, side: Side) -> Iterator[RestingOrder]:
+        """Resting orders of one side, best first (price, then arrival)."""
+        for level in self._levels[side].values():
+            yield from level.values()
+
+    def l2(self, depth: int | None = None) -> tuple[list[list[int]], list[list[int]]]:
+        """Aggregated levels: ([[price, qty], ...] bids, [[price, qty], ...] asks)."""
+        def side_levels(side: Side) -> list[list[int]]:
+            out = []
+            for key, level in self._levels[side].items():
+                if depth is not None and len(out) >= depth:
+                    break
+                price = -key if side is Side.BUY else key
+                out.append([price, sum(o.remaining for o in level.values())])
+            return out
+
+        return side_levels(Side.BUY), side_levels(Side.SELL)
+
+    def validate(self) -> None:
+        """Raise AssertionError if the internal state is inconsistent."""
+        seen = set()
+        for side, levels in self._levels.items():
+            for key, level in levels.items():
+                assert level, f"empty level {key} on {side}"
+                priorities = [o.priority for o in level.values()]
+                assert priorities == sorted(priorities), "level out of arrival order"
+                for order_id, order in level.items():
+                    price = -key if side is Side.BUY else key
+                    assert order.side is side and order.price == price
+                    assert 0 < order.remaining <= order.quantity
+                    assert self._orders.get(order_id) is order
+                    seen.add(order_id)
+        assert seen == set(self._orders), "order index out of step with levels"
+        bid, ask = self.best_bid, self.best_ask
+        assert bid is None or ask is None or bid < ask, f"crossed book {bid} >= {ask}"
+
+    # ---- loading (from a store) ------------------------------------------------
+
+    def load(self, order: RestingOrder) -> None:
+        """Insert an already-resting order, e.g. when rebuilding from Redis.
+
+        Orders must be loaded in priority order within a price level."""
+        self._insert(order)
+        self._next_priority = max(self._next_priority, order.priority + 1)
+
+    # ---- commands -------------------------------------------------------------
+
+    def apply(self, command: Command, priority: int | None = None) -> list[Event]:
+        if isinstance(command, NewOrder):
+            return self.place(command, priority)
+        if isinstance(command, CancelOrder):
+            return self.cancel(command)
+        return self.amend(command)
+
+    def place(self, order: NewOrder, priority: int | None = None) -> list[Event]:
+        if priority is None:
+            priority = self._next_priority
+        self._next_priority = max(self._next_priority, priority + 1)
+        events: list[Event] = [Accepted(order.order_id, order.user_id, order.side, order.quantity, order.price)]
+        limit = order.limit
+        opposite = order.side.opposite()
+
+        def done(status: Status, reason: str, remaining: int) -> list[Event]:
+            events.append(Done(order.order_id, order.user_id, status, reason, remaining))
+            return events
+
+        if order.post_only and self._crosses(order.side, limit, self.best_price(opposite)):
+            return done(Status.REJECTED, "post_only_would_take", order.quantity)
+        if order.time_in_force is TimeInForce.FOK and self._fillable(order) < order.quantity:
+            return done(Status.CANCELED, "fok_not_fillable", order.quantity)
+
+        remaining = order.quantity
+        taker_canceled_by_stp = False
+        while remaining and not taker_canceled_by_stp:
+            best = self.best_price(opposite)
+            if best is None or not self._crosses(order.side, limit, best):
+                break
+            resting = next(iter(self._levels[opposite][self._key(opposite, best)].values()))
+            if resting.user_id == order.user_id:
+                if order.self_trade in (SelfTrade.CANCEL_RESTING, SelfTrade.CANCEL_BOTH):
+                    self._remove(resting)
+                    events.append(Done(resting.order_id, resting.user_id, Status.CANCELED, "self_trade", resting.remaining))
+                if order.self_trade in (SelfTrade.CANCEL_TAKER, SelfTrade.CANCEL_BOTH):
+                    taker_canceled_by_stp = True
+                continue
+            quantity = min(remaining, resting.remaining)
+            resting.remaining -= quantity
+            remaining -= quantity
+            events.append(Trade(
+                maker_order_id=resting.order_id, taker_order_id=order.order_id,
+                maker_user_id=resting.user_id, taker_user_id=order.user_id,
+                taker_side=order.side, price=resting.price, quantity=quantity,
+                maker_remaining=resting.remaining, taker_remaining=remaining,
+            ))
+            if resting.remaining == 0:
+                self._remove(resting)
+                events.append(Done(resting.order_id, resting.user_id, Status.FILLED, "filled", 0))
+
+        if remaining == 0:
+            return done(Status.FILLED, "filled", 0)
+        if taker_canceled_by_stp:
+            return done(Status.CANCELED, "self_trade", remaining)
+        if order.type is OrderType.MARKET:
+            return done(Status.CANCELED, "market_remainder", remaining)
+        if order.time_in_force is not TimeInForce.GTC:
+            return done(Status.CANCELED, "ioc_remainder", remaining)
+        self._insert(RestingOrder(order.order_id, order.user_id, order.side, order.price,
+                                  order.quantity, remaining, priority))
+        events.append(Rested(order.order_id, order.user_id, order.side, order.price, remaining))
+        return events
+
+    def cancel(self, command: CancelOrder) -> list[Event]:
+        resting = self._owned(command.order_id, command.user_id)
+        if isinstance(resting, CommandRejected):
+            return [resting]
+        self._remove(resting)
+        return [Done(resting.order_id, resting.user_id, Status.CANCELED, "canceled", resting.remaining)]
+
+    def amend(self, command: AmendOrder) -> list[Event]:
+        resting = self._owned(command.order_id, command.user_id)
+        if isinstance(resting, CommandRejected):
+            return [resting]
+        if not resting.filled < command.new_quantity < resting.quantity:
+            return [CommandRejected(command.order_id, command.user_id, "invalid_amend")]
+        released = resting.quantity - command.new_quantity
+        resting.quantity = command.new_quantity
+        resting.remaining -= released
+        return [Amended(resting.order_id, resting.user_id, resting.quantity, resting.remaining)]
+
+    # ---- internals ------------------------------------------------------------
+
+    @staticmethod
+    def _key(side: Side, price: int) -> int:
+        return -price if side is Side.BUY else price
+
+    @staticmethod
+    def _crosses(side: Side, limit: int | None, opposite_best: int | None) -> bool:
+        if opposite_best is None:
+            return False
+        if limit is None:
+            return True
+        return opposite_best <= limit if side is Side.BUY else opposite_best >= limit
+
+    def _fillable(self, order: NewOrder) -> int:
+        """How much of ``order`` would trade, honouring its self-trade rule."""
+        available = 0
+        opposite = order.side.opposite()
+        for resting in self.resting_orders(opposite):
+            if not self._crosses(order.side, order.limit, resting.price):
+                break
+            if resting.user_id == order.user_id:
+                if order.self_trade is SelfTrade.CANCEL_RESTING:
+                    continue
+                break
+            available += resting.remaining
+            if available >= order.quantity:
+                break
+        return available
+
+    def _owned(self, order_id: str, user_id: str) -> RestingOrder | CommandRejected:
+        resting = self._orders.get(order_id)
+        if resting is None:
+            return CommandRejected(order_id, user_id, "not_open")
+        if resting.user_id != user_id:
+            return CommandRejected(order_id, user_id, "not_found")
+        return resting
+
+    def _insert(self, order: RestingOrder) -> None:
+        levels = self._levels[order.side]
+        key = self._key(order.side, order.price)
+        level = levels.get(key)
+        if level is None:
+            level = levels[key] = {}
+        level[order.order_id] = order
+        self._orders[order.order_id] = order
+
+    def _remove(self, order: RestingOrder) -> None:
+        levels = self._levels[order.side]
+        key = self._key(order.side, order.price)
+        level = levels[key]
+        del level[order.order_id]
+        if not level:
+            del levels[key]
+        del self._orders[order.order_id]

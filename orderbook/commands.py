@@ -1,0 +1,66 @@
+"""Encoding of inbox commands and order states, shared by order entry and the matcher."""
+from __future__ import annotations
+
+import orjson
+
+from orderbook.model import (
+    AmendOrder, CancelOrder, Command, NewOrder, OrderType, RestingOrder, SelfTrade, Side, Status, TimeInForce,
+)
+
+
+def encode_new(order: NewOrder, *, symbol: str, client_order_id: str | None, created_ms: int) -> bytes:
+    return orjson.dumps({
+        "kind": "new", "order_id": order.order_id, "user_id": order.user_id, "symbol": symbol,
+        "side": order.side.value, "type": order.type.value, "price": order.price,
+        "protection_price": order.protection_price, "quantity": order.quantity,
+        "time_in_force": order.time_in_force.value, "post_only": order.post_only,
+        "self_trade": order.self_trade.value, "client_order_id": client_order_id, "created_ms": created_ms,
+    })
+
+
+def encode_cancel(order_id: str, user_id: str) -> bytes:
+    return orjson.dumps({"kind": "cancel", "order_id": order_id, "user_id": user_id})
+
+
+def encode_amend(order_id: str, user_id: str, new_quantity: int) -> bytes:
+    return orjson.dumps({"kind": "amend", "order_id": order_id, "user_id": user_id, "new_quantity": new_quantity})
+
+
+def decode(raw: bytes) -> tuple[Command, dict]:
+    data = orjson.loads(raw)
+    kind = data["kind"]
+    if kind == "cancel":
+        return CancelOrder(data["order_id"], data["user_id"]), data
+    if kind == "amend":
+        return AmendOrder(data["order_id"], data["user_id"], data["new_quantity"]), data
+    return NewOrder(
+        order_id=data["order_id"], user_id=data["user_id"], side=Side(data["side"]),
+        quantity=data["quantity"], type=OrderType(data["type"]), price=data["price"],
+        protection_price=data["protection_price"], time_in_force=TimeInForce(data["time_in_force"]),
+        post_only=data["post_only"], self_trade=SelfTrade(data["self_trade"]),
+    ), data
+
+
+def new_state(data: dict) -> dict:
+    """The stored state of a freshly accepted order (before any matching)."""
+    return {
+        "order_id": data["order_id"], "client_order_id": data["client_order_id"], "user_id": data["user_id"],
+        "symbol": data["symbol"], "side": data["side"], "type": data["type"], "price": data["price"],
+        "protection_price": data["protection_price"], "quantity": data["quantity"], "filled_quantity": 0,
+        "remaining_quantity": data["quantity"], "status": Status.NEW.value, "reason": None,
+        "time_in_force": data["time_in_force"], "post_only": data["post_only"],
+        "self_trade": data["self_trade"], "created_ms": data["created_ms"], "updated_ms": data["created_ms"],
+        "priority": None,
+    }
+
+
+def hold_price(state: dict) -> int | None:
+    """The per-share price a buy order's cash hold was sized at."""
+    return state["price"] if state["type"] == OrderType.LIMIT.value else state["protection_price"]
+
+
+def resting_from_state(state: dict) -> RestingOrder:
+    return RestingOrder(
+        order_id=state["order_id"], user_id=state["user_id"], side=Side(state["side"]), price=state["price"],
+        quantity=state["quantity"], remaining=state["remaining_quantity"], priority=state["priority"],
+    )

@@ -1,0 +1,259 @@
+"""The Redis matching engine: drains a symbol's inbox into its book under a Redlock.
+
+A matcher takes the symbol's Redlock without blocking, takes a fencing token,
+reads pending commands in arrival order, matches them in Python with the pure
+``OrderBook`` and commits the whole batch with one Lua script that first checks
+the token is still the newest. A matcher paused past its lock's expiry can
+therefore waste work but never write. The in-memory book is a cache of the
+Redis book, reused while the symbol's sequence says nobody else has written.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import orjson
+import redis
+from pottery import Redlock
+from pottery.exceptions import ReleaseUnlockedLock
+
+from exchange import keys
+from exchange.scripts import Scripts
+from orderbook.book import OrderBook
+from orderbook.commands import decode, hold_price, new_state, resting_from_state
+from orderbook.model import (
+    Accepted, Amended, CommandRejected, Done, NewOrder, Rested, Side, Status, Trade, event_to_dict,
+)
+
+FIXED_KEYS = 9  # KEYS[1..9] of commit_batch.lua; per-batch keys follow
+BIDS_KEY_INDEX, ASKS_KEY_INDEX = 6, 7
+
+
+def stream_id(raw: bytes | str) -> tuple[int, int]:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ms, _, part = text.partition("-")
+    return int(ms), int(part or 0)
+
+
+def book_member(state: dict) -> str:
+    """Sorted-set member: zero-padded priority first, so equal prices keep arrival order."""
+    return f"{state['priority']:015d}:{state['order_id']}"
+
+
+def book_score(state: dict) -> int:
+    return -state["price"] if state["side"] == Side.BUY.value else state["price"]
+
+
+class _Batch:
+    """Collects the Redis writes of one matched batch as commit_batch ops."""
+
+    def __init__(self, symbol: str):
+        self.symbol = symbol
+        self.ops: list = []
+        self.keys: list[str] = []
+        self._key_index: dict[str, int] = {}
+        self.states: dict[str, dict] = {}
+
+    def key(self, name: str) -> int:
+        index = self._key_index.get(name)
+        if index is None:
+            self.keys.append(name)
+            index = self._key_index[name] = FIXED_KEYS + len(self.keys)
+        return index
+
+    def add(self, *op) -> None:
+        self.ops.extend(op)
+
+
+class SymbolMatcher:
+    def __init__(self, client: redis.Redis, symbol: str, *, lock_ttl_ms: int = 2000,
+                 batch_max_commands: int = 256, scripts: Scripts | None = None,
+                 before_commit: Callable[[], None] | None = None):
+        self.client = client
+        self.symbol = symbol
+        self.scripts = scripts or Scripts(client)
+        self.lock_ttl_s = lock_ttl_ms / 1000
+        self.batch_max_commands = batch_max_commands
+        self.lock = Redlock(key=keys.lock(symbol), masters={client}, auto_release_time=self.lock_ttl_s)
+        self.before_commit = before_commit  # test hook: runs between matching and commit
+        self._local = threading.Lock()
+        self.book = OrderBook()
+        self.book_seq: int | None = None
+        self.resting_states: dict[str, dict] = {}
+        self.stale_commits = 0
+        self.batches = 0
+        self._fixed_keys = [keys.fence(symbol), keys.seq(symbol), keys.cursor(symbol), keys.inbox(symbol),
+                            keys.events(symbol), keys.bids(symbol), keys.asks(symbol), keys.orders(symbol),
+                            keys.last_trade(symbol)]
+
+    # ---- the loop ----------------------------------------------------------------
+
+    def drain(self) -> bool:
+        """Match every pending command if this process can take the lock.
+
+        Returns False if another thread or process holds the lock (it will do the
+        work). After releasing, it looks again so a command that arrived while
+        it held the lock is never left waiting for the next arrival.
+        """
+        if not self._local.acquire(blocking=False):
+            return False
+        try:
+            while True:
+                if not self.lock.acquire(blocking=False):
+                    return False
+                try:
+                    self._drain_locked()
+                finally:
+                    try:
+                        self.lock.release()
+                    except ReleaseUnlockedLock:
+                        pass  # expired while we worked; the fence already protected the book
+                if not self.has_pending():
+                    return True
+        finally:
+            self._local.release()
+
+    def has_pending(self) -> bool:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(keys.cursor(self.symbol))
+        pipe.xrevrange(keys.inbox(self.symbol), count=1)
+        cursor, last = pipe.execute()
+        if not last:
+            return False
+        return stream_id(last[0][0]) > stream_id(cursor or b"0-0")
+
+    def _drain_locked(self) -> None:
+        started = time.monotonic()
+        # Stop well inside the lock's lifetime; another acquisition continues.
+        while time.monotonic() - started < self.lock_ttl_s / 2:
+            fence, seq, _cursor, entries = self.scripts.begin_batch(
+                keys=self._fixed_keys[:4], args=[self.batch_max_commands])
+            if not entries:
+                return
+            seq = int(seq)
+            if seq != self.book_seq:
+                self._reload()
+            if not self._match_and_commit(fence, seq, entries):
+                return
+
+    # ---- loading ---------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(keys.seq(self.symbol))
+        pipe.zrange(keys.bids(self.symbol), 0, -1)
+        pipe.zrange(keys.asks(self.symbol), 0, -1)
+        seq, bid_members, ask_members = pipe.execute()
+        order_ids = [m.decode().split(":", 1)[1] for m in bid_members + ask_members]
+        raw_states = self.client.hmget(keys.orders(self.symbol), order_ids) if order_ids else []
+        self.book = OrderBook()
+        self.resting_states = {}
+        for raw in raw_states:
+            state = orjson.loads(raw)
+            self.resting_states[state["order_id"]] = state
+            self.book.load(resting_from_state(state))
+        self.book_seq = int(seq or 0)
+
+    # ---- matching --------------------------------------------------------------------
+
+    def _match_and_commit(self, fence: int, seq: int, entries: list) -> bool:
+        batch = _Batch(self.symbol)
+        now_ms = int(time.time() * 1000)
+        next_seq = seq
+        for _entry_id, fields in entries:
+            command, data = decode(fields[1])  # the entry is ["c", <command>]
+            replies: dict = {}
+            if isinstance(command, NewOrder):
+                state = new_state(data)
+                state["priority"] = next_seq + 1  # the sequence of its 'accepted' event
+                batch.states[command.order_id] = state
+                replies = {"order": state, "fills": []}
+                events = self.book.place(command, priority=state["priority"])
+            else:
+                events = self.book.apply(command)
+            for event in events:
+                next_seq += 1
+                self._record(batch, event, next_seq, now_ms, replies)
+            reply_to = command.order_id
+            batch.add("R", batch.key(keys.reply(self.symbol, reply_to)), orjson.dumps(replies))
+
+        for order_id, state in batch.states.items():
+            batch.add("H", order_id, orjson.dumps(state))
+
+        if self.before_commit is not None:
+            self.before_commit()
+        last_entry_id = entries[-1][0]
+        result = self.scripts.commit_batch(
+            keys=self._fixed_keys + batch.keys,
+            args=[fence, seq, next_seq, last_entry_id, *batch.ops])
+        if result != b"ok":
+            self.stale_commits += 1
+            self.book_seq = None  # our cache ran ahead of a book we could not write
+            return False
+        self.batches += 1
+        self.book_seq = next_seq
+        return True
+
+    def _state(self, batch: _Batch, order_id: str) -> dict:
+        state = batch.states.get(order_id)
+        if state is None:
+            state = batch.states[order_id] = self.resting_states[order_id]
+        return state
+
+    def _record(self, batch: _Batch, event, sequence: int, now_ms: int, replies: dict) -> None:
+        symbol = self.symbol
+        journal = event_to_dict(event)
+        journal.update(sequence=sequence, symbol=symbol, time=now_ms)
+        if isinstance(event, Accepted):
+            state = batch.states[event.order_id]
+            journal.update(order={
+                k: state[k] for k in ("side", "type", "price", "protection_price", "quantity",
+                                      "time_in_force", "post_only", "client_order_id")})
+        elif isinstance(event, Trade):
+            maker, taker = self._state(batch, event.maker_order_id), self._state(batch, event.taker_order_id)
+            trade_id = f"{symbol}-{sequence}"
+            buyer, seller = (taker, maker) if event.taker_side is Side.BUY else (maker, taker)
+            journal.update(trade_id=trade_id, buy_order_id=buyer["order_id"], sell_order_id=seller["order_id"],
+                           buyer_id=buyer["user_id"], seller_id=seller["user_id"],
+                           buyer_hold_price=hold_price(buyer))
+            for state, remaining, liquidity in ((maker, event.maker_remaining, "maker"),
+                                                (taker, event.taker_remaining, "taker")):
+                state["filled_quantity"] += event.quantity
+                state["remaining_quantity"] = remaining
+                state["status"] = Status.PARTIALLY_FILLED.value
+                state["updated_ms"] = now_ms
+                fill = {"trade_id": trade_id, "price": event.price, "quantity": event.quantity, "fee": 0,
+                        "liquidity": liquidity, "time": now_ms, "sequence": sequence}
+                batch.add("L", batch.key(keys.fills(symbol, state["order_id"])), orjson.dumps(fill))
+                if liquidity == "taker" and "fills" in replies:
+                    replies["fills"].append(fill)
+            batch.add("T", orjson.dumps({"trade_id": trade_id, "price": event.price, "quantity": event.quantity,
+                                         "time": now_ms, "taker_side": event.taker_side.value,
+                                         "sequence": sequence}))
+        elif isinstance(event, Rested):
+            state = self._state(batch, event.order_id)
+            self.resting_states[event.order_id] = state
+            batch.add("Z+", BIDS_KEY_INDEX if event.side is Side.BUY else ASKS_KEY_INDEX,
+                      book_score(state), book_member(state))
+            batch.add("S+", batch.key(keys.open_orders(symbol, event.user_id)), event.order_id)
+        elif isinstance(event, Amended):
+            state = self._state(batch, event.order_id)
+            journal.update(side=state["side"], hold_price=hold_price(state),
+                           released=state["remaining_quantity"] - event.remaining)
+            state.update(quantity=event.quantity, remaining_quantity=event.remaining, updated_ms=now_ms)
+            replies["order"] = state
+        elif isinstance(event, Done):
+            state = self._state(batch, event.order_id)
+            journal.update(side=state["side"])
+            state.update(status=event.status.value, reason=event.reason, updated_ms=now_ms)
+            if event.status is not Status.FILLED:
+                state["remaining_quantity"] = event.remaining
+            if self.resting_states.pop(event.order_id, None) is not None:
+                batch.add("Z-", BIDS_KEY_INDEX if state["side"] == Side.BUY.value else ASKS_KEY_INDEX,
+                          book_member(state))
+                batch.add("S-", batch.key(keys.open_orders(symbol, event.user_id)), event.order_id)
+            replies.setdefault("order", state)
+        elif isinstance(event, CommandRejected):
+            replies["error"] = {"code": event.code}
+        batch.add("E", sequence, orjson.dumps(journal))

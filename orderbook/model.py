@@ -1,0 +1,181 @@
+"""Commands, resting orders and events of the matching engine.
+
+Pure data: no I/O, no money. Prices are integer ticks, quantities integer shares.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+
+class Side(str, Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+    def opposite(self) -> "Side":
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(str, Enum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TimeInForce(str, Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class SelfTrade(str, Enum):
+    """What happens when a taker meets a resting order of the same user."""
+
+    CANCEL_RESTING = "cancel_resting"
+    CANCEL_TAKER = "cancel_taker"
+    CANCEL_BOTH = "cancel_both"
+
+
+class Status(str, Enum):
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+
+    @property
+    def is_done(self) -> bool:
+        return self in (Status.FILLED, Status.CANCELED, Status.REJECTED)
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    order_id: str
+    user_id: str
+    side: Side
+    quantity: int
+    type: OrderType = OrderType.LIMIT
+    price: int | None = None  # limit price in ticks; None for market orders
+    # The worst price a market order may trade at (its collar); None = unbounded.
+    protection_price: int | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    self_trade: SelfTrade = SelfTrade.CANCEL_RESTING
+
+    @property
+    def limit(self) -> int | None:
+        return self.price if self.type is OrderType.LIMIT else self.protection_price
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    order_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class AmendOrder:
+    """Reduce an order's total quantity; it keeps its time priority."""
+
+    order_id: str
+    user_id: str
+    new_quantity: int
+
+
+Command = NewOrder | CancelOrder | AmendOrder
+
+
+@dataclass
+class RestingOrder:
+    order_id: str
+    user_id: str
+    side: Side
+    price: int
+    quantity: int
+    remaining: int
+    priority: int  # arrival sequence; earlier wins at equal price
+
+    @property
+    def filled(self) -> int:
+        return self.quantity - self.remaining
+
+
+# ---- events -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accepted:
+    order_id: str
+    user_id: str
+    side: Side
+    quantity: int
+    price: int | None
+    type: str = "accepted"
+
+
+@dataclass(frozen=True)
+class Trade:
+    maker_order_id: str
+    taker_order_id: str
+    maker_user_id: str
+    taker_user_id: str
+    taker_side: Side
+    price: int
+    quantity: int
+    maker_remaining: int
+    taker_remaining: int
+    type: str = "trade"
+
+
+@dataclass(frozen=True)
+class Rested:
+    order_id: str
+    user_id: str
+    side: Side
+    price: int
+    remaining: int
+    type: str = "rested"
+
+
+@dataclass(frozen=True)
+class Amended:
+    order_id: str
+    user_id: str
+    quantity: int
+    remaining: int
+    type: str = "amended"
+
+
+@dataclass(frozen=True)
+class Done:
+    """An order left the book (or never entered it): filled, canceled or rejected.
+
+    ``remaining`` is the quantity that will never trade; its hold can be released.
+    """
+
+    order_id: str
+    user_id: str
+    status: Status
+    reason: str
+    remaining: int
+    type: str = "done"
+
+
+@dataclass(frozen=True)
+class CommandRejected:
+    """A cancel or amend that could not be applied (unknown order, not yours, ...)."""
+
+    order_id: str
+    user_id: str
+    code: str
+    type: str = "command_rejected"
+
+
+Event = Accepted | Trade | Rested | Amended | Done | CommandRejected
+
+
+def event_to_dict(event: Event) -> dict:
+    data = asdict(event)
+    for key, value in data.items():
+        if isinstance(value, Enum):
+            data[key] = value.value
+    return data
