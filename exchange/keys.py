@@ -71,8 +71,9 @@ def fills(symbol: str, order_id: str) -> str:
     return f"{_sym(symbol)}:fills:{order_id}"
 
 
-def last_trade(symbol: str) -> str:
-    return f"{_sym(symbol)}:last"
+def trades(symbol: str) -> str:
+    """List of the most recent trades (JSON), newest first, capped by the commit."""
+    return f"{_sym(symbol)}:trades"
 
 
 # ---- one user --------------------------------------------------------------------

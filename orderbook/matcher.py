@@ -85,7 +85,7 @@ class SymbolMatcher:
         self.batches = 0
         self._fixed_keys = [keys.fence(symbol), keys.seq(symbol), keys.cursor(symbol), keys.inbox(symbol),
                             keys.events(symbol), keys.bids(symbol), keys.asks(symbol), keys.orders(symbol),
-                            keys.last_trade(symbol)]
+                            keys.trades(symbol)]
 
     # ---- the loop ----------------------------------------------------------------
 

@@ -4,7 +4,7 @@
 -- whose lock expired can waste work but never write.
 --
 -- KEYS[1] fence   KEYS[2] seq   KEYS[3] cursor   KEYS[4] inbox   KEYS[5] events
--- KEYS[6] bids    KEYS[7] asks  KEYS[8] orders hash   KEYS[9] last trade
+-- KEYS[6] bids    KEYS[7] asks  KEYS[8] orders hash   KEYS[9] recent trades list
 -- KEYS[10..] per-batch keys (open-order sets, fill lists, reply lists), named by index in ops
 -- ARGV[1] fence token   ARGV[2] expected seq   ARGV[3] new seq   ARGV[4] new cursor
 -- ARGV[5..] ops, each an opcode followed by its arguments:
@@ -15,7 +15,7 @@
 --   L  <key idx> <json>                  append a fill to an order's fill list
 --   R  <key idx> <json>                  push a reply (expires after 60 s)
 --   E  <sequence> <json>                 append an event to the journal
---   T  <json>                            set the last trade
+--   T  <json>                            push a trade onto the recent-trades list (newest first, capped)
 -- Returns 'ok', 'stale_fence' or 'stale_seq'.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'stale_fence'
@@ -45,11 +45,12 @@ while i <= n do
   elseif op == 'E' then
     redis.call('XADD', KEYS[5], '*', 'sequence', ARGV[i + 1], 'event', ARGV[i + 2]); i = i + 3
   elseif op == 'T' then
-    redis.call('SET', KEYS[9], ARGV[i + 1]); i = i + 2
+    redis.call('LPUSH', KEYS[9], ARGV[i + 1]); i = i + 2
   else
     return redis.error_reply('commit_batch: unknown op ' .. tostring(op))
   end
 end
+redis.call('LTRIM', KEYS[9], 0, 999)
 redis.call('SET', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[3], ARGV[4])
 redis.call('XTRIM', KEYS[4], 'MINID', '~', ARGV[4])

@@ -1,0 +1,1 @@
+"""Order entry REST API and the matching engine."""

@@ -1,0 +1,1 @@
+"""Thin Flask blueprints: parse, call the library, shape the response."""

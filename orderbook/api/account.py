@@ -1,0 +1,45 @@
+from flask import Blueprint, g, jsonify
+
+from exchange.money import format_cents
+from ledger.accounts import CASH
+from orderbook.errors import ApiError
+from orderbook.services import login_required, services
+
+bp = Blueprint("account", __name__)
+
+
+def _own(user_id: str) -> None:
+    if user_id != g.user_id:
+        raise ApiError(403, "forbidden", "you can only read your own account")
+
+
+def _balances() -> dict:
+    raw = services().accounts.balances(g.user_id)
+    out = {}
+    for asset, amounts in sorted(raw.items()):
+        if asset == CASH:
+            out["USD"] = {k: format_cents(v) for k, v in amounts.items()}
+        else:
+            out[asset] = amounts
+    return out
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return jsonify({"user_id": g.user_id, "balances": _balances()})
+
+
+@bp.get("/balance/<user_id>")
+@login_required
+def balance(user_id: str):
+    _own(user_id)
+    return jsonify({"user_id": user_id, **_balances()["USD"]})
+
+
+@bp.get("/holdings/<symbol>/<user_id>")
+@login_required
+def holdings(symbol: str, user_id: str):
+    symbol = services().entry.symbol(symbol)
+    _own(user_id)
+    return jsonify({"user_id": user_id, "symbol": symbol, **_balances()[symbol]})

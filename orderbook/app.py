@@ -1,0 +1,30 @@
+"""The orderbook REST API: ``gunicorn 'orderbook.app:create_app()'``."""
+from __future__ import annotations
+
+from flask import Flask, jsonify
+
+from exchange import mongo
+from exchange.config import Settings
+from orderbook import errors, openapi
+from orderbook.api import account, market, orders, users
+from orderbook.services import Services
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    services = Services.build(settings)
+    mongo.ensure_indexes(services.auth.db)
+    app.extensions["exchange"] = services
+    errors.register(app)
+    for blueprint in (users.bp, orders.bp, account.bp, market.bp):
+        app.register_blueprint(blueprint, url_prefix=API_PREFIX)
+
+    @app.get(f"{API_PREFIX}/openapi.json")
+    def openapi_document():
+        return jsonify(openapi.document())
+
+    return app

@@ -1,0 +1,107 @@
+"""Users, passwords and bearer tokens.
+
+Passwords are hashed with Argon2id. A token is signed (itsdangerous) and names
+the user, so checking it needs no MongoDB round trip; revocation is a Redis key.
+"""
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import redis
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError, InvalidHashError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from exchange import keys, mongo
+from exchange.config import Settings
+from ledger.accounts import Accounts
+from orderbook.errors import ApiError
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+MAX_PASSWORD = 256
+_hasher = PasswordHasher()
+
+
+class Auth:
+    def __init__(self, settings: Settings, client: redis.Redis, db: Database, accounts: Accounts):
+        self.settings = settings
+        self.client = client
+        self.db = db
+        self.accounts = accounts
+        self.serializer = URLSafeTimedSerializer(settings.secret_key, salt="exchange-token")
+
+    # ---- registration and login ---------------------------------------------------
+
+    def register(self, username: str, password: str) -> dict:
+        _check_credentials(username, password)
+        user_id = uuid.uuid4().hex
+        starting_shares = {symbol: self.settings.starting_shares for symbol in self.settings.symbols}
+        now_ms = int(time.time() * 1000)
+        try:
+            with mongo.client(self.settings.mongo_url).start_session() as session, session.start_transaction():
+                self.db[mongo.USERS].insert_one(
+                    {"_id": user_id, "username": username, "password_hash": _hasher.hash(password),
+                     "created_ms": now_ms}, session=session)
+                self.db[mongo.ACCOUNTS].insert_one(
+                    {"_id": user_id,
+                     "cash": {"available": self.settings.starting_cash_cents, "on_hold": 0},
+                     "positions": {s: {"available": q, "on_hold": 0} for s, q in starting_shares.items()},
+                     "issued": {"cash": self.settings.starting_cash_cents, "shares": starting_shares}},
+                    session=session)
+        except DuplicateKeyError:
+            raise ApiError(409, "username_taken", f"username {username!r} is already registered") from None
+        self.accounts.open(user_id, self.settings.starting_cash_cents, starting_shares)
+        return {"user_id": user_id, "username": username, "token": self.issue(user_id)}
+
+    def login(self, username: str, password: str) -> dict:
+        _check_credentials(username, password)
+        user = self.db[mongo.USERS].find_one({"username": username})
+        try:
+            if user is None:
+                raise VerificationError
+            _hasher.verify(user["password_hash"], password)
+        except (VerificationError, InvalidHashError):
+            raise ApiError(401, "invalid_credentials", "wrong username or password") from None
+        if not self.accounts.exists(user["_id"]):
+            self._reopen_live_account(user["_id"])
+        return {"user_id": user["_id"], "username": username, "token": self.issue(user["_id"])}
+
+    def _reopen_live_account(self, user_id: str) -> None:
+        """Registration crashed between MongoDB and Redis: seed the live account from the ledger."""
+        account = self.db[mongo.ACCOUNTS].find_one({"_id": user_id})
+        if account is not None:
+            self.accounts.open(user_id, account["cash"]["available"],
+                               {s: p["available"] for s, p in account["positions"].items()})
+
+    # ---- tokens -----------------------------------------------------------------------
+
+    def issue(self, user_id: str) -> str:
+        return self.serializer.dumps({"uid": user_id, "tid": uuid.uuid4().hex})
+
+    def user_for(self, token: str) -> str:
+        try:
+            claims = self.serializer.loads(token, max_age=self.settings.token_ttl_s)
+        except SignatureExpired:
+            raise ApiError(401, "token_expired", "the token has expired; log in again") from None
+        except BadSignature:
+            raise ApiError(401, "invalid_token", "the bearer token is not valid") from None
+        if self.client.exists(keys.revoked_token(claims["tid"])):
+            raise ApiError(401, "invalid_token", "the token was revoked")
+        return claims["uid"]
+
+    def revoke(self, token: str) -> None:
+        claims = self.serializer.loads(token, max_age=self.settings.token_ttl_s)
+        self.client.set(keys.revoked_token(claims["tid"]), 1, ex=self.settings.token_ttl_s)
+
+
+def _check_credentials(username: str, password: str) -> None:
+    if not USERNAME.match(username):
+        raise ApiError(400, "invalid_username", "username must be 3-32 letters, digits, '_', '.' or '-'")
+    if not password:
+        raise ApiError(400, "invalid_password", "password must not be empty")
+    if len(password) > MAX_PASSWORD:
+        raise ApiError(400, "invalid_password", f"password must be at most {MAX_PASSWORD} characters")

@@ -1,0 +1,240 @@
+"""Order entry: validate, hold, enqueue in arrival order, then wait for the match result.
+
+Nothing here waits on MongoDB. An order is accepted once its hold is placed and
+its command is on the symbol's inbox stream; from then on some matcher (this
+process, another replica, or the sweeper) applies it exactly once.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+
+import orjson
+import redis
+
+from exchange import keys
+from exchange.config import Settings
+from exchange.money import MoneyError, collar_down, collar_up, parse_cents
+from exchange.scripts import Scripts
+from ledger.accounts import CASH, Accounts, NoAccount
+from orderbook import views
+from orderbook.commands import encode_amend, encode_cancel, encode_new
+from orderbook.errors import ApiError, bad_request, not_found
+from orderbook.matcher import SymbolMatcher
+from orderbook.model import NewOrder, OrderType, SelfTrade, Side, TimeInForce
+from orderbook.schemas import PlaceOrder
+
+
+class OrderEntry:
+    def __init__(self, settings: Settings, client: redis.Redis, accounts: Accounts, scripts: Scripts):
+        self.settings = settings
+        self.client = client
+        self.accounts = accounts
+        self.matchers = {symbol: SymbolMatcher(client, symbol, lock_ttl_ms=settings.lock_ttl_ms,
+                                               batch_max_commands=settings.batch_max_commands, scripts=scripts)
+                         for symbol in settings.symbols}
+
+    # ---- placing --------------------------------------------------------------------
+
+    def place(self, user_id: str, req: PlaceOrder) -> tuple[int, dict]:
+        symbol = self.symbol(req.symbol, status=400)
+        side = Side(req.side)
+        order_type = OrderType(req.type)
+        limit_price = self._limit_price(req, order_type)
+        if req.client_order_id is not None:
+            coid_key = keys.client_order_id(user_id, req.client_order_id)
+            order_id = f"{symbol}.{uuid.uuid4().hex}"
+            if not self.client.set(coid_key, order_id, nx=True, ex=7 * 24 * 3600):
+                existing = self.client.get(coid_key).decode()
+                return 200, self._existing(user_id, existing)
+        else:
+            coid_key, order_id = None, f"{symbol}.{uuid.uuid4().hex}"
+
+        try:
+            protection = self._protection_price(symbol, side) if order_type is OrderType.MARKET else None
+            order = NewOrder(order_id=order_id, user_id=user_id, side=side, quantity=req.quantity,
+                             type=order_type, price=limit_price, protection_price=protection,
+                             time_in_force=TimeInForce(req.time_in_force), post_only=req.post_only,
+                             self_trade=SelfTrade(req.self_trade))
+            self._hold(user_id, symbol, order)
+        except ApiError:
+            if coid_key:
+                self.client.delete(coid_key)  # nothing was placed: the id may be used again
+            raise
+
+        now_ms = int(time.time() * 1000)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xadd(keys.inbox(symbol), {"c": encode_new(order, symbol=symbol, client_order_id=req.client_order_id,
+                                                       created_ms=now_ms)})
+        pipe.zadd(keys.user_orders(user_id), {order_id: now_ms})
+        pipe.execute()
+        reply = self._await(symbol, order_id)
+        if reply is None:
+            return 202, {"order_id": order_id, "client_order_id": req.client_order_id, "symbol": symbol,
+                         "status": "pending", "message": "accepted; matching is still in progress"}
+        return 201, views.order(reply["order"], reply["fills"])
+
+    def _limit_price(self, req: PlaceOrder, order_type: OrderType) -> int | None:
+        if order_type is OrderType.MARKET:
+            if req.price is not None:
+                raise bad_request("invalid_price", "a market order takes no price")
+            if req.post_only:
+                raise bad_request("invalid_post_only", "a market order cannot be post-only")
+            return None
+        if req.price is None:
+            raise bad_request("missing_field", "price: a limit order needs a price")
+        try:
+            return parse_cents(req.price)
+        except MoneyError as err:
+            raise bad_request(err.code, err.message) from None
+
+    def _protection_price(self, symbol: str, side: Side) -> int:
+        """The collar a market order may not trade beyond, from the opposite best price."""
+        if side is Side.BUY:
+            best = self.client.zrange(keys.asks(symbol), 0, 0, withscores=True)
+            if not best:
+                raise ApiError(422, "no_liquidity", f"no asks on {symbol}: a market buy has nothing to buy")
+            return collar_up(int(best[0][1]), self.settings.market_collar_bps)
+        best = self.client.zrange(keys.bids(symbol), 0, 0, withscores=True)
+        if not best:
+            raise ApiError(422, "no_liquidity", f"no bids on {symbol}: a market sell has nobody to sell to")
+        return collar_down(-int(best[0][1]), self.settings.market_collar_bps)
+
+    def _hold(self, user_id: str, symbol: str, order: NewOrder) -> None:
+        if order.side is Side.BUY:
+            asset, amount = CASH, order.limit * order.quantity
+        else:
+            asset, amount = symbol, order.quantity
+        try:
+            held = self.accounts.place_hold(user_id, asset, amount, order.order_id)
+        except NoAccount:
+            raise ApiError(403, "no_account", "this user has no trading account") from None
+        if not held:
+            what = "cash" if asset == CASH else f"{symbol} shares"
+            raise ApiError(422, "insufficient_funds", f"not enough available {what} for this order")
+
+    def _existing(self, user_id: str, order_id: str) -> dict:
+        """The order a repeated client_order_id refers to, waiting briefly if it is still matching."""
+        deadline = time.monotonic() + self.settings.order_wait_ms / 1000
+        while True:
+            found = self.find(user_id, order_id)
+            if found is not None or time.monotonic() > deadline:
+                break
+            self.matchers[order_id.split(".", 1)[0]].drain()
+            time.sleep(0.01)
+        if found is None:
+            return {"order_id": order_id, "status": "pending", "message": "the original order is still matching"}
+        return found
+
+    # ---- cancel and amend -------------------------------------------------------------
+
+    def cancel(self, user_id: str, order_id: str) -> dict:
+        symbol, state = self._own_state(user_id, order_id)
+        if state["status"] in ("filled", "canceled", "rejected"):
+            raise ApiError(409, "order_not_open", f"order is already {state['status']}")
+        self.client.xadd(keys.inbox(symbol), {"c": encode_cancel(order_id, user_id)})
+        return self._command_result(symbol, order_id)
+
+    def amend(self, user_id: str, order_id: str, new_quantity: int) -> dict:
+        symbol, state = self._own_state(user_id, order_id)
+        if not state["filled_quantity"] < new_quantity < state["quantity"]:
+            raise bad_request("invalid_quantity", "an amend may only reduce the quantity, and not below what "
+                              "has already filled; for any other change cancel and place a new order")
+        self.client.xadd(keys.inbox(symbol), {"c": encode_amend(order_id, user_id, new_quantity)})
+        return self._command_result(symbol, order_id)
+
+    def cancel_all(self, user_id: str, symbol: str | None) -> list[dict]:
+        symbols = [self.symbol(symbol)] if symbol else list(self.settings.symbols)
+        canceled = []
+        for sym in symbols:
+            open_ids = [m.decode() for m in self.client.smembers(keys.open_orders(sym, user_id))]
+            if not open_ids:
+                continue
+            pipe = self.client.pipeline(transaction=False)
+            for order_id in open_ids:
+                pipe.xadd(keys.inbox(sym), {"c": encode_cancel(order_id, user_id)})
+            pipe.execute()
+            for order_id in open_ids:
+                reply = self._await(sym, order_id)
+                if reply and "error" not in reply:
+                    canceled.append(views.order(reply["order"]))
+        return canceled
+
+    def _command_result(self, symbol: str, order_id: str) -> dict:
+        reply = self._await(symbol, order_id)
+        if reply is None:
+            raise ApiError(503, "busy", "the book did not answer in time; the request stays queued")
+        if "error" in reply:
+            code = reply["error"]["code"]
+            if code == "not_open":
+                raise ApiError(409, "order_not_open", "the order is no longer open")
+            raise bad_request(code, f"the order could not be changed: {code}")
+        return views.order(reply["order"], self._fills(symbol, order_id))
+
+    # ---- waiting for the matcher ----------------------------------------------------
+
+    def _await(self, symbol: str, order_id: str) -> dict | None:
+        matcher = self.matchers[symbol]
+        reply_key = keys.reply(symbol, order_id)
+        deadline = time.monotonic() + self.settings.order_wait_ms / 1000
+        while time.monotonic() < deadline:
+            drained = matcher.drain()
+            popped = self.client.blpop([reply_key], timeout=0.001 if drained else 0.05)
+            if popped is not None:
+                return orjson.loads(popped[1])
+        return None
+
+    # ---- queries ----------------------------------------------------------------------
+
+    def symbol(self, symbol: str | None, status: int = 404) -> str:
+        if not symbol or symbol.upper() not in self.settings.symbols:
+            raise ApiError(status, "unknown_symbol", f"unknown symbol {symbol!r}; see /api/v1/symbols")
+        return symbol.upper()
+
+    def _own_state(self, user_id: str, order_id: str) -> tuple[str, dict]:
+        symbol = order_id.split(".", 1)[0]
+        if symbol not in self.settings.symbols:
+            raise not_found(f"no order {order_id!r}")
+        raw = self.client.hget(keys.orders(symbol), order_id)
+        state = orjson.loads(raw) if raw else None
+        if state is None or state["user_id"] != user_id:
+            raise not_found(f"no order {order_id!r}")
+        return symbol, state
+
+    def _fills(self, symbol: str, order_id: str) -> list[dict]:
+        return [orjson.loads(f) for f in self.client.lrange(keys.fills(symbol, order_id), 0, -1)]
+
+    def find(self, user_id: str, order_id: str) -> dict | None:
+        try:
+            symbol, state = self._own_state(user_id, order_id)
+        except ApiError:
+            return None
+        return views.order(state, self._fills(symbol, order_id))
+
+    def get(self, user_id: str, order_id: str) -> dict:
+        found = self.find(user_id, order_id)
+        if found is None:
+            if self.client.zscore(keys.user_orders(user_id), order_id) is not None:
+                return {"order_id": order_id, "status": "pending"}
+            raise not_found(f"no order {order_id!r}")
+        return found
+
+    def list(self, user_id: str, status: str, symbol: str | None, limit: int) -> list[dict]:
+        symbols = [self.symbol(symbol, status=400)] if symbol else list(self.settings.symbols)
+        if status == "open":
+            by_symbol = {s: [m.decode() for m in self.client.smembers(keys.open_orders(s, user_id))]
+                         for s in symbols}
+        else:
+            window = limit * len(self.settings.symbols)  # bounded read; a symbol filter may see fewer
+            recent = [m.decode() for m in self.client.zrevrange(keys.user_orders(user_id), 0, window - 1)]
+            by_symbol = {s: [] for s in symbols}
+            for order_id in recent:
+                sym = order_id.split(".", 1)[0]
+                if sym in by_symbol:
+                    by_symbol[sym].append(order_id)
+        states = []
+        for sym, ids in by_symbol.items():
+            if ids:
+                states += [orjson.loads(raw) for raw in self.client.hmget(keys.orders(sym), ids) if raw]
+        states.sort(key=lambda s: s["created_ms"], reverse=True)
+        return [views.order(s) for s in states[:limit]]

@@ -1,0 +1,41 @@
+"""API errors: every failure is a JSON body {"error": {"code", "message"}} with a 4xx status."""
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def bad_request(code: str, message: str) -> ApiError:
+    return ApiError(400, code, message)
+
+
+def not_found(message: str = "no such resource") -> ApiError:
+    return ApiError(404, "not_found", message)
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+               429: "rate_limited"}
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError):
+        return jsonify(error_body(err.code, err.message)), err.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        code = _HTTP_CODES.get(err.code or 500, "error")
+        return jsonify(error_body(code, err.description or code)), err.code

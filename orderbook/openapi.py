@@ -1,0 +1,57 @@
+"""The OpenAPI document, built from the pydantic request models and the route table."""
+from __future__ import annotations
+
+from orderbook.schemas import AmendOrderBody, Credentials, PlaceOrder
+
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+
+# path -> method -> (summary, request model or None, authenticated)
+ROUTES = {
+    "/users": {"post": ("Register; returns a bearer token", Credentials, False)},
+    "/sessions": {"post": ("Log in; returns a bearer token", Credentials, False),
+                  "delete": ("Revoke the token used", None, True)},
+    "/orders": {"post": ("Place an order; the response shows its fills", PlaceOrder, True),
+                "get": ("List my orders (?status=open|all&symbol=&limit=)", None, True),
+                "delete": ("Cancel all my open orders (?symbol=)", None, True)},
+    "/orders/{order_id}": {"get": ("One of my orders, with its fills", None, True),
+                           "patch": ("Reduce an order's quantity, keeping its priority", AmendOrderBody, True),
+                           "delete": ("Cancel an order", None, True)},
+    "/account": {"get": ("My balances: available and on hold", None, True)},
+    "/balance/{user_id}": {"get": ("My cash (own account only)", None, True)},
+    "/holdings/{symbol}/{user_id}": {"get": ("My shares of a symbol (own account only)", None, True)},
+    "/symbols": {"get": ("Listed symbols", None, False)},
+    "/book/{symbol}": {"get": ("Aggregated L2 book (?depth=) with its sequence", None, False)},
+    "/ticker/{symbol}": {"get": ("Best bid/ask, spread, mid, last, sequence", None, False)},
+    "/trades/{symbol}": {"get": ("Recent trades, newest first (?limit=)", None, False)},
+    "/healthz": {"get": ("Liveness", None, False)},
+}
+
+
+def document() -> dict:
+    paths: dict = {}
+    for path, methods in ROUTES.items():
+        for method, (summary, model, authenticated) in methods.items():
+            op: dict = {"summary": summary, "responses": {
+                "200": {"description": "OK"},
+                "4XX": {"description": "Error", "content": {"application/json": {"schema": ERROR}}}}}
+            params = [{"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
+                      for p in path.split("/") if p.startswith("{")]
+            if params:
+                op["parameters"] = params
+            if model is not None:
+                op["requestBody"] = {"required": True, "content": {"application/json": {
+                    "schema": model.model_json_schema()}}}
+            if authenticated:
+                op["security"] = [{"bearer": []}]
+            paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Exchange REST API", "version": "1",
+                 "description": "Prices and cash are decimal strings in dollars (\"12.34\"); quantities are "
+                                "integer shares. Errors are {\"error\": {\"code\", \"message\"}}."},
+        "servers": [{"url": "/api/v1"}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    }

@@ -1,0 +1,61 @@
+"""Request bodies, validated by pydantic and turned into 4xx errors with codes."""
+from __future__ import annotations
+
+from typing import Literal
+
+from flask import request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from orderbook.errors import ApiError
+
+MAX_QUANTITY = 1_000_000_000
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(Body):
+    username: StrictStr = Field(max_length=64)
+    password: StrictStr
+
+
+class PlaceOrder(Body):
+    symbol: StrictStr = Field(max_length=16)
+    side: Literal["buy", "sell"]
+    type: Literal["limit", "market"] = "limit"
+    price: StrictStr | None = Field(default=None, description='decimal string, e.g. "12.34"')
+    quantity: StrictInt = Field(gt=0, le=MAX_QUANTITY)
+    time_in_force: Literal["GTC", "IOC", "FOK"] = "GTC"
+    post_only: StrictBool = False
+    self_trade: Literal["cancel_resting", "cancel_taker", "cancel_both"] = "cancel_resting"
+    client_order_id: StrictStr | None = Field(default=None, min_length=1, max_length=64,
+                                              pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class AmendOrderBody(Body):
+    quantity: StrictInt = Field(gt=0, le=MAX_QUANTITY, description="the new, smaller total quantity")
+
+
+def _code_for(error: dict) -> str:
+    field = ".".join(str(p) for p in error.get("loc", ())) or "body"
+    if error.get("type") == "missing":
+        return "missing_field"
+    if error.get("type") == "extra_forbidden":
+        return "unknown_field"
+    return f"invalid_{field}"
+
+
+def parse(model: type[Body]) -> Body:
+    """The JSON body as ``model``, or an ApiError naming the first problem."""
+    data = request.get_json(silent=True, force=True)
+    if data is None:
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise ApiError(400, _code_for(first), f"{field}: {first['msg']}") from None

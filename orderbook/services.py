@@ -1,0 +1,68 @@
+"""The objects a request needs, built once per process by create_app."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+
+import redis
+from flask import current_app, g, request
+
+from exchange import mongo
+from exchange.config import Settings
+from exchange.scripts import Scripts
+from ledger.accounts import Accounts
+from orderbook.auth import Auth
+from orderbook.entry import OrderEntry
+from orderbook.errors import ApiError
+from orderbook.market import MarketData
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: redis.Redis
+    accounts: Accounts
+    auth: Auth
+    entry: OrderEntry
+    market: MarketData
+
+    @classmethod
+    def build(cls, settings: Settings) -> "Services":
+        client = redis.Redis.from_url(settings.redis_url, max_connections=256, health_check_interval=30)
+        scripts = Scripts(client)
+        accounts = Accounts(client, scripts)
+        db = mongo.database(settings.mongo_url, settings.mongo_db)
+        return cls(settings=settings, redis=client, accounts=accounts,
+                   auth=Auth(settings, client, db, accounts),
+                   entry=OrderEntry(settings, client, accounts, scripts),
+                   market=MarketData(client, scripts, settings.symbols))
+
+
+def services() -> Services:
+    return current_app.extensions["exchange"]
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <token>' (POST /api/v1/sessions)")
+    return token.strip()
+
+
+def login_required(view):
+    """Resolves the bearer token to g.user_id before the view runs."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.user_id = services().auth.user_for(bearer_token())
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(400, f"invalid_{name}", f"{name} must be an integer from {low} to {high}")
+    return int(raw)

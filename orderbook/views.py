@@ -1,0 +1,40 @@
+"""Stored records -> API JSON: integers inside, decimal strings at the edge."""
+from __future__ import annotations
+
+from exchange.money import format_cents
+
+
+def price(ticks: int | None) -> str | None:
+    return None if ticks is None else format_cents(ticks)
+
+
+def fill(record: dict) -> dict:
+    return {"trade_id": record["trade_id"], "price": price(record["price"]), "quantity": record["quantity"],
+            "fee": format_cents(record.get("fee", 0)), "liquidity": record["liquidity"], "time": record["time"]}
+
+
+def order(state: dict, fills: list[dict] | None = None) -> dict:
+    view = {
+        "order_id": state["order_id"], "client_order_id": state["client_order_id"], "symbol": state["symbol"],
+        "side": state["side"], "type": state["type"], "price": price(state["price"]),
+        "quantity": state["quantity"], "filled_quantity": state["filled_quantity"],
+        "remaining_quantity": state["remaining_quantity"], "status": state["status"],
+        "reason": state.get("reason"), "time_in_force": state["time_in_force"], "post_only": state["post_only"],
+        "created_at": state["created_ms"], "updated_at": state["updated_ms"],
+    }
+    if state["type"] == "market":
+        view["protection_price"] = price(state["protection_price"])
+    if fills is not None:
+        view["fills"] = [fill(f) for f in fills]
+    return view
+
+
+def levels(flat: list) -> list[list]:
+    """[p1, q1, p2, q2, ...] ticks -> [["12.34", q1], ...]."""
+    return [[price(int(flat[i])), int(flat[i + 1])] for i in range(0, len(flat), 2)]
+
+
+def half_ticks(total: int) -> str:
+    """(bid + ask) / 2 as an exact decimal string: a mid may fall on half a tick."""
+    whole = format_cents(total // 2)
+    return whole + "5" if total % 2 else whole
