@@ -1,4 +1,4 @@
-"""Placeholder gunicorn settings for the orderbook API (devstack creates this only if missing).
+"""Placeholder gunicorn settings for the orderbook API, until the API owner writes the real ones.
 
 The command line gives --bind; everything else lives here.
 """
