@@ -107,3 +107,14 @@ def username(name: str) -> str:
 
 def rate_limit_prefix() -> str:
     return "ratelimit"
+
+
+# ---- settlement ---------------------------------------------------------------------
+
+def settled_cursor(symbol: str) -> str:
+    """Id of the last journal entry the settlement worker applied to live accounts."""
+    return f"{_sym(symbol)}:settled"
+
+
+def settlement_lease(symbol: str) -> str:
+    return f"{_sym(symbol)}:settle-lease"

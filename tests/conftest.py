@@ -1,0 +1,84 @@
+"""Shared fixtures: real redis-server and MongoDB-wire servers on free ports, started once per session."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import redis
+
+from devstack.procs import start_mongo, start_redis
+from exchange.config import Settings
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    proc = start_redis()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_server():
+    proc = start_mongo()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server):
+    client = redis.Redis(port=redis_server.port)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings(redis_server, mongo_server, request) -> Settings:
+    db_name = "t_" + re.sub(r"[^A-Za-z0-9_]", "_", request.node.name)[:50]
+    return Settings(redis_url=f"redis://127.0.0.1:{redis_server.port}/0",
+                    mongo_url=f"mongodb://127.0.0.1:{mongo_server.port}/?directConnection=true",
+                    mongo_db=db_name)
+
+
+@pytest.fixture
+def app(settings, redis_client):
+    from orderbook.app import create_app
+
+    app = create_app(settings)
+    yield app
+    from exchange import mongo
+    mongo.client(settings.mongo_url).drop_database(settings.mongo_db)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def register(client):
+    """register("alice") -> auth headers of a new user (with .user_id)."""
+    def _register(username: str, password: str = "correct horse") -> "AuthHeaders":
+        resp = client.post("/api/v1/users", json={"username": username, "password": password})
+        assert resp.status_code == 201, resp.json
+        return AuthHeaders(resp.json["token"], resp.json["user_id"])
+    return _register
+
+
+class AuthHeaders(dict):
+    def __init__(self, token: str, user_id: str):
+        super().__init__(Authorization=f"Bearer {token}")
+        self.user_id = user_id
+
+
+@pytest.fixture
+def settle(settings, redis_client):
+    """Run the settlement worker's step for every symbol until nothing is pending."""
+    from ledger.settler import SymbolSettler
+
+    settlers = [SymbolSettler(redis_client, s) for s in settings.symbols]
+
+    def _settle() -> None:
+        while sum(s.run_once() for s in settlers):
+            pass
+    return _settle

@@ -1,0 +1,112 @@
+"""Bad input gets a 4xx with {"error": {"code", "message"}}, never a 5xx, and changes nothing."""
+from __future__ import annotations
+
+import pytest
+
+ORDERS = "/api/v1/orders"
+GOOD = {"symbol": "KRYP", "side": "buy", "price": "10.00", "quantity": 1}
+
+
+def assert_error(resp, status: int, code: str) -> None:
+    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True))
+    error = resp.json["error"]
+    assert error["code"] == code and error["message"]
+
+
+@pytest.mark.parametrize("change, code", [
+    ({"symbol": "NOPE"}, "unknown_symbol"),
+    ({"symbol": 7}, "invalid_symbol"),
+    ({"price": "10.001"}, "invalid_price"),
+    ({"price": "abc"}, "invalid_price"),
+    ({"price": "-1.00"}, "invalid_price"),
+    ({"price": "0"}, "invalid_price"),
+    ({"price": "1e3"}, "invalid_price"),
+    ({"price": "NaN"}, "invalid_price"),
+    ({"price": 10.5}, "invalid_price"),
+    ({"price": None}, "missing_field"),
+    ({"quantity": 0}, "invalid_quantity"),
+    ({"quantity": -3}, "invalid_quantity"),
+    ({"quantity": 1.5}, "invalid_quantity"),
+    ({"quantity": "5"}, "invalid_quantity"),
+    ({"quantity": True}, "invalid_quantity"),
+    ({"quantity": 10**12}, "invalid_quantity"),
+    ({"side": "hold"}, "invalid_side"),
+    ({"type": "stop"}, "invalid_type"),
+    ({"time_in_force": "DAY"}, "invalid_time_in_force"),
+    ({"post_only": "yes"}, "invalid_post_only"),
+    ({"client_order_id": ""}, "invalid_client_order_id"),
+    ({"client_order_id": "has space"}, "invalid_client_order_id"),
+    ({"leverage": 100}, "unknown_field"),
+    ({"type": "market"}, "invalid_price"),
+])
+def test_bad_order_fields(client, register, change, code):
+    alice = register("alice")
+    body = {**GOOD, **change}
+    assert_error(client.post(ORDERS, json=body, headers=alice), 400, code)
+    assert client.get("/api/v1/account", headers=alice).json["balances"]["USD"]["on_hold"] == "0.00"
+
+
+@pytest.mark.parametrize("missing", ["symbol", "side", "quantity"])
+def test_missing_field(client, register, missing):
+    alice = register("alice")
+    body = {k: v for k, v in GOOD.items() if k != missing}
+    assert_error(client.post(ORDERS, json=body, headers=alice), 400, "missing_field")
+
+
+@pytest.mark.parametrize("payload", ["not json", "[1, 2]", "\"string\"", "", "{\"symbol\": "])
+def test_body_that_is_not_a_json_object(client, register, payload):
+    alice = register("alice")
+    resp = client.post(ORDERS, data=payload, headers={**alice, "Content-Type": "application/json"})
+    assert_error(resp, 400, "invalid_json")
+
+
+def test_unfundable_quantity(client, register):
+    alice = register("alice")
+    assert_error(client.post(ORDERS, json={**GOOD, "quantity": 1001}, headers=alice), 422, "insufficient_funds")
+    sell = {**GOOD, "side": "sell", "quantity": 101}
+    assert_error(client.post(ORDERS, json=sell, headers=alice), 422, "insufficient_funds")
+
+
+def test_unknown_and_foreign_orders(client, register):
+    alice, bob = register("alice"), register("bob")
+    order_id = client.post(ORDERS, json=GOOD, headers=alice).json["order_id"]
+    for path in (f"{ORDERS}/KRYP.doesnotexist", f"{ORDERS}/garbage", f"{ORDERS}/{order_id}"):
+        headers = bob if path.endswith(order_id) else alice
+        assert_error(client.get(path, headers=headers), 404, "not_found")
+        assert_error(client.delete(path, headers=headers), 404, "not_found")
+    assert client.get(f"{ORDERS}/{order_id}", headers=alice).json["status"] == "new"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic abc"},
+                                     {"Authorization": "Bearer not-a-token"},
+                                     {"Authorization": "Bearer eyJ1aWQiOiJ4In0.forged.sig"}])
+def test_bad_or_missing_token(client, headers):
+    resp = client.get("/api/v1/account", headers=headers)
+    assert resp.status_code == 401 and resp.json["error"]["code"] in ("unauthorized", "invalid_token")
+    assert_error(client.post(ORDERS, json=GOOD, headers=headers), 401, resp.json["error"]["code"])
+
+
+def test_registration_errors(client, register):
+    register("alice")
+    assert_error(client.post("/api/v1/users", json={"username": "alice", "password": "x"}), 409, "username_taken")
+    assert_error(client.post("/api/v1/users", json={"username": "bob", "password": ""}), 400, "invalid_password")
+    assert_error(client.post("/api/v1/users", json={"username": "b", "password": "x"}), 400, "invalid_username")
+    assert_error(client.post("/api/v1/users", json={"username": "bob"}), 400, "missing_field")
+    assert_error(client.post("/api/v1/users", json={"username": 5, "password": "x"}), 400, "invalid_username")
+    assert_error(client.post("/api/v1/sessions", json={"username": "alice", "password": "wrong"}), 401,
+                 "invalid_credentials")
+    assert_error(client.post("/api/v1/sessions", json={"username": "nobody", "password": "x"}), 401,
+                 "invalid_credentials")
+
+
+def test_other_users_accounts_and_bad_query_args(client, register):
+    alice, bob = register("alice"), register("bob")
+    assert_error(client.get(f"/api/v1/balance/{bob.user_id}", headers=alice), 403, "forbidden")
+    assert_error(client.get(f"/api/v1/holdings/KRYP/{bob.user_id}", headers=alice), 403, "forbidden")
+    assert client.get(f"/api/v1/balance/{alice.user_id}", headers=alice).json["available"] == "10000.00"
+    assert_error(client.get("/api/v1/book/NOPE"), 404, "unknown_symbol")
+    assert_error(client.get("/api/v1/book/KRYP?depth=-1"), 400, "invalid_depth")
+    assert_error(client.get("/api/v1/trades/KRYP?limit=abc"), 400, "invalid_limit")
+    assert_error(client.get(f"{ORDERS}?status=weird", headers=alice), 400, "invalid_status")
+    assert_error(client.get("/api/v1/nowhere"), 404, "not_found")
+    assert_error(client.put(ORDERS, json=GOOD, headers=alice), 405, "method_not_allowed")
