@@ -44,6 +44,8 @@ class Settings:
     orderbook_replicas: int = 2
     maker_fee_bps: int = 0
     taker_fee_bps: int = 10
+    gunicorn_workers: int = 2
+    gunicorn_threads: int = 8
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -68,6 +70,8 @@ class Settings:
             orderbook_replicas=_int(env, "ORDERBOOK_REPLICAS", cls.orderbook_replicas),
             maker_fee_bps=_int(env, "MAKER_FEE_BPS", cls.maker_fee_bps),
             taker_fee_bps=_int(env, "TAKER_FEE_BPS", cls.taker_fee_bps),
+            gunicorn_workers=_int(env, "GUNICORN_WORKERS", cls.gunicorn_workers),
+            gunicorn_threads=_int(env, "GUNICORN_THREADS", cls.gunicorn_threads),
         )
 
 

@@ -1,10 +1,17 @@
-"""Placeholder gunicorn settings for the orderbook API, until the API owner writes the real ones.
+"""gunicorn settings for one orderbook API replica; the command line gives --bind.
 
-The command line gives --bind; everything else lives here.
+Threads suit this service: a request spends most of its time waiting on Redis
+(the hold, the inbox, the reply), and one process's threads share one matcher
+cache per symbol. GUNICORN_WORKERS / GUNICORN_THREADS override the defaults.
 """
+from exchange.config import Settings
+
+_settings = Settings.from_env()
 worker_class = "gthread"
-workers = 2
-threads = 8
+workers = _settings.gunicorn_workers
+threads = _settings.gunicorn_threads
 # Longer than nginx's upstream keepalive_timeout (nginx/nginx.conf.template),
 # so nginx, not gunicorn, closes idle upstream connections.
 keepalive = 75
+accesslog = None
+graceful_timeout = 10
