@@ -1,0 +1,36 @@
+"""What the one-machine stack is told by its environment, read in one place.
+
+The shared settings (data dir, port, replicas) come from ``exchange.config``;
+the only thing devstack needs beyond them is whether ``REDIS_URL`` and
+``MONGO_URL`` were given at all, since an unset one means "start it here".
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from exchange.config import Settings
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    data_dir: Path
+    exchange_port: int
+    orderbook_replicas: int
+    redis_url: str | None  # None: start a local redis-server
+    mongo_url: str | None  # None: start the embedded SecantusDB
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "StackConfig":
+        env = dict(os.environ if env is None else env)
+        settings = Settings.from_env(env)
+        if settings.orderbook_replicas < 1:
+            raise SystemExit("ORDERBOOK_REPLICAS must be at least 1")
+        return cls(
+            data_dir=Path(settings.data_dir).resolve(),
+            exchange_port=settings.exchange_port,
+            orderbook_replicas=settings.orderbook_replicas,
+            redis_url=env.get("REDIS_URL") or None,
+            mongo_url=env.get("MONGO_URL") or None,
+        )

@@ -1,0 +1,74 @@
+"""Render nginx/nginx.conf.template and build nginx's command line.
+
+`make up` and tests/stack.py both go through here, so the tests exercise the
+same nginx config as the running stack. The template uses envsubst-style
+``${NAME}`` placeholders so docker-compose's nginx image can render it too.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from devstack import binaries
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "nginx" / "nginx.conf.template"
+PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+MIN_VERSION_FOR_E_FLAG = (1, 19, 5)  # `nginx -e stderr`
+
+
+def upstream_servers(addresses: list[str]) -> str:
+    """``server host:port;`` lines for an upstream block."""
+    return "\n        ".join(f"server {address};" for address in addresses)
+
+
+def render(*, listen: str, run_dir: Path, orderbook: list[str], template: Path = TEMPLATE) -> str:
+    values = {
+        "NGINX_LISTEN": listen,
+        "NGINX_RUN_DIR": str(run_dir),
+        "ORDERBOOK_SERVERS": upstream_servers(orderbook),
+    }
+
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"{template} uses ${{{name}}}, which devstack does not fill in")
+        return values[name]
+
+    return PLACEHOLDER.sub(substitute, template.read_text())
+
+
+def write_conf(run_dir: Path, *, listen: str, orderbook: list[str]) -> Path:
+    """Write nginx.conf into run_dir (nginx's prefix, pid and temp dirs live there too)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    conf = run_dir / "nginx.conf"
+    conf.write_text(render(listen=listen, run_dir=run_dir, orderbook=orderbook))
+    return conf
+
+
+def version(nginx: str) -> tuple[int, ...]:
+    # `nginx -v` prints "nginx version: nginx/1.22.1" on stderr.
+    out = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr
+    found = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out)
+    return tuple(int(part) for part in found.groups()) if found else (0, 0, 0)
+
+
+def command(conf: Path, *, test_only: bool = False) -> list[str]:
+    """nginx in the foreground with its prefix in the conf's dir, never /var/lib/nginx."""
+    nginx = binaries.nginx()
+    args = [nginx, "-p", f"{conf.parent}/", "-c", str(conf)]
+    if version(nginx) >= MIN_VERSION_FOR_E_FLAG:
+        # The error log before the config is read; else a non-root nginx
+        # complains it cannot open /var/log/nginx/error.log.
+        args += ["-e", "stderr"]
+    if test_only:
+        return args + ["-t", "-q"]
+    return args + ["-g", "daemon off;"]
+
+
+def check(conf: Path) -> None:
+    """Fail with nginx's own message if the rendered config is invalid."""
+    result = subprocess.run(command(conf, test_only=True), capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"nginx rejected {conf}:\n{result.stderr.strip()}")

@@ -1,0 +1,59 @@
+"""The command line of every process in the stack, shared by `make up` and the tests."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from devstack import binaries
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_CONF = ROOT / "orderbook" / "gunicorn_conf.py"
+ORDERBOOK_APP = "orderbook.app:create_app()"
+HEALTHZ_PATH = "/api/v1/healthz"
+
+# Plain worker processes: (program name, module run with `python -m`).
+WORKERS = (
+    ("sweeper", "orderbook.sweeper"),
+    ("ledger-worker", "ledger.worker"),
+)
+
+
+def module_exists(module: str) -> bool:
+    """Whether a module's file is in the tree (without importing it)."""
+    path = ROOT.joinpath(*module.split("."))
+    return path.with_suffix(".py").exists() or (path / "__main__.py").exists()
+
+
+def existing_workers() -> list[tuple[str, str]]:
+    return [(name, module) for name, module in WORKERS if module_exists(module)]
+
+
+def redis_command(port: int, data_dir: Path) -> list[str]:
+    """redis-server with the append-only file on: the live balances and books must survive a restart."""
+    return [binaries.redis_server(), "--port", str(port), "--bind", "127.0.0.1",
+            "--appendonly", "yes", "--dir", str(data_dir)]
+
+
+def mongo_command(port: int, storage_path: Path) -> list[str]:
+    """The embedded MongoDB-wire server, SecantusDB."""
+    return [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
+            "--storage-path", str(storage_path), "--log-level", "WARNING"]
+
+
+def mongo_url(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+def redis_url(port: int) -> str:
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def orderbook_command(port: int) -> list[str]:
+    # No control socket: gunicorn's default path is one per user, and every
+    # replica on the machine would fight over it.
+    return [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
+            "--bind", f"127.0.0.1:{port}", "--no-control-socket", ORDERBOOK_APP]
+
+
+def worker_command(module: str) -> list[str]:
+    return [sys.executable, "-m", module]

@@ -1,0 +1,171 @@
+"""`python -m devstack up`: the whole exchange on one machine, in the foreground.
+
+Renders nginx's and supervisord's configs under the data dir, then execs
+`supervisord -n`, so Ctrl-C or SIGTERM reaches supervisord, which stops every
+program with its process group. Ports: nginx listens on 127.0.0.1:EXCHANGE_PORT;
+everything behind it (local Redis and MongoDB, each API replica) gets a free
+port picked at start, printed in the banner and written to <data>/run/ports.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack import binaries, nginx, programs, supervisor
+from devstack.config import StackConfig
+from devstack.procs import free_port
+from devstack.supervisor import Program
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the stack keeps its state, all under the data dir."""
+    data_dir: Path
+
+    @property
+    def run(self) -> Path:      # rendered configs, pid files, supervisor socket
+        return self.data_dir / "run"
+
+    @property
+    def logs(self) -> Path:     # one log file per program
+        return self.data_dir / "logs"
+
+    @property
+    def nginx(self) -> Path:    # nginx's prefix: its conf, pid and temp dirs
+        return self.data_dir / "nginx"
+
+    @property
+    def redis(self) -> Path:    # the append-only file
+        return self.data_dir / "redis"
+
+    @property
+    def mongo(self) -> Path:    # SecantusDB's storage
+        return self.data_dir / "mongo"
+
+    def create(self) -> None:
+        for path in (self.run, self.logs, self.nginx, self.redis, self.mongo):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def pid_alive(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def distinct_free_ports(count: int, taken: set[int]) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in taken and port not in ports:
+            ports.append(port)
+    return ports
+
+
+def preflight(config: StackConfig, layout: Layout) -> None:
+    binaries.nginx()  # exits with the apt-get line if nginx is missing
+    if config.redis_url is None:
+        binaries.redis_server()
+    if not programs.module_exists("orderbook.app"):
+        raise SystemExit("orderbook/app.py is missing: the API is not built yet")
+    running = pid_alive(layout.run / "supervisord.pid")
+    if running:
+        raise SystemExit(f"the stack is already running from {layout.data_dir} (supervisord pid {running})")
+    if not port_is_free(config.exchange_port):
+        raise SystemExit(f"port {config.exchange_port} is in use; set EXCHANGE_PORT to another port")
+
+
+def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, str], dict]:
+    """The programs to run, the environment they share, and the ports chosen."""
+    local = {"redis": config.redis_url is None, "mongo": config.mongo_url is None}
+    count = sum(local.values()) + config.orderbook_replicas
+    ports = iter(distinct_free_ports(count, {config.exchange_port}))
+    redis_port = next(ports) if local["redis"] else None
+    mongo_port = next(ports) if local["mongo"] else None
+    replica_ports = [next(ports) for _ in range(config.orderbook_replicas)]
+    backing = tuple(port for port in (redis_port, mongo_port) if port)
+
+    stack: list[Program] = []
+    if redis_port:
+        stack.append(Program("redis", programs.redis_command(redis_port, layout.redis), priority=10))
+    if mongo_port:
+        stack.append(Program("mongo", programs.mongo_command(mongo_port, layout.mongo), priority=10))
+    for number, port in enumerate(replica_ports, start=1):
+        stack.append(Program(f"orderbook-{number}", programs.orderbook_command(port),
+                             priority=30, wait_for=backing))
+    for name, module in programs.existing_workers():
+        stack.append(Program(name, programs.worker_command(module), priority=30, wait_for=backing))
+    conf = nginx.write_conf(layout.nginx, listen=f"127.0.0.1:{config.exchange_port}",
+                            orderbook=[f"127.0.0.1:{port}" for port in replica_ports])
+    nginx.check(conf)
+    stack.append(Program("nginx", nginx.command(conf), priority=40))
+
+    env = {
+        "REDIS_URL": config.redis_url or programs.redis_url(redis_port),
+        "MONGO_URL": config.mongo_url or programs.mongo_url(mongo_port),
+        "EXCHANGE_DATA_DIR": str(layout.data_dir),
+        "EXCHANGE_PORT": str(config.exchange_port),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONUNBUFFERED": "1",
+    }
+    chosen = {"nginx": config.exchange_port, "redis": redis_port, "mongo": mongo_port,
+              "orderbook": replica_ports}
+    return stack, env, chosen
+
+
+def banner(config: StackConfig, layout: Layout, stack: list[Program], env: dict, chosen: dict) -> str:
+    def shown(url: str) -> str:  # never print a password from a URL
+        return url.split("@", 1)[-1] if "@" in url else url
+
+    redis_where = f"local, append-only file in {layout.redis}" if chosen["redis"] else "REDIS_URL"
+    mongo_where = f"embedded SecantusDB, data in {layout.mongo}" if chosen["mongo"] else "MONGO_URL"
+    names = ", ".join(program.name for program in stack)
+    return "\n".join([
+        f"exchange  http://127.0.0.1:{config.exchange_port}/api/v1  (health: /api/v1/healthz)",
+        f"  redis      {shown(env['REDIS_URL'])}  ({redis_where})",
+        f"  mongodb    {shown(env['MONGO_URL'])}  ({mongo_where})",
+        f"  orderbook  " + ", ".join(f"127.0.0.1:{port}" for port in chosen["orderbook"]),
+        f"  programs   {names}",
+        f"  logs       {layout.logs}/<program>.log",
+        f"  control    .venv/bin/supervisorctl -c {layout.run / 'supervisord.conf'} status",
+        "Ctrl-C stops everything.",
+        "",
+    ])
+
+
+def up(dry_run: bool = False) -> None:
+    config = StackConfig.from_env()
+    layout = Layout(config.data_dir)
+    preflight(config, layout)
+    layout.create()
+    stack, env, chosen = plan(config, layout)
+    conf = layout.run / "supervisord.conf"
+    conf.write_text(supervisor.render(stack, run_dir=layout.run, log_dir=layout.logs))
+    conf.chmod(0o600)  # it holds the control socket's password
+    (layout.run / "ports.json").write_text(json.dumps(chosen, indent=2) + "\n")
+    print(banner(config, layout, stack, env, chosen), flush=True)
+    if dry_run:
+        print(f"dry run: configs written to {layout.run} and {layout.nginx}")
+        return
+    os.chdir(ROOT)
+    argv = [sys.executable, "-m", "supervisor.supervisord", "-n", "-c", str(conf)]
+    os.execve(sys.executable, argv, {**os.environ, **env})

@@ -1,0 +1,53 @@
+"""Wait until servers accept connections, then become the given command.
+
+    python -m devstack.wait 127.0.0.1:6379 127.0.0.1:27017 -- gunicorn ...
+
+supervisord starts every program at once; this keeps an API replica or a
+worker from crash-looping while Redis and MongoDB come up. It execs the
+command, so `ps` shows the real command line and signals go straight to it.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+TIMEOUT_S = 60.0
+
+
+def accepts_connections(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(addresses: list[tuple[str, int]], timeout: float = TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    for host, port in addresses:
+        while not accepts_connections(host, port):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"devstack.wait: nothing listening on {host}:{port} after {timeout:.0f}s")
+            time.sleep(0.1)
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def main(argv: list[str]) -> None:
+    if "--" not in argv:
+        raise SystemExit("usage: python -m devstack.wait HOST:PORT ... -- COMMAND ...")
+    split = argv.index("--")
+    addresses, command = argv[:split], argv[split + 1:]
+    if not command:
+        raise SystemExit("devstack.wait: no command after --")
+    wait_for([parse_address(address) for address in addresses])
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
