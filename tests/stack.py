@@ -1,0 +1,112 @@
+"""A real exchange on free ports, for tests and benchmarks.
+
+    with start_stack(replicas=2) as stack:
+        requests.get(stack.base_url + "/api/v1/healthz")
+
+Starts redis-server and SecantusDB (unless URLs are given), N gunicorn
+orderbook replicas, the sweeper and the ledger worker (once their modules
+exist) and nginx, with the same command lines and the same rendered nginx
+config as `make up` (devstack.programs, devstack.nginx). Each process runs in
+its own session with its log under the stack's temp dir; stop() ends them
+all and removes the dir.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from devstack import nginx, programs
+from devstack.procs import Proc, free_port, start_mongo, start_redis
+
+
+@dataclass
+class Stack:
+    base_url: str
+    redis_url: str
+    mongo_url: str
+    work_dir: Path
+    replicas: list[Proc] = field(default_factory=list)
+    workers: list[Proc] = field(default_factory=list)
+    servers: list[Proc] = field(default_factory=list)  # redis and SecantusDB, when started here
+    nginx: Proc | None = None
+
+    @property
+    def procs(self) -> list[Proc]:
+        """Every process, in the order they are stopped: front door first, data last."""
+        return [*([self.nginx] if self.nginx else []), *self.workers, *self.replicas, *self.servers]
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {proc.name} ---\n{proc.log()}" for proc in self.procs)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def __enter__(self) -> "Stack":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def wait_until_healthy(url: str, proc: Proc, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log()}")
+        try:
+            with requests.get(url, timeout=2) as response:
+                if response.status_code == 200:
+                    return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not healthy after {timeout}s:\n{proc.log()}")
+
+
+def start_stack(replicas: int = 2, *, workers: bool = True, env: dict | None = None,
+                redis_url: str | None = None, mongo_url: str | None = None) -> Stack:
+    """Start a whole stack; ``env`` is added to every process's environment."""
+    work_dir = Path(tempfile.mkdtemp(prefix="exchange-stack-"))
+    logs = work_dir / "logs"
+    for path in (logs, work_dir / "redis", work_dir / "mongo"):
+        path.mkdir()
+    port = free_port()
+    stack = Stack(base_url=f"http://127.0.0.1:{port}", redis_url=redis_url or "", mongo_url=mongo_url or "",
+                  work_dir=work_dir)
+    try:
+        if not redis_url:
+            stack.servers.append(start_redis(work_dir / "redis"))
+            stack.redis_url = programs.redis_url(stack.servers[-1].port)
+        if not mongo_url:
+            stack.servers.append(start_mongo(work_dir / "mongo"))
+            stack.mongo_url = programs.mongo_url(stack.servers[-1].port)
+        child_env = {"REDIS_URL": stack.redis_url, "MONGO_URL": stack.mongo_url,
+                     "EXCHANGE_DATA_DIR": str(work_dir), "EXCHANGE_PORT": str(port),
+                     "PYTHONUNBUFFERED": "1", **(env or {})}
+
+        for number in range(1, replicas + 1):
+            replica_port = free_port()
+            stack.replicas.append(Proc(programs.orderbook_command(replica_port), port=replica_port,
+                                       env=child_env, log_dir=logs, name=f"orderbook-{number}"))
+        for replica in stack.replicas:
+            wait_until_healthy(f"http://127.0.0.1:{replica.port}{programs.HEALTHZ_PATH}", replica)
+
+        if workers:
+            for name, module in programs.existing_workers():
+                stack.workers.append(Proc(programs.worker_command(module), env=child_env,
+                                          log_dir=logs, name=name))
+
+        conf = nginx.write_conf(work_dir / "nginx", listen=f"127.0.0.1:{port}",
+                                orderbook=[f"127.0.0.1:{replica.port}" for replica in stack.replicas])
+        stack.nginx = Proc(nginx.command(conf), port=port, log_dir=logs, name="nginx")
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
