@@ -56,9 +56,9 @@ def lock(symbol: str) -> str:
     return f"{_sym(symbol)}:lock"
 
 
-def reply(symbol: str, order_id: str) -> str:
-    """List the matcher pushes a command's result to; its submitter blocks on it."""
-    return f"{_sym(symbol)}:reply:{order_id}"
+def reply(symbol: str, entry_id: str) -> str:
+    """List the matcher pushes one inbox command's result to; its submitter blocks on it."""
+    return f"{_sym(symbol)}:reply:{entry_id}"
 
 
 def open_orders(symbol: str, user_id: str) -> str:

@@ -25,6 +25,9 @@ from orderbook.model import NewOrder, OrderType, SelfTrade, Side, TimeInForce
 from orderbook.schemas import PlaceOrder
 
 
+LOCK_RETRY_S = 0.01  # how long to wait on a lock holder before trying the lock again
+
+
 class OrderEntry:
     def __init__(self, settings: Settings, client: redis.Redis, accounts: Accounts, scripts: Scripts):
         self.settings = settings
@@ -63,12 +66,8 @@ class OrderEntry:
             raise
 
         now_ms = int(time.time() * 1000)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.xadd(keys.inbox(symbol), {"c": encode_new(order, symbol=symbol, client_order_id=req.client_order_id,
-                                                       created_ms=now_ms)})
-        pipe.zadd(keys.user_orders(user_id), {order_id: now_ms})
-        pipe.execute()
-        reply = self._await(symbol, order_id)
+        command = encode_new(order, symbol=symbol, client_order_id=req.client_order_id, created_ms=now_ms)
+        reply = self._submit(symbol, command, lambda pipe: pipe.zadd(keys.user_orders(user_id), {order_id: now_ms}))
         if reply is None:
             return 202, {"order_id": order_id, "client_order_id": req.client_order_id, "symbol": symbol,
                          "status": "pending", "message": "accepted; matching is still in progress"}
@@ -132,16 +131,14 @@ class OrderEntry:
         symbol, state = self._own_state(user_id, order_id)
         if state["status"] in ("filled", "canceled", "rejected"):
             raise ApiError(409, "order_not_open", f"order is already {state['status']}")
-        self.client.xadd(keys.inbox(symbol), {"c": encode_cancel(order_id, user_id)})
-        return self._command_result(symbol, order_id)
+        return self._command_result(symbol, order_id, encode_cancel(order_id, user_id))
 
     def amend(self, user_id: str, order_id: str, new_quantity: int) -> dict:
         symbol, state = self._own_state(user_id, order_id)
         if not state["filled_quantity"] < new_quantity < state["quantity"]:
             raise bad_request("invalid_quantity", "an amend may only reduce the quantity, and not below what "
                               "has already filled; for any other change cancel and place a new order")
-        self.client.xadd(keys.inbox(symbol), {"c": encode_amend(order_id, user_id, new_quantity)})
-        return self._command_result(symbol, order_id)
+        return self._command_result(symbol, order_id, encode_amend(order_id, user_id, new_quantity))
 
     def cancel_all(self, user_id: str, symbol: str | None) -> list[dict]:
         symbols = [self.symbol(symbol)] if symbol else list(self.settings.symbols)
@@ -153,15 +150,14 @@ class OrderEntry:
             pipe = self.client.pipeline(transaction=False)
             for order_id in open_ids:
                 pipe.xadd(keys.inbox(sym), {"c": encode_cancel(order_id, user_id)})
-            pipe.execute()
-            for order_id in open_ids:
-                reply = self._await(sym, order_id)
+            for entry_id in pipe.execute():
+                reply = self._await(sym, entry_id, lock_held=False)
                 if reply and "error" not in reply:
                     canceled.append(views.order(reply["order"]))
         return canceled
 
-    def _command_result(self, symbol: str, order_id: str) -> dict:
-        reply = self._await(symbol, order_id)
+    def _command_result(self, symbol: str, order_id: str, command: bytes) -> dict:
+        reply = self._submit(symbol, command)
         if reply is None:
             raise ApiError(503, "busy", "the book did not answer in time; the request stays queued")
         if "error" in reply:
@@ -173,15 +169,38 @@ class OrderEntry:
 
     # ---- waiting for the matcher ----------------------------------------------------
 
-    def _await(self, symbol: str, order_id: str) -> dict | None:
+    def _submit(self, symbol: str, command: bytes, also=None) -> dict | None:
+        """Append a command to the symbol's inbox (fixing its time priority) and wait for its result."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xadd(keys.inbox(symbol), {"c": command})
+        pipe.exists(self.matchers[symbol].lock.key)
+        if also is not None:
+            also(pipe)
+        entry_id, lock_held, *_ = pipe.execute()
+        return self._await(symbol, entry_id, bool(lock_held))
+
+    def _await(self, symbol: str, entry_id: bytes, lock_held: bool) -> dict | None:
+        """The matcher's reply to one inbox command, or None after ORDER_WAIT_MS.
+
+        If another worker holds the lock, it will most likely match this command
+        in its current run, so wait for the reply first and try the lock only if
+        none arrives within a few milliseconds.
+        """
         matcher = self.matchers[symbol]
-        reply_key = keys.reply(symbol, order_id)
+        reply_key = keys.reply(symbol, entry_id.decode())
         deadline = time.monotonic() + self.settings.order_wait_ms / 1000
         while time.monotonic() < deadline:
-            drained = matcher.drain()
-            popped = self.client.blpop([reply_key], timeout=0.001 if drained else 0.05)
+            wait_s = LOCK_RETRY_S
+            if not lock_held:
+                drained = matcher.drain(own_entry=entry_id)
+                if drained.own_reply is not None:
+                    return drained.own_reply
+                if drained.held:
+                    wait_s = 0.001  # matched by another thread of ours or an earlier holder: the reply is there
+            popped = self.client.blpop([reply_key], timeout=wait_s)
             if popped is not None:
                 return orjson.loads(popped[1])
+            lock_held = False
         return None
 
     # ---- queries ----------------------------------------------------------------------

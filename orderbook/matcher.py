@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import orjson
 import redis
@@ -66,6 +67,12 @@ class _Batch:
         self.ops.extend(op)
 
 
+@dataclass
+class DrainResult:
+    held: bool = False  # this call held the lock at least once
+    own_reply: dict | None = None  # the reply to the caller's own command, if it was matched here
+
+
 class SymbolMatcher:
     def __init__(self, client: redis.Redis, symbol: str, *, lock_ttl_ms: int = 2000,
                  batch_max_commands: int = 256, scripts: Scripts | None = None,
@@ -81,6 +88,8 @@ class SymbolMatcher:
         self.book = OrderBook()
         self.book_seq: int | None = None
         self.resting_states: dict[str, dict] = {}
+        self._own_entry: bytes | None = None
+        self._own_reply: dict | None = None
         self.stale_commits = 0
         self.batches = 0
         self._fixed_keys = [keys.fence(symbol), keys.seq(symbol), keys.cursor(symbol), keys.inbox(symbol),
@@ -89,19 +98,24 @@ class SymbolMatcher:
 
     # ---- the loop ----------------------------------------------------------------
 
-    def drain(self) -> bool:
+    def drain(self, own_entry: bytes | None = None) -> DrainResult:
         """Match every pending command if this process can take the lock.
 
-        Returns False if another thread or process holds the lock (it will do the
-        work). After releasing, it looks again so a command that arrived while
-        it held the lock is never left waiting for the next arrival.
+        ``own_entry`` is the inbox id of the caller's own command: its reply is
+        handed back in memory instead of through Redis. Returns held=False if
+        another thread or process holds the lock (it will do the work). After
+        releasing, it looks again, so a command that arrived while the lock was
+        held is never left waiting for the next arrival.
         """
+        result = DrainResult()
         if not self._local.acquire(blocking=False):
-            return False
+            return result
+        self._own_entry, self._own_reply = own_entry, None
         try:
             while True:
                 if not self.lock.acquire(blocking=False):
-                    return False
+                    return result
+                result.held = True
                 try:
                     self._drain_locked()
                 finally:
@@ -110,8 +124,10 @@ class SymbolMatcher:
                     except ReleaseUnlockedLock:
                         pass  # expired while we worked; the fence already protected the book
                 if not self.has_pending():
-                    return True
+                    return result
         finally:
+            result.own_reply = self._own_reply
+            self._own_entry = self._own_reply = None
             self._local.release()
 
     def has_pending(self) -> bool:
@@ -136,6 +152,8 @@ class SymbolMatcher:
                 self._reload()
             if not self._match_and_commit(fence, seq, entries):
                 return
+            if len(entries) < self.batch_max_commands:
+                return  # drained; drain() looks once more after releasing the lock
 
     # ---- loading ---------------------------------------------------------------------
 
@@ -161,7 +179,8 @@ class SymbolMatcher:
         batch = _Batch(self.symbol)
         now_ms = int(time.time() * 1000)
         next_seq = seq
-        for _entry_id, fields in entries:
+        own_reply = None
+        for entry_id, fields in entries:
             command, data = decode(fields[1])  # the entry is ["c", <command>]
             replies: dict = {}
             if isinstance(command, NewOrder):
@@ -175,8 +194,10 @@ class SymbolMatcher:
             for event in events:
                 next_seq += 1
                 self._record(batch, event, next_seq, now_ms, replies)
-            reply_to = command.order_id
-            batch.add("R", batch.key(keys.reply(self.symbol, reply_to)), orjson.dumps(replies))
+            if entry_id == self._own_entry:
+                own_reply = replies  # the caller is this thread: no need to go through Redis
+            else:
+                batch.add("R", batch.key(keys.reply(self.symbol, entry_id.decode())), orjson.dumps(replies))
 
         for order_id, state in batch.states.items():
             batch.add("H", order_id, orjson.dumps(state))
@@ -193,6 +214,8 @@ class SymbolMatcher:
             return False
         self.batches += 1
         self.book_seq = next_seq
+        if own_reply is not None:
+            self._own_reply = orjson.loads(orjson.dumps(own_reply))  # a snapshot, as Redis would give
         return True
 
     def _state(self, batch: _Batch, order_id: str) -> dict:
