@@ -1,0 +1,36 @@
+# make up    - create .venv if needed, install requirements (only when they
+#              changed), run the whole stack in the foreground; Ctrl-C stops it
+# make test  - the full test suite; tests start their own servers on free ports
+# make bench - bench/engine.py then bench/http.py, whichever exist (other
+#              files in bench/ are their helpers)
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Touched after a successful install; requirements.txt newer than it means reinstall.
+STAMP := $(VENV)/.requirements-installed
+BENCHES = $(wildcard bench/engine.py) $(wildcard bench/http.py)
+
+.PHONY: up test bench venv
+.DEFAULT_GOAL := up
+
+venv: $(STAMP)
+
+$(PY):
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "Could not create $(VENV). On Debian/Ubuntu: sudo apt-get install -y python3-venv"; exit 1; }
+
+$(STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	@touch $@
+
+up: $(STAMP)
+	$(PY) -m devstack up
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	@test -n "$(strip $(BENCHES))" || echo "no benchmarks in bench/ yet"
+	@set -e; for script in $(BENCHES); do \
+	  echo "== $$script"; PYTHONPATH=$(CURDIR) $(PY) $$script; done
