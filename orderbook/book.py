@@ -107,6 +107,12 @@ class OrderBook:
         self._insert(order)
         self._next_priority = max(self._next_priority, order.priority + 1)
 
+    def discard(self, order_id: str) -> None:
+        """Drop a resting order that left the book elsewhere (e.g. replayed from the journal)."""
+        order = self._orders.get(order_id)
+        if order is not None:
+            self._remove(order)
+
     # ---- commands -------------------------------------------------------------
 
     def apply(self, command: Command, priority: int | None = None) -> list[Event]:

@@ -200,7 +200,9 @@ class OrderEntry:
             popped = self.client.blpop([reply_key], timeout=wait_s)
             if popped is not None:
                 return orjson.loads(popped[1])
-            lock_held = False
+            # Nothing yet: contend for the lock only if nobody holds it (EXISTS is far
+            # cheaper than a Redlock attempt).
+            lock_held = bool(self.client.exists(matcher.lock.key))
         return None
 
     # ---- queries ----------------------------------------------------------------------

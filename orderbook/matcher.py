@@ -9,6 +9,7 @@ Redis book, reused while the symbol's sequence says nobody else has written.
 """
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import orjson
 import redis
 from pottery import Redlock
-from pottery.exceptions import ReleaseUnlockedLock
+from pottery.exceptions import ExtendUnlockedLock, ReleaseUnlockedLock
 
 from exchange import keys
 from exchange.scripts import Scripts
@@ -27,6 +28,7 @@ from orderbook.model import (
     Accepted, Amended, CommandRejected, Done, NewOrder, Rested, Side, Status, Trade, event_to_dict,
 )
 
+CATCH_UP_MAX_EVENTS = 20_000  # beyond this gap a full reload is cheaper
 FIXED_KEYS = 9  # KEYS[1..9] of commit_batch.lua; per-batch keys follow
 BIDS_KEY_INDEX, ASKS_KEY_INDEX = 6, 7
 
@@ -82,16 +84,20 @@ class SymbolMatcher:
         self.scripts = scripts or Scripts(client)
         self.lock_ttl_s = lock_ttl_ms / 1000
         self.batch_max_commands = batch_max_commands
-        self.lock = Redlock(key=keys.lock(symbol), masters={client}, auto_release_time=self.lock_ttl_s)
+        self.lock = Redlock(key=keys.lock(symbol), masters={client}, auto_release_time=self.lock_ttl_s,
+                            num_extensions=sys.maxsize)
+        self.cursor: bytes | None = None  # last inbox entry known applied
         self.before_commit = before_commit  # test hook: runs between matching and commit
         self._local = threading.Lock()
         self.book = OrderBook()
-        self.book_seq: int | None = None
+        self.book_seq: int | None = None  # the sequence the cached book reflects
+        self.journal_id: bytes | None = None  # the journal entry id of that sequence
         self.resting_states: dict[str, dict] = {}
         self._own_entry: bytes | None = None
         self._own_reply: dict | None = None
         self.stale_commits = 0
         self.batches = 0
+        self.catch_ups = 0
         self._fixed_keys = [keys.fence(symbol), keys.seq(symbol), keys.cursor(symbol), keys.inbox(symbol),
                             keys.events(symbol), keys.bids(symbol), keys.asks(symbol), keys.orders(symbol),
                             keys.trades(symbol)]
@@ -139,30 +145,72 @@ class SymbolMatcher:
             return False
         return stream_id(last[0][0]) > stream_id(cursor or b"0-0")
 
-    def _drain_locked(self) -> None:
+    def serve(self, running: Callable[[], bool], standby_poll_s: float = 0.2) -> None:
+        """Standing matcher: hold the symbol's lock and match commands as they arrive.
+
+        Submitters that see the lock held wait for their reply instead of
+        contending for it, so one lock holder serves every order. If this
+        process stops or pauses, its lock expires and submitters or a standby
+        matcher take over; the fence makes the hand-over safe.
+        """
+        while running():
+            if not self.lock.acquire(blocking=False):
+                time.sleep(standby_poll_s)
+                continue
+            try:
+                with self._local:
+                    self._serve_locked(running)
+            finally:
+                try:
+                    self.lock.release()
+                except ReleaseUnlockedLock:
+                    pass
+
+    def _serve_locked(self, running: Callable[[], bool]) -> None:
+        renewed_at = time.monotonic()
+        wait_ms = max(1, int(self.lock_ttl_s * 1000 / 4))
+        while running():
+            if not self._drain_locked():
+                return  # another matcher took over the book
+            if time.monotonic() - renewed_at > self.lock_ttl_s / 3:
+                try:
+                    self.lock.extend()
+                except ExtendUnlockedLock:
+                    return
+                renewed_at = time.monotonic()
+            # Sleep until a command arrives after the cursor (or it is time to renew).
+            self.client.xread({keys.inbox(self.symbol): self.cursor or b"0-0"}, count=1, block=wait_ms)
+
+    def _drain_locked(self) -> bool:
+        """Match and commit batches until the inbox is empty; False if a commit was refused."""
         started = time.monotonic()
-        # Stop well inside the lock's lifetime; another acquisition continues.
+        # Stop well inside the lock's lifetime; the caller renews it or lets it go.
         while time.monotonic() - started < self.lock_ttl_s / 2:
-            fence, seq, _cursor, entries = self.scripts.begin_batch(
+            fence, seq, cursor, entries = self.scripts.begin_batch(
                 keys=self._fixed_keys[:4], args=[self.batch_max_commands])
+            self.cursor = cursor
             if not entries:
-                return
+                return True
             seq = int(seq)
             if seq != self.book_seq:
-                self._reload()
+                self._catch_up(seq)
             if not self._match_and_commit(fence, seq, entries):
-                return
+                return False
+            self.cursor = entries[-1][0]
             if len(entries) < self.batch_max_commands:
-                return  # drained; drain() looks once more after releasing the lock
+                return True  # drained; drain() looks once more after releasing the lock
+        return True
 
     # ---- loading ---------------------------------------------------------------------
 
     def _reload(self) -> None:
+        """Rebuild the cached book from Redis: every resting order's state."""
         pipe = self.client.pipeline(transaction=False)
         pipe.get(keys.seq(self.symbol))
+        pipe.xrevrange(keys.events(self.symbol), count=1)
         pipe.zrange(keys.bids(self.symbol), 0, -1)
         pipe.zrange(keys.asks(self.symbol), 0, -1)
-        seq, bid_members, ask_members = pipe.execute()
+        seq, last_event, bid_members, ask_members = pipe.execute()
         order_ids = [m.decode().split(":", 1)[1] for m in bid_members + ask_members]
         raw_states = self.client.hmget(keys.orders(self.symbol), order_ids) if order_ids else []
         self.book = OrderBook()
@@ -172,6 +220,46 @@ class SymbolMatcher:
             self.resting_states[state["order_id"]] = state
             self.book.load(resting_from_state(state))
         self.book_seq = int(seq or 0)
+        self.journal_id = last_event[0][0] if last_event else b"0-0"
+
+    def _catch_up(self, seq: int) -> None:
+        """Bring the cached book from ``book_seq`` to ``seq`` by replaying the journal.
+
+        Other matchers' batches are usually small, so reading the orders they
+        touched is far cheaper than reloading the whole book. Anything unusual
+        (no cache, a long gap, a journal that does not line up) reloads instead.
+        """
+        gap = seq - (self.book_seq or 0)
+        if self.book_seq is None or self.journal_id is None or not 0 < gap <= CATCH_UP_MAX_EVENTS:
+            return self._reload()
+        entries = self.client.xrange(keys.events(self.symbol), min=b"(" + self.journal_id, count=gap)
+        if (len(entries) != gap or int(entries[0][1][b"sequence"]) != self.book_seq + 1
+                or int(entries[-1][1][b"sequence"]) != seq):
+            return self._reload()
+        touched: dict[str, None] = {}
+        for _id, fields in entries:
+            event = orjson.loads(fields[b"event"])
+            for field in ("order_id", "maker_order_id", "taker_order_id"):
+                if field in event:
+                    touched[event[field]] = None
+        ids = list(touched)
+        states = [orjson.loads(raw) for raw in self.client.hmget(keys.orders(self.symbol), ids) if raw]
+        for state in sorted(states, key=lambda st: st["priority"] or 0):
+            order_id = state["order_id"]
+            if Status(state["status"]).is_done:
+                self.book.discard(order_id)
+                self.resting_states.pop(order_id, None)
+                continue
+            # After a command is applied, every order that is not done is resting.
+            resting = self.book.get(order_id)
+            if resting is None:
+                self.book.load(resting_from_state(state))
+            else:
+                resting.quantity, resting.remaining = state["quantity"], state["remaining_quantity"]
+            self.resting_states[order_id] = state
+        self.book_seq = seq
+        self.journal_id = entries[-1][0]
+        self.catch_ups += 1
 
     # ---- matching --------------------------------------------------------------------
 
@@ -208,12 +296,13 @@ class SymbolMatcher:
         result = self.scripts.commit_batch(
             keys=self._fixed_keys + batch.keys,
             args=[fence, seq, next_seq, last_entry_id, *batch.ops])
-        if result != b"ok":
+        if not isinstance(result, list):  # b"stale_fence" or b"stale_seq"
             self.stale_commits += 1
             self.book_seq = None  # our cache ran ahead of a book we could not write
             return False
         self.batches += 1
         self.book_seq = next_seq
+        self.journal_id = result[1]
         if own_reply is not None:
             self._own_reply = orjson.loads(orjson.dumps(own_reply))  # a snapshot, as Redis would give
         return True

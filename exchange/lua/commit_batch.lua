@@ -16,7 +16,7 @@
 --   R  <key idx> <json>                  push a reply (expires after 60 s)
 --   E  <sequence> <json>                 append an event to the journal
 --   T  <json>                            push a trade onto the recent-trades list (newest first, capped)
--- Returns 'ok', 'stale_fence' or 'stale_seq'.
+-- Returns {'ok', <id of the last journal entry>}, 'stale_fence' or 'stale_seq'.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'stale_fence'
 end
@@ -25,6 +25,7 @@ if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[2] then
 end
 local i = 5
 local n = #ARGV
+local last_event_id = false
 while i <= n do
   local op = ARGV[i]
   if op == 'Z+' then
@@ -43,7 +44,7 @@ while i <= n do
     local key = KEYS[tonumber(ARGV[i + 1])]
     redis.call('LPUSH', key, ARGV[i + 2]); redis.call('EXPIRE', key, 60); i = i + 3
   elseif op == 'E' then
-    redis.call('XADD', KEYS[5], '*', 'sequence', ARGV[i + 1], 'event', ARGV[i + 2]); i = i + 3
+    last_event_id = redis.call('XADD', KEYS[5], '*', 'sequence', ARGV[i + 1], 'event', ARGV[i + 2]); i = i + 3
   elseif op == 'T' then
     redis.call('LPUSH', KEYS[9], ARGV[i + 1]); i = i + 2
   else
@@ -54,4 +55,4 @@ redis.call('LTRIM', KEYS[9], 0, 999)
 redis.call('SET', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[3], ARGV[4])
 redis.call('XTRIM', KEYS[4], 'MINID', '~', ARGV[4])
-return 'ok'
+return {'ok', last_event_id}

@@ -1,0 +1,68 @@
+"""Helpers shared by the benchmarks: a fresh Redis, funded accounts, process fan-out, percentiles."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+RICH_CASH_CENTS = 10**12
+RICH_SHARES = 10**9
+
+
+def fund_accounts(client, user_ids: list[str], symbols: tuple[str, ...]) -> None:
+    from ledger.accounts import Accounts
+
+    accounts = Accounts(client)
+    for user_id in user_ids:
+        accounts.open(user_id, RICH_CASH_CENTS, {s: RICH_SHARES for s in symbols})
+
+
+def run_processes(target, count: int, args: tuple) -> list:
+    """Start ``count`` processes running target(index, start_at, queue, *args); gather one result each."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    start_at = time.time() + 2.0  # every process starts its clock together, after imports
+    procs = [ctx.Process(target=target, args=(i, start_at, queue, *args)) for i in range(count)]
+    for proc in procs:
+        proc.start()
+    results = [queue.get(timeout=300) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return results
+
+
+def sleep_until(start_at: float) -> None:
+    time.sleep(max(0.0, start_at - time.time()))
+
+
+def eval_loop(index: int, start_at: float, queue, redis_port: int, seconds: float) -> None:
+    """The baseline: a trivial EVALSHA per round trip, as fast as one client can go."""
+    import redis
+
+    client = redis.Redis(port=redis_port)
+    script = client.register_script("return 1")
+    script()
+    sleep_until(start_at)
+    done = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        script()
+        done += 1
+    queue.put(done)
+
+
+def measure_eval_rate(redis_port: int, clients: int, seconds: float) -> float:
+    counts = run_processes(eval_loop, clients, (redis_port, seconds))
+    return sum(counts) / seconds
+
+
+def percentile(sorted_values: list[float], pct: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, int(round(pct / 100 * (len(sorted_values) - 1))))
+    return sorted_values[index]

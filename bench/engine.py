@@ -1,0 +1,112 @@
+"""Engine throughput without HTTP: a mixed flow on one symbol from 8 concurrent submitters.
+
+Each submitter is a process calling the order-entry library exactly as the API
+does (hold, inbox, match under the Redlock, reply). Printed beside it: the
+rate of a trivial EVALSHA from the same number of clients on the same Redis,
+measured in the same run. Targets: >= 10,000 orders/s and >= 0.15 x EVAL rate.
+
+    python bench/engine.py [--seconds 10] [--submitters 8]
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+from common import fund_accounts, measure_eval_rate, run_processes, sleep_until
+
+SYMBOL = "KRYP"
+MID = 10_000  # $100.00 in ticks
+
+
+def submitter(index: int, start_at: float, queue, redis_port: int, seconds: float, seed: int) -> None:
+    import redis
+
+    from exchange.config import Settings
+    from exchange.scripts import Scripts
+    from ledger.accounts import Accounts
+    from orderbook.entry import OrderEntry
+    from orderbook.errors import ApiError
+    from orderbook.schemas import PlaceOrder
+
+    settings = Settings(redis_url=f"redis://127.0.0.1:{redis_port}/0", symbols=(SYMBOL,))
+    client = redis.Redis(port=redis_port)
+    scripts = Scripts(client)
+    entry = OrderEntry(settings, client, Accounts(client, scripts), scripts)
+    rng = random.Random(seed + index)
+    user_id = f"bench-{index}"
+    open_orders: list[str] = []
+    counts = {"limit": 0, "market": 0, "cancel": 0, "rejected": 0}
+    sleep_until(start_at)
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        roll = rng.random()
+        try:
+            if roll < 0.2 and open_orders:
+                entry.cancel(user_id, open_orders.pop(rng.randrange(len(open_orders))))
+                counts["cancel"] += 1
+                continue
+            side = rng.choice(("buy", "sell"))
+            if roll < 0.3:
+                body = PlaceOrder(symbol=SYMBOL, side=side, type="market", quantity=rng.randint(1, 5))
+                counts["market"] += 1
+            else:
+                offset = rng.randint(-5, 20)  # mostly passive, sometimes crossing
+                ticks = MID - offset if side == "buy" else MID + offset
+                body = PlaceOrder(symbol=SYMBOL, side=side, price=f"{ticks // 100}.{ticks % 100:02d}",
+                                  quantity=rng.randint(1, 10))
+                counts["limit"] += 1
+            _status, order = entry.place(user_id, body)
+            if order.get("status") in ("new", "partially_filled"):
+                open_orders.append(order["order_id"])
+        except ApiError as err:  # no_liquidity, order_not_open after a fill: part of a real flow
+            counts["rejected"] += 1 if err.code else 0
+    queue.put(counts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--submitters", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-worker", dest="worker", action="store_false",
+                        help="no standing matcher: submitters take the lock themselves")
+    args = parser.parse_args()
+
+    import redis
+
+    from devstack.procs import python_module, start_redis
+    from exchange import keys
+
+    server = start_redis()
+    try:
+        client = redis.Redis(port=server.port)
+        eval_rate = measure_eval_rate(server.port, args.submitters, args.seconds)
+        client.flushall()
+        fund_accounts(client, [f"bench-{i}" for i in range(args.submitters)], (SYMBOL,))
+        worker = python_module("orderbook.worker", env={"REDIS_URL": f"redis://127.0.0.1:{server.port}/0",
+                                                         "SYMBOLS": SYMBOL}) if args.worker else None
+        try:
+            results = run_processes(submitter, args.submitters, (server.port, args.seconds, args.seed))
+        finally:
+            if worker is not None:
+                worker.stop()
+        totals = {k: sum(r[k] for r in results) for k in results[0]}
+        orders = totals["limit"] + totals["market"] + totals["cancel"]
+        rate = orders / args.seconds
+        trades = sum(1 for _ in client.xrange(keys.events(SYMBOL), count=None)
+                     if b'"type":"trade"' in _[1][b"event"])
+        mode = "a standing matcher" if args.worker else "no standing matcher"
+        print(f"engine: {rate:,.0f} orders/s over {args.seconds:.0f}s with {args.submitters} submitters and {mode} "
+              f"(limit {totals['limit']:,}, market {totals['market']:,}, cancel {totals['cancel']:,}, "
+              f"refused {totals['rejected']:,}; {trades:,} trades)")
+        print(f"baseline: {eval_rate:,.0f} trivial EVALSHA/s from {args.submitters} clients on the same Redis")
+        ratio = rate / eval_rate
+        print(f"ratio: {ratio:.3f} x EVAL rate (target >= 0.15); "
+              f"absolute target >= 10,000 orders/s: {'met' if rate >= 10_000 else 'NOT met'}")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
