@@ -11,9 +11,10 @@ GUNICORN_CONF = ROOT / "orderbook" / "gunicorn_conf.py"
 ORDERBOOK_APP = "orderbook.app:create_app()"
 HEALTHZ_PATH = "/api/v1/healthz"
 
-# Plain worker processes: (program name, module run with `python -m`).
+# Plain worker processes: (program name, module run with `python -m`); each
+# runs once its module exists.
 WORKERS = (
-    ("sweeper", "orderbook.sweeper"),
+    ("matcher", "orderbook.worker"),
     ("ledger-worker", "ledger.worker"),
 )
 

@@ -53,13 +53,38 @@ class Layout:
             path.mkdir(parents=True, exist_ok=True)
 
 
-def pid_alive(pid_file: Path) -> int | None:
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def running_supervisord(pid_file: Path) -> int | None:
+    """The pid of a supervisord still running from this data dir, if any."""
     try:
         pid = int(pid_file.read_text().strip())
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
+    if Path("/proc").is_dir() and "supervisord" not in command_line(pid):
+        return None  # a stale pid file whose pid was reused
     return pid
+
+
+def leftovers(layout: Layout) -> list[str]:
+    """Servers of an earlier run whose supervisord was killed outright, found by
+    the data-dir paths on their command lines (Linux only)."""
+    if not Path("/proc").is_dir():
+        return []
+    markers = (f"--dir {layout.redis}", f"--storage-path {layout.mongo}", f"-p {layout.nginx}/")
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            line = command_line(int(entry.name))
+            if any(marker in line for marker in markers):
+                found.append(f"{entry.name}: {line.strip()}")
+    return found
 
 
 def port_is_free(port: int) -> bool:
@@ -87,9 +112,13 @@ def preflight(config: StackConfig, layout: Layout) -> None:
         binaries.redis_server()
     if not programs.module_exists("orderbook.app"):
         raise SystemExit("orderbook/app.py is missing: the API is not built yet")
-    running = pid_alive(layout.run / "supervisord.pid")
+    running = running_supervisord(layout.run / "supervisord.pid")
     if running:
         raise SystemExit(f"the stack is already running from {layout.data_dir} (supervisord pid {running})")
+    stray = leftovers(layout)
+    if stray:
+        raise SystemExit("processes from an earlier run still use " + str(layout.data_dir)
+                         + "; stop them first (kill PID):\n  " + "\n  ".join(stray))
     if not port_is_free(config.exchange_port):
         raise SystemExit(f"port {config.exchange_port} is in use; set EXCHANGE_PORT to another port")
 

@@ -4,8 +4,8 @@
         requests.get(stack.base_url + "/api/v1/healthz")
 
 Starts redis-server and SecantusDB (unless URLs are given), N gunicorn
-orderbook replicas, the sweeper and the ledger worker (once their modules
-exist) and nginx, with the same command lines and the same rendered nginx
+orderbook replicas, the matching and ledger workers (those whose modules
+exist, devstack.programs.WORKERS) and nginx, with the same command lines and the same rendered nginx
 config as `make up` (devstack.programs, devstack.nginx). Each process runs in
 its own session with its log under the stack's temp dir; stop() ends them
 all and removes the dir.

@@ -135,11 +135,11 @@ def test_log_listener_prefixes_whole_lines():
 
 
 def test_log_listener_speaks_the_supervisor_protocol():
-    payload = b"processname:sweeper groupname:sweeper pid:7 channel:stdout\nswept\n"
+    payload = b"processname:matcher groupname:matcher pid:7 channel:stdout\nmatched\n"
     header = b"ver:3.0 server:x serial:1 pool:logs poolserial:1 eventname:PROCESS_LOG_STDOUT len:%d\n" % len(payload)
     stdout, stderr = io.BytesIO(), io.BytesIO()
     logprefix.serve(io.BytesIO(header + payload), stdout, logprefix.PrefixedWriter(stderr, width=7))
-    assert stderr.getvalue() == b"sweeper | swept\n"
+    assert stderr.getvalue() == b"matcher | matched\n"
     assert stdout.getvalue() == b"READY\nRESULT 2\nOKREADY\n"
 
 
