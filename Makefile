@@ -1,15 +1,17 @@
 # make up    - create .venv if needed, install requirements (only when they
 #              changed), run the whole stack in the foreground; Ctrl-C stops it
 # make test  - the full test suite; tests start their own servers on free ports
-# make bench - bench/engine.py then bench/http.py, whichever exist (other
-#              files in bench/ are their helpers)
+# make bench - every script in bench/ (a .py with a __main__ block; the rest
+#              are helpers): engine.py first, then http*.py, then the others
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Touched after a successful install; requirements.txt newer than it means reinstall.
 STAMP := $(VENV)/.requirements-installed
-BENCHES = $(wildcard bench/engine.py) $(wildcard bench/http.py)
+BENCH_SCRIPTS = $(shell grep -l '__name__ == "__main__"' bench/*.py 2>/dev/null)
+BENCHES = $(filter bench/engine.py,$(BENCH_SCRIPTS)) $(filter bench/http%.py,$(BENCH_SCRIPTS)) \
+          $(filter-out bench/engine.py bench/http%.py,$(BENCH_SCRIPTS))
 
 .PHONY: up test bench venv
 .DEFAULT_GOAL := up
