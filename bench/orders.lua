@@ -1,0 +1,17 @@
+-- wrk script for bench/http_orders.py: a crossing flow of limit orders at one price.
+-- Consecutive requests alternate buy and sell and rotate through the tokens in
+-- the TOKENS environment variable (comma-separated), so every other order trades.
+local tokens = {}
+for token in string.gmatch(os.getenv("TOKENS") or "", "[^,]+") do
+  tokens[#tokens + 1] = token
+end
+local counter = 0
+
+request = function()
+  counter = counter + 1
+  local side = (counter % 2 == 0) and "buy" or "sell"
+  local token = tokens[(counter % #tokens) + 1]
+  local body = '{"symbol":"KRYP","side":"' .. side .. '","price":"10.00","quantity":1}'
+  return wrk.format("POST", "/api/v1/orders",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
+end

@@ -1,0 +1,23 @@
+"""The HTTP ceiling bench/http_orders.py compares against: a minimal Flask JSON endpoint, one Redis call.
+
+Served exactly like the orderbook API (same gunicorn settings, same replicas,
+same nginx template), so the ratio measures what order entry itself costs.
+"""
+from __future__ import annotations
+
+import redis
+from flask import Flask, jsonify
+
+from exchange.config import Settings
+
+
+def create_app() -> Flask:
+    settings = Settings.from_env()
+    client = redis.Redis.from_url(settings.redis_url)
+    app = Flask(__name__)
+
+    @app.post("/api/v1/ping")
+    def ping():
+        return jsonify({"count": client.incr("bench:ping")}), 201
+
+    return app
