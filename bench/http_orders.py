@@ -46,7 +46,7 @@ def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict 
 
 
 def measure_orders(args) -> tuple[dict, dict]:
-    env = {"STARTING_CASH": "100000000.00", "STARTING_SHARES": "100000000"}
+    env = {"STARTING_CASH": "100000000.00", "STARTING_SHARES": "100000000", "RATE_LIMIT": ""}
     with start_stack(replicas=args.replicas, env=env) as stack:
         tokens = []
         for i in range(USERS):

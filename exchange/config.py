@@ -38,7 +38,7 @@ class Settings:
     order_wait_ms: int = 5000
     secret_key: str = "dev-secret-change-me"
     token_ttl_s: int = 7 * 24 * 3600
-    rate_limit: str = ""
+    rate_limit: str = "50/second;1500/minute"
     data_dir: str = "./data"
     exchange_port: int = 8080
     orderbook_replicas: int = 2

@@ -5,7 +5,7 @@ from flask import Flask, jsonify
 
 from exchange import mongo
 from exchange.config import Settings
-from orderbook import errors, openapi
+from orderbook import errors, openapi, ratelimit
 from orderbook.api import account, market, orders, users
 from orderbook.services import Services
 
@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     mongo.ensure_indexes(services.auth.db)
     app.extensions["exchange"] = services
     errors.register(app)
+    ratelimit.init_app(app, settings)
     for blueprint in (users.bp, orders.bp, account.bp, market.bp):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
 

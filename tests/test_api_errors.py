@@ -110,3 +110,22 @@ def test_other_users_accounts_and_bad_query_args(client, register):
     assert_error(client.get(f"{ORDERS}?status=weird", headers=alice), 400, "invalid_status")
     assert_error(client.get("/api/v1/nowhere"), 404, "not_found")
     assert_error(client.put(ORDERS, json=GOOD, headers=alice), 405, "method_not_allowed")
+
+
+def test_rate_limit_is_per_client_and_a_429_with_a_code(settings, redis_client):
+    from dataclasses import replace
+
+    from orderbook.app import create_app
+
+    app = create_app(replace(settings, rate_limit="3/minute"))
+    client = app.test_client()
+    alice = client.post("/api/v1/users", json={"username": "alice", "password": "pw"}).json["token"]
+    headers = {"Authorization": f"Bearer {alice}"}
+    codes = [client.get("/api/v1/account", headers=headers).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = client.get("/api/v1/account", headers=headers)
+    assert_error(limited, 429, "rate_limited")
+    assert limited.headers.get("Retry-After")
+    other = client.post("/api/v1/sessions", json={"username": "alice", "password": "pw"})
+    assert other.status_code == 201  # another client (no token: its address) has its own budget
+    assert client.get("/api/v1/healthz").status_code == 200
