@@ -321,7 +321,7 @@ class SymbolMatcher:
             state = batch.states[event.order_id]
             journal.update(order={
                 k: state[k] for k in ("side", "type", "price", "protection_price", "quantity",
-                                      "time_in_force", "post_only", "client_order_id")})
+                                      "time_in_force", "post_only", "self_trade", "client_order_id")})
         elif isinstance(event, Trade):
             maker, taker = self._state(batch, event.maker_order_id), self._state(batch, event.taker_order_id)
             trade_id = f"{symbol}-{sequence}"

@@ -1,0 +1,131 @@
+"""The standing matching worker, as a real process: serving, pausing, dying."""
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+
+import pytest
+
+from devstack.procs import python_module
+from exchange import keys
+from exchange.config import Settings
+from exchange.scripts import Scripts
+from ledger.accounts import Accounts
+from orderbook.entry import OrderEntry
+from orderbook.schemas import PlaceOrder
+from tests.journal import assert_journal_is_sequential
+
+SYMBOL = "KRYP"
+TTL_MS = 500
+USERS = ("alice", "bob", "carol", "dave")
+
+
+@pytest.fixture
+def entry(redis_server, redis_client):
+    settings = Settings(redis_url=f"redis://127.0.0.1:{redis_server.port}/0", symbols=(SYMBOL,),
+                        lock_ttl_ms=TTL_MS, order_wait_ms=10_000)
+    accounts = Accounts(redis_client)
+    for user in USERS:
+        accounts.open(user, 10**12, {SYMBOL: 10**9})
+    return OrderEntry(settings, redis_client, accounts, Scripts(redis_client))
+
+
+def start_worker(redis_server):
+    worker = python_module("orderbook.worker", env={
+        "REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/0", "SYMBOLS": SYMBOL, "LOCK_TTL_MS": str(TTL_MS)})
+    return worker
+
+
+def wait_for_lock(client, present: bool = True, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while bool(client.exists(f"redlock:{keys.lock(SYMBOL)}")) != present:
+        assert time.monotonic() < deadline, "the worker never took the lock"
+        time.sleep(0.02)
+
+
+def random_order(rng: random.Random) -> tuple[str, PlaceOrder]:
+    side = rng.choice(("buy", "sell"))
+    ticks = rng.randint(995, 1005)
+    return rng.choice(USERS), PlaceOrder(symbol=SYMBOL, side=side, price=f"{ticks // 100}.{ticks % 100:02d}",
+                                         quantity=rng.randint(1, 5), time_in_force=rng.choice(("GTC", "IOC")))
+
+
+def place_many(entry, count: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    placed = []
+    for _ in range(count):
+        status, order = entry.place(*random_order(rng))
+        assert status == 201, order
+        placed.append(order)
+    return placed
+
+
+@pytest.mark.timeout(120)
+def test_worker_serves_orders_and_submitters_take_over_while_it_is_paused(redis_server, redis_client, entry):
+    worker = start_worker(redis_server)
+    try:
+        wait_for_lock(redis_client)
+        local = entry.matchers[SYMBOL]
+        place_many(entry, 30, seed=1)
+        assert local.batches == 0, "the standing worker should have matched everything"
+
+        worker.kill(signal.SIGSTOP)
+        started = time.monotonic()
+        place_many(entry, 30, seed=2)
+        assert local.batches > 0, "submitters must match themselves once the paused worker's lock expires"
+        assert time.monotonic() - started >= TTL_MS / 1000 * 0.5
+
+        worker.kill(signal.SIGCONT)
+        place_many(entry, 30, seed=3)
+    finally:
+        worker.kill(signal.SIGCONT)
+        worker.stop()
+    events = assert_journal_is_sequential(redis_client, SYMBOL)
+    assert sum(e["type"] == "accepted" for e in events) == 90
+
+
+@pytest.mark.timeout(180)
+def test_killing_the_worker_at_random_loses_no_order_and_doubles_no_fill(redis_server, redis_client, entry):
+    rng = random.Random(7)
+    placed: list[dict] = []
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def submit(seed: int) -> None:
+        local_rng = random.Random(seed)
+        try:
+            while not stop.is_set():
+                status, order = entry.place(*random_order(local_rng))
+                assert status == 201, order
+                placed.append(order)
+        except BaseException as err:  # surfaced below
+            errors.append(err)
+
+    threads = [threading.Thread(target=submit, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _round in range(10):
+            worker = start_worker(redis_server)
+            time.sleep(rng.uniform(0.2, 0.8))
+            worker.kill(signal.SIGKILL)
+            worker.stop()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not errors, errors
+    assert len(placed) > 50
+    events = assert_journal_is_sequential(redis_client, SYMBOL)
+    accepted = {e["order_id"] for e in events if e["type"] == "accepted"}
+    assert {o["order_id"] for o in placed} == accepted
+    filled = {}
+    for e in events:
+        if e["type"] == "trade":
+            filled[e["taker_order_id"]] = filled.get(e["taker_order_id"], 0) + e["quantity"]
+    for order in placed:
+        assert order["filled_quantity"] == sum(f["quantity"] for f in order["fills"])
+        assert order["filled_quantity"] + order["remaining_quantity"] == order["quantity"]
+        assert order["filled_quantity"] == filled.get(order["order_id"], 0)  # as taker, at placement
