@@ -61,3 +61,28 @@ def collar_up(ticks: int, bps: int) -> int:
 def collar_down(ticks: int, bps: int) -> int:
     """ticks × (1 − bps/10000), rounded down, never below one tick."""
     return max(1, ticks * (10_000 - bps) // 10_000)
+
+
+# ---- fees and holds ------------------------------------------------------------------
+# A fill's fee is floor(price × quantity × bps / 10000) cents. A buy order holds
+# its notional at its hold price (limit, or a market order's collar) plus a fee
+# reserve at the higher of its two fee rates. Both are exact integers, and a
+# buy hold always covers what its fills can cost: a sum of floors never exceeds
+# the floor of the sum.
+
+BPS = 10_000
+
+
+def fee(price: int, quantity: int, bps: int) -> int:
+    return price * quantity * bps // BPS
+
+
+def buy_hold(hold_price: int, quantity: int, reserve_bps: int) -> int:
+    """Cash a buy order of ``quantity`` still needs: notional plus fee reserve."""
+    notional = hold_price * quantity
+    return notional + notional * reserve_bps // BPS
+
+
+def hold_needed(side: str, hold_price: int | None, quantity: int, reserve_bps: int) -> int:
+    """What an order with ``quantity`` left to trade holds: cents for a buy, shares for a sell."""
+    return buy_hold(hold_price, quantity, reserve_bps) if side == "buy" else quantity

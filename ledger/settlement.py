@@ -1,26 +1,36 @@
 """What each journal event does to accounts, as per-account steps. Pure: no I/O.
 
-A step is (sequence, ops) for one account; ``apply_account.lua`` applies each
-step at most once per account, keyed by the symbol's gap-free sequence.
+Every amount comes from the event itself (the matcher computes them with the
+fee rates and hold fixed at entry), so applying an event needs no other state:
 
-Trade of q shares at price p (the resting order's price):
-  buyer:  consume q × hold_price from its order's cash hold; get back
-          (hold_price − p) × q of price improvement; receive q shares
-  seller: consume q shares from its order's share hold; receive p × q cash
-Done (filled, canceled, rejected, remainder): release what is left of the hold.
-Amend (size down): release the cut quantity's share of the hold.
+  trade of q at p   buyer:  on_hold −= used; available += used − p×q − buyer_fee; +q shares
+                    seller: −q shares on hold; available += p×q − seller_fee
+                    house:  available += buyer_fee + seller_fee
+  done              the order's remaining hold (``released``) goes back to available
+  amended           the cut quantity's hold (``released``) goes back to available
+
+``used`` is what the buyer's hold shrinks by (what the remaining quantity no
+longer needs); the difference from what the fill cost is price improvement.
+A step is (sequence, ops) for one account; ``apply_account.lua`` applies each
+step at most once per account.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 
 CASH = "cash"
+HOUSE = "house"
 
-Op = tuple  # ("add", field, delta) | ("consume", order_id, asset, n) | ("release", order_id, asset)
+Op = tuple  # ("add", field, delta) | ("del", field)
 
 
 def hold_asset(symbol: str, side: str) -> str:
     return CASH if side == "buy" else symbol
+
+
+def _release(asset: str, order_id: str, amount: int) -> list[Op]:
+    return [("add", f"{asset}:on_hold", -amount), ("add", f"{asset}:available", amount),
+            ("add", f"hold:{order_id}", -amount)]
 
 
 def steps_for(event: dict) -> list[tuple[str, list[Op]]]:
@@ -28,21 +38,23 @@ def steps_for(event: dict) -> list[tuple[str, list[Op]]]:
     kind = event["type"]
     symbol = event["symbol"]
     if kind == "trade":
-        q, p, hold_price = event["quantity"], event["price"], event["buyer_hold_price"]
-        buyer_ops = [("consume", event["buy_order_id"], CASH, hold_price * q),
-                     ("add", f"{symbol}:available", q)]
-        if hold_price > p:
-            buyer_ops.append(("add", f"{CASH}:available", (hold_price - p) * q))
-        seller_ops = [("consume", event["sell_order_id"], symbol, q),
-                      ("add", f"{CASH}:available", p * q)]
-        return [(event["buyer_id"], buyer_ops), (event["seller_id"], seller_ops)]
+        q, p = event["quantity"], event["price"]
+        used, buyer_fee, seller_fee = event["buyer_hold_used"], event["buyer_fee"], event["seller_fee"]
+        buyer = [("add", f"{CASH}:on_hold", -used), ("add", f"{CASH}:available", used - p * q - buyer_fee),
+                 ("add", f"{symbol}:available", q), ("add", f"hold:{event['buy_order_id']}", -used)]
+        seller = [("add", f"{symbol}:on_hold", -q), ("add", f"{CASH}:available", p * q - seller_fee),
+                  ("add", f"hold:{event['sell_order_id']}", -q)]
+        steps = [(event["buyer_id"], buyer), (event["seller_id"], seller)]
+        if buyer_fee + seller_fee:
+            steps.append((HOUSE, [("add", f"{CASH}:available", buyer_fee + seller_fee)]))
+        return steps
     if kind == "done":
-        return [(event["user_id"], [("release", event["order_id"], hold_asset(symbol, event["side"]))])]
+        released = event["released"]
+        ops = _release(hold_asset(symbol, event["side"]), event["order_id"], released)[:2] if released else []
+        return [(event["user_id"], [*ops, ("del", f"hold:{event['order_id']}")])]
     if kind == "amended" and event["released"] > 0:
-        asset = hold_asset(symbol, event["side"])
-        amount = event["released"] * (event["hold_price"] if event["side"] == "buy" else 1)
-        return [(event["user_id"], [("consume", event["order_id"], asset, amount),
-                                    ("add", f"{asset}:available", amount)])]
+        return [(event["user_id"], _release(hold_asset(symbol, event["side"]), event["order_id"],
+                                            event["released"]))]
     return []
 
 

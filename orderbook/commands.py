@@ -3,18 +3,23 @@ from __future__ import annotations
 
 import orjson
 
+from exchange.money import hold_needed
+
 from orderbook.model import (
     AmendOrder, CancelOrder, Command, NewOrder, OrderType, RestingOrder, SelfTrade, Side, Status, TimeInForce,
 )
 
 
-def encode_new(order: NewOrder, *, symbol: str, client_order_id: str | None, created_ms: int) -> bytes:
+def encode_new(order: NewOrder, *, symbol: str, client_order_id: str | None, created_ms: int,
+               maker_fee_bps: int = 0, taker_fee_bps: int = 0, hold: int = 0) -> bytes:
+    """The inbox command of a new order; it carries the fee rates and hold fixed at entry."""
     return orjson.dumps({
         "kind": "new", "order_id": order.order_id, "user_id": order.user_id, "symbol": symbol,
         "side": order.side.value, "type": order.type.value, "price": order.price,
         "protection_price": order.protection_price, "quantity": order.quantity,
         "time_in_force": order.time_in_force.value, "post_only": order.post_only,
         "self_trade": order.self_trade.value, "client_order_id": client_order_id, "created_ms": created_ms,
+        "maker_fee_bps": maker_fee_bps, "taker_fee_bps": taker_fee_bps, "hold": hold,
     })
 
 
@@ -50,13 +55,20 @@ def new_state(data: dict) -> dict:
         "remaining_quantity": data["quantity"], "status": Status.NEW.value, "reason": None,
         "time_in_force": data["time_in_force"], "post_only": data["post_only"],
         "self_trade": data["self_trade"], "created_ms": data["created_ms"], "updated_ms": data["created_ms"],
-        "priority": None,
+        "priority": None, "maker_fee_bps": data["maker_fee_bps"], "taker_fee_bps": data["taker_fee_bps"],
+        "hold": data["hold"], "fees": 0,
     }
 
 
 def hold_price(state: dict) -> int | None:
     """The per-share price a buy order's cash hold was sized at."""
     return state["price"] if state["type"] == OrderType.LIMIT.value else state["protection_price"]
+
+
+def hold_for(state: dict, remaining: int) -> int:
+    """What the order holds while ``remaining`` is left to trade (see exchange.money)."""
+    reserve_bps = max(state["maker_fee_bps"], state["taker_fee_bps"])
+    return hold_needed(state["side"], hold_price(state), remaining, reserve_bps)
 
 
 def resting_from_state(state: dict) -> RestingOrder:

@@ -14,7 +14,7 @@ import redis
 
 from exchange import keys
 from exchange.config import Settings
-from exchange.money import MoneyError, collar_down, collar_up, parse_cents
+from exchange.money import MoneyError, collar_down, collar_up, hold_needed, parse_cents
 from exchange.scripts import Scripts
 from ledger.accounts import CASH, Accounts, NoAccount
 from orderbook import views
@@ -59,14 +59,16 @@ class OrderEntry:
                              type=order_type, price=limit_price, protection_price=protection,
                              time_in_force=TimeInForce(req.time_in_force), post_only=req.post_only,
                              self_trade=SelfTrade(req.self_trade))
-            self._hold(user_id, symbol, order)
+            hold = self._hold(user_id, symbol, order)
         except ApiError:
             if coid_key:
                 self.client.delete(coid_key)  # nothing was placed: the id may be used again
             raise
 
         now_ms = int(time.time() * 1000)
-        command = encode_new(order, symbol=symbol, client_order_id=req.client_order_id, created_ms=now_ms)
+        command = encode_new(order, symbol=symbol, client_order_id=req.client_order_id, created_ms=now_ms,
+                             maker_fee_bps=self.settings.maker_fee_bps, taker_fee_bps=self.settings.taker_fee_bps,
+                             hold=hold)
         reply = self._submit(symbol, command, lambda pipe: pipe.zadd(keys.user_orders(user_id), {order_id: now_ms}))
         if reply is None:
             return 202, {"order_id": order_id, "client_order_id": req.client_order_id, "symbol": symbol,
@@ -99,18 +101,19 @@ class OrderEntry:
             raise ApiError(422, "no_liquidity", f"no bids on {symbol}: a market sell has nobody to sell to")
         return collar_down(-int(best[0][1]), self.settings.market_collar_bps)
 
-    def _hold(self, user_id: str, symbol: str, order: NewOrder) -> None:
-        if order.side is Side.BUY:
-            asset, amount = CASH, order.limit * order.quantity
-        else:
-            asset, amount = symbol, order.quantity
+    def _hold(self, user_id: str, symbol: str, order: NewOrder) -> int:
+        """Place the order's hold (cents for a buy, shares for a sell); returns its amount."""
+        reserve_bps = max(self.settings.maker_fee_bps, self.settings.taker_fee_bps)
+        amount = hold_needed(order.side.value, order.limit, order.quantity, reserve_bps)
+        asset = CASH if order.side is Side.BUY else symbol
         try:
             held = self.accounts.place_hold(user_id, asset, amount, order.order_id)
         except NoAccount:
             raise ApiError(403, "no_account", "this user has no trading account") from None
         if not held:
-            what = "cash" if asset == CASH else f"{symbol} shares"
+            what = "cash (price × quantity + fees)" if asset == CASH else f"{symbol} shares"
             raise ApiError(422, "insufficient_funds", f"not enough available {what} for this order")
+        return amount
 
     def _existing(self, user_id: str, order_id: str) -> dict:
         """The order a repeated client_order_id refers to, waiting briefly if it is still matching."""

@@ -23,7 +23,8 @@ from pottery.exceptions import ExtendUnlockedLock, ReleaseUnlockedLock
 from exchange import keys
 from exchange.scripts import Scripts
 from orderbook.book import OrderBook
-from orderbook.commands import decode, hold_price, new_state, resting_from_state
+from exchange.money import fee
+from orderbook.commands import decode, hold_for, new_state, resting_from_state
 from orderbook.model import (
     Accepted, Amended, CommandRejected, Done, NewOrder, Rested, Side, Status, Trade, event_to_dict,
 )
@@ -321,26 +322,38 @@ class SymbolMatcher:
             state = batch.states[event.order_id]
             journal.update(order={
                 k: state[k] for k in ("side", "type", "price", "protection_price", "quantity",
-                                      "time_in_force", "post_only", "self_trade", "client_order_id")})
+                                      "time_in_force", "post_only", "self_trade", "client_order_id",
+                                      "maker_fee_bps", "taker_fee_bps", "hold")})
         elif isinstance(event, Trade):
             maker, taker = self._state(batch, event.maker_order_id), self._state(batch, event.taker_order_id)
             trade_id = f"{symbol}-{sequence}"
-            buyer, seller = (taker, maker) if event.taker_side is Side.BUY else (maker, taker)
+            price, quantity = event.price, event.quantity
+            maker_fee = fee(price, quantity, maker["maker_fee_bps"])
+            taker_fee = fee(price, quantity, taker["taker_fee_bps"])
+            if event.taker_side is Side.BUY:
+                buyer, seller, buyer_left, buyer_fee, seller_fee = (
+                    taker, maker, event.taker_remaining, taker_fee, maker_fee)
+            else:
+                buyer, seller, buyer_left, buyer_fee, seller_fee = (
+                    maker, taker, event.maker_remaining, maker_fee, taker_fee)
             journal.update(trade_id=trade_id, buy_order_id=buyer["order_id"], sell_order_id=seller["order_id"],
                            buyer_id=buyer["user_id"], seller_id=seller["user_id"],
-                           buyer_hold_price=hold_price(buyer))
-            for state, remaining, liquidity in ((maker, event.maker_remaining, "maker"),
-                                                (taker, event.taker_remaining, "taker")):
-                state["filled_quantity"] += event.quantity
+                           buyer_fee=buyer_fee, seller_fee=seller_fee,
+                           # the buyer's hold shrinks to what its remaining quantity needs
+                           buyer_hold_used=hold_for(buyer, buyer_left + quantity) - hold_for(buyer, buyer_left))
+            for state, remaining, liquidity, paid in ((maker, event.maker_remaining, "maker", maker_fee),
+                                                      (taker, event.taker_remaining, "taker", taker_fee)):
+                state["filled_quantity"] += quantity
                 state["remaining_quantity"] = remaining
                 state["status"] = Status.PARTIALLY_FILLED.value
                 state["updated_ms"] = now_ms
-                fill = {"trade_id": trade_id, "price": event.price, "quantity": event.quantity, "fee": 0,
+                state["fees"] += paid
+                fill = {"trade_id": trade_id, "price": price, "quantity": quantity, "fee": paid,
                         "liquidity": liquidity, "time": now_ms, "sequence": sequence}
                 batch.add("L", batch.key(keys.fills(symbol, state["order_id"])), orjson.dumps(fill))
                 if liquidity == "taker" and "fills" in replies:
                     replies["fills"].append(fill)
-            batch.add("T", orjson.dumps({"trade_id": trade_id, "price": event.price, "quantity": event.quantity,
+            batch.add("T", orjson.dumps({"trade_id": trade_id, "price": price, "quantity": quantity,
                                          "time": now_ms, "taker_side": event.taker_side.value,
                                          "sequence": sequence}))
         elif isinstance(event, Rested):
@@ -351,13 +364,13 @@ class SymbolMatcher:
             batch.add("S+", batch.key(keys.open_orders(symbol, event.user_id)), event.order_id)
         elif isinstance(event, Amended):
             state = self._state(batch, event.order_id)
-            journal.update(side=state["side"], hold_price=hold_price(state),
-                           released=state["remaining_quantity"] - event.remaining)
+            journal.update(side=state["side"],
+                           released=hold_for(state, state["remaining_quantity"]) - hold_for(state, event.remaining))
             state.update(quantity=event.quantity, remaining_quantity=event.remaining, updated_ms=now_ms)
             replies["order"] = state
         elif isinstance(event, Done):
             state = self._state(batch, event.order_id)
-            journal.update(side=state["side"])
+            journal.update(side=state["side"], released=hold_for(state, event.remaining))
             state.update(status=event.status.value, reason=event.reason, updated_ms=now_ms)
             if event.status is not Status.FILLED:
                 state["remaining_quantity"] = event.remaining

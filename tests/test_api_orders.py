@@ -31,15 +31,15 @@ def test_response_shows_fills_one_per_resting_order_in_matching_order(client, re
     assert resp.status_code == 201
     order = resp.json
     assert order["status"] == "filled" and order["filled_quantity"] == 8 and order["remaining_quantity"] == 0
-    assert [(f["price"], f["quantity"], f["liquidity"]) for f in order["fills"]] == [
-        ("9.99", 2, "taker"), ("10.00", 3, "taker"), ("10.00", 3, "taker")]
+    assert [(f["price"], f["quantity"], f["liquidity"], f["fee"]) for f in order["fills"]] == [
+        ("9.99", 2, "taker", "0.01"), ("10.00", 3, "taker", "0.03"), ("10.00", 3, "taker", "0.03")]
     assert client.get(f"{ORDERS}/{first['order_id']}", headers=alice).json["status"] == "filled"
     partial = client.get(f"{ORDERS}/{second['order_id']}", headers=alice).json
     assert (partial["status"], partial["filled_quantity"], partial["remaining_quantity"]) == ("partially_filled", 3, 1)
     assert client.get(f"{ORDERS}/{better['order_id']}", headers=alice).json["fills"][0]["liquidity"] == "maker"
     settle()
-    # bob paid 2 × 9.99 + 6 × 10.00 = 79.98 and holds no cash any more
-    assert balances(client, bob)["USD"] == {"available": "9920.02", "on_hold": "0.00"}
+    # bob paid 2 × 9.99 + 6 × 10.00 = 79.98 plus 0.07 of taker fees (10 bps, floored per fill)
+    assert balances(client, bob)["USD"] == {"available": "9919.95", "on_hold": "0.00"}
     assert balances(client, bob)["KRYP"] == {"available": 108, "on_hold": 0}
     assert balances(client, alice)["USD"] == {"available": "10079.98", "on_hold": "0.00"}
     assert balances(client, alice)["KRYP"] == {"available": 91, "on_hold": 1}
@@ -48,7 +48,8 @@ def test_response_shows_fills_one_per_resting_order_in_matching_order(client, re
 def test_hold_is_placed_at_once_and_released_on_cancel(client, register, settle):
     alice = register("alice")
     order = place(client, alice, side="buy", price="12.34", quantity=10).json
-    assert balances(client, alice)["USD"] == {"available": "9876.60", "on_hold": "123.40"}
+    # 12.34 × 10 plus a fee reserve of floor(123.40 × 10 bps) = 0.12
+    assert balances(client, alice)["USD"] == {"available": "9876.48", "on_hold": "123.52"}
     resp = client.delete(f"{ORDERS}/{order['order_id']}", headers=alice)
     assert resp.status_code == 200 and resp.json["status"] == "canceled"
     settle()
@@ -63,7 +64,7 @@ def test_ioc_remainder_is_canceled_and_its_hold_released(client, register, settl
     order = place(client, bob, side="buy", price="5.50", quantity=5, time_in_force="IOC").json
     assert (order["status"], order["filled_quantity"], order["reason"]) == ("canceled", 2, "ioc_remainder")
     settle()
-    assert balances(client, bob)["USD"] == {"available": "9990.00", "on_hold": "0.00"}
+    assert balances(client, bob)["USD"] == {"available": "9989.99", "on_hold": "0.00"}  # 10.00 + 0.01 fee
 
 
 def test_fok_that_cannot_fill_trades_nothing(client, register, settle):
@@ -86,7 +87,7 @@ def test_market_buy_is_held_at_the_collar_and_released_after(client, register, s
     assert [(f["price"], f["quantity"]) for f in order["fills"]] == [("10.00", 1), ("10.50", 1)]
     assert (order["status"], order["reason"], order["remaining_quantity"]) == ("canceled", "market_remainder", 2)
     settle()
-    assert balances(client, bob)["USD"] == {"available": "9979.50", "on_hold": "0.00"}
+    assert balances(client, bob)["USD"] == {"available": "9979.48", "on_hold": "0.00"}  # 20.50 + 2 × 0.01
 
 
 def test_market_order_without_liquidity_is_refused(client, register):
@@ -194,12 +195,13 @@ def test_racing_buyers_never_overdraw(client, app, register):
 
     def buy(_):
         with app.test_client() as c:
-            return c.post(ORDERS, json={"symbol": "KRYP", "side": "buy", "price": "1000.00", "quantity": 1},
+            return c.post(ORDERS, json={"symbol": "KRYP", "side": "buy", "price": "999.00", "quantity": 1},
                           headers=alice).status_code
     with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(buy, range(20)))
+    # each order holds 999.00 + 0.99 of fee reserve: ten fit in 10,000.00
     assert codes.count(201) == 10 and codes.count(422) == 10
-    assert balances(client, alice)["USD"] == {"available": "0.00", "on_hold": "10000.00"}
+    assert balances(client, alice)["USD"] == {"available": "0.10", "on_hold": "9999.90"}
 
 
 def test_login_and_logout(client, register):
