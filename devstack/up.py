@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
 from dataclasses import dataclass
@@ -153,7 +154,6 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
         "MONGO_URL": config.mongo_url or programs.mongo_url(mongo_port),
         "EXCHANGE_DATA_DIR": str(layout.data_dir),
         "EXCHANGE_PORT": str(config.exchange_port),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "PYTHONUNBUFFERED": "1",
     }
     chosen = {"nginx": config.exchange_port, "redis": redis_port, "mongo": mongo_port,
@@ -163,7 +163,7 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
 
 def banner(config: StackConfig, layout: Layout, stack: list[Program], env: dict, chosen: dict) -> str:
     def shown(url: str) -> str:  # never print a password from a URL
-        return url.split("@", 1)[-1] if "@" in url else url
+        return re.sub(r"//[^/@]*@", "//***@", url)
 
     redis_where = f"local, append-only file in {layout.redis}" if chosen["redis"] else "REDIS_URL"
     mongo_where = f"embedded SecantusDB, data in {layout.mongo}" if chosen["mongo"] else "MONGO_URL"
