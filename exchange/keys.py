@@ -118,3 +118,8 @@ def settled_cursor(symbol: str) -> str:
 
 def settlement_lease(symbol: str) -> str:
     return f"{_sym(symbol)}:settle-lease"
+
+
+def ledger_lease(symbol: str) -> str:
+    """Lease of the worker feeding the symbol's journal to the ledger of record."""
+    return f"{_sym(symbol)}:ledger-lease"

@@ -4,18 +4,31 @@ Only processes that never run under eventlet import this module.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
-from pymongo import ASCENDING, MongoClient
+from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.database import Database
 
 USERS = "users"        # {_id: user_id, username, password_hash, created_ms}
-ACCOUNTS = "accounts"  # {_id: user_id, cash: {available, on_hold}, positions: {SYM: {available, on_hold}}}
+ACCOUNTS = "accounts"  # {_id: user_id, cash: {available, on_hold}, positions: {SYM: {available, on_hold}}, issued}
+TRADES = "trades"      # {_id: trade_id, symbol, sequence, price, quantity, buyer_id, seller_id, fees, time}
+FILLS = "fills"        # {_id: trade_id:side, user_id, order_id, symbol, side, price, quantity, fee, liquidity}
+CURSORS = "ledger_cursors"  # {_id: symbol, sequence}: the last journal sequence applied to the ledger
 
 
-@lru_cache(maxsize=8)
+_clients: dict[str, MongoClient] = {}
+
+
 def client(url: str) -> MongoClient:
-    return MongoClient(url, serverSelectionTimeoutMS=5000, tz_aware=True)
+    """One client per URL per process (pymongo pools connections inside it)."""
+    if url not in _clients:
+        _clients[url] = MongoClient(url, serverSelectionTimeoutMS=5000, tz_aware=True)
+    return _clients[url]
+
+
+def close_all() -> None:
+    """Close every client this process opened (tests and clean shutdowns)."""
+    for cached in list(_clients.values()):
+        cached.close()
+    _clients.clear()
 
 
 def database(url: str, name: str) -> Database:
@@ -24,3 +37,4 @@ def database(url: str, name: str) -> Database:
 
 def ensure_indexes(db: Database) -> None:
     db[USERS].create_index([("username", ASCENDING)], unique=True, name="username_unique")
+    db[FILLS].create_index([("user_id", ASCENDING), ("time", DESCENDING)], name="fills_by_user")

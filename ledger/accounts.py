@@ -2,7 +2,7 @@
 
 Each account is one hash (``keys.account``) of integers:
 ``cash:available``, ``cash:on_hold``, ``<SYM>:available``, ``<SYM>:on_hold``
-and one ``hold:<order id>`` per order still holding funds. Placing a hold is
+and one ``hold:<order id>:<asset>`` per order still holding funds. Placing a hold is
 one script that checks and moves atomically, so two racing orders can never
 overdraw an account.
 """
@@ -55,6 +55,12 @@ class Accounts:
                 balances.setdefault(asset, {"available": 0, "on_hold": 0})[kind] = int(value)
         return balances
 
-    def holds(self, user_id: str) -> dict[str, int]:
+    def holds(self, user_id: str) -> dict[tuple[str, str], int]:
+        """{(order id, asset): amount} of every hold the account still records."""
         raw = self.client.hgetall(keys.account(user_id))
-        return {f.decode()[5:]: int(v) for f, v in raw.items() if f.startswith(b"hold:")}
+        holds = {}
+        for field, value in raw.items():
+            if field.startswith(b"hold:"):
+                order_id, _, asset = field.decode()[5:].rpartition(":")
+                holds[(order_id, asset)] = int(value)
+        return holds

@@ -28,9 +28,14 @@ def hold_asset(symbol: str, side: str) -> str:
     return CASH if side == "buy" else symbol
 
 
+def hold_field(order_id: str, asset: str) -> str:
+    """The live account's record of one order's hold (placed by place_hold.lua)."""
+    return f"hold:{order_id}:{asset}"
+
+
 def _release(asset: str, order_id: str, amount: int) -> list[Op]:
     return [("add", f"{asset}:on_hold", -amount), ("add", f"{asset}:available", amount),
-            ("add", f"hold:{order_id}", -amount)]
+            ("add", hold_field(order_id, asset), -amount)]
 
 
 def steps_for(event: dict) -> list[tuple[str, list[Op]]]:
@@ -41,17 +46,18 @@ def steps_for(event: dict) -> list[tuple[str, list[Op]]]:
         q, p = event["quantity"], event["price"]
         used, buyer_fee, seller_fee = event["buyer_hold_used"], event["buyer_fee"], event["seller_fee"]
         buyer = [("add", f"{CASH}:on_hold", -used), ("add", f"{CASH}:available", used - p * q - buyer_fee),
-                 ("add", f"{symbol}:available", q), ("add", f"hold:{event['buy_order_id']}", -used)]
+                 ("add", f"{symbol}:available", q), ("add", hold_field(event["buy_order_id"], CASH), -used)]
         seller = [("add", f"{symbol}:on_hold", -q), ("add", f"{CASH}:available", p * q - seller_fee),
-                  ("add", f"hold:{event['sell_order_id']}", -q)]
+                  ("add", hold_field(event["sell_order_id"], symbol), -q)]
         steps = [(event["buyer_id"], buyer), (event["seller_id"], seller)]
         if buyer_fee + seller_fee:
             steps.append((HOUSE, [("add", f"{CASH}:available", buyer_fee + seller_fee)]))
         return steps
     if kind == "done":
         released = event["released"]
-        ops = _release(hold_asset(symbol, event["side"]), event["order_id"], released)[:2] if released else []
-        return [(event["user_id"], [*ops, ("del", f"hold:{event['order_id']}")])]
+        asset = hold_asset(symbol, event["side"])
+        ops = _release(asset, event["order_id"], released)[:2] if released else []
+        return [(event["user_id"], [*ops, ("del", hold_field(event["order_id"], asset))])]
     if kind == "amended" and event["released"] > 0:
         return [(event["user_id"], _release(hold_asset(symbol, event["side"]), event["order_id"],
                                             event["released"]))]
@@ -75,3 +81,52 @@ def encode_steps(steps: list[tuple[int, list[Op]]]) -> list:
         for op in ops:
             args += list(op)
     return args
+
+
+def placement_ops(event: dict) -> list[tuple[str, list[Op]]]:
+    """An accepted order's hold. The live account placed it at entry; the ledger of record
+    places it when the order reaches the journal."""
+    order = event["order"]
+    asset = hold_asset(event["symbol"], order["side"])
+    return [(event["user_id"], [("add", f"{asset}:available", -order["hold"]), ("add", f"{asset}:on_hold", order["hold"])])]
+
+
+def record_field(field: str) -> str | None:
+    """A live-account field as a path in the MongoDB account document (None: not kept there)."""
+    asset, _, kind = field.partition(":")
+    if kind not in ("available", "on_hold"):
+        return None  # per-order hold records live only in the live account
+    return f"cash.{kind}" if asset == CASH else f"positions.{asset}.{kind}"
+
+
+def net_deltas(events: list[dict]) -> dict[str, dict[str, int]]:
+    """The whole batch as one $inc per account document: {user_id: {path: delta}}."""
+    deltas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for event in events:
+        steps = placement_ops(event) if event["type"] == "accepted" else steps_for(event)
+        for user_id, ops in steps:
+            for op in ops:
+                path = record_field(op[1]) if op[0] == "add" else None
+                if path is not None:
+                    deltas[user_id][path] += op[2]
+    return {user: {path: d for path, d in paths.items() if d} for user, paths in deltas.items()}
+
+
+def trade_records(events: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(trades, fills) documents for the batch's trade events; ids are unique per trade."""
+    trades, fills = [], []
+    for e in (e for e in events if e["type"] == "trade"):
+        taker_is_buyer = e["taker_side"] == "buy"
+        trades.append({"_id": e["trade_id"], "symbol": e["symbol"], "sequence": e["sequence"], "price": e["price"],
+                       "quantity": e["quantity"], "time": e["time"], "taker_side": e["taker_side"],
+                       "buy_order_id": e["buy_order_id"], "sell_order_id": e["sell_order_id"],
+                       "buyer_id": e["buyer_id"], "seller_id": e["seller_id"],
+                       "buyer_fee": e["buyer_fee"], "seller_fee": e["seller_fee"]})
+        for side, user, order_id, paid, is_taker in (
+                ("buy", e["buyer_id"], e["buy_order_id"], e["buyer_fee"], taker_is_buyer),
+                ("sell", e["seller_id"], e["sell_order_id"], e["seller_fee"], not taker_is_buyer)):
+            fills.append({"_id": f"{e['trade_id']}:{side}", "trade_id": e["trade_id"], "user_id": user,
+                          "order_id": order_id, "symbol": e["symbol"], "side": side, "price": e["price"],
+                          "quantity": e["quantity"], "fee": paid, "liquidity": "taker" if is_taker else "maker",
+                          "time": e["time"], "sequence": e["sequence"]})
+    return trades, fills

@@ -1,40 +1,78 @@
 """Settlement worker: ``python -m ledger.worker``.
 
-Loop: for each symbol, settle its pending journal entries into the live
-accounts; sleep briefly when idle; stop cleanly on SIGTERM or Ctrl-C.
+Two loops, one thread each, so a slow MongoDB never delays live balances:
+  live:   for each symbol, apply the journal to the live Redis accounts; every
+          RECONCILE_INTERVAL_S also release holds whose order never reached a book;
+  record: for each symbol, feed the journal to the ledger of record in MongoDB.
+Both sleep briefly when idle and stop cleanly on SIGTERM or Ctrl-C.
 """
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
+import threading
 import time
 
 import redis
 
+from exchange import mongo
 from exchange.config import Settings
 from exchange.scripts import Scripts
+from ledger.audit import release_orphan_holds
+from ledger.consumer import JournalConsumer
+from ledger.record import LedgerOfRecord
 from ledger.settler import SymbolSettler
 
 log = logging.getLogger("ledger.worker")
 IDLE_SLEEP_S = 0.02
+RECONCILE_INTERVAL_S = 30.0
 
 
 class Worker:
     def __init__(self, settings: Settings):
+        self.settings = settings
         self.client = redis.Redis.from_url(settings.redis_url)
         scripts = Scripts(self.client)
-        self.settlers = [SymbolSettler(self.client, symbol, scripts) for symbol in settings.symbols]
-        self.running = True
+        db = mongo.database(settings.mongo_url, settings.mongo_db)
+        mongo.ensure_indexes(db)
+        ledger = LedgerOfRecord(mongo.client(settings.mongo_url), db)
+        consumer_name = f"{socket.gethostname()}-{os.getpid()}"
+        self.settlers = [SymbolSettler(self.client, s, scripts) for s in settings.symbols]
+        self.consumers = [JournalConsumer(self.client, s, ledger, consumer_name) for s in settings.symbols]
+        self.stopping = threading.Event()
 
     def stop(self, *_signal) -> None:
-        self.running = False
+        self.stopping.set()
+
+    def live_loop(self) -> None:
+        next_reconcile = time.monotonic() + RECONCILE_INTERVAL_S
+        while not self.stopping.is_set():
+            if not sum(settler.run_once() for settler in self.settlers):
+                self.stopping.wait(IDLE_SLEEP_S)
+            if time.monotonic() >= next_reconcile:
+                for line in release_orphan_holds(self.client, self.settings.symbols):
+                    log.warning("reconcile: %s", line)
+                next_reconcile = time.monotonic() + RECONCILE_INTERVAL_S
+
+    def record_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                applied = sum(consumer.run_once() for consumer in self.consumers)
+            except Exception:  # a MongoDB outage must not stop live settlement
+                log.exception("ledger of record: batch failed; retrying")
+                applied = 0
+                self.stopping.wait(1.0)
+            if not applied:
+                self.stopping.wait(IDLE_SLEEP_S)
 
     def run(self) -> None:
-        log.info("settling %s", ", ".join(s.symbol for s in self.settlers))
-        while self.running:
-            settled = sum(settler.run_once() for settler in self.settlers)
-            if not settled:
-                time.sleep(IDLE_SLEEP_S)
+        log.info("settling %s", ", ".join(self.settings.symbols))
+        record = threading.Thread(target=self.record_loop, name="ledger-of-record", daemon=True)
+        record.start()
+        self.live_loop()
+        record.join(timeout=10)
         log.info("stopped")
 
 

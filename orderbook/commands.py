@@ -1,6 +1,8 @@
 """Encoding of inbox commands and order states, shared by order entry and the matcher."""
 from __future__ import annotations
 
+import uuid
+
 import orjson
 
 from exchange.money import hold_needed
@@ -29,6 +31,20 @@ def encode_cancel(order_id: str, user_id: str) -> bytes:
 
 def encode_amend(order_id: str, user_id: str, new_quantity: int) -> bytes:
     return orjson.dumps({"kind": "amend", "order_id": order_id, "user_id": user_id, "new_quantity": new_quantity})
+
+
+def new_order_id(symbol: str, now_ms: int) -> str:
+    """'KRYP.<12 hex digits of entry time ms><16 random hex>': the symbol routes lookups,
+    the time lets reconciliation tell a stuck hold from one still in flight."""
+    return f"{symbol}.{now_ms:012x}{uuid.uuid4().hex[:16]}"
+
+
+def order_time_ms(order_id: str) -> int | None:
+    _symbol, _, rest = order_id.partition(".")
+    try:
+        return int(rest[:12], 16)
+    except ValueError:
+        return None
 
 
 def decode(raw: bytes) -> tuple[Command, dict]:

@@ -7,7 +7,7 @@ process, another replica, or the sweeper) applies it exactly once.
 from __future__ import annotations
 
 import time
-import uuid
+from collections.abc import Callable
 
 import orjson
 import redis
@@ -18,7 +18,7 @@ from exchange.money import MoneyError, collar_down, collar_up, hold_needed, pars
 from exchange.scripts import Scripts
 from ledger.accounts import CASH, Accounts, NoAccount
 from orderbook import views
-from orderbook.commands import encode_amend, encode_cancel, encode_new
+from orderbook.commands import encode_amend, encode_cancel, encode_new, new_order_id
 from orderbook.errors import ApiError, bad_request, not_found
 from orderbook.matcher import SymbolMatcher
 from orderbook.model import NewOrder, OrderType, SelfTrade, Side, TimeInForce
@@ -33,6 +33,7 @@ class OrderEntry:
         self.settings = settings
         self.client = client
         self.accounts = accounts
+        self.after_hold: Callable[[NewOrder], None] | None = None
         self.matchers = {symbol: SymbolMatcher(client, symbol, lock_ttl_ms=settings.lock_ttl_ms,
                                                batch_max_commands=settings.batch_max_commands, scripts=scripts)
                          for symbol in settings.symbols}
@@ -44,14 +45,14 @@ class OrderEntry:
         side = Side(req.side)
         order_type = OrderType(req.type)
         limit_price = self._limit_price(req, order_type)
+        now_ms = int(time.time() * 1000)
+        order_id = new_order_id(symbol, now_ms)
+        coid_key = None
         if req.client_order_id is not None:
             coid_key = keys.client_order_id(user_id, req.client_order_id)
-            order_id = f"{symbol}.{uuid.uuid4().hex}"
             if not self.client.set(coid_key, order_id, nx=True, ex=7 * 24 * 3600):
                 existing = self.client.get(coid_key).decode()
                 return 200, self._existing(user_id, existing)
-        else:
-            coid_key, order_id = None, f"{symbol}.{uuid.uuid4().hex}"
 
         try:
             protection = self._protection_price(symbol, side) if order_type is OrderType.MARKET else None
@@ -65,7 +66,8 @@ class OrderEntry:
                 self.client.delete(coid_key)  # nothing was placed: the id may be used again
             raise
 
-        now_ms = int(time.time() * 1000)
+        if self.after_hold is not None:
+            self.after_hold(order)  # failpoint for crash tests: the hold is placed, the order not yet queued
         command = encode_new(order, symbol=symbol, client_order_id=req.client_order_id, created_ms=now_ms,
                              maker_fee_bps=self.settings.maker_fee_bps, taker_fee_bps=self.settings.taker_fee_bps,
                              hold=hold)

@@ -265,6 +265,9 @@ class SymbolMatcher:
     # ---- matching --------------------------------------------------------------------
 
     def _match_and_commit(self, fence: int, seq: int, entries: list) -> bool:
+        # From here until the commit succeeds the cached book runs ahead of Redis; if
+        # anything raises on the way, the next batch must rebuild it, not trust it.
+        self.book_seq = None
         batch = _Batch(self.symbol)
         now_ms = int(time.time() * 1000)
         next_seq = seq

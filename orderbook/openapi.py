@@ -19,6 +19,7 @@ ROUTES = {
                            "patch": ("Reduce an order's quantity, keeping its priority", AmendOrderBody, True),
                            "delete": ("Cancel an order", None, True)},
     "/account": {"get": ("My balances: available and on hold", None, True)},
+    "/fills": {"get": ("My fills, newest first (?symbol=&limit=), from the ledger of record", None, True)},
     "/balance/{user_id}": {"get": ("My cash (own account only)", None, True)},
     "/holdings/{symbol}/{user_id}": {"get": ("My shares of a symbol (own account only)", None, True)},
     "/symbols": {"get": ("Listed symbols", None, False)},

@@ -11,6 +11,7 @@ from exchange import mongo
 from exchange.config import Settings
 from exchange.scripts import Scripts
 from ledger.accounts import Accounts
+from ledger.record import LedgerOfRecord
 from orderbook.auth import Auth
 from orderbook.entry import OrderEntry
 from orderbook.errors import ApiError
@@ -25,6 +26,7 @@ class Services:
     auth: Auth
     entry: OrderEntry
     market: MarketData
+    ledger: LedgerOfRecord
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
@@ -35,7 +37,8 @@ class Services:
         return cls(settings=settings, redis=client, accounts=accounts,
                    auth=Auth(settings, client, db, accounts),
                    entry=OrderEntry(settings, client, accounts, scripts),
-                   market=MarketData(client, scripts, settings.symbols))
+                   market=MarketData(client, scripts, settings.symbols),
+                   ledger=LedgerOfRecord(mongo.client(settings.mongo_url), db))
 
 
 def services() -> Services:

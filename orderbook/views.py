@@ -13,6 +13,11 @@ def fill(record: dict) -> dict:
             "fee": format_cents(record.get("fee", 0)), "liquidity": record["liquidity"], "time": record["time"]}
 
 
+def history_fill(record: dict) -> dict:
+    """A fill from the ledger of record (GET /fills)."""
+    return {**fill(record), "symbol": record["symbol"], "side": record["side"], "order_id": record["order_id"]}
+
+
 def order(state: dict, fills: list[dict] | None = None) -> dict:
     view = {
         "order_id": state["order_id"], "client_order_id": state["client_order_id"], "symbol": state["symbol"],

@@ -19,8 +19,11 @@ def redis_server():
 
 @pytest.fixture(scope="session")
 def mongo_server():
+    from exchange import mongo
+
     proc = start_mongo()
     yield proc
+    mongo.close_all()
     proc.stop()
 
 
@@ -72,13 +75,27 @@ class AuthHeaders(dict):
 
 
 @pytest.fixture
-def settle(settings, redis_client):
-    """Run the settlement worker's step for every symbol until nothing is pending."""
+def settle(settings, redis_client, app):
+    """Run the settlement worker's steps (live accounts and ledger of record) until nothing is pending."""
+    from exchange import mongo
+    from ledger.consumer import JournalConsumer
+    from ledger.record import LedgerOfRecord
     from ledger.settler import SymbolSettler
 
-    settlers = [SymbolSettler(redis_client, s) for s in settings.symbols]
+    ledger = LedgerOfRecord(mongo.client(settings.mongo_url), mongo.database(settings.mongo_url, settings.mongo_db))
+    steps = [SymbolSettler(redis_client, s) for s in settings.symbols]
+    steps += [JournalConsumer(redis_client, s, ledger, "test") for s in settings.symbols]
 
     def _settle() -> None:
-        while sum(s.run_once() for s in settlers):
+        while sum(step.run_once() for step in steps):
             pass
     return _settle
+
+
+@pytest.fixture
+def audit(settings, redis_client):
+    """The `python -m ledger check` report for the test's stores."""
+    from exchange import mongo
+    from ledger.audit import check
+
+    return lambda: check(redis_client, mongo.database(settings.mongo_url, settings.mongo_db), settings.symbols)

@@ -2,7 +2,7 @@
 -- KEYS[1] account hash
 -- ARGV[1] asset ('cash' or a symbol)   ARGV[2] amount (integer > 0)   ARGV[3] order id
 -- Moves amount from <asset>:available to <asset>:on_hold and records it as
--- hold:<order id> = amount. Returns 1, 0 (insufficient funds) or -1 (no account).
+-- hold:<order id>:<asset> = amount. Returns 1, 0 (insufficient funds) or -1 (no account).
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return -1
 end
@@ -13,5 +13,5 @@ if available < amount then
 end
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':available', -amount)
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':on_hold', amount)
-redis.call('HSET', KEYS[1], 'hold:' .. ARGV[3], amount)
+redis.call('HSET', KEYS[1], 'hold:' .. ARGV[3] .. ':' .. ARGV[1], amount)
 return 1

@@ -1,9 +1,10 @@
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, g, jsonify, request
 
 from exchange.money import format_cents
 from ledger.accounts import CASH
 from orderbook.errors import ApiError
-from orderbook.services import login_required, services
+from orderbook import views
+from orderbook.services import int_arg, login_required, services
 
 bp = Blueprint("account", __name__)
 
@@ -28,6 +29,16 @@ def _balances() -> dict:
 @login_required
 def account():
     return jsonify({"user_id": g.user_id, "balances": _balances()})
+
+
+@bp.get("/fills")
+@login_required
+def fills():
+    symbol = request.args.get("symbol")
+    if symbol is not None:
+        symbol = services().entry.symbol(symbol, status=400)
+    limit = int_arg("limit", 100, 1, 1000)
+    return jsonify({"fills": [views.history_fill(f) for f in services().ledger.fills(g.user_id, symbol, limit)]})
 
 
 @bp.get("/balance/<user_id>")

@@ -1,0 +1,70 @@
+"""``python -m ledger check`` / ``python -m ledger reconcile``; both exit 1 on a discrepancy."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import redis
+
+from exchange import keys, mongo
+from exchange.config import Settings
+from exchange.scripts import Scripts
+from ledger.audit import ORPHAN_GRACE_MS, check, release_orphan_holds
+from ledger.consumer import JournalConsumer
+from ledger.record import LedgerOfRecord
+from ledger.settler import SymbolSettler
+
+
+def catch_up(client: redis.Redis, settings: Settings, timeout_s: float = 60.0) -> list[str]:
+    """Apply the whole journal to both stores (a running worker may do it; leases keep us apart)."""
+    scripts = Scripts(client)
+    db = mongo.database(settings.mongo_url, settings.mongo_db)
+    ledger = LedgerOfRecord(mongo.client(settings.mongo_url), db)
+    settlers = [SymbolSettler(client, s, scripts) for s in settings.symbols]
+    consumers = [JournalConsumer(client, s, ledger, "ledger-cli") for s in settings.symbols]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for worker in (*settlers, *consumers):
+            worker.run_once()
+        lagging = []
+        for symbol in settings.symbols:
+            end = int(client.get(keys.seq(symbol)) or 0)
+            last = client.xrevrange(keys.events(symbol), count=1)
+            live = client.get(keys.settled_cursor(symbol))
+            if last and live != last[0][0]:
+                lagging.append(f"{symbol}: live accounts behind the journal")
+            if ledger.applied_sequence(symbol) != end:
+                lagging.append(f"{symbol}: ledger at {ledger.applied_sequence(symbol)} of {end}")
+        if not lagging or time.monotonic() > deadline:
+            return lagging
+        time.sleep(0.05)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ledger")
+    parser.add_argument("command", choices=("check", "reconcile"))
+    parser.add_argument("--grace-ms", type=int, default=ORPHAN_GRACE_MS,
+                        help="reconcile: release a hold only if its order is older than this")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    client = redis.Redis.from_url(settings.redis_url)
+    db = mongo.database(settings.mongo_url, settings.mongo_db)
+    if args.command == "reconcile":
+        for line in release_orphan_holds(client, settings.symbols, grace_ms=args.grace_ms):
+            print(line)
+    lagging = catch_up(client, settings)
+    for line in lagging:
+        print(f"PROBLEM: {line}")
+    report = check(client, db, settings.symbols)
+    for line in report.facts:
+        print(line)
+    for line in report.problems:
+        print(f"PROBLEM: {line}")
+    ok = report.ok and not lagging
+    print("ledger check: OK" if ok else f"ledger check: {len(report.problems) + len(lagging)} problem(s)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

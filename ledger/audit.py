@@ -1,0 +1,173 @@
+"""`python -m ledger check` and `python -m ledger reconcile`: prove the books, repair what crashes leave.
+
+check:
+  - conservation, in both stores: Σ over all accounts (the house included) of
+    cash and of each symbol's shares equals what was issued at registration;
+  - holds: every live account's on-hold amounts equal the sum of its holds, and
+    every hold of an open order equals what that order still needs;
+  - the ledger of record (MongoDB) equals the live accounts (Redis), once both
+    have applied the whole journal (holds still waiting for the book aside).
+reconcile:
+  - releases holds whose order never reached a book (older than a grace period
+    and not waiting in the inbox);
+  - settles whatever the journal still holds, in both stores.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import orjson
+import redis
+from pymongo.database import Database
+
+from exchange import keys, mongo
+from exchange.scripts import Scripts
+from ledger.settlement import CASH
+from orderbook.commands import hold_for, order_time_ms
+
+ORPHAN_GRACE_MS = 60_000
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def live_accounts(client: redis.Redis) -> dict[str, dict[str, int]]:
+    """{user_id: {field: int}} of every live account hash."""
+    accounts = {}
+    for key in client.scan_iter(match="u:{*}:acct", count=1000):
+        user_id = key.decode()[3:-6]
+        accounts[user_id] = {f.decode(): int(v) for f, v in client.hgetall(key).items()}
+    return accounts
+
+
+def issued(db: Database, symbols: tuple[str, ...]) -> dict[str, int]:
+    totals = {CASH: 0, **{s: 0 for s in symbols}}
+    for doc in db[mongo.ACCOUNTS].find({"issued": {"$exists": True}}, {"issued": 1}):
+        totals[CASH] += doc["issued"]["cash"]
+        for symbol, shares in doc["issued"]["shares"].items():
+            totals[symbol] = totals.get(symbol, 0) + shares
+    return totals
+
+
+def record_accounts(db: Database) -> dict[str, dict[str, int]]:
+    """MongoDB accounts flattened to the live hash's field names."""
+    out = {}
+    for doc in db[mongo.ACCOUNTS].find({}, {"cash": 1, "positions": 1}):
+        flat = {f"{CASH}:{k}": v for k, v in doc.get("cash", {}).items()}
+        for symbol, amounts in doc.get("positions", {}).items():
+            flat.update({f"{symbol}:{k}": v for k, v in amounts.items()})
+        out[doc["_id"]] = flat
+    return out
+
+
+def _sums(accounts: dict[str, dict[str, int]], assets) -> dict[str, int]:
+    return {a: sum(acct.get(f"{a}:available", 0) + acct.get(f"{a}:on_hold", 0) for acct in accounts.values())
+            for a in assets}
+
+
+def check(client: redis.Redis, db: Database, symbols: tuple[str, ...]) -> Report:
+    report = Report()
+    expected = issued(db, symbols)
+    live, record = live_accounts(client), record_accounts(db)
+    for store, accounts in (("live (Redis)", live), ("ledger (MongoDB)", record)):
+        for asset, total in _sums(accounts, expected).items():
+            if total != expected[asset]:
+                report.problems.append(f"{store}: Σ {asset} is {total}, issued {expected[asset]}")
+    report.facts.append(f"{len(live)} live accounts, {len(record)} ledger accounts; issued {expected}")
+
+    states = _order_states(client, {oid for acct in live.values() for oid, _ in _holds(acct)})
+    waiting: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # holds not yet in the journal
+    for user_id, acct in live.items():
+        held: dict[str, int] = defaultdict(int)
+        for (order_id, asset), amount in _holds(acct).items():
+            held[asset] += amount
+            state = states.get(order_id)
+            if state is None:
+                waiting[user_id][asset] += amount
+                report.facts.append(f"hold of {order_id} ({amount} {asset}) is waiting for its order")
+            elif state["status"] in ("filled", "canceled", "rejected"):
+                report.problems.append(f"{user_id}: order {order_id} is {state['status']} but still holds {amount}")
+            elif amount != hold_for(state, state["remaining_quantity"]):
+                report.problems.append(f"{user_id}: order {order_id} holds {amount}, needs "
+                                       f"{hold_for(state, state['remaining_quantity'])}")
+        for asset in (CASH, *symbols):
+            if acct.get(f"{asset}:on_hold", 0) != held[asset]:
+                report.problems.append(f"{user_id}: {asset} on hold is {acct.get(f'{asset}:on_hold', 0)}, "
+                                       f"its holds add up to {held[asset]}")
+            if acct.get(f"{asset}:available", 0) < 0:
+                report.problems.append(f"{user_id}: {asset} available is negative")
+
+    for user_id in set(live) | set(record):
+        for asset in (CASH, *symbols):
+            pending = waiting.get(user_id, {}).get(asset, 0)
+            for kind, adjust in (("available", pending), ("on_hold", -pending)):
+                name = f"{asset}:{kind}"
+                live_value = live.get(user_id, {}).get(name, 0) + adjust
+                record_value = record.get(user_id, {}).get(name, 0)
+                if live_value != record_value:
+                    report.problems.append(f"{user_id}: {name} is {live_value} live, {record_value} in the ledger")
+    return report
+
+
+def release_orphan_holds(client: redis.Redis, symbols: tuple[str, ...], grace_ms: int = ORPHAN_GRACE_MS,
+                         now_ms: int | None = None) -> list[str]:
+    """Release holds whose order never reached a book; returns what was done."""
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    scripts = Scripts(client)
+    live = live_accounts(client)
+    candidates = {oid for acct in live.values() for oid, _ in _holds(acct)}
+    states = _order_states(client, candidates)
+    queued = _queued_order_ids(client, symbols)
+    done = []
+    for user_id, acct in live.items():
+        for (order_id, asset), amount in _holds(acct).items():
+            placed_ms = order_time_ms(order_id)
+            if order_id in states or order_id in queued or placed_ms is None or now_ms - placed_ms < grace_ms:
+                continue
+            released = scripts.release_hold(keys=[keys.account(user_id)],
+                                            args=[f"hold:{order_id}:{asset}", asset])
+            if released:
+                done.append(f"released {released} {asset} held for {order_id} of {user_id}: "
+                            "the order never reached the book")
+    return done
+
+
+def _holds(acct: dict[str, int]) -> dict[tuple[str, str], int]:
+    holds = {}
+    for name, value in acct.items():
+        if name.startswith("hold:"):
+            order_id, _, asset = name[5:].rpartition(":")
+            holds[(order_id, asset)] = value
+    return holds
+
+
+def _order_states(client: redis.Redis, order_ids: set[str]) -> dict[str, dict]:
+    by_symbol: dict[str, list[str]] = defaultdict(list)
+    for order_id in order_ids:
+        by_symbol[order_id.split(".", 1)[0]].append(order_id)
+    states = {}
+    for symbol, ids in by_symbol.items():
+        for order_id, raw in zip(ids, client.hmget(keys.orders(symbol), ids)):
+            if raw:
+                states[order_id] = orjson.loads(raw)
+    return states
+
+
+def _queued_order_ids(client: redis.Redis, symbols: tuple[str, ...]) -> set[str]:
+    """Order ids of new-order commands still in an inbox after its cursor."""
+    queued = set()
+    for symbol in symbols:
+        cursor = client.get(keys.cursor(symbol)) or b"0-0"
+        for _id, fields in client.xrange(keys.inbox(symbol), min=b"(" + cursor):
+            command = orjson.loads(fields[b"c"])
+            queued.add(command["order_id"])
+    return queued

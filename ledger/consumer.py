@@ -1,0 +1,78 @@
+"""Feeds a symbol's journal to the ledger of record through a Redis consumer group.
+
+One worker at a time holds a symbol's lease and reads in order: first the
+entries an earlier holder read but never acknowledged (XAUTOCLAIM), then new
+ones. It acknowledges only after the MongoDB transaction commits; a crash in
+between means the next holder claims and re-applies the batch, which the
+ledger's cursor turns into a no-op.
+"""
+from __future__ import annotations
+
+import time
+
+import orjson
+import redis
+from pottery import Redlock
+from pottery.exceptions import ReleaseUnlockedLock
+
+from exchange import keys
+from ledger.record import LedgerOfRecord
+
+GROUP = "ledger"
+
+
+class JournalConsumer:
+    def __init__(self, client: redis.Redis, symbol: str, ledger: LedgerOfRecord, consumer: str,
+                 batch_size: int = 500, lease_ms: int = 10_000):
+        self.client = client
+        self.symbol = symbol
+        self.ledger = ledger
+        self.consumer = consumer
+        self.batch_size = batch_size
+        self.lease_s = lease_ms / 1000
+        self.stream = keys.events(symbol)
+        self.lease = Redlock(key=keys.ledger_lease(symbol), masters={client}, auto_release_time=self.lease_s)
+        self._group_ready = False
+
+    def run_once(self) -> int:
+        """Apply what is pending if this worker holds the symbol's lease; returns entries read."""
+        if not self.lease.acquire(blocking=False):
+            return 0
+        total = 0
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < self.lease_s / 2:
+                count = self.step()
+                total += count
+                if count < self.batch_size:
+                    break
+        finally:
+            try:
+                self.lease.release()
+            except ReleaseUnlockedLock:
+                pass
+        return total
+
+    def step(self) -> int:
+        self._ensure_group()
+        # Entries delivered to an earlier holder and never acknowledged come first, in order.
+        _next, entries, _deleted = self.client.xautoclaim(self.stream, GROUP, self.consumer, min_idle_time=0,
+                                                          start_id="0-0", count=self.batch_size)
+        if not entries:
+            reply = self.client.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=self.batch_size)
+            entries = reply[0][1] if reply else []
+        if not entries:
+            return 0
+        self.ledger.apply(self.symbol, [orjson.loads(fields[b"event"]) for _id, fields in entries])
+        self.client.xack(self.stream, GROUP, *[entry_id for entry_id, _ in entries])
+        return len(entries)
+
+    def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            self.client.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as err:
+            if "BUSYGROUP" not in str(err):
+                raise
+        self._group_ready = True

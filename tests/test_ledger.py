@@ -1,0 +1,93 @@
+"""Settlement into both stores, fees to the house, checks that can fail, and reconciliation."""
+from __future__ import annotations
+
+import random
+
+from exchange import keys, mongo
+from ledger.audit import release_orphan_holds
+from orderbook.commands import new_order_id
+
+ORDERS = "/api/v1/orders"
+
+
+def trade_randomly(client, users, rng: random.Random, count: int) -> None:
+    for _ in range(count):
+        headers = rng.choice(users)
+        roll = rng.random()
+        if roll < 0.15:
+            open_orders = client.get(ORDERS, headers=headers).json["orders"]
+            if open_orders:
+                client.delete(f"{ORDERS}/{rng.choice(open_orders)['order_id']}", headers=headers)
+            continue
+        body = {"symbol": rng.choice(("KRYP", "ADAM")), "side": rng.choice(("buy", "sell")),
+                "quantity": rng.randint(1, 8)}
+        if roll < 0.25:
+            body["type"] = "market"
+        else:
+            body["price"] = f"{rng.randint(95, 105) / 10:.2f}"
+            body["time_in_force"] = rng.choice(("GTC", "GTC", "IOC", "FOK"))
+        resp = client.post(ORDERS, json=body, headers=headers)
+        assert resp.status_code in (201, 422), resp.json
+
+
+def test_random_flow_conserves_money_in_both_stores(client, register, settle, audit, settings):
+    users = [register(name) for name in ("alice", "bob", "carol", "dave")]
+    trade_randomly(client, users, random.Random(3), 150)
+    settle()
+    report = audit()
+    assert report.ok, report.problems
+    db = mongo.database(settings.mongo_url, settings.mongo_db)
+    trades = list(db[mongo.TRADES].find())
+    assert trades, "the random flow should have traded"
+    house = db[mongo.ACCOUNTS].find_one({"_id": "house"})
+    assert house["cash"]["available"] == sum(t["buyer_fee"] + t["seller_fee"] for t in trades) > 0
+
+
+def test_check_notices_money_that_appears_or_disappears(client, register, settle, audit, redis_client):
+    alice = register("alice")
+    client.post(ORDERS, json={"symbol": "KRYP", "side": "buy", "price": "1.00", "quantity": 1}, headers=alice)
+    settle()
+    assert audit().ok
+    redis_client.hincrby(keys.account(alice.user_id), "cash:available", 1)
+    problems = audit().problems
+    assert any("Σ cash" in p for p in problems) and any("live" in p and "ledger" in p for p in problems)
+
+
+def test_check_notices_a_hold_that_does_not_match_its_order(client, register, settle, audit, redis_client):
+    alice = register("alice")
+    order = client.post(ORDERS, json={"symbol": "KRYP", "side": "sell", "price": "5.00", "quantity": 3},
+                        headers=alice).json
+    settle()
+    field = f"hold:{order['order_id']}:KRYP"
+    redis_client.hincrby(keys.account(alice.user_id), field, -1)
+    assert any("needs 3" in p for p in audit().problems)
+
+
+def test_reconcile_releases_a_hold_whose_order_never_reached_the_book(client, register, settle, audit,
+                                                                     redis_client, settings, app):
+    alice = register("alice")
+    accounts = app.extensions["exchange"].accounts
+    stale = new_order_id("KRYP", 1_000)  # placed long ago; its submitter died before queueing it
+    fresh = new_order_id("KRYP", 10**13)  # "now": may still be on its way to the book
+    assert accounts.place_hold(alice.user_id, "cash", 500, stale)
+    assert accounts.place_hold(alice.user_id, "cash", 700, fresh)
+    done = release_orphan_holds(redis_client, settings.symbols, now_ms=10**13 + 1)
+    assert len(done) == 1 and stale in done[0]
+    assert client.get("/api/v1/account", headers=alice).json["balances"]["USD"] == {
+        "available": "9993.00", "on_hold": "7.00"}
+    redis_client.delete(keys.account(alice.user_id) + ":never")  # unrelated keys are left alone
+    settle()
+    report = audit()
+    assert report.ok, report.problems  # the fresh hold counts as waiting for its order
+
+
+def test_fills_history(client, register, settle):
+    alice, bob = register("alice"), register("bob")
+    client.post(ORDERS, json={"symbol": "KRYP", "side": "sell", "price": "10.00", "quantity": 2}, headers=alice)
+    client.post(ORDERS, json={"symbol": "KRYP", "side": "buy", "price": "10.00", "quantity": 2}, headers=bob)
+    settle()
+    fills = client.get("/api/v1/fills?symbol=KRYP", headers=bob).json["fills"]
+    assert [(f["side"], f["price"], f["quantity"], f["fee"], f["liquidity"]) for f in fills] == [
+        ("buy", "10.00", 2, "0.02", "taker")]
+    maker = client.get("/api/v1/fills", headers=alice).json["fills"]
+    assert [(f["side"], f["fee"], f["liquidity"]) for f in maker] == [("sell", "0.00", "maker")]
