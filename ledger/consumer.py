@@ -54,6 +54,17 @@ class JournalConsumer:
         return total
 
     def step(self) -> int:
+        try:
+            return self._step()
+        except redis.ResponseError as err:
+            if "NOGROUP" not in str(err):
+                raise
+            # The group vanished (e.g. Redis lost its data): recreate it from the start of
+            # the journal; the ledger's cursor skips what it already applied.
+            self._group_ready = False
+            return self._step()
+
+    def _step(self) -> int:
         self._ensure_group()
         # Entries delivered to an earlier holder and never acknowledged come first, in order.
         _next, entries, _deleted = self.client.xautoclaim(self.stream, GROUP, self.consumer, min_idle_time=0,
