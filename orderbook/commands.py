@@ -62,6 +62,20 @@ def decode(raw: bytes) -> tuple[Command, dict]:
     ), data
 
 
+def command_problem(command: Command, data: dict) -> str | None:
+    """Why an inbox command cannot be applied, or None. Order entry never queues such a
+    command; the matcher checks anyway, since one bad entry must not block a symbol."""
+    if not isinstance(command, NewOrder):
+        return None
+    if command.quantity <= 0 or (command.type is OrderType.LIMIT and (command.price or 0) <= 0):
+        return "invalid_command"
+    if command.type is OrderType.MARKET and command.side is Side.BUY and command.protection_price is None:
+        return "invalid_command"  # its cash hold could not be sized
+    if not isinstance(data.get("hold"), int) or data.get("symbol") is None:
+        return "invalid_command"
+    return None
+
+
 def new_state(data: dict) -> dict:
     """The stored state of a freshly accepted order (before any matching)."""
     return {

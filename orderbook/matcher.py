@@ -24,7 +24,7 @@ from exchange import keys
 from exchange.scripts import Scripts
 from orderbook.book import OrderBook
 from exchange.money import fee
-from orderbook.commands import decode, hold_for, new_state, resting_from_state
+from orderbook.commands import command_problem, decode, hold_for, new_state, resting_from_state
 from orderbook.model import (
     Accepted, Amended, CommandRejected, Done, NewOrder, Rested, Side, Status, Trade, event_to_dict,
 )
@@ -273,9 +273,16 @@ class SymbolMatcher:
         next_seq = seq
         own_reply = None
         for entry_id, fields in entries:
-            command, data = decode(fields[1])  # the entry is ["c", <command>]
             replies: dict = {}
-            if isinstance(command, NewOrder):
+            try:
+                command, data = decode(fields[1])  # the entry is ["c", <command>]
+                problem = command_problem(command, data)
+            except (KeyError, TypeError, ValueError):
+                command, data, problem = None, {}, "invalid_command"
+            if problem is not None:
+                # Refuse it on the journal rather than let one bad entry block the symbol.
+                events = [CommandRejected(str(data.get("order_id")), str(data.get("user_id")), problem)]
+            elif isinstance(command, NewOrder):
                 state = new_state(data)
                 state["priority"] = next_seq + 1  # the sequence of its 'accepted' event
                 batch.states[command.order_id] = state

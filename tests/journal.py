@@ -13,11 +13,11 @@ import orjson
 from exchange import keys
 from orderbook.book import OrderBook
 from orderbook.model import (
-    AmendOrder, CancelOrder, NewOrder, OrderType, SelfTrade, Side, TimeInForce, event_to_dict,
+    AmendOrder, CancelOrder, CommandRejected, NewOrder, OrderType, SelfTrade, Side, TimeInForce, event_to_dict,
 )
 
 JOURNAL_ONLY = ("sequence", "symbol", "time", "order", "trade_id", "buy_order_id", "sell_order_id",
-                "buyer_id", "seller_id", "buyer_hold_price", "hold_price", "released", "side")
+                "buyer_id", "seller_id", "buyer_fee", "seller_fee", "buyer_hold_used", "released", "side")
 
 
 def read_journal(client, symbol: str) -> list[dict]:
@@ -41,7 +41,9 @@ def commands_from_journal(events: list[dict]) -> list[tuple[int, object]]:
         elif kind == "amended":
             commands.append((event["sequence"], AmendOrder(event["order_id"], event["user_id"], event["quantity"])))
         elif kind == "command_rejected":
-            if event["code"] == "invalid_amend":
+            if event["code"] == "invalid_command":
+                commands.append((event["sequence"], None))  # refused before it reached the book
+            elif event["code"] == "invalid_amend":
                 commands.append((event["sequence"], AmendOrder(event["order_id"], event["user_id"], 0)))
             else:
                 commands.append((event["sequence"], CancelOrder(event["order_id"], event["user_id"])))
@@ -55,7 +57,9 @@ def assert_journal_is_sequential(client, symbol: str) -> list[dict]:
     book = OrderBook()
     replayed = []
     for sequence, command in commands_from_journal(events):
-        if isinstance(command, NewOrder):
+        if command is None:
+            replayed.append(CommandRejected(*(events[sequence - 1][k] for k in ("order_id", "user_id", "code"))))
+        elif isinstance(command, NewOrder):
             replayed += book.place(command, priority=sequence)
         else:
             replayed += book.apply(command)

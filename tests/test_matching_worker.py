@@ -129,3 +129,20 @@ def test_killing_the_worker_at_random_loses_no_order_and_doubles_no_fill(redis_s
         assert order["filled_quantity"] == sum(f["quantity"] for f in order["fills"])
         assert order["filled_quantity"] + order["remaining_quantity"] == order["quantity"]
         assert order["filled_quantity"] == filled.get(order["order_id"], 0)  # as taker, at placement
+
+
+def test_a_malformed_inbox_entry_is_refused_on_the_journal_not_left_blocking(redis_client):
+    from orderbook.commands import encode_new
+    from orderbook.matcher import SymbolMatcher
+    from orderbook.model import NewOrder, OrderType, Side
+
+    inbox = keys.inbox(SYMBOL)
+    redis_client.xadd(inbox, {"c": b"{not json"})
+    unsized = NewOrder("m1", "alice", Side.BUY, 5, type=OrderType.MARKET)  # no protection price
+    redis_client.xadd(inbox, {"c": encode_new(unsized, symbol=SYMBOL, client_order_id=None, created_ms=0)})
+    good = NewOrder("g1", "bob", Side.SELL, 2, price=100)
+    redis_client.xadd(inbox, {"c": encode_new(good, symbol=SYMBOL, client_order_id=None, created_ms=0, hold=2)})
+    assert SymbolMatcher(redis_client, SYMBOL).drain().held
+    events = assert_journal_is_sequential(redis_client, SYMBOL)
+    assert [(e["type"], e.get("code")) for e in events[:2]] == [("command_rejected", "invalid_command")] * 2
+    assert [e["type"] for e in events[2:]] == ["accepted", "rested"]
