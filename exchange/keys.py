@@ -56,9 +56,10 @@ def lock(symbol: str) -> str:
     return f"{_sym(symbol)}:lock"
 
 
-def reply(symbol: str, entry_id: str) -> str:
-    """List the matcher pushes one inbox command's result to; its submitter blocks on it."""
-    return f"{_sym(symbol)}:reply:{entry_id}"
+def reply(symbol: str, reply_to: str) -> str:
+    """List the matcher pushes one inbox command's result to; its submitter blocks on it.
+    ``reply_to`` is a random address the submitter puts on the command."""
+    return f"{_sym(symbol)}:reply:{reply_to}"
 
 
 def open_orders(symbol: str, user_id: str) -> str:

@@ -7,6 +7,7 @@ process, another replica, or the sweeper) applies it exactly once.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 
 import orjson
@@ -26,6 +27,7 @@ from orderbook.schemas import PlaceOrder
 
 
 LOCK_RETRY_S = 0.01  # how long to wait on a lock holder before trying the lock again
+PIPELINED_WAIT_S = 0.05  # the reply wait sent with the append, when a standing matcher is active
 
 
 class OrderEntry:
@@ -34,6 +36,7 @@ class OrderEntry:
         self.client = client
         self.accounts = accounts
         self.after_hold: Callable[[NewOrder], None] | None = None
+        self._holder_seen: dict[str, bool] = {}  # symbol -> another matcher held its lock last time
         self.matchers = {symbol: SymbolMatcher(client, symbol, lock_ttl_ms=settings.lock_ttl_ms,
                                                batch_max_commands=settings.batch_max_commands, scripts=scripts)
                          for symbol in settings.symbols}
@@ -153,10 +156,12 @@ class OrderEntry:
             if not open_ids:
                 continue
             pipe = self.client.pipeline(transaction=False)
-            for order_id in open_ids:
-                pipe.xadd(keys.inbox(sym), {"c": encode_cancel(order_id, user_id)})
-            for entry_id in pipe.execute():
-                reply = self._await(sym, entry_id, lock_held=False)
+            reply_tos = [uuid.uuid4().hex for _ in open_ids]
+            for order_id, reply_to in zip(open_ids, reply_tos):
+                pipe.xadd(keys.inbox(sym), {"c": encode_cancel(order_id, user_id), "r": reply_to})
+            pipe.execute()
+            for reply_to in reply_tos:
+                reply = self._await(sym, reply_to, lock_held=False)
                 if reply and "error" not in reply:
                     canceled.append(views.order(reply["order"]))
         return canceled
@@ -175,16 +180,31 @@ class OrderEntry:
     # ---- waiting for the matcher ----------------------------------------------------
 
     def _submit(self, symbol: str, command: bytes, also=None) -> dict | None:
-        """Append a command to the symbol's inbox (fixing its time priority) and wait for its result."""
+        """Append a command to the symbol's inbox (fixing its time priority) and wait for its result.
+
+        When a standing matcher was seen holding the lock last time, the wait for
+        the reply rides in the same pipeline as the append: one round trip.
+        """
+        reply_to = uuid.uuid4().hex
         pipe = self.client.pipeline(transaction=False)
-        pipe.xadd(keys.inbox(symbol), {"c": command})
-        pipe.exists(self.matchers[symbol].lock.key)
+        pipe.xadd(keys.inbox(symbol), {"c": command, "r": reply_to})
         if also is not None:
             also(pipe)
-        entry_id, lock_held, *_ = pipe.execute()
-        return self._await(symbol, entry_id, bool(lock_held))
+        pipe.exists(self.matchers[symbol].lock.key)
+        expect_holder = self._holder_seen.get(symbol, False)
+        if expect_holder:
+            pipe.blpop([keys.reply(symbol, reply_to)], timeout=PIPELINED_WAIT_S)
+        results = pipe.execute()
+        if expect_holder:
+            lock_held, popped = results[-2], results[-1]
+            if popped is not None:
+                return orjson.loads(popped[1])
+        else:
+            lock_held = results[-1]
+        self._holder_seen[symbol] = bool(lock_held)
+        return self._await(symbol, reply_to, bool(lock_held))
 
-    def _await(self, symbol: str, entry_id: bytes, lock_held: bool) -> dict | None:
+    def _await(self, symbol: str, reply_to: str, lock_held: bool) -> dict | None:
         """The matcher's reply to one inbox command, or None after ORDER_WAIT_MS.
 
         If another worker holds the lock, it will most likely match this command
@@ -192,12 +212,12 @@ class OrderEntry:
         none arrives within a few milliseconds.
         """
         matcher = self.matchers[symbol]
-        reply_key = keys.reply(symbol, entry_id.decode())
+        reply_key = keys.reply(symbol, reply_to)
         deadline = time.monotonic() + self.settings.order_wait_ms / 1000
         while time.monotonic() < deadline:
             wait_s = LOCK_RETRY_S
             if not lock_held:
-                drained = matcher.drain(own_entry=entry_id)
+                drained = matcher.drain(own_reply_to=reply_to)
                 if drained.own_reply is not None:
                     return drained.own_reply
                 if drained.held:

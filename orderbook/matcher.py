@@ -94,7 +94,7 @@ class SymbolMatcher:
         self.book_seq: int | None = None  # the sequence the cached book reflects
         self.journal_id: bytes | None = None  # the journal entry id of that sequence
         self.resting_states: dict[str, dict] = {}
-        self._own_entry: bytes | None = None
+        self._own_reply_to: str | None = None
         self._own_reply: dict | None = None
         self.stale_commits = 0
         self.batches = 0
@@ -105,10 +105,10 @@ class SymbolMatcher:
 
     # ---- the loop ----------------------------------------------------------------
 
-    def drain(self, own_entry: bytes | None = None) -> DrainResult:
+    def drain(self, own_reply_to: str | None = None) -> DrainResult:
         """Match every pending command if this process can take the lock.
 
-        ``own_entry`` is the inbox id of the caller's own command: its reply is
+        ``own_reply_to`` is the reply address of the caller's own command: its reply is
         handed back in memory instead of through Redis. Returns held=False if
         another thread or process holds the lock (it will do the work). After
         releasing, it looks again, so a command that arrived while the lock was
@@ -117,7 +117,7 @@ class SymbolMatcher:
         result = DrainResult()
         if not self._local.acquire(blocking=False):
             return result
-        self._own_entry, self._own_reply = own_entry, None
+        self._own_reply_to, self._own_reply = own_reply_to, None
         try:
             while True:
                 if not self.lock.acquire(blocking=False):
@@ -134,7 +134,7 @@ class SymbolMatcher:
                     return result
         finally:
             result.own_reply = self._own_reply
-            self._own_entry = self._own_reply = None
+            self._own_reply_to = self._own_reply = None
             self._local.release()
 
     def has_pending(self) -> bool:
@@ -185,21 +185,26 @@ class SymbolMatcher:
     def _drain_locked(self) -> bool:
         """Match and commit batches until the inbox is empty; False if a commit was refused."""
         started = time.monotonic()
+        following = None  # (fence, entries) handed back by the previous commit
         # Stop well inside the lock's lifetime; the caller renews it or lets it go.
         while time.monotonic() - started < self.lock_ttl_s / 2:
-            fence, seq, cursor, entries = self.scripts.begin_batch(
-                keys=self._fixed_keys[:4], args=[self.batch_max_commands])
-            self.cursor = cursor
-            if not entries:
-                return True
-            seq = int(seq)
-            if seq != self.book_seq:
-                self._catch_up(seq)
-            if not self._match_and_commit(fence, seq, entries):
+            if following is None:
+                fence, seq, cursor, entries = self.scripts.begin_batch(
+                    keys=self._fixed_keys[:4], args=[self.batch_max_commands])
+                self.cursor = cursor
+                if not entries:
+                    return True  # drained; drain() looks once more after releasing the lock
+                seq = int(seq)
+                if seq != self.book_seq:
+                    self._catch_up(seq)
+            else:
+                (fence, entries), seq = following, self.book_seq
+            committed, following = self._match_and_commit(fence, seq, entries)
+            if not committed:
                 return False
             self.cursor = entries[-1][0]
-            if len(entries) < self.batch_max_commands:
-                return True  # drained; drain() looks once more after releasing the lock
+            if following is None:
+                return True
         return True
 
     # ---- loading ---------------------------------------------------------------------
@@ -264,7 +269,8 @@ class SymbolMatcher:
 
     # ---- matching --------------------------------------------------------------------
 
-    def _match_and_commit(self, fence: int, seq: int, entries: list) -> bool:
+    def _match_and_commit(self, fence: int, seq: int, entries: list) -> tuple[bool, tuple | None]:
+        """Match a batch and commit it; returns (committed, (fence, entries) of the next batch or None)."""
         # From here until the commit succeeds the cached book runs ahead of Redis; if
         # anything raises on the way, the next batch must rebuild it, not trust it.
         self.book_seq = None
@@ -274,8 +280,10 @@ class SymbolMatcher:
         own_reply = None
         for entry_id, fields in entries:
             replies: dict = {}
+            entry = dict(zip(fields[::2], fields[1::2]))  # {b"c": command, b"r": reply address}
+            reply_to = entry.get(b"r", entry_id).decode()
             try:
-                command, data = decode(fields[1])  # the entry is ["c", <command>]
+                command, data = decode(entry[b"c"])
                 problem = command_problem(command, data)
             except (KeyError, TypeError, ValueError):
                 command, data, problem = None, {}, "invalid_command"
@@ -293,10 +301,12 @@ class SymbolMatcher:
             for event in events:
                 next_seq += 1
                 self._record(batch, event, next_seq, now_ms, replies)
-            if entry_id == self._own_entry:
-                own_reply = replies  # the caller is this thread: no need to go through Redis
+            # The reply is the order as this command left it, before later commands touch it.
+            reply = orjson.dumps(replies)
+            if reply_to == self._own_reply_to:
+                own_reply = reply  # the caller is this thread: no need to go through Redis
             else:
-                batch.add("R", batch.key(keys.reply(self.symbol, entry_id.decode())), orjson.dumps(replies))
+                batch.add("R", batch.key(keys.reply(self.symbol, reply_to)), reply)
 
         for order_id, state in batch.states.items():
             batch.add("H", order_id, orjson.dumps(state))
@@ -306,17 +316,18 @@ class SymbolMatcher:
         last_entry_id = entries[-1][0]
         result = self.scripts.commit_batch(
             keys=self._fixed_keys + batch.keys,
-            args=[fence, seq, next_seq, last_entry_id, *batch.ops])
+            args=[fence, seq, next_seq, last_entry_id, self.batch_max_commands, *batch.ops])
         if not isinstance(result, list):  # b"stale_fence" or b"stale_seq"
             self.stale_commits += 1
             self.book_seq = None  # our cache ran ahead of a book we could not write
-            return False
+            return False, None
         self.batches += 1
         self.book_seq = next_seq
         self.journal_id = result[1]
         if own_reply is not None:
-            self._own_reply = orjson.loads(orjson.dumps(own_reply))  # a snapshot, as Redis would give
-        return True
+            self._own_reply = orjson.loads(own_reply)
+        _ok, _last_event, next_fence, next_entries = result
+        return True, ((next_fence, next_entries) if next_entries else None)
 
     def _state(self, batch: _Batch, order_id: str) -> dict:
         state = batch.states.get(order_id)

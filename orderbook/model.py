@@ -4,7 +4,7 @@ Pure data: no I/O, no money. Prices are integer ticks, quantities integer shares
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -174,8 +174,9 @@ Event = Accepted | Trade | Rested | Amended | Done | CommandRejected
 
 
 def event_to_dict(event: Event) -> dict:
-    data = asdict(event)
-    for key, value in data.items():
-        if isinstance(value, Enum):
-            data[key] = value.value
+    """Shallow and enum-free (events hold only scalars; asdict's deep copy is slow on the hot path)."""
+    data = {}
+    for name in event.__dataclass_fields__:
+        value = getattr(event, name)
+        data[name] = value.value if isinstance(value, Enum) else value
     return data

@@ -146,3 +146,28 @@ def test_a_malformed_inbox_entry_is_refused_on_the_journal_not_left_blocking(red
     events = assert_journal_is_sequential(redis_client, SYMBOL)
     assert [(e["type"], e.get("code")) for e in events[:2]] == [("command_rejected", "invalid_command")] * 2
     assert [e["type"] for e in events[2:]] == ["accepted", "rested"]
+
+
+def test_each_reply_shows_its_order_as_its_own_command_left_it(redis_client):
+    """A later command in the same batch may fill a resting order; its placement reply must not say so."""
+    import orjson
+
+    from orderbook.commands import encode_new
+    from orderbook.matcher import SymbolMatcher
+    from orderbook.model import NewOrder, Side
+
+    inbox = keys.inbox(SYMBOL)
+    sell = NewOrder("s1", "alice", Side.SELL, 3, price=100)
+    buy = NewOrder("b1", "bob", Side.BUY, 3, price=100)
+    for own in ("to-seller", "to-buyer"):
+        redis_client.flushall()
+        for order, reply_to in ((sell, "to-seller"), (buy, "to-buyer")):
+            redis_client.xadd(inbox, {"c": encode_new(order, symbol=SYMBOL, client_order_id=None, created_ms=0,
+                                                      hold=3), "r": reply_to})
+        drained = SymbolMatcher(redis_client, SYMBOL).drain(own_reply_to=own)
+        other = "to-buyer" if own == "to-seller" else "to-seller"
+        replies = {own: drained.own_reply,
+                   other: orjson.loads(redis_client.lpop(keys.reply(SYMBOL, other)))}
+        assert (replies["to-seller"]["order"]["status"], replies["to-seller"]["order"]["filled_quantity"]) == ("new", 0)
+        assert (replies["to-buyer"]["order"]["status"], replies["to-buyer"]["order"]["filled_quantity"]) == ("filled", 3)
+        assert [f["quantity"] for f in replies["to-buyer"]["fills"]] == [3]

@@ -7,7 +7,8 @@
 -- KEYS[6] bids    KEYS[7] asks  KEYS[8] orders hash   KEYS[9] recent trades list
 -- KEYS[10..] per-batch keys (open-order sets, fill lists, reply lists), named by index in ops
 -- ARGV[1] fence token   ARGV[2] expected seq   ARGV[3] new seq   ARGV[4] new cursor
--- ARGV[5..] ops, each an opcode followed by its arguments:
+-- ARGV[5] how many commands to read for the next batch (0: none)
+-- ARGV[6..] ops, each an opcode followed by its arguments:
 --   Z+ <side key idx> <score> <member>   add a resting order to bids (6) or asks (7)
 --   Z- <side key idx> <member>           remove a resting order
 --   H  <order id> <json>                 set an order's state
@@ -16,14 +17,16 @@
 --   R  <key idx> <json>                  push a reply (expires after 60 s)
 --   E  <sequence> <json>                 append an event to the journal
 --   T  <json>                            push a trade onto the recent-trades list (newest first, capped)
--- Returns {'ok', <id of the last journal entry>}, 'stale_fence' or 'stale_seq'.
+-- Returns {'ok', <id of the last journal entry>, <next fence>, <next entries>}, 'stale_fence' or
+-- 'stale_seq'. When inbox entries wait after the new cursor, a new fencing token is taken
+-- and they are returned, so a busy matcher needs one round trip per batch.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'stale_fence'
 end
 if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[2] then
   return 'stale_seq'
 end
-local i = 5
+local i = 6
 local n = #ARGV
 local last_event_id = false
 while i <= n do
@@ -55,4 +58,12 @@ redis.call('LTRIM', KEYS[9], 0, 999)
 redis.call('SET', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[3], ARGV[4])
 redis.call('XTRIM', KEYS[4], 'MINID', '~', ARGV[4])
-return {'ok', last_event_id}
+local next_entries = {}
+local next_fence = false
+if tonumber(ARGV[5]) > 0 then
+  next_entries = redis.call('XRANGE', KEYS[4], '(' .. ARGV[4], '+', 'COUNT', tonumber(ARGV[5]))
+  if #next_entries > 0 then
+    next_fence = redis.call('INCR', KEYS[1])
+  end
+end
+return {'ok', last_event_id, next_fence, next_entries}
