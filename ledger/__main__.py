@@ -37,6 +37,8 @@ def catch_up(client: redis.Redis, settings: Settings, timeout_s: float = 60.0) -
             if ledger.applied_sequence(symbol) != end:
                 lagging.append(f"{symbol}: ledger at {ledger.applied_sequence(symbol)} of {end}")
         if not lagging or time.monotonic() > deadline:
+            for worker in (*settlers, *consumers):
+                worker.stop()
             return lagging
         time.sleep(0.05)
 

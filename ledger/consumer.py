@@ -12,10 +12,9 @@ import time
 
 import orjson
 import redis
-from pottery import Redlock
-from pottery.exceptions import ReleaseUnlockedLock
 
 from exchange import keys
+from exchange.lease import Lease
 from ledger.record import LedgerOfRecord
 
 GROUP = "ledger"
@@ -23,7 +22,7 @@ GROUP = "ledger"
 
 class JournalConsumer:
     def __init__(self, client: redis.Redis, symbol: str, ledger: LedgerOfRecord, consumer: str,
-                 batch_size: int = 500, lease_ms: int = 10_000):
+                 batch_size: int = 500, lease_ms: int = 3000):
         self.client = client
         self.symbol = symbol
         self.ledger = ledger
@@ -31,26 +30,23 @@ class JournalConsumer:
         self.batch_size = batch_size
         self.lease_s = lease_ms / 1000
         self.stream = keys.events(symbol)
-        self.lease = Redlock(key=keys.ledger_lease(symbol), masters={client}, auto_release_time=self.lease_s)
+        self.lease = Lease(client, keys.ledger_lease(symbol), self.lease_s)
         self._group_ready = False
+
+    def stop(self) -> None:
+        self.lease.release()
 
     def run_once(self) -> int:
         """Apply what is pending if this worker holds the symbol's lease; returns entries read."""
-        if not self.lease.acquire(blocking=False):
+        if not self.lease.ensure():
             return 0
         total = 0
         started = time.monotonic()
-        try:
-            while time.monotonic() - started < self.lease_s / 2:
-                count = self.step()
-                total += count
-                if count < self.batch_size:
-                    break
-        finally:
-            try:
-                self.lease.release()
-            except ReleaseUnlockedLock:
-                pass
+        while time.monotonic() - started < self.lease_s / 3:
+            count = self.step()
+            total += count
+            if count < self.batch_size:
+                break
         return total
 
     def step(self) -> int:

@@ -5,41 +5,37 @@ import time
 
 import orjson
 import redis
-from pottery import Redlock
-from pottery.exceptions import ReleaseUnlockedLock
 
 from exchange import keys
+from exchange.lease import Lease
 from exchange.scripts import Scripts
 from ledger.settlement import encode_steps, group_by_account
 
 
 class SymbolSettler:
     def __init__(self, client: redis.Redis, symbol: str, scripts: Scripts | None = None,
-                 batch_size: int = 500, lease_ms: int = 5000):
+                 batch_size: int = 500, lease_ms: int = 3000):
         self.client = client
         self.symbol = symbol
         self.scripts = scripts or Scripts(client)
         self.batch_size = batch_size
         self.lease_s = lease_ms / 1000
-        self.lease = Redlock(key=keys.settlement_lease(symbol), masters={client}, auto_release_time=self.lease_s)
+        self.lease = Lease(client, keys.settlement_lease(symbol), self.lease_s)
+
+    def stop(self) -> None:
+        self.lease.release()
 
     def run_once(self) -> int:
         """Settle what is pending if this worker holds the symbol's lease; returns events read."""
-        if not self.lease.acquire(blocking=False):
+        if not self.lease.ensure():
             return 0
         total = 0
         started = time.monotonic()
-        try:
-            while time.monotonic() - started < self.lease_s / 2:
-                count = self.settle_batch()
-                total += count
-                if count < self.batch_size:
-                    break
-        finally:
-            try:
-                self.lease.release()
-            except ReleaseUnlockedLock:
-                pass  # expired: per-account sequences keep a late write harmless
+        while time.monotonic() - started < self.lease_s / 3:
+            count = self.settle_batch()
+            total += count
+            if count < self.batch_size:
+                break
         return total
 
     def settle_batch(self) -> int:

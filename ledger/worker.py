@@ -73,6 +73,8 @@ class Worker:
         record.start()
         self.live_loop()
         record.join(timeout=10)
+        for step in (*self.settlers, *self.consumers):
+            step.stop()  # hand the symbols over at once instead of when the leases expire
         log.info("stopped")
 
 
