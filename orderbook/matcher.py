@@ -9,7 +9,6 @@ Redis book, reused while the symbol's sequence says nobody else has written.
 """
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,9 +17,10 @@ from dataclasses import dataclass
 import orjson
 import redis
 from pottery import Redlock
-from pottery.exceptions import ExtendUnlockedLock, ReleaseUnlockedLock
+from pottery.exceptions import ReleaseUnlockedLock
 
 from exchange import keys
+from exchange.lease import Lease
 from exchange.scripts import Scripts
 from orderbook.book import OrderBook
 from exchange.money import fee
@@ -85,8 +85,7 @@ class SymbolMatcher:
         self.scripts = scripts or Scripts(client)
         self.lock_ttl_s = lock_ttl_ms / 1000
         self.batch_max_commands = batch_max_commands
-        self.lock = Redlock(key=keys.lock(symbol), masters={client}, auto_release_time=self.lock_ttl_s,
-                            num_extensions=sys.maxsize)
+        self.lock = Redlock(key=keys.lock(symbol), masters={client}, auto_release_time=self.lock_ttl_s)
         self.cursor: bytes | None = None  # last inbox entry known applied
         self.before_commit = before_commit  # test hook: runs between matching and commit
         self._local = threading.Lock()
@@ -154,33 +153,21 @@ class SymbolMatcher:
         process stops or pauses, its lock expires and submitters or a standby
         matcher take over; the fence makes the hand-over safe.
         """
-        while running():
-            if not self.lock.acquire(blocking=False):
-                time.sleep(standby_poll_s)
-                continue
-            try:
-                with self._local:
-                    self._serve_locked(running)
-            finally:
-                try:
-                    self.lock.release()
-                except ReleaseUnlockedLock:
-                    pass
-
-    def _serve_locked(self, running: Callable[[], bool]) -> None:
-        renewed_at = time.monotonic()
+        lease = Lease(self.client, keys.lock(self.symbol), self.lock_ttl_s)
         wait_ms = max(1, int(self.lock_ttl_s * 1000 / 4))
-        while running():
-            if not self._drain_locked():
-                return  # another matcher took over the book
-            if time.monotonic() - renewed_at > self.lock_ttl_s / 3:
-                try:
-                    self.lock.extend()
-                except ExtendUnlockedLock:
-                    return
-                renewed_at = time.monotonic()
-            # Sleep until a command arrives after the cursor (or it is time to renew).
-            self.client.xread({keys.inbox(self.symbol): self.cursor or b"0-0"}, count=1, block=wait_ms)
+        try:
+            while running():
+                if not lease.ensure():
+                    time.sleep(standby_poll_s)
+                    continue
+                with self._local:
+                    if not self._drain_locked():
+                        lease.release()  # another matcher took over the book
+                        continue
+                # Sleep until a command arrives after the cursor (or it is time to renew).
+                self.client.xread({keys.inbox(self.symbol): self.cursor or b"0-0"}, count=1, block=wait_ms)
+        finally:
+            lease.release()
 
     def _drain_locked(self) -> bool:
         """Match and commit batches until the inbox is empty; False if a commit was refused."""
