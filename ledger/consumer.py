@@ -8,46 +8,24 @@ ledger's cursor turns into a no-op.
 """
 from __future__ import annotations
 
-import time
-
 import orjson
 import redis
 
 from exchange import keys
-from exchange.lease import Lease
+from ledger.journal_worker import JournalWorker
 from ledger.record import LedgerOfRecord
 
 GROUP = "ledger"
 
 
-class JournalConsumer:
+class JournalConsumer(JournalWorker):
     def __init__(self, client: redis.Redis, symbol: str, ledger: LedgerOfRecord, consumer: str,
                  batch_size: int = 500, lease_ms: int = 3000):
-        self.client = client
-        self.symbol = symbol
+        super().__init__(client, symbol, keys.ledger_lease(symbol), batch_size, lease_ms)
         self.ledger = ledger
         self.consumer = consumer
-        self.batch_size = batch_size
-        self.lease_s = lease_ms / 1000
         self.stream = keys.events(symbol)
-        self.lease = Lease(client, keys.ledger_lease(symbol), self.lease_s)
         self._group_ready = False
-
-    def stop(self) -> None:
-        self.lease.release()
-
-    def run_once(self) -> int:
-        """Apply what is pending if this worker holds the symbol's lease; returns entries read."""
-        if not self.lease.ensure():
-            return 0
-        total = 0
-        started = time.monotonic()
-        while time.monotonic() - started < self.lease_s / 3:
-            count = self.step()
-            total += count
-            if count < self.batch_size:
-                break
-        return total
 
     def step(self) -> int:
         try:
