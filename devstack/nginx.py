@@ -19,8 +19,13 @@ MIN_VERSION_FOR_E_FLAG = (1, 19, 5)  # `nginx -e stderr`
 
 
 def upstream_servers(addresses: list[str]) -> str:
-    """``server host:port;`` lines for an upstream block."""
-    return "\n        ".join(f"server {address};" for address in addresses)
+    """``server host:port max_fails=0;`` lines for an upstream block.
+
+    max_fails=0: a refused connection (a replica still starting, or restarting
+    under supervisord) sends the request on to the next replica, but never takes
+    a replica out of rotation for fail_timeout, which right after start-up left
+    every replica "down" and answered 502 for ten seconds."""
+    return "\n        ".join(f"server {address} max_fails=0;" for address in addresses)
 
 
 def render(*, listen: str, run_dir: Path, orderbook: list[str], template: Path = TEMPLATE) -> str:

@@ -107,6 +107,16 @@ def test_devstack_up_serves_through_nginx_and_sigterm_leaves_nothing(tmp_path):
                               stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for_healthz(f"http://127.0.0.1:{port}{HEALTHZ}", up, output, timeout=60)
+        # Right after start-up every request is served: no replica is left marked down
+        # because nginx tried it before it listened.
+        base = f"http://127.0.0.1:{port}/api/v1"
+        for i in range(6):
+            created = requests.post(f"{base}/users", json={"username": f"early{i}", "password": "pw"}, timeout=30)
+            assert created.status_code == 201, created.text
+        token = created.json()["token"]
+        order = requests.post(f"{base}/orders", json={"symbol": "KRYP", "side": "buy", "price": "1.00", "quantity": 1},
+                              headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert order.status_code == 201 and order.json()["status"] == "new", order.text
         children = psutil.Process(up.pid).children(recursive=True)
         assert len(children) >= 6  # log listener, redis, mongo, 2 replicas (+ workers), nginx
         assert list((tmp_path / "data" / "redis").glob("appendonly*"))  # AOF on (a dir in Redis 7, a file in 6)
