@@ -156,4 +156,4 @@ def test_log_listener_speaks_the_supervisor_protocol():
 def test_nginx_template_has_no_placeholder_devstack_cannot_fill(tmp_path):
     text = nginx.render(listen="127.0.0.1:1", run_dir=tmp_path, orderbook=["127.0.0.1:2", "127.0.0.1:3"])
     assert "${" not in text
-    assert "server 127.0.0.1:2;" in text and "server 127.0.0.1:3;" in text
+    assert "server 127.0.0.1:2 max_fails=0;" in text and "server 127.0.0.1:3 max_fails=0;" in text
