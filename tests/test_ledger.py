@@ -91,3 +91,19 @@ def test_fills_history(client, register, settle):
         ("buy", "10.00", 2, "0.02", "taker")]
     maker = client.get("/api/v1/fills", headers=alice).json["fills"]
     assert [(f["side"], f["fee"], f["liquidity"]) for f in maker] == [("sell", "0.00", "maker")]
+
+
+def test_ledger_cli_exits_non_zero_on_a_discrepancy(client, register, settings, redis_client, monkeypatch, capsys):
+    from ledger.__main__ import main
+
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("MONGO_URL", settings.mongo_url)
+    monkeypatch.setenv("MONGO_DB", settings.mongo_db)
+    alice, bob = register("alice"), register("bob")
+    client.post(ORDERS, json={"symbol": "KRYP", "side": "sell", "price": "3.00", "quantity": 2}, headers=alice)
+    client.post(ORDERS, json={"symbol": "KRYP", "side": "buy", "price": "3.00", "quantity": 1}, headers=bob)
+    assert main(["check"]) == 0  # it settles what is pending first
+    assert "ledger check: OK" in capsys.readouterr().out
+    redis_client.hincrby(keys.account(bob.user_id), "KRYP:available", 5)
+    assert main(["reconcile"]) == 1
+    assert "PROBLEM" in capsys.readouterr().out
