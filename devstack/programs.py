@@ -16,6 +16,7 @@ HEALTHZ_PATH = "/api/v1/healthz"
 WORKERS = (
     ("matcher", "orderbook.worker"),
     ("ledger-worker", "ledger.worker"),
+    ("ticker", "ticker.worker"),
 )
 
 

@@ -124,3 +124,29 @@ def settlement_lease(symbol: str) -> str:
 def ledger_lease(symbol: str) -> str:
     """Lease of the worker feeding the symbol's journal to the ledger of record."""
     return f"{_sym(symbol)}:ledger-lease"
+
+
+# ---- candles (ticker) -----------------------------------------------------------------
+
+def live_candle(symbol: str, interval: str) -> str:
+    """Hash of the candle still open for ``interval`` ('1s' or '1m')."""
+    return f"{_sym(symbol)}:candle:{interval}"
+
+
+def recent_seconds(symbol: str) -> str:
+    """List of the latest closed 1-second candles (JSON), newest first, capped."""
+    return f"{_sym(symbol)}:candles:1s"
+
+
+def closed_minutes(symbol: str) -> str:
+    """Sorted set of closed minute candles (JSON) waiting to be persisted, scored by start."""
+    return f"{_sym(symbol)}:candles:1m:closed"
+
+
+def ticker_cursor(symbol: str) -> str:
+    """Id of the last journal entry the candles include."""
+    return f"{_sym(symbol)}:ticker-cursor"
+
+
+def flusher_lease(symbol: str) -> str:
+    return f"{_sym(symbol)}:flusher-lease"

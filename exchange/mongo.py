@@ -11,6 +11,7 @@ USERS = "users"        # {_id: user_id, username, password_hash, created_ms}
 ACCOUNTS = "accounts"  # {_id: user_id, cash: {available, on_hold}, positions: {SYM: {available, on_hold}}, issued}
 TRADES = "trades"      # {_id: trade_id, symbol, sequence, price, quantity, buyer_id, seller_id, fees, time}
 FILLS = "fills"        # {_id: trade_id:side, user_id, order_id, symbol, side, price, quantity, fee, liquidity}
+CANDLES = "candles"    # {_id: "SYM:start", symbol, start, open, high, low, close, volume, trades}: closed minutes
 CURSORS = "ledger_cursors"  # {_id: symbol, sequence}: the last journal sequence applied to the ledger
 
 
@@ -37,4 +38,5 @@ def database(url: str, name: str) -> Database:
 
 def ensure_indexes(db: Database) -> None:
     db[USERS].create_index([("username", ASCENDING)], unique=True, name="username_unique")
+    db[CANDLES].create_index([("symbol", ASCENDING), ("start", ASCENDING)], name="candles_by_time")
     db[FILLS].create_index([("user_id", ASCENDING), ("time", DESCENDING)], name="fills_by_user")

@@ -25,6 +25,8 @@ ROUTES = {
     "/symbols": {"get": ("Listed symbols", None, False)},
     "/book/{symbol}": {"get": ("Aggregated L2 book (?depth=) with its sequence", None, False)},
     "/ticker/{symbol}": {"get": ("Best bid/ask, spread, mid, last, sequence", None, False)},
+    "/candles/{symbol}": {"get": ("OHLCV candles, oldest first (?interval=1m|5m|15m|1h|1d&start=&end=&limit=)",
+                                  None, False)},
     "/trades/{symbol}": {"get": ("Recent trades, newest first (?limit=)", None, False)},
     "/healthz": {"get": ("Liveness", None, False)},
 }

@@ -16,6 +16,7 @@ from orderbook.auth import Auth
 from orderbook.entry import OrderEntry
 from orderbook.errors import ApiError
 from orderbook.market import MarketData
+from ticker.store import CandleStore
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Services:
     entry: OrderEntry
     market: MarketData
     ledger: LedgerOfRecord
+    candles: CandleStore
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
@@ -38,7 +40,8 @@ class Services:
                    auth=Auth(settings, client, db, accounts),
                    entry=OrderEntry(settings, client, accounts, scripts),
                    market=MarketData(client, scripts, settings.symbols),
-                   ledger=LedgerOfRecord(mongo.client(settings.mongo_url), db))
+                   ledger=LedgerOfRecord(mongo.client(settings.mongo_url), db),
+                   candles=CandleStore(client, db, scripts))
 
 
 def services() -> Services:

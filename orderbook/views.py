@@ -43,3 +43,8 @@ def half_ticks(total: int) -> str:
     """(bid + ask) / 2 as an exact decimal string: a mid may fall on half a tick."""
     whole = format_cents(total // 2)
     return whole + "5" if total % 2 else whole
+
+
+def candle(c) -> dict:
+    return {"start": c.start, "open": price(c.open), "high": price(c.high), "low": price(c.low),
+            "close": price(c.close), "volume": c.volume, "trades": c.trades}

@@ -1,8 +1,12 @@
 import os
+import time
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
+from orderbook import views
+from orderbook.schemas import CandleQuery
 from orderbook.services import int_arg, services
+from ticker.candles import rollup
 
 bp = Blueprint("market", __name__)
 
@@ -27,6 +31,16 @@ def book(symbol: str):
 @bp.get("/ticker/<symbol>")
 def ticker(symbol: str):
     return jsonify(services().market.ticker(services().entry.symbol(symbol)))
+
+
+@bp.get("/candles/<symbol>")
+def candles(symbol: str):
+    symbol = services().entry.symbol(symbol)
+    query = CandleQuery.parse(request.args, now_s=int(time.time()))
+    minutes = services().candles.minutes(symbol, query.start - query.start % 60, query.end)
+    rolled = [c for c in rollup(minutes, query.interval_s) if query.start <= c.start < query.end]
+    return jsonify({"symbol": symbol, "interval": query.interval,
+                    "candles": [views.candle(c) for c in rolled[-query.limit:]]})
 
 
 @bp.get("/trades/<symbol>")

@@ -1,0 +1,1 @@
+"""Market data: OHLCV candles rolled from the trade journal."""

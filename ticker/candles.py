@@ -1,0 +1,58 @@
+"""OHLCV candles: pure arithmetic on integer ticks, shares and epoch seconds. No I/O.
+
+A candle covers [start, start + interval) and is built from the trades whose
+time falls in it, in journal order: open is the first trade's price, close the
+last, high/low the extremes, volume the shares, trades the count. Minutes with
+no trades have no candle. Larger intervals are rolled up from minute candles.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
+MINUTE = 60
+
+
+@dataclass(frozen=True)
+class Candle:
+    start: int  # epoch seconds, a multiple of the interval
+    open: int
+    high: int
+    low: int
+    close: int
+    volume: int
+    trades: int
+
+    def add(self, price: int, quantity: int) -> "Candle":
+        """This candle with one more trade (later than every trade already in it)."""
+        return replace(self, high=max(self.high, price), low=min(self.low, price), close=price,
+                       volume=self.volume + quantity, trades=self.trades + 1)
+
+
+def bucket(time_ms: int, interval_s: int) -> int:
+    """Start (epoch seconds) of the interval holding ``time_ms``."""
+    seconds = time_ms // 1000
+    return seconds - seconds % interval_s
+
+
+def first_trade(start: int, price: int, quantity: int) -> Candle:
+    return Candle(start, price, price, price, price, quantity, 1)
+
+
+def merge(earlier: Candle, later: Candle, start: int) -> Candle:
+    """One candle covering two consecutive ones (``earlier`` before ``later``)."""
+    return Candle(start, earlier.open, max(earlier.high, later.high), min(earlier.low, later.low),
+                  later.close, earlier.volume + later.volume, earlier.trades + later.trades)
+
+
+def rollup(minutes: Iterable[Candle], interval_s: int) -> list[Candle]:
+    """Minute candles (oldest first) rolled up into ``interval_s`` candles, oldest first."""
+    out: list[Candle] = []
+    for candle in minutes:
+        start = candle.start - candle.start % interval_s
+        if out and out[-1].start == start:
+            out[-1] = merge(out[-1], candle, start)
+        else:
+            out.append(replace(candle, start=start))
+    return out

@@ -1,0 +1,88 @@
+"""Candle worker: ``python -m ticker.worker``.
+
+Loop, for each symbol: fold new journal trades into the live candles (exactly
+once: the batch commits only if the ticker cursor has not moved, so any number
+of replicas may run); close candles whose interval has ended; and, if this
+replica holds the symbol's flusher lease (a pottery Redlock), persist closed
+minutes to MongoDB. Stops cleanly on SIGTERM or Ctrl-C.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+import orjson
+import redis
+
+from exchange import keys, mongo
+from exchange.config import Settings
+from exchange.lease import Lease
+from exchange.scripts import Scripts
+from ticker.store import CandleStore
+
+log = logging.getLogger("ticker.worker")
+BATCH = 1000
+IDLE_SLEEP_S = 0.05
+FLUSHER_LEASE_S = 5.0
+
+
+class SymbolTicker:
+    def __init__(self, client: redis.Redis, store: CandleStore, symbol: str, clock=time.time):
+        self.client = client
+        self.store = store
+        self.symbol = symbol
+        self.clock = clock
+        self.flusher = Lease(client, keys.flusher_lease(symbol), FLUSHER_LEASE_S)
+
+    def roll_once(self) -> int:
+        """Fold the next batch of journal entries; returns entries read (0: caught up or lost a race)."""
+        cursor = self.client.get(keys.ticker_cursor(self.symbol)) or b"0-0"
+        entries = self.client.xrange(keys.events(self.symbol), min=b"(" + cursor, count=BATCH)
+        if not entries:
+            return 0
+        trades = []
+        for _id, fields in entries:
+            if b'"type":"trade"' in fields[b"event"]:
+                event = orjson.loads(fields[b"event"])
+                trades.append((event["time"], event["price"], event["quantity"]))
+        if not self.store.roll(self.symbol, cursor, entries[-1][0], trades):
+            return 0  # another replica applied this batch first
+        return len(entries)
+
+    def run_once(self) -> int:
+        work = 0
+        while (count := self.roll_once()) > 0:
+            work += count
+        self.store.close_due(self.symbol, int(self.clock()))
+        if self.flusher.ensure():
+            work += self.store.persist_closed_minutes(self.symbol)
+        return work
+
+    def stop(self) -> None:
+        self.flusher.release()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = Settings.from_env()
+    client = redis.Redis.from_url(settings.redis_url)
+    db = mongo.database(settings.mongo_url, settings.mongo_db)
+    mongo.ensure_indexes(db)
+    store = CandleStore(client, db, Scripts(client))
+    tickers = [SymbolTicker(client, store, symbol) for symbol in settings.symbols]
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    log.info("rolling candles for %s", ", ".join(settings.symbols))
+    while not stopping.is_set():
+        if not sum(ticker.run_once() for ticker in tickers):
+            stopping.wait(IDLE_SLEEP_S)
+    for ticker in tickers:
+        ticker.stop()
+    log.info("stopped")
+
+
+if __name__ == "__main__":
+    main()
