@@ -46,6 +46,10 @@ class Settings:
     taker_fee_bps: int = 10
     gunicorn_workers: int = 2
     gunicorn_threads: int = 8
+    # Tests only: the ticker's clock runs this many times faster than real time from
+    # TICKER_CLOCK_ORIGIN_MS on, so minutes go by in seconds.
+    ticker_clock_speed: int = 1
+    ticker_clock_origin_ms: int = 0
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -72,6 +76,8 @@ class Settings:
             taker_fee_bps=_int(env, "TAKER_FEE_BPS", cls.taker_fee_bps),
             gunicorn_workers=_int(env, "GUNICORN_WORKERS", cls.gunicorn_workers),
             gunicorn_threads=_int(env, "GUNICORN_THREADS", cls.gunicorn_threads),
+            ticker_clock_speed=_int(env, "TICKER_CLOCK_SPEED", cls.ticker_clock_speed),
+            ticker_clock_origin_ms=_int(env, "TICKER_CLOCK_ORIGIN_MS", cls.ticker_clock_origin_ms),
         )
 
 

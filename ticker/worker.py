@@ -28,6 +28,11 @@ IDLE_SLEEP_S = 0.05
 FLUSHER_LEASE_S = 5.0
 
 
+def accelerated_clock(origin_ms: int, speed: int):
+    """Epoch seconds that run ``speed`` times faster than real time from ``origin_ms`` on."""
+    return lambda: (origin_ms + (time.time() * 1000 - origin_ms) * speed) / 1000
+
+
 class SymbolTicker:
     def __init__(self, client: redis.Redis, store: CandleStore, symbol: str, clock=time.time):
         self.client = client
@@ -71,7 +76,10 @@ def main() -> None:
     db = mongo.database(settings.mongo_url, settings.mongo_db)
     mongo.ensure_indexes(db)
     store = CandleStore(client, db, Scripts(client))
-    tickers = [SymbolTicker(client, store, symbol) for symbol in settings.symbols]
+    clock = time.time
+    if settings.ticker_clock_speed != 1:
+        clock = accelerated_clock(settings.ticker_clock_origin_ms, settings.ticker_clock_speed)
+    tickers = [SymbolTicker(client, store, symbol, clock) for symbol in settings.symbols]
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

@@ -2,6 +2,7 @@
 -- candles whose interval has ended.
 -- KEYS[1] live 1s candle hash   KEYS[2] live 1m candle hash   KEYS[3] recent 1s list
 -- KEYS[4] closed minutes zset   KEYS[5] ticker cursor          KEYS[6] last closed minute start
+-- KEYS[7] the symbol's journal
 -- ARGV[1] the cursor the batch was read after ('' when there is no batch)   ARGV[2] the new cursor
 -- ARGV[3] now, epoch seconds (0: close nothing by time)   ARGV[4] grace seconds after an interval ends
 -- ARGV[5..] trades as triples: <time ms> <price ticks> <quantity>
@@ -59,8 +60,12 @@ if ARGV[1] ~= '' then
   redis.call('SET', KEYS[5], ARGV[2])
 end
 
+-- Close by the clock only once every journal entry is in: while catching up on a
+-- backlog, old minutes must wait for the rest of their trades.
 local now = tonumber(ARGV[3])
-if now > 0 then
+local last = redis.call('XREVRANGE', KEYS[7], '+', '-', 'COUNT', 1)
+local caught_up = #last == 0 or last[1][1] == (redis.call('GET', KEYS[5]) or '0-0')
+if now > 0 and caught_up then
   local grace = tonumber(ARGV[4])
   local second = tonumber(redis.call('HGET', KEYS[1], 'start') or '-1')
   if second >= 0 and second + 1 + grace <= now then close(KEYS[1], false) end
