@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 from exchange.money import format_cents
-
-
-def price(ticks: int | None) -> str | None:
-    return None if ticks is None else format_cents(ticks)
+from ticker.quotes import price  # one formatter for REST and the live feed
 
 
 def fill(record: dict) -> dict:
@@ -37,14 +34,3 @@ def order(state: dict, fills: list[dict] | None = None) -> dict:
 def levels(flat: list) -> list[list]:
     """[p1, q1, p2, q2, ...] ticks -> [["12.34", q1], ...]."""
     return [[price(int(flat[i])), int(flat[i + 1])] for i in range(0, len(flat), 2)]
-
-
-def half_ticks(total: int) -> str:
-    """(bid + ask) / 2 as an exact decimal string: a mid may fall on half a tick."""
-    whole = format_cents(total // 2)
-    return whole + "5" if total % 2 else whole
-
-
-def candle(c) -> dict:
-    return {"start": c.start, "open": price(c.open), "high": price(c.high), "low": price(c.low),
-            "close": price(c.close), "volume": c.volume, "trades": c.trades}

@@ -68,3 +68,38 @@ def test_bad_candle_queries(client, query, status, code):
 def test_unknown_symbol_candles(client):
     resp = client.get("/api/v1/candles/NOPE")
     assert resp.status_code == 404 and resp.json["error"]["code"] == "unknown_symbol"
+
+
+def test_ticker_reports_24h_volume_and_change(client, register, ticker):
+    alice, bob = register("alice"), register("bob")
+    trade(client, alice, bob, "10.00", 2)
+    trade(client, alice, bob, "10.40", 3)
+    ticker.run_once()
+    quote = client.get("/api/v1/ticker/KRYP").json
+    assert (quote["last"], quote["volume_24h"], quote["open_24h"], quote["change_24h"]) == ("10.40", 5, "10.00", "0.40")
+
+
+def test_live_feed_publishes_each_update_once_on_the_web_tiers_queue(app, client, register, settings, redis_client):
+    import json
+
+    from ticker.feed import CHANNEL, LiveFeed
+
+    store = CandleStore(redis_client, mongo.database(settings.mongo_url, settings.mongo_db))
+    feed = LiveFeed(settings.redis_url)
+    replicas = [SymbolTicker(redis_client, store, "KRYP", feed=feed) for _ in range(2)]
+    listener = redis_client.pubsub()
+    listener.subscribe(CHANNEL)
+    listener.get_message(timeout=1)  # the subscribe confirmation
+    alice, bob = register("alice"), register("bob")
+    trade(client, alice, bob, "10.00", 2)
+    for replica in replicas:  # both replicas run; only one rolls the batch, only one holds the flusher lease
+        replica.run_once()
+    messages = []
+    while (message := listener.get_message(timeout=0.5)) is not None:
+        messages.append(json.loads(message["data"]))
+    events = sorted((m["event"], m["room"]) for m in messages)
+    assert events == [("candle", "KRYP"), ("ticker", "KRYP")]
+    candle = next(m["data"] for m in messages if m["event"] == "candle")
+    candle = candle[0]  # python-socketio sends the emit's arguments as a list
+    assert (candle["symbol"], candle["interval"], candle["open"], candle["volume"]) == ("KRYP", "1m", "10.00", 2)
+    listener.close()

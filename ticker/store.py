@@ -57,6 +57,10 @@ class CandleStore:
 
     # ---- reading ----------------------------------------------------------------------
 
+    def live_minute(self, symbol: str) -> Candle | None:
+        live = self.client.hgetall(keys.live_candle(symbol, "1m"))
+        return _candle({k.decode(): int(v) for k, v in live.items()}) if live else None
+
     def minutes(self, symbol: str, start: int, end: int) -> list[Candle]:
         """Minute candles with start in [start, end): persisted, closed-not-yet-persisted, live."""
         by_start: dict[int, Candle] = {}
@@ -70,7 +74,7 @@ class CandleStore:
             candle = _candle(orjson.loads(raw))
             by_start[candle.start] = candle
         if live:
-            candle = _candle({k.decode(): int(v) for k, v in live.items()})
+            candle = _candle({k.decode(): int(v) for k, v in live.items()})  # same moment as `closed`
             if start <= candle.start < end:
                 by_start[candle.start] = candle
         return [by_start[s] for s in sorted(by_start)]

@@ -20,6 +20,8 @@ from exchange import keys, mongo
 from exchange.config import Settings
 from exchange.lease import Lease
 from exchange.scripts import Scripts
+from ticker.feed import LiveFeed
+from ticker.quotes import candle_view, quote
 from ticker.store import CandleStore
 
 log = logging.getLogger("ticker.worker")
@@ -34,12 +36,15 @@ def accelerated_clock(origin_ms: int, speed: int):
 
 
 class SymbolTicker:
-    def __init__(self, client: redis.Redis, store: CandleStore, symbol: str, clock=time.time):
+    def __init__(self, client: redis.Redis, store: CandleStore, symbol: str, clock=time.time,
+                 feed: LiveFeed | None = None):
         self.client = client
         self.store = store
         self.symbol = symbol
         self.clock = clock
+        self.feed = feed
         self.flusher = Lease(client, keys.flusher_lease(symbol), FLUSHER_LEASE_S)
+        self._quoted_sequence: bytes | None = None
 
     def roll_once(self) -> int:
         """Fold the next batch of journal entries; returns entries read (0: caught up or lost a race)."""
@@ -54,6 +59,10 @@ class SymbolTicker:
                 trades.append((event["time"], event["price"], event["quantity"]))
         if not self.store.roll(self.symbol, cursor, entries[-1][0], trades):
             return 0  # another replica applied this batch first
+        if trades and self.feed is not None:
+            live = self.store.live_minute(self.symbol)
+            if live is not None:
+                self.feed.candle(self.symbol, "1m", candle_view(live))
         return len(entries)
 
     def run_once(self) -> int:
@@ -63,7 +72,16 @@ class SymbolTicker:
         self.store.close_due(self.symbol, int(self.clock()))
         if self.flusher.ensure():
             work += self.store.persist_closed_minutes(self.symbol)
+            self._publish_quote()
         return work
+
+    def _publish_quote(self) -> None:
+        """The L1 quote, whenever the book's sequence moved since the last one published."""
+        sequence = self.client.get(keys.seq(self.symbol))
+        if self.feed is None or sequence == self._quoted_sequence:
+            return
+        self._quoted_sequence = sequence
+        self.feed.ticker(self.symbol, quote(self.client, self.store, self.symbol, int(self.clock())))
 
     def stop(self) -> None:
         self.flusher.release()
@@ -79,7 +97,8 @@ def main() -> None:
     clock = time.time
     if settings.ticker_clock_speed != 1:
         clock = accelerated_clock(settings.ticker_clock_origin_ms, settings.ticker_clock_speed)
-    tickers = [SymbolTicker(client, store, symbol, clock) for symbol in settings.symbols]
+    feed = LiveFeed(settings.redis_url)
+    tickers = [SymbolTicker(client, store, symbol, clock, feed) for symbol in settings.symbols]
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

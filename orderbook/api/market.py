@@ -3,10 +3,10 @@ import time
 
 from flask import Blueprint, jsonify, request
 
-from orderbook import views
 from orderbook.schemas import CandleQuery
 from orderbook.services import int_arg, services
 from ticker.candles import rollup
+from ticker.quotes import candle_view, quote
 
 bp = Blueprint("market", __name__)
 
@@ -30,7 +30,8 @@ def book(symbol: str):
 
 @bp.get("/ticker/<symbol>")
 def ticker(symbol: str):
-    return jsonify(services().market.ticker(services().entry.symbol(symbol)))
+    symbol = services().entry.symbol(symbol)
+    return jsonify(quote(services().redis, services().candles, symbol, int(time.time())))
 
 
 @bp.get("/candles/<symbol>")
@@ -40,7 +41,7 @@ def candles(symbol: str):
     minutes = services().candles.minutes(symbol, query.start - query.start % 60, query.end)
     rolled = [c for c in rollup(minutes, query.interval_s) if query.start <= c.start < query.end]
     return jsonify({"symbol": symbol, "interval": query.interval,
-                    "candles": [views.candle(c) for c in rolled[-query.limit:]]})
+                    "candles": [candle_view(c) for c in rolled[-query.limit:]]})
 
 
 @bp.get("/trades/<symbol>")
