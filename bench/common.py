@@ -66,3 +66,24 @@ def percentile(sorted_values: list[float], pct: float) -> float:
         return float("nan")
     index = min(len(sorted_values) - 1, int(round(pct / 100 * (len(sorted_values) - 1))))
     return sorted_values[index]
+
+
+def cursor_sequence(client, symbol: str, cursor_key: str) -> int:
+    """The journal sequence of the entry a consumer's cursor (a stream id) points at."""
+    from exchange import keys
+
+    entry_id = client.get(cursor_key)
+    entries = client.xrange(keys.events(symbol), min=entry_id, max=entry_id) if entry_id else []
+    return int(entries[0][1][b"sequence"]) if entries else 0
+
+
+def lags(trades: list[tuple[int, int]], samples: list, column: int) -> list[float]:
+    """ms from each trade's journal time to the first sample with the cursor at or past it."""
+    out, i = [], 0
+    for sequence, trade_ms in trades:
+        while i < len(samples) and samples[i][column] < sequence:
+            i += 1
+        if i == len(samples):
+            break
+        out.append(max(0.0, samples[i][0] - trade_ms))
+    return sorted(out)

@@ -15,7 +15,7 @@ import argparse
 import threading
 import time
 
-from common import fund_accounts, percentile, run_processes
+from common import cursor_sequence, fund_accounts, lags, percentile, run_processes
 
 SYMBOL = "KRYP"
 
@@ -26,22 +26,9 @@ def sample_cursors(client, db, stop: threading.Event, samples: list) -> None:
     while not stop.is_set():
         now_ms = time.time() * 1000
         record = db[mongo.CURSORS].find_one({"_id": SYMBOL})
-        live_id = client.get(keys.settled_cursor(SYMBOL))
-        live = client.xrange(keys.events(SYMBOL), min=live_id, max=live_id) if live_id else []
-        samples.append((now_ms, int(live[0][1][b"sequence"]) if live else 0, record["sequence"] if record else 0))
+        live = cursor_sequence(client, SYMBOL, keys.settled_cursor(SYMBOL))
+        samples.append((now_ms, live, record["sequence"] if record else 0))
         time.sleep(0.02)
-
-
-def lags(trades: list[tuple[int, int]], samples: list, column: int) -> list[float]:
-    """ms from each trade's journal time to the first sample with the cursor at or past it."""
-    out, i = [], 0
-    for sequence, trade_ms in trades:
-        while i < len(samples) and samples[i][column] < sequence:
-            i += 1
-        if i == len(samples):
-            break
-        out.append(max(0.0, samples[i][0] - trade_ms))
-    return sorted(out)
 
 
 def main() -> None:
