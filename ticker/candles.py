@@ -3,7 +3,8 @@
 A candle covers [start, start + interval) and is built from the trades whose
 time falls in it, in journal order: open is the first trade's price, close the
 last, high/low the extremes, volume the shares, trades the count. Minutes with
-no trades have no candle. Larger intervals are rolled up from minute candles.
+no trades have no candle. The live 1s/1m candles are folded trade by trade in
+Redis (``roll_candles.lua``); larger intervals are rolled up here from minutes.
 """
 from __future__ import annotations
 
@@ -23,21 +24,6 @@ class Candle:
     close: int
     volume: int
     trades: int
-
-    def add(self, price: int, quantity: int) -> "Candle":
-        """This candle with one more trade (later than every trade already in it)."""
-        return replace(self, high=max(self.high, price), low=min(self.low, price), close=price,
-                       volume=self.volume + quantity, trades=self.trades + 1)
-
-
-def bucket(time_ms: int, interval_s: int) -> int:
-    """Start (epoch seconds) of the interval holding ``time_ms``."""
-    seconds = time_ms // 1000
-    return seconds - seconds % interval_s
-
-
-def first_trade(start: int, price: int, quantity: int) -> Candle:
-    return Candle(start, price, price, price, price, quantity, 1)
 
 
 def merge(earlier: Candle, later: Candle, start: int) -> Candle:

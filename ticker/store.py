@@ -57,6 +57,17 @@ class CandleStore:
 
     # ---- reading ----------------------------------------------------------------------
 
+    def recent_seconds(self, symbol: str) -> list[Candle]:
+        """The latest 1-second candles (at most 600 closed, plus the live one), oldest first."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.lrange(keys.recent_seconds(symbol), 0, -1)
+        pipe.hgetall(keys.live_candle(symbol, "1s"))
+        closed, live = pipe.execute()
+        candles = [_candle(orjson.loads(raw)) for raw in reversed(closed)]
+        if live:
+            candles.append(_candle({k.decode(): int(v) for k, v in live.items()}))
+        return candles
+
     def live_minute(self, symbol: str) -> Candle | None:
         live = self.client.hgetall(keys.live_candle(symbol, "1m"))
         return _candle({k.decode(): int(v) for k, v in live.items()}) if live else None
