@@ -28,6 +28,7 @@ log = logging.getLogger("ticker.worker")
 BATCH = 1000
 IDLE_SLEEP_S = 0.05
 FLUSHER_LEASE_S = 5.0
+QUOTE_INTERVAL_S = 0.25  # live quotes at most 4 times a second per symbol
 
 
 def accelerated_clock(origin_ms: int, speed: int):
@@ -45,6 +46,7 @@ class SymbolTicker:
         self.feed = feed
         self.flusher = Lease(client, keys.flusher_lease(symbol), FLUSHER_LEASE_S)
         self._quoted_sequence: bytes | None = None
+        self._quoted_at = 0.0
 
     def roll_once(self) -> int:
         """Fold the next batch of journal entries; returns entries read (0: caught up or lost a race)."""
@@ -76,11 +78,13 @@ class SymbolTicker:
         return work
 
     def _publish_quote(self) -> None:
-        """The L1 quote, whenever the book's sequence moved since the last one published."""
-        sequence = self.client.get(keys.seq(self.symbol))
-        if self.feed is None or sequence == self._quoted_sequence:
+        """The L1 quote, when the book's sequence moved since the last one (at most 4 a second)."""
+        if self.feed is None or time.monotonic() - self._quoted_at < QUOTE_INTERVAL_S:
             return
-        self._quoted_sequence = sequence
+        sequence = self.client.get(keys.seq(self.symbol))
+        if sequence == self._quoted_sequence:
+            return
+        self._quoted_sequence, self._quoted_at = sequence, time.monotonic()
         self.feed.ticker(self.symbol, quote(self.client, self.store, self.symbol, int(self.clock())))
 
     def stop(self) -> None:
