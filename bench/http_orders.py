@@ -23,7 +23,7 @@ import requests
 
 from devstack import nginx, programs
 from devstack.procs import Proc, free_port, start_redis
-from tests.stack import start_stack, wait_until_healthy
+from tests.stack import start_stack
 
 BENCH_DIR = Path(__file__).resolve().parent
 USERS = 15  # odd, so the rotation pairs different users on consecutive orders

@@ -129,7 +129,7 @@ def release_orphan_holds(client: redis.Redis, symbols: tuple[str, ...], grace_ms
     queued = _queued_order_ids(client, symbols)
     done = []
     for user_id, acct in live.items():
-        for (order_id, asset), amount in _holds(acct).items():
+        for order_id, asset in _holds(acct):
             placed_ms = order_time_ms(order_id)
             if order_id in states or order_id in queued or placed_ms is None or now_ms - placed_ms < grace_ms:
                 continue
