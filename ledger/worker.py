@@ -2,7 +2,8 @@
 
 Two loops, one thread each, so a slow MongoDB never delays live balances:
   live:   for each symbol, apply the journal to the live Redis accounts; every
-          RECONCILE_INTERVAL_S also release holds whose order never reached a book;
+          RECONCILE_INTERVAL_S also release holds whose order never reached a book
+          and trim the journal behind its slowest consumer (ledger/retention.py);
   record: for each symbol, feed the journal to the ledger of record in MongoDB.
 Both sleep briefly when idle and stop cleanly on SIGTERM or Ctrl-C.
 """
@@ -20,6 +21,7 @@ import redis
 from exchange import mongo
 from exchange.config import Settings
 from exchange.scripts import Scripts
+from ledger import retention
 from ledger.audit import release_orphan_holds
 from ledger.consumer import JournalConsumer
 from ledger.record import LedgerOfRecord
@@ -54,6 +56,8 @@ class Worker:
             if time.monotonic() >= next_reconcile:
                 for line in release_orphan_holds(self.client, self.settings.symbols):
                     log.warning("reconcile: %s", line)
+                for symbol in self.settings.symbols:
+                    retention.trim(self.client, symbol)
                 next_reconcile = time.monotonic() + RECONCILE_INTERVAL_S
 
     def record_loop(self) -> None:

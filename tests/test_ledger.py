@@ -107,3 +107,25 @@ def test_ledger_cli_exits_non_zero_on_a_discrepancy(client, register, settings, 
     redis_client.hincrby(keys.account(bob.user_id), "KRYP:available", 5)
     assert main(["reconcile"]) == 1
     assert "PROBLEM" in capsys.readouterr().out
+
+
+def test_journal_is_trimmed_only_behind_every_consumer_and_the_retention_period(redis_client, settings):
+    from ledger import retention
+    from ledger.consumer import GROUP
+
+    stream = keys.events("KRYP")
+    ids = [redis_client.xadd(stream, {"sequence": i, "event": b"{}"}, id=f"{1000 + i}-0") for i in range(1, 11)]
+    now = 1010 + 3_600_000
+    assert retention.trim(redis_client, "KRYP", now_ms=now) == 0  # no consumer has started: keep all
+    redis_client.xgroup_create(stream, GROUP, id=ids[6])  # the ledger of record read up to entry 7
+    redis_client.set(keys.settled_cursor("KRYP"), ids[8])  # live settlement is at 9
+    assert retention.trim(redis_client, "KRYP", now_ms=now) == 0  # the ticker never started
+    redis_client.set(keys.ticker_cursor("KRYP"), ids[4])  # the ticker is the slowest, at 5
+    assert retention.trim(redis_client, "KRYP", retention_ms=5, now_ms=1011) == 4  # entries 1-4 go
+    assert redis_client.xlen(stream) == 6
+    assert retention.trim(redis_client, "KRYP", now_ms=now) == 0  # entry 5 stays: the ticker reads after it
+    assert retention.trim(redis_client, "KRYP", retention_ms=3_600_000, now_ms=1_000_000) == 0  # too recent
+    redis_client.set(keys.ticker_cursor("KRYP"), ids[9])
+    redis_client.xreadgroup(GROUP, "c1", {stream: ">"}, count=2)  # entries 8 and 9 delivered, not acknowledged
+    assert retention.trim(redis_client, "KRYP", now_ms=now) == 3  # down to the oldest pending entry, 8
+    assert redis_client.xrange(stream)[0][0] == ids[7]
