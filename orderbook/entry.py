@@ -2,7 +2,7 @@
 
 Nothing here waits on MongoDB. An order is accepted once its hold is placed and
 its command is on the symbol's inbox stream; from then on some matcher (this
-process, another replica, or the sweeper) applies it exactly once.
+process, another replica, or the standing matcher) applies it exactly once.
 """
 from __future__ import annotations
 
