@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -99,6 +98,3 @@ def python_module(module: str, *args: str, env: dict | None = None, port: int | 
                   name: str | None = None) -> Proc:
     return Proc([sys.executable, "-m", module, *args], env=env, port=port, name=name or module)
 
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -101,10 +101,6 @@ def revoked_token(token_id: str) -> str:
     return f"auth:revoked:{token_id}"
 
 
-def username(name: str) -> str:
-    """username -> user id, so sessions need no MongoDB round trip on the hot path."""
-    return f"auth:username:{name}"
-
 
 def rate_limit_prefix() -> str:
     return "ratelimit"
@@ -141,6 +137,11 @@ def recent_seconds(symbol: str) -> str:
 def closed_minutes(symbol: str) -> str:
     """Sorted set of closed minute candles (JSON) waiting to be persisted, scored by start."""
     return f"{_sym(symbol)}:candles:1m:closed"
+
+
+def last_closed_minute(symbol: str) -> str:
+    """Start of the newest minute candle closed; a trade for it or earlier counts in the next."""
+    return f"{_sym(symbol)}:candle:1m:closed"
 
 
 def ticker_cursor(symbol: str) -> str:

@@ -54,13 +54,3 @@ class Accounts:
             if kind in ("available", "on_hold"):
                 balances.setdefault(asset, {"available": 0, "on_hold": 0})[kind] = int(value)
         return balances
-
-    def holds(self, user_id: str) -> dict[tuple[str, str], int]:
-        """{(order id, asset): amount} of every hold the account still records."""
-        raw = self.client.hgetall(keys.account(user_id))
-        holds = {}
-        for field, value in raw.items():
-            if field.startswith(b"hold:"):
-                order_id, _, asset = field.decode()[5:].rpartition(":")
-                holds[(order_id, asset)] = int(value)
-        return holds

@@ -23,7 +23,7 @@ class CandleStore:
 
     def _keys(self, symbol: str) -> list[str]:
         return [keys.live_candle(symbol, "1s"), keys.live_candle(symbol, "1m"), keys.recent_seconds(symbol),
-                keys.closed_minutes(symbol), keys.ticker_cursor(symbol), keys.live_candle(symbol, "1m") + ":closed",
+                keys.closed_minutes(symbol), keys.ticker_cursor(symbol), keys.last_closed_minute(symbol),
                 keys.events(symbol)]
 
     # ---- writing ----------------------------------------------------------------------
