@@ -1,0 +1,53 @@
+"""The trading page: ``/``, its own files under ``/static/`` and the npm
+libraries it uses under ``/vendor/`` (served from ``web/node_modules``, so the
+page needs no internet and no CDN).
+
+The Flask app registers ``blueprint`` with no prefix. Create that app with
+``static_folder=None``: Flask's own ``/static`` route would otherwise shadow
+this one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, send_from_directory
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+NODE_MODULES = WEB_DIR / "node_modules"
+
+# The only files of node_modules the page may load: public name -> path under
+# node_modules. Anything else there stays private.
+VENDOR_FILES = {
+    "lightweight-charts.js": "lightweight-charts/dist/lightweight-charts.standalone.production.js",
+    "lightweight-charts.LICENSE.txt": "lightweight-charts/LICENSE",
+    "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
+    "socket.io.LICENSE.txt": "socket.io-client/LICENSE",
+}
+
+blueprint = Blueprint("pages", __name__)
+
+
+@blueprint.get("/")
+def trading_page():
+    response = send_from_directory(STATIC_DIR, "index.html", max_age=0)
+    response.cache_control.no_cache = True
+    return response
+
+
+@blueprint.get("/static/<path:filename>")
+def static_file(filename: str):
+    # Short cache: the files change with the code and carry no version in their names.
+    return send_from_directory(STATIC_DIR, filename, max_age=60)
+
+
+@blueprint.get("/vendor/<name>")
+def vendor_file(name: str):
+    relative = VENDOR_FILES.get(name)
+    if relative is None:
+        abort(404)
+    path = NODE_MODULES / relative
+    if not path.is_file():
+        abort(404, description=f"{name} is missing: run `npm ci` in web/ (make up does)")
+    mimetype = "text/plain" if name.endswith(".txt") else None
+    return send_from_directory(path.parent, path.name, max_age=3600, mimetype=mimetype)
