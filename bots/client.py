@@ -1,0 +1,155 @@
+"""A client for the exchange's public REST API: the same API a user's own bot would use.
+
+Prices and cash cross the wire as decimal strings ("12.34"); convert them with
+``exchange.money`` (``parse_cents`` / ``format_cents``), never with floats.
+Every non-2xx answer raises ``ApiError`` with the server's error code; a 429 is
+``rate_limited`` (back off and retry later). A network failure or a reply that
+is not JSON is an ``ApiError`` too (codes ``connection_error``, ``http_<status>``),
+so a bot's loop needs to catch one exception type only.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+API_PREFIX = "/api/v1"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class ExchangeClient:
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 10):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.user_id: str | None = None
+        self.username: str | None = None
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    # ---- transport -------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            reply = self.session.request(method, f"{self.base_url}{API_PREFIX}{path}", json=json,
+                                         params=params, headers=headers, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise ApiError(0, "connection_error", str(error)) from None
+        if reply.status_code == 204 or not reply.content:
+            if reply.ok:
+                return {}
+        try:
+            body = reply.json()
+        except ValueError:
+            body = None
+        if reply.ok and body is not None:
+            return body
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict) and "code" in error:
+            raise ApiError(reply.status_code, str(error["code"]), str(error.get("message", "")))
+        if reply.status_code == 429:
+            raise ApiError(429, "rate_limited", reply.text[:200])
+        raise ApiError(reply.status_code, f"http_{reply.status_code}", reply.text[:200])
+
+    # ---- accounts --------------------------------------------------------------------
+
+    def _signed_in(self, body: dict) -> dict:
+        self.token = body["token"]
+        self.user_id = body["user_id"]
+        self.username = body.get("username")
+        return body
+
+    def register(self, username: str, password: str) -> dict:
+        return self._signed_in(self.request("POST", "/users", json={"username": username, "password": password}))
+
+    def login(self, username: str, password: str) -> dict:
+        return self._signed_in(self.request("POST", "/sessions", json={"username": username, "password": password}))
+
+    def account(self) -> dict:
+        """{"user_id", "balances": {"USD": {"available": "1.00", "on_hold": "0.00"}, SYMBOL: {...ints}}}"""
+        return self.request("GET", "/account")
+
+    # ---- orders ----------------------------------------------------------------------
+
+    def place_order(self, symbol: str, side: str, quantity: int, *, type: str = "limit", price: str | None = None,
+                    time_in_force: str = "GTC", post_only: bool = False,
+                    client_order_id: str | None = None) -> dict:
+        body: dict[str, Any] = {"symbol": symbol, "side": side, "type": type, "quantity": quantity,
+                                "time_in_force": time_in_force, "post_only": post_only}
+        if price is not None:
+            body["price"] = price
+        if client_order_id is not None:
+            body["client_order_id"] = client_order_id
+        return self.request("POST", "/orders", json=body)
+
+    def order(self, order_id: str) -> dict:
+        return self.request("GET", f"/orders/{order_id}")
+
+    def open_orders(self, symbol: str | None = None, limit: int = 1000) -> list[dict]:
+        return self.request("GET", "/orders", params={"status": "open", "symbol": symbol, "limit": limit})["orders"]
+
+    def cancel_order(self, order_id: str) -> dict:
+        return self.request("DELETE", f"/orders/{order_id}")
+
+    def cancel_all(self, symbol: str | None = None) -> dict:
+        return self.request("DELETE", "/orders", params={"symbol": symbol})
+
+    def fills(self, symbol: str | None = None, limit: int = 100) -> list[dict]:
+        return self.request("GET", "/fills", params={"symbol": symbol, "limit": limit})["fills"]
+
+    # ---- market data (public) --------------------------------------------------------
+
+    def symbols(self) -> list[dict]:
+        return self.request("GET", "/symbols")["symbols"]
+
+    def book(self, symbol: str, depth: int = 10) -> dict:
+        """{"symbol", "sequence", "bids": [["12.34", qty], ...] best first, "asks": [...]}"""
+        return self.request("GET", f"/book/{symbol}", params={"depth": depth})
+
+    def ticker(self, symbol: str) -> dict:
+        return self.request("GET", f"/ticker/{symbol}")
+
+    def trades(self, symbol: str, limit: int = 100) -> list[dict]:
+        """Recent trades, newest first: [{"trade_id", "price", "quantity", ...}]."""
+        return self.request("GET", f"/trades/{symbol}", params={"limit": limit})["trades"]
+
+    def leaderboard(self, limit: int | None = None) -> list[dict]:
+        return _listed(self.request("GET", "/leaderboard", params={"limit": limit}), "leaderboard")
+
+    # ---- bots API --------------------------------------------------------------------
+
+    def create_bot(self, rule: dict, name: str | None = None) -> dict:
+        body: dict[str, Any] = {"rule": rule}
+        if name is not None:
+            body["name"] = name
+        return self.request("POST", "/bots", json=body)
+
+    def bots(self) -> list[dict]:
+        return _listed(self.request("GET", "/bots"), "bots")
+
+    def bot(self, bot_id: str) -> dict:
+        return self.request("GET", f"/bots/{bot_id}")
+
+    def stop_bot(self, bot_id: str) -> dict:
+        return self.request("DELETE", f"/bots/{bot_id}")
+
+
+def _listed(body: Any, key: str) -> list[dict]:
+    """A list endpoint's rows, whether it answers a bare list or {key: [...]}."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        if isinstance(body.get(key), list):
+            return body[key]
+        for value in body.values():
+            if isinstance(value, list):
+                return value
+    return []
