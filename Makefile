@@ -1,4 +1,4 @@
-# make up    - create .venv if needed, install requirements (only when they
+# make up    - create .venv if needed, install requirements and web/ npm packages (only when they
 #              changed), run the whole stack in the foreground; Ctrl-C stops it
 # make test  - the full test suite; tests start their own servers on free ports
 # make bench - every script in bench/ (a .py with a __main__ block; the rest
@@ -9,6 +9,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Touched after a successful install; requirements.txt newer than it means reinstall.
 STAMP := $(VENV)/.requirements-installed
+# The trading page's browser libraries (web/package-lock.json), reinstalled when the lock changes.
+NPM_STAMP := web/node_modules/.package-lock-installed
 BENCH_SCRIPTS = $(shell grep -l '__name__ == "__main__"' bench/*.py 2>/dev/null)
 BENCHES = $(filter bench/engine.py,$(BENCH_SCRIPTS)) $(filter bench/http%.py,$(BENCH_SCRIPTS)) \
           $(filter-out bench/engine.py bench/http%.py,$(BENCH_SCRIPTS))
@@ -26,10 +28,16 @@ $(STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	@touch $@
 
-up: $(STAMP)
+$(NPM_STAMP): web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: the trading page needs it for its chart and \
+	  Socket.IO libraries. On Debian/Ubuntu: sudo apt-get install -y npm"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+up: $(STAMP) $(NPM_STAMP)
 	$(PY) -m devstack up
 
-test: $(STAMP)
+test: $(STAMP) $(NPM_STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

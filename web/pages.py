@@ -18,12 +18,18 @@ NODE_MODULES = WEB_DIR / "node_modules"
 
 # The only files of node_modules the page may load: public name -> path under
 # node_modules. Anything else there stays private.
+# The ES-module builds, bundled: the page's own modules import them directly.
 VENDOR_FILES = {
-    "lightweight-charts.js": "lightweight-charts/dist/lightweight-charts.standalone.production.js",
+    "lightweight-charts.mjs": "lightweight-charts/dist/lightweight-charts.standalone.production.mjs",
     "lightweight-charts.LICENSE.txt": "lightweight-charts/LICENSE",
-    "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
+    "socket.io.esm.min.js": "socket.io-client/dist/socket.io.esm.min.js",
+    "socket.io.esm.min.js.map": "socket.io-client/dist/socket.io.esm.min.js.map",
     "socket.io.LICENSE.txt": "socket.io-client/LICENSE",
 }
+# Browsers refuse a module script served as anything but JavaScript, and
+# Python's mimetypes does not know .mjs everywhere.
+MIMETYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".txt": "text/plain",
+             ".map": "application/json"}
 
 blueprint = Blueprint("pages", __name__)
 
@@ -37,8 +43,8 @@ def trading_page():
 
 @blueprint.get("/static/<path:filename>")
 def static_file(filename: str):
-    # Short cache: the files change with the code and carry no version in their names.
-    return send_from_directory(STATIC_DIR, filename, max_age=60)
+    # Revalidated every time: the files change with the code and carry no version in their names.
+    return send_from_directory(STATIC_DIR, filename, max_age=0, mimetype=MIMETYPES.get(Path(filename).suffix))
 
 
 @blueprint.get("/vendor/<name>")
@@ -49,5 +55,5 @@ def vendor_file(name: str):
     path = NODE_MODULES / relative
     if not path.is_file():
         abort(404, description=f"{name} is missing: run `npm ci` in web/ (make up does)")
-    mimetype = "text/plain" if name.endswith(".txt") else None
+    mimetype = MIMETYPES[Path(name).suffix]
     return send_from_directory(path.parent, path.name, max_age=3600, mimetype=mimetype)

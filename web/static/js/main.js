@@ -1,0 +1,150 @@
+// The trading page: wires the REST loads, the live feed and the panels together.
+import { AccountPanel } from "./account.js";
+import { describe, get, session } from "./api.js";
+import { DepthBook } from "./book.js";
+import { INTERVALS, PriceChart } from "./chart.js";
+import { $, el } from "./dom.js";
+import { LiveFeed } from "./live.js";
+import { Tape, renderBook, renderQuote } from "./market.js";
+import { fromTicks } from "./money.js";
+import { OrderForm } from "./orderform.js";
+
+const SYMBOL_KEY = "exchange.symbol";
+const FILLS_SETTLE_MS = 1500; // fills reach the ledger of record a moment after the order event
+
+const state = { symbol: null, interval: "1m", book: new DepthBook(null) };
+const chart = new PriceChart($("#chart"));
+const tape = new Tape();
+
+const live = new LiveFeed({
+  status: (text) => { $("#live-status").textContent = text; },
+  book_snapshot: (snapshot) => {
+    state.book.loadSnapshot(snapshot);
+    renderBook(state.book);
+  },
+  book_update: (update) => {
+    const outcome = state.book.applyUpdate(update);
+    if (outcome === "applied") renderBook(state.book);
+    else if (outcome === "gap") live.resubscribe();
+  },
+  trade: (trade) => {
+    tape.add(trade);
+    chart.addTrade(trade);
+  },
+  ticker: renderQuote,
+  candle: (candle) => {
+    if (candle.interval === "1m") chart.addMinuteCandle(candle);
+  },
+  order: () => refreshAccountSoon(),
+  error: (error) => { $("#live-status").textContent = `live error: ${error.message} (${error.code})`; },
+});
+
+const account = new AccountPanel((token) => live.connect(token));
+const orderForm = new OrderForm({
+  symbol: () => state.symbol,
+  signedIn: () => account.signedIn,
+  placed: () => refreshAccountSoon(),
+});
+
+let settleTimer = null;
+function refreshAccountSoon() {
+  account.refresh();
+  clearTimeout(settleTimer);
+  settleTimer = setTimeout(() => account.refresh(), FILLS_SETTLE_MS);
+}
+
+async function loadQuote(symbol) {
+  const quote = await get(`/ticker/${symbol}`);
+  if (symbol === state.symbol) renderQuote(quote);
+}
+
+// The book over REST, shown until the live snapshot (which replaces it) arrives.
+async function loadBook(symbol) {
+  const book = await get(`/book/${symbol}?depth=50`);
+  if (symbol === state.symbol && state.book.sequence === null) {
+    state.book.loadSnapshot(book);
+    renderBook(state.book);
+  }
+}
+
+async function loadTrades(symbol) {
+  const { trades } = await get(`/trades/${symbol}?limit=60`);
+  if (symbol === state.symbol) tape.merge(trades);
+}
+
+async function loadChart(symbol, interval) {
+  const seconds = INTERVALS[interval];
+  const history = (await get(`/candles/${symbol}?interval=${interval}&limit=300`)).candles;
+  let minutes = history;
+  if (interval !== "1m" && history.length) {
+    // The newest bar's own minutes, so live minute candles replace their part exactly.
+    const start = history[history.length - 1].start;
+    minutes = (await get(`/candles/${symbol}?interval=1m&start=${start}&end=${start + seconds}`)).candles;
+  }
+  if (symbol === state.symbol && interval === state.interval) chart.load(seconds, history, minutes);
+}
+
+function reportLoadError(err) {
+  $("#live-status").textContent = `could not load: ${describe(err)}`;
+}
+
+function selectSymbol(symbol) {
+  state.symbol = symbol;
+  state.book = new DepthBook(symbol);
+  localStorage.setItem(SYMBOL_KEY, symbol);
+  renderBook(state.book);
+  tape.clear();
+  live.subscribe(symbol);
+  orderForm.sync();
+  loadQuote(symbol).catch(reportLoadError);
+  loadBook(symbol).catch(reportLoadError);
+  loadTrades(symbol).catch(reportLoadError);
+  loadChart(symbol, state.interval).catch(reportLoadError);
+}
+
+function selectInterval(interval) {
+  state.interval = interval;
+  for (const button of document.querySelectorAll("[data-interval]")) {
+    button.classList.toggle("active", button.dataset.interval === interval);
+  }
+  loadChart(state.symbol, interval).catch(reportLoadError);
+}
+
+async function start() {
+  live.connect(session()?.token);
+  $("#symbol").addEventListener("change", (event) => selectSymbol(event.target.value));
+  for (const button of document.querySelectorAll("[data-interval]")) {
+    button.addEventListener("click", () => selectInterval(button.dataset.interval));
+  }
+  // A click on a book level fills the order form's price.
+  $(".ladder").addEventListener("click", (event) => {
+    const level = event.target.closest("tr[data-price]");
+    if (level) orderForm.setPrice(level.dataset.price);
+  });
+  account.refresh();
+  try {
+    const { symbols } = await get("/symbols");
+    $("#symbol").replaceChildren(...symbols.map((s) => el("option", { value: s.symbol }, `${s.symbol} — ${s.name}`)));
+    const saved = localStorage.getItem(SYMBOL_KEY);
+    const symbol = symbols.some((s) => s.symbol === saved) ? saved : symbols[0]?.symbol;
+    if (symbol) {
+      $("#symbol").value = symbol;
+      selectSymbol(symbol);
+    }
+  } catch (err) {
+    reportLoadError(err);
+  }
+}
+
+// A hook for tests and the curious: what the chart is drawing right now.
+window.exchangeChart = {
+  get symbol() { return state.symbol; },
+  get interval() { return state.interval; },
+  lastBar() {
+    const bar = chart.lastBar;
+    return bar && { time: bar.start, open: fromTicks(bar.open), high: fromTicks(bar.high), low: fromTicks(bar.low),
+                    close: fromTicks(bar.close), volume: bar.volume, drawn: chart.candles.data().at(-1) ?? null };
+  },
+};
+
+start();
