@@ -28,11 +28,38 @@ def upstream_servers(addresses: list[str]) -> str:
     return "\n        ".join(f"server {address} max_fails=0;" for address in addresses)
 
 
-def render(*, listen: str, run_dir: Path, orderbook: list[str], template: Path = TEMPLATE) -> str:
+# With no web replica (tests of the API alone), "web" still has to exist: one
+# server marked down, so the page and /socket.io/ answer 502 at once.
+NO_WEB_SERVER = "127.0.0.1:9"
+
+
+def web_upstreams(addresses: list[str]) -> str:
+    """Upstream "web" over every web replica (requests without the sticky cookie),
+    and per replica n, "web_n": replica n first, the others as its backups."""
+    if not addresses:
+        return f"upstream web {{ server {NO_WEB_SERVER} down; }}"
+    blocks = [f"upstream web {{\n        {upstream_servers(addresses)}\n    }}"]
+    for number, address in enumerate(addresses, start=1):
+        lines = [f"server {address} max_fails=0;"]
+        lines += [f"server {other} max_fails=0 backup;" for other in addresses if other != address]
+        blocks.append(f"upstream web_{number} {{\n        " + "\n        ".join(lines) + "\n    }")
+    return "\n    ".join(blocks)
+
+
+def web_routes(count: int) -> str:
+    """Map lines: sticky-cookie value n -> upstream web_n."""
+    return "\n        ".join(f"{number} web_{number};" for number in range(1, count + 1))
+
+
+def render(*, listen: str, run_dir: Path, orderbook: list[str], web: list[str] = (),
+           template: Path = TEMPLATE) -> str:
+    """``web``: the web replicas' addresses, replica 1 first (the sticky cookie names them 1..N)."""
     values = {
         "NGINX_LISTEN": listen,
         "NGINX_RUN_DIR": str(run_dir),
         "ORDERBOOK_SERVERS": upstream_servers(orderbook),
+        "WEB_UPSTREAMS": web_upstreams(list(web)),
+        "WEB_ROUTES": web_routes(len(web)),
     }
 
     def substitute(match: re.Match) -> str:
@@ -44,11 +71,11 @@ def render(*, listen: str, run_dir: Path, orderbook: list[str], template: Path =
     return PLACEHOLDER.sub(substitute, template.read_text())
 
 
-def write_conf(run_dir: Path, *, listen: str, orderbook: list[str]) -> Path:
+def write_conf(run_dir: Path, *, listen: str, orderbook: list[str], web: list[str] = ()) -> Path:
     """Write nginx.conf into run_dir (nginx's prefix, pid and temp dirs live there too)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     conf = run_dir / "nginx.conf"
-    conf.write_text(render(listen=listen, run_dir=run_dir, orderbook=orderbook))
+    conf.write_text(render(listen=listen, run_dir=run_dir, orderbook=orderbook, web=web))
     return conf
 
 

@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "orderbook" / "gunicorn_conf.py"
 ORDERBOOK_APP = "orderbook.app:create_app()"
 HEALTHZ_PATH = "/api/v1/healthz"
+WEB_HEALTHZ_PATH = "/healthz"
 
 # Plain worker processes: (program name, module run with `python -m`); each
 # runs once its module exists.
@@ -55,6 +56,11 @@ def orderbook_command(port: int) -> list[str]:
     # replica on the machine would fight over it.
     return [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
             "--bind", f"127.0.0.1:{port}", "--no-control-socket", ORDERBOOK_APP]
+
+
+def web_command(port: int, replica: int, host: str = "127.0.0.1") -> list[str]:
+    """One Flask-SocketIO replica; ``replica`` names it in the sticky-routing cookie."""
+    return [sys.executable, "-m", "web.server", "--host", host, "--port", str(port), "--replica", str(replica)]
 
 
 def worker_command(module: str) -> list[str]:

@@ -127,11 +127,13 @@ def preflight(config: StackConfig, layout: Layout) -> None:
 def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, str], dict]:
     """The programs to run, the environment they share, and the ports chosen."""
     local = {"redis": config.redis_url is None, "mongo": config.mongo_url is None}
-    count = sum(local.values()) + config.orderbook_replicas
+    web_replicas = config.web_replicas if programs.module_exists("web.server") else 0
+    count = sum(local.values()) + config.orderbook_replicas + web_replicas
     ports = iter(distinct_free_ports(count, {config.exchange_port}))
     redis_port = next(ports) if local["redis"] else None
     mongo_port = next(ports) if local["mongo"] else None
     replica_ports = [next(ports) for _ in range(config.orderbook_replicas)]
+    web_ports = [next(ports) for _ in range(web_replicas)]
     backing = tuple(port for port in (redis_port, mongo_port) if port)
 
     stack: list[Program] = []
@@ -144,8 +146,13 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
                              priority=30, wait_for=backing))
     for name, module in programs.existing_workers():
         stack.append(Program(name, programs.worker_command(module), priority=30, wait_for=backing))
+    for number, port in enumerate(web_ports, start=1):
+        # Redis only: the web tier never touches MongoDB.
+        stack.append(Program(f"web-{number}", programs.web_command(port, number), priority=30,
+                             wait_for=(redis_port,) if redis_port else ()))
     conf = nginx.write_conf(layout.nginx, listen=f"127.0.0.1:{config.exchange_port}",
-                            orderbook=[f"127.0.0.1:{port}" for port in replica_ports])
+                            orderbook=[f"127.0.0.1:{port}" for port in replica_ports],
+                            web=[f"127.0.0.1:{port}" for port in web_ports])
     nginx.check(conf)
     stack.append(Program("nginx", nginx.command(conf), priority=40))
 
@@ -157,7 +164,7 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
         "PYTHONUNBUFFERED": "1",
     }
     chosen = {"nginx": config.exchange_port, "redis": redis_port, "mongo": mongo_port,
-              "orderbook": replica_ports}
+              "orderbook": replica_ports, "web": web_ports}
     return stack, env, chosen
 
 
@@ -169,10 +176,11 @@ def banner(config: StackConfig, layout: Layout, stack: list[Program], env: dict,
     mongo_where = f"embedded SecantusDB, data in {layout.mongo}" if chosen["mongo"] else "MONGO_URL"
     names = ", ".join(program.name for program in stack)
     return "\n".join([
-        f"exchange  http://127.0.0.1:{config.exchange_port}/api/v1  (health: /api/v1/healthz)",
+        f"exchange  http://127.0.0.1:{config.exchange_port}/  (API: /api/v1, health: /api/v1/healthz)",
         f"  redis      {shown(env['REDIS_URL'])}  ({redis_where})",
         f"  mongodb    {shown(env['MONGO_URL'])}  ({mongo_where})",
         "  orderbook  " + ", ".join(f"127.0.0.1:{port}" for port in chosen["orderbook"]),
+        "  web        " + (", ".join(f"127.0.0.1:{port}" for port in chosen["web"]) or "none"),
         f"  programs   {names}",
         f"  logs       {layout.logs}/<program>.log",
         f"  control    .venv/bin/supervisorctl -c {layout.run / 'supervisord.conf'} status",

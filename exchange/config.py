@@ -22,6 +22,15 @@ def _int(env: dict, name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
+ASYNC_MODES = ("eventlet", "threading")
+
+
+def _async_mode(raw: str) -> str:
+    if raw not in ASYNC_MODES:
+        raise SystemExit(f"SOCKETIO_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -50,6 +59,10 @@ class Settings:
     # TICKER_CLOCK_ORIGIN_MS on, so minutes go by in seconds.
     ticker_clock_speed: int = 1
     ticker_clock_origin_ms: int = 0
+    # Web (Socket.IO) replicas `make up` starts, and how each serves: eventlet
+    # (green threads, the default) or threading (plain threads, no monkey-patching).
+    web_replicas: int = 2
+    socketio_async_mode: str = "eventlet"
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -78,6 +91,8 @@ class Settings:
             gunicorn_threads=_int(env, "GUNICORN_THREADS", cls.gunicorn_threads),
             ticker_clock_speed=_int(env, "TICKER_CLOCK_SPEED", cls.ticker_clock_speed),
             ticker_clock_origin_ms=_int(env, "TICKER_CLOCK_ORIGIN_MS", cls.ticker_clock_origin_ms),
+            web_replicas=_int(env, "WEB_REPLICAS", cls.web_replicas),
+            socketio_async_mode=_async_mode(env.get("SOCKETIO_ASYNC_MODE") or cls.socketio_async_mode),
         )
 
 

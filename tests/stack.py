@@ -5,7 +5,8 @@
 
 Starts redis-server and SecantusDB (unless URLs are given), N gunicorn
 orderbook replicas, the matching and ledger workers (those whose modules
-exist, devstack.programs.WORKERS) and nginx, with the same command lines and the same rendered nginx
+exist, devstack.programs.WORKERS), M web (Socket.IO) replicas when asked
+(``web_replicas=2``; none by default) and nginx, with the same command lines and the same rendered nginx
 config as `make up` (devstack.programs, devstack.nginx). Each process runs in
 its own session with its log under the stack's temp dir; stop() ends them
 all and removes the dir.
@@ -31,6 +32,8 @@ class Stack:
     mongo_url: str
     work_dir: Path
     replicas: list[Proc] = field(default_factory=list)
+    child_env: dict = field(default_factory=dict)  # the environment every process was started with
+    web: list[Proc] = field(default_factory=list)  # web replica n is web[n - 1], its cookie says n
     workers: list[Proc] = field(default_factory=list)
     servers: list[Proc] = field(default_factory=list)  # redis and SecantusDB, when started here
     nginx: Proc | None = None
@@ -38,7 +41,7 @@ class Stack:
     @property
     def procs(self) -> list[Proc]:
         """Every process, in the order they are stopped: front door first, data last."""
-        return [*([self.nginx] if self.nginx else []), *self.workers, *self.replicas, *self.servers]
+        return [*([self.nginx] if self.nginx else []), *self.web, *self.workers, *self.replicas, *self.servers]
 
     def logs(self) -> str:
         return "\n".join(f"--- {proc.name} ---\n{proc.log()}" for proc in self.procs)
@@ -70,8 +73,15 @@ def wait_until_healthy(url: str, proc: Proc, timeout: float = 30.0) -> None:
     raise TimeoutError(f"{url} not healthy after {timeout}s:\n{proc.log()}")
 
 
+def start_web(number: int, port: int, env: dict, log_dir: Path) -> Proc:
+    """Web replica ``number`` on ``port`` (the same command line as `make up`), once healthy."""
+    proc = Proc(programs.web_command(port, number), port=port, env=env, log_dir=log_dir, name=f"web-{number}")
+    wait_until_healthy(f"http://127.0.0.1:{port}{programs.WEB_HEALTHZ_PATH}", proc)
+    return proc
+
+
 def start_stack(replicas: int = 2, *, workers: bool = True, env: dict | None = None,
-                redis_url: str | None = None, mongo_url: str | None = None) -> Stack:
+                redis_url: str | None = None, mongo_url: str | None = None, web_replicas: int = 0) -> Stack:
     """Start a whole stack; ``env`` is added to every process's environment."""
     work_dir = Path(tempfile.mkdtemp(prefix="exchange-stack-"))
     logs = work_dir / "logs"
@@ -90,6 +100,7 @@ def start_stack(replicas: int = 2, *, workers: bool = True, env: dict | None = N
         child_env = {"REDIS_URL": stack.redis_url, "MONGO_URL": stack.mongo_url,
                      "EXCHANGE_DATA_DIR": str(work_dir), "EXCHANGE_PORT": str(port),
                      "PYTHONUNBUFFERED": "1", **(env or {})}
+        stack.child_env = child_env
 
         for number in range(1, replicas + 1):
             replica_port = free_port()
@@ -103,8 +114,12 @@ def start_stack(replicas: int = 2, *, workers: bool = True, env: dict | None = N
                 stack.workers.append(Proc(programs.worker_command(module), env=child_env,
                                           log_dir=logs, name=name))
 
+        for number in range(1, web_replicas + 1):
+            stack.web.append(start_web(number, free_port(), child_env, logs))
+
         conf = nginx.write_conf(work_dir / "nginx", listen=f"127.0.0.1:{port}",
-                                orderbook=[f"127.0.0.1:{replica.port}" for replica in stack.replicas])
+                                orderbook=[f"127.0.0.1:{replica.port}" for replica in stack.replicas],
+                                web=[f"127.0.0.1:{web.port}" for web in stack.web])
         stack.nginx = Proc(nginx.command(conf), port=port, log_dir=logs, name="nginx")
     except BaseException:
         stack.stop()

@@ -1,0 +1,108 @@
+"""The web tier's Flask app: Socket.IO market data and private order events, the page.
+
+``create_app(settings, replica)`` builds the app, its SocketIO server (Redis
+message queue, eventlet or threading) and the symbols' journal feeds; the
+caller starts the feeds once the server runs (``web.server``). No MongoDB
+here: tokens are checked against Redis alone (``exchange.tokens``).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import redis
+from flask import Flask, jsonify, request
+from flask_socketio import ConnectionRefusedError, SocketIO, join_room, leave_room
+
+from exchange.config import Settings
+from exchange.tokens import TokenError, Tokens
+from web import pages, rooms
+from web.feeds import Feeds
+from web.queue import CHANNEL, ChannelRoutingRedisManager
+from web.sticky import StickyCookie
+from web.subscriptions import SubscriptionError, parse
+
+log = logging.getLogger("web")
+
+
+@dataclass
+class WebApp:
+    app: Flask
+    socketio: SocketIO
+    feeds: Feeds
+
+    def start_feeds(self) -> None:
+        self.feeds.start(self.socketio.start_background_task)
+
+
+def create_app(settings: Settings, replica: str = "1") -> WebApp:
+    app = Flask(__name__, static_folder=None)  # pages.blueprint serves /static itself
+    client = redis.Redis.from_url(settings.redis_url)
+    tokens = Tokens(settings, client)
+    socketio = SocketIO(app, async_mode=settings.socketio_async_mode, manage_session=False,
+                        client_manager=ChannelRoutingRedisManager(settings.redis_url, channel=CHANNEL))
+
+    def emit_here(event: str, payload: dict, to: str) -> None:
+        socketio.emit(event, payload, to=to, ignore_queue=True)
+
+    def enter_room(sid: str, room: str) -> None:
+        socketio.server.enter_room(sid, room, namespace="/")
+
+    feeds = Feeds(client, settings.symbols, emit_here, enter_room)
+
+    @socketio.on("connect")
+    def connect(auth):
+        """Anonymous, or with ``auth: {token}`` for private ``order`` events. A bad
+        token refuses the connection: the client's connect_error carries
+        ``{message, data: {code, message}}``."""
+        token = auth.get("token") if isinstance(auth, dict) else None
+        user_id = None
+        if token is not None:
+            try:
+                if not isinstance(token, str):
+                    raise TokenError("invalid_token", "the token must be a string")
+                user_id = tokens.user_for(token)
+            except TokenError as error:
+                raise ConnectionRefusedError(error.message, {"code": error.code, "message": error.message}) from None
+            join_room(rooms.user(user_id))
+        emit_here("hello", {"replica": replica, "user_id": user_id, "symbols": list(settings.symbols)}, request.sid)
+
+    @socketio.on("subscribe")
+    def subscribe(data=None):
+        try:
+            symbol, channels = parse(data, settings.symbols)
+        except SubscriptionError as error:
+            emit_here("error", error.payload(), request.sid)
+            return
+        for channel in channels:
+            if channel == "book":
+                feeds.by_symbol[symbol].subscribe(request.sid)  # snapshot, then updates
+            else:
+                join_room(rooms.channel(symbol, channel))
+        emit_here("subscribed", {"symbol": symbol, "channels": list(channels)}, request.sid)
+
+    @socketio.on("unsubscribe")
+    def unsubscribe(data=None):
+        try:
+            symbol, channels = parse(data, settings.symbols)
+        except SubscriptionError as error:
+            emit_here("error", error.payload(), request.sid)
+            return
+        for channel in channels:
+            leave_room(rooms.channel(symbol, channel))
+        emit_here("unsubscribed", {"symbol": symbol, "channels": list(channels)}, request.sid)
+
+    @socketio.on_error_default
+    def unexpected(error):
+        # Never a traceback to the client, and never a dropped connection.
+        log.exception("socket.io handler failed")
+        emit_here("error", {"code": "internal_error", "message": "the server could not handle that event"},
+                  request.sid)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", service="web", replica=replica, sequences=feeds.sequences())
+
+    app.register_blueprint(pages.blueprint)
+    app.wsgi_app = StickyCookie(app.wsgi_app, replica)
+    return WebApp(app, socketio, feeds)
