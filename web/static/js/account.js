@@ -62,6 +62,7 @@ export class AccountPanel {
     $("#auth-form").hidden = Boolean(current?.token);
     $("#signed-in").hidden = !current?.token;
     $("#whoami").textContent = current?.username ?? "";
+    $(".balances").hidden = !current?.token;
   }
 
   // Reload balances, open orders and fills; concurrent calls share one reload.

@@ -33,7 +33,8 @@ export class PriceChart {
       // attributionLogo stays on: TradingView's license asks for the link.
       layout: { attributionLogo: true, background: { color: "#ffffff" }, textColor: "#1f2933" },
       grid: { vertLines: { color: "#eef1f4" }, horzLines: { color: "#eef1f4" } },
-      timeScale: { timeVisible: true, secondsVisible: false },
+      // Room on the right so the live bar is never under the price scale.
+      timeScale: { timeVisible: true, secondsVisible: false, rightOffset: 6, barSpacing: 9 },
     });
     this.candles = this.chart.addSeries(CandlestickSeries, {
       upColor: UP, downColor: DOWN, borderVisible: false, wickUpColor: UP, wickDownColor: DOWN,

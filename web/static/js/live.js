@@ -18,15 +18,22 @@ export class LiveFeed {
     this.socket = io({
       path: "/socket.io",
       auth: token ? { token } : {},
-      // WebSocket first: it needs no sticky routing between web replicas.
+      // WebSocket first: it needs no sticky routing between web replicas;
+      // long-polling if a proxy on the way refuses WebSockets.
       transports: ["websocket", "polling"],
+      tryAllTransports: true,
     });
     this.socket.on("connect", () => {
       this.handlers.status?.("live");
       if (this.symbol) this.socket.emit("subscribe", { symbol: this.symbol, channels: CHANNELS });
     });
     this.socket.on("disconnect", () => this.handlers.status?.("reconnecting…"));
-    this.socket.on("connect_error", (err) => this.handlers.status?.(`offline (${err.message})`));
+    this.socket.on("connect_error", (err) => {
+      // The server refused us (err.data = {code, message}, e.g. an expired token):
+      // the client does not retry that by itself.
+      if (err.data?.code) this.handlers.refused?.(err.data);
+      else this.handlers.status?.(`offline (${err.message})`);
+    });
     for (const name of EVENTS) {
       this.socket.on(name, (data) => {
         // Market data of a symbol we just left may still be in flight.

@@ -36,6 +36,7 @@ const live = new LiveFeed({
     if (candle.interval === "1m") chart.addMinuteCandle(candle);
   },
   order: () => refreshAccountSoon(),
+  refused: (error) => account.signOut(`Live updates refused your session: ${error.message}. Please log in again.`),
   error: (error) => { $("#live-status").textContent = `live error: ${error.message} (${error.code})`; },
 });
 

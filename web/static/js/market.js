@@ -12,7 +12,8 @@ export function renderQuote(quote) {
   $("#quote-last").textContent = shown(quote.last);
   const change = $("#quote-change");
   change.textContent = shown(quote.change_24h);
-  change.className = quote.change_24h ? (quote.change_24h.startsWith("-") ? "down" : "up") : "";
+  const moved = quote.change_24h ? toTicks(quote.change_24h) : 0;
+  change.className = moved < 0 ? "down" : moved > 0 ? "up" : "";
 }
 
 export function renderBook(book) {
