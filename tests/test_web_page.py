@@ -1,0 +1,224 @@
+"""The trading page in a real browser (Debian's Chromium driven by Playwright)
+against a real stack behind nginx: two API replicas, two web replicas, the
+workers. A person registers, places and cancels an order, trades with another
+user, and watches the book, the tape, the chart and their account move live.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from tests.stack import start_stack
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LEAD_SCREENSHOT = Path("/tmp/lead/page.png")
+SYMBOL = "KRYP"
+WAIT_MS = 20_000  # the longest any live update may take to show, not a performance bound
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="Debian's chromium is not installed (/usr/bin/chromium): .ci/run installs it")
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with start_stack(replicas=2, web_replicas=2) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page_on(browser, stack):
+    """page_on(width, height) -> a fresh page on the stack; fails the test on a script error or
+    a request that leaves the stack (the page must work with no internet)."""
+    contexts, script_errors, outside = [], [], []
+    own_host = urlsplit(stack.base_url).netloc
+
+    def note_request(request) -> None:
+        if urlsplit(request.url).netloc != own_host and not request.url.startswith(("data:", "blob:")):
+            outside.append(request.url)
+
+    def open_page(width: int = 1400, height: int = 1000):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: script_errors.append(str(error)))
+        page.on("request", note_request)
+        page.goto(stack.base_url + "/")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert script_errors == []
+    assert outside == []
+
+
+def unique(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+def api_user(stack) -> dict:
+    body = requests.post(f"{stack.base_url}/api/v1/users", timeout=10,
+                         json={"username": unique("rest"), "password": "correct horse battery"})
+    assert body.status_code == 201, body.text
+    return {"Authorization": f"Bearer {body.json()['token']}"}
+
+
+def wait_until_live(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("#symbol")).to_have_value(SYMBOL, timeout=WAIT_MS)
+    expect(page.locator("#live-status")).to_have_text("live", timeout=WAIT_MS)
+
+
+def place_in_form(page, side: str, price: str, quantity: int) -> None:
+    page.check(f"#order-form input[name=side][value={side}]")
+    page.select_option("#order-type", "limit")
+    page.fill("#order-price", price)
+    page.fill("#order-quantity", str(quantity))
+    page.click("#order-submit")
+
+
+def test_register_trade_cancel_and_watch_the_market_live(stack, page_on, tmp_path):
+    from playwright.sync_api import expect
+
+    page = page_on()
+    wait_until_live(page)
+    # The vendored libraries come from this server, and TradingView's attribution is on the page.
+    expect(page.locator(".footer a[href='https://www.tradingview.com/']")).to_be_visible()
+    expect(page.locator("#chart a[href*='tradingview.com']")).to_have_count(1)
+
+    username = unique("trader")
+    page.fill("#auth-username", username)
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#register")
+    expect(page.locator("#whoami")).to_have_text(username)
+    expect(page.locator("#balances tr[data-asset=USD] td").nth(1)).to_have_text("10000.00")
+    expect(page.locator("#balances tr[data-asset=KRYP] td").nth(1)).to_have_text("100")
+
+    # The form refuses a price off the tick itself; the API's own refusals are shown as they come.
+    place_in_form(page, "buy", "12.345", 5)
+    expect(page.locator("#order-message")).to_contain_text("0.01 tick")
+    place_in_form(page, "sell", "50.00", 1000)
+    expect(page.locator("#order-message")).to_contain_text("insufficient_funds")
+    expect(page.locator("#open-orders tr[data-order-id]")).to_have_count(0)
+
+    # A resting buy: in my orders, on hold in my balance, on the live book; canceled, it goes from all three.
+    place_in_form(page, "buy", "1.23", 5)
+    my_order = page.locator("#open-orders tr[data-order-id]")
+    expect(my_order).to_have_count(1)
+    expect(my_order.locator("td").nth(2)).to_have_text("1.23")
+    expect(page.locator("#book-bids tr[data-price='1.23'] td").nth(1)).to_have_text("5", timeout=WAIT_MS)
+    expect(page.locator("#balances tr[data-asset=USD] td").nth(2)).not_to_have_text("0.00")
+    my_order.locator("button.cancel").click()
+    expect(my_order).to_have_count(0)
+    expect(page.locator("#book-bids tr[data-price='1.23']")).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator("#balances tr[data-asset=USD] td").nth(2)).to_have_text("0.00")
+
+    # I offer 3 at 12.34; another user takes them over REST. The trade reaches the tape and
+    # the chart, and my order leaves "my orders" from the private order event, without a reload.
+    place_in_form(page, "sell", "12.34", 3)
+    expect(page.locator("#open-orders tr[data-order-id]")).to_have_count(1)
+    expect(page.locator("#book-asks tr[data-price='12.34'] td").nth(1)).to_have_text("3", timeout=WAIT_MS)
+    taker = requests.post(f"{stack.base_url}/api/v1/orders", headers=api_user(stack), timeout=10,
+                          json={"symbol": SYMBOL, "side": "buy", "type": "limit", "price": "12.34",
+                                "quantity": 3, "time_in_force": "IOC"})
+    assert taker.status_code == 201 and taker.json()["status"] == "filled", taker.text
+    trade_id = taker.json()["fills"][0]["trade_id"]
+
+    tape_row = page.locator(f"#tape tr[data-trade-id='{trade_id}']")
+    expect(tape_row.locator("td").nth(1)).to_have_text("12.34", timeout=WAIT_MS)
+    expect(tape_row.locator("td").nth(2)).to_have_text("3")
+    page.wait_for_function("() => window.exchangeChart.lastBar()?.close === '12.34'", timeout=WAIT_MS)
+    # The ticker's 1m candle brings the volume (trades move only the prices).
+    page.wait_for_function("() => window.exchangeChart.lastBar()?.volume === 3", timeout=WAIT_MS)
+    assert page.evaluate("window.exchangeChart.lastBar().drawn.close") == 12.34
+    expect(page.locator("#book-asks tr[data-price='12.34']")).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator("#open-orders tr[data-order-id]")).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator("#quote-last")).to_have_text("12.34", timeout=WAIT_MS)
+    expect(page.locator("#balances tr[data-asset=KRYP] td").nth(1)).to_have_text("97", timeout=WAIT_MS)
+    expect(page.locator(f"#fills tr[data-trade-id='{trade_id}'] td").nth(3)).to_have_text("12.34",
+                                                                                          timeout=WAIT_MS)
+
+    # The other user quotes both sides: the ladder and the quote header follow.
+    maker = api_user(stack)
+    for side, price, quantity in (("buy", "12.10", 10), ("buy", "12.05", 4), ("sell", "12.60", 7)):
+        placed = requests.post(f"{stack.base_url}/api/v1/orders", headers=maker, timeout=10,
+                               json={"symbol": SYMBOL, "side": side, "price": price, "quantity": quantity})
+        assert placed.status_code == 201, placed.text
+    expect(page.locator("#book-bids tr[data-price] td:first-child")).to_have_text(["12.10", "12.05"],
+                                                                                 timeout=WAIT_MS)
+    expect(page.locator("#book-asks tr[data-price='12.60'] td").nth(1)).to_have_text("7", timeout=WAIT_MS)
+    expect(page.locator("#quote-spread")).to_have_text("0.50", timeout=WAIT_MS)
+
+    # Another interval folds the same trade into its bar.
+    page.click("[data-interval='5m']")
+    page.wait_for_function("() => window.exchangeChart.interval === '5m' && "
+                           "window.exchangeChart.lastBar()?.close === '12.34'", timeout=WAIT_MS)
+
+    shot = tmp_path / "page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    LEAD_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, LEAD_SCREENSHOT)
+
+    # Logged out, the account panels empty and the session is gone on reload.
+    page.click("#logout")
+    expect(page.locator("#auth-form")).to_be_visible()
+    page.reload()
+    wait_until_live(page)
+    expect(page.locator("#auth-form")).to_be_visible()
+    expect(page.locator("#balances tr")).to_have_count(0)
+
+
+def test_phone_width_has_one_column_and_no_horizontal_overflow(stack, page_on, tmp_path):
+    from playwright.sync_api import expect
+
+    page = page_on(390, 844)
+    wait_until_live(page)
+    expect(page.locator("#chart canvas").first).to_be_visible()
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"page is {widths[0]}px wide on a {widths[1]}px screen"
+    # Wide tables may scroll inside their own panel; nothing may stick out of the screen.
+    overflowing = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter((node) => node.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .filter((node) => {
+            for (let up = node.parentElement; up && up !== document.body; up = up.parentElement) {
+                if (getComputedStyle(up).overflowX !== 'visible') return false;
+            }
+            return true;
+        })
+        .map((node) => node.tagName + (node.id ? '#' + node.id : ''))""")
+    assert overflowing == []
+    lefts = page.evaluate("[...document.querySelectorAll('main > .panel')].map((p) => p.getBoundingClientRect().left)")
+    assert len(set(lefts)) == 1, f"panels are not in one column: {lefts}"
+    page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+
+
+def test_vendor_files_are_served_locally_and_nothing_else_from_node_modules(stack):
+    for name, marker in (("lightweight-charts.mjs", "Lightweight Charts"), ("socket.io.esm.min.js", "Socket.IO"),
+                         ("lightweight-charts.LICENSE.txt", "Apache License")):
+        response = requests.get(f"{stack.base_url}/vendor/{name}", timeout=10)
+        assert response.status_code == 200
+        assert marker in response.text[:2000]
+        if name.endswith(("js", "mjs")):
+            assert re.match(r"(text|application)/javascript", response.headers["content-type"])
+    assert requests.get(f"{stack.base_url}/vendor/package.json", timeout=10).status_code == 404
+    assert requests.get(f"{stack.base_url}/vendor/..%2Fpackage.json", timeout=10).status_code == 404
