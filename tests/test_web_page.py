@@ -222,3 +222,34 @@ def test_vendor_files_are_served_locally_and_nothing_else_from_node_modules(stac
             assert re.match(r"(text|application)/javascript", response.headers["content-type"])
     assert requests.get(f"{stack.base_url}/vendor/package.json", timeout=10).status_code == 404
     assert requests.get(f"{stack.base_url}/vendor/..%2Fpackage.json", timeout=10).status_code == 404
+
+
+def test_depth_book_and_price_checks_as_the_browser_runs_them(stack, page_on):
+    """The page's own modules, in the browser: deltas in sequence, a gap detected, qty 0
+    removing a level; a limit price off the 0.01 tick refused, in integer ticks."""
+    page = page_on()
+    result = page.evaluate("""async () => {
+        const { DepthBook } = await import('/static/js/book.js');
+        const { priceProblem, toTicks, fromTicks } = await import('/static/js/money.js');
+        const book = new DepthBook('KRYP');
+        const early = book.applyUpdate({ sequence: 5, prev_sequence: 4, changes: [] });
+        book.loadSnapshot({ symbol: 'KRYP', sequence: 10, bids: [['12.30', 5], ['12.31', 2]], asks: [['12.40', 7]] });
+        const stale = book.applyUpdate({ sequence: 9, prev_sequence: 8, changes: [['buy', '1.00', 1]] });
+        const applied = book.applyUpdate({ sequence: 12, prev_sequence: 10,
+            changes: [['buy', '12.31', 0], ['sell', '12.35', 4], ['bid', '12.29', 1], ['ask', '12.40', 3]] });
+        const levels = { bids: book.levels('bids', 10), asks: book.levels('asks', 10) };
+        const gap = book.applyUpdate({ sequence: 14, prev_sequence: 13, changes: [['buy', '12.00', 1]] });
+        const afterGap = book.applyUpdate({ sequence: 15, prev_sequence: 14, changes: [] });
+        return { early, stale, applied, gap, afterGap, sequence: book.sequence,
+                 bids: levels.bids.map((l) => [l.price, l.qty]), asks: levels.asks.map((l) => [l.price, l.qty]),
+                 tick: priceProblem('12.345'), ok: priceProblem('12.34'), zero: priceProblem('0.00'),
+                 word: priceProblem('12,34'), ticks: toTicks('12.3'), back: fromTicks(1205) };
+    }""")
+    assert result["early"] == "ignored" and result["stale"] == "ignored"
+    assert result["applied"] == "applied"
+    assert result["bids"] == [["12.30", 5], ["12.29", 1]]
+    assert result["asks"] == [["12.35", 4], ["12.40", 3]]
+    assert (result["gap"], result["afterGap"], result["sequence"]) == ("gap", "ignored", None)
+    assert "0.01 tick" in result["tick"] and result["ok"] is None
+    assert result["zero"] and result["word"]
+    assert (result["ticks"], result["back"]) == (1230, "12.05")

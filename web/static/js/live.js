@@ -51,10 +51,10 @@ export class LiveFeed {
     if (this.socket?.connected) this.socket.emit("subscribe", { symbol, channels: CHANNELS });
   }
 
-  // After a missed book update: a fresh subscription brings a fresh snapshot.
+  // After a missed book update: subscribing to the book again brings a fresh
+  // snapshot (the other channels stay as they are).
   resubscribe() {
     if (!this.socket?.connected || !this.symbol) return;
-    this.socket.emit("unsubscribe", { symbol: this.symbol });
-    this.socket.emit("subscribe", { symbol: this.symbol, channels: CHANNELS });
+    this.socket.emit("subscribe", { symbol: this.symbol, channels: ["book"] });
   }
 }
