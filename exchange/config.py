@@ -63,6 +63,13 @@ class Settings:
     # (green threads, the default) or threading (plain threads, no monkey-patching).
     web_replicas: int = 2
     socketio_async_mode: str = "eventlet"
+    # Rule bots: where the bot runner sends its owners' orders (empty: nginx on
+    # 127.0.0.1:EXCHANGE_PORT), how many active bots a user may have, how many
+    # actions one bot may take a minute, and how often the runner looks.
+    api_url: str = ""
+    bot_max_active: int = 20
+    bot_actions_per_minute: int = 30
+    bot_runner_interval_ms: int = 250
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -93,6 +100,10 @@ class Settings:
             ticker_clock_origin_ms=_int(env, "TICKER_CLOCK_ORIGIN_MS", cls.ticker_clock_origin_ms),
             web_replicas=_int(env, "WEB_REPLICAS", cls.web_replicas),
             socketio_async_mode=_async_mode(env.get("SOCKETIO_ASYNC_MODE") or cls.socketio_async_mode),
+            api_url=env.get("API_URL") or f"http://127.0.0.1:{_int(env, 'EXCHANGE_PORT', cls.exchange_port)}",
+            bot_max_active=_int(env, "BOT_MAX_ACTIVE", cls.bot_max_active),
+            bot_actions_per_minute=_int(env, "BOT_ACTIONS_PER_MINUTE", cls.bot_actions_per_minute),
+            bot_runner_interval_ms=_int(env, "BOT_RUNNER_INTERVAL_MS", cls.bot_runner_interval_ms),
         )
 
 

@@ -151,3 +151,10 @@ def ticker_cursor(symbol: str) -> str:
 
 def flusher_lease(symbol: str) -> str:
     return f"{_sym(symbol)}:flusher-lease"
+
+
+# ---- rule bots ------------------------------------------------------------------------------
+
+def bot_actions(bot_id: str, minute: int) -> str:
+    """Counter of the actions one rule bot took in one clock minute (its per-bot cap)."""
+    return f"bot:{{{bot_id}}}:actions:{minute}"

@@ -13,6 +13,7 @@ TRADES = "trades"      # {_id: trade_id, symbol, sequence, price, quantity, buye
 FILLS = "fills"        # {_id: trade_id:side, user_id, order_id, symbol, side, price, quantity, fee, liquidity}
 CANDLES = "candles"    # {_id: "SYM:start", symbol, start, open, high, low, close, volume, trades}: closed minutes
 CURSORS = "ledger_cursors"  # {_id: symbol, sequence}: the last journal sequence applied to the ledger
+BOTS = "bots"          # {_id: bot_id, owner_id, name, rule, status, step, action_index, claim, last_action, ...}
 
 
 _clients: dict[str, MongoClient] = {}
@@ -40,3 +41,5 @@ def ensure_indexes(db: Database) -> None:
     db[USERS].create_index([("username", ASCENDING)], unique=True, name="username_unique")
     db[CANDLES].create_index([("symbol", ASCENDING), ("start", ASCENDING)], name="candles_by_time")
     db[FILLS].create_index([("user_id", ASCENDING), ("time", DESCENDING)], name="fills_by_user")
+    db[BOTS].create_index([("owner_id", ASCENDING), ("created", ASCENDING)], name="bots_by_owner")
+    db[BOTS].create_index([("status", ASCENDING)], name="bots_by_status")
