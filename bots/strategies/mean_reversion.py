@@ -15,7 +15,7 @@ from bots.strategies.base import Strategy, StrategyConfig
 
 @dataclass
 class MeanReversionConfig(StrategyConfig):
-    window: int = 20
+    window: int = 10
     band_bps: int = 30
     order_size: int = 3
     max_position: int = 30

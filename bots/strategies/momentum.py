@@ -16,8 +16,8 @@ from bots.strategies.base import Strategy, StrategyConfig
 
 @dataclass
 class MomentumConfig(StrategyConfig):
-    short_window: int = 5
-    long_window: int = 20
+    short_window: int = 3
+    long_window: int = 10
     threshold_bps: int = 5
     order_size: int = 3
     max_position: int = 30

@@ -19,10 +19,10 @@ class RandomWalkConfig(StrategyConfig):
     fair_value: int = 10_000  # ticks: where the walk starts when the market has no price yet
     step_ticks: int = 10  # the walk's step is uniform in [-step_ticks, step_ticks]
     pull_pct: int = 10  # each step moves this percentage of the way to the market's reference
-    order_offset_ticks: int = 30  # a limit buy rests up to this far below the fair value (a sell above)
-    cross_ticks: int = 10  # ... and may be priced up to this far through it
+    order_offset_ticks: int = 20  # a limit buy rests up to this far below the fair value (a sell above)
+    cross_ticks: int = 20  # ... and may be priced up to this far through it
     max_quantity: int = 5
-    market_order_pct: int = 10
+    market_order_pct: int = 20
     max_open_orders: int = 4
 
 

@@ -1,0 +1,308 @@
+"""A swarm of strategy bots against one exchange, for a while, then a leaderboard.
+
+``python -m bots swarm --url URL --duration SECONDS --makers N --traders M``
+registers N market makers and M traders (random walk, momentum and mean
+reversion in turn) under fresh usernames sharing a run prefix, runs each in its
+own thread at its own pace, and shows a progress bar. When the time is up, or on
+SIGINT/SIGTERM, it stops the bots, cancels their open orders, waits for their
+holds to be released, and ranks them by mark-to-market value. Everything goes
+through the public REST API.
+"""
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import signal
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bots.client import ApiError, ExchangeClient
+from bots.scoreboard import Holdings, Standing, rank
+from bots.strategies import TRADER_KINDS, MarketMaker, MarketMakerConfig, Strategy
+from bots.strategies.base import must_back_off
+from exchange.money import format_cents, parse_cents
+
+SETTLE_TIMEOUT_S = 20.0  # how long to wait for the bots' holds to be released at the end
+
+
+@dataclass
+class SwarmConfig:
+    url: str
+    duration_s: float = 60.0
+    makers: int = 3
+    traders: int = 6
+    symbols: list[str] | None = None  # None: every symbol the exchange lists
+    seed: int | None = None
+    prefix: str = ""  # usernames start with it; a fresh random one by default
+    password: str = ""  # every bot's password; a fresh random one by default
+    maker_interval_s: float = 2.0
+    trader_interval_s: float = 1.0
+    fair_value: int = 10_000  # ticks: where makers quote when a symbol has no book and no trades
+
+
+@dataclass
+class SwarmBot:
+    username: str
+    client: ExchangeClient
+    strategy: Strategy
+    start: Holdings
+    thread: threading.Thread | None = None
+
+
+@dataclass
+class SwarmReport:
+    prefix: str
+    symbols: list[str]
+    duration_s: float
+    stopped_by: str
+    standings: list[Standing]
+    bots: list[SwarmBot]
+    trades: dict[str, int]  # trades on each symbol since the swarm started (everyone's, up to 1000)
+    last_prices: dict[str, int | None]
+    open_orders_left: int
+    errors: Counter = field(default_factory=Counter)
+
+    def totals(self) -> dict:
+        stats = [bot.strategy.stats for bot in self.bots]
+        return {"bots": len(self.bots), "orders_placed": sum(s.orders_placed for s in stats),
+                "orders_canceled": sum(s.orders_canceled for s in stats),
+                "shares_bought": sum(s.bought for s in stats), "shares_sold": sum(s.sold for s in stats),
+                "trades": sum(self.trades.values()), "trades_by_symbol": self.trades,
+                "errors": dict(sum((s.errors for s in stats), Counter()) + self.errors),
+                "open_orders_left": self.open_orders_left, "duration_s": round(self.duration_s, 1),
+                "stopped_by": self.stopped_by}
+
+    def as_dict(self) -> dict:
+        by_name = {bot.username: bot for bot in self.bots}
+        return {"prefix": self.prefix, "symbols": self.symbols,
+                "last_prices": {s: None if p is None else format_cents(p) for s, p in self.last_prices.items()},
+                "leaderboard": [{**s.as_dict(), "user_id": by_name[s.username].client.user_id,
+                                 **by_name[s.username].strategy.stats.as_dict()} for s in self.standings],
+                "totals": self.totals()}
+
+
+# ---- building the swarm --------------------------------------------------------------------
+
+def plan(config: SwarmConfig, symbols: list[str]) -> list[tuple[str, type[Strategy], object, str]]:
+    """(name, strategy class, its config, symbol) for every bot: makers spread over symbols, then traders."""
+    bots = []
+    for i in range(config.makers):
+        symbol = symbols[i % len(symbols)]
+        layer = i // len(symbols)  # a second maker on a symbol quotes wider, behind the first
+        maker_config = MarketMakerConfig(interval_s=config.maker_interval_s, fair_value=config.fair_value,
+                                         spread_ticks=20 + 10 * layer)
+        bots.append((f"mm{i + 1}", MarketMaker, maker_config, symbol))
+    for i in range(config.traders):
+        # Momentum and mean reversion need trades to read a trend from, so every symbol gets a
+        # random walker first; the rest take the three kinds in turn.
+        kind = 0 if i < len(symbols) else (i - len(symbols) + 1) % len(TRADER_KINDS)
+        strategy, config_class = TRADER_KINDS[kind]
+        symbol = symbols[i % len(symbols)]
+        trader_config = config_class(interval_s=config.trader_interval_s)
+        if hasattr(trader_config, "fair_value"):
+            trader_config = replace(trader_config, fair_value=config.fair_value)
+        bots.append((f"{strategy.kind.replace('_', '')[:6]}{i + 1}", strategy, trader_config, symbol))
+    return bots
+
+
+def register(config: SwarmConfig, symbols: list[str], rng: random.Random) -> list[SwarmBot]:
+    bots = []
+    for name, strategy_class, strategy_config, symbol in plan(config, symbols):
+        client = ExchangeClient(config.url)
+        username = f"{config.prefix}-{name}"
+        client.register(username, config.password)
+        start = Holdings.from_balances(client.account()["balances"])
+        strategy = strategy_class(client, symbol, strategy_config, rng=random.Random(rng.getrandbits(64)))
+        bots.append(SwarmBot(username, client, strategy, start))
+    return bots
+
+
+# ---- running it ----------------------------------------------------------------------------
+
+def run_bot(bot: SwarmBot, stop: threading.Event, first_delay_s: float) -> None:
+    """The bot's thread: a step, a pause, until told to stop. step() never raises an ApiError."""
+    if stop.wait(first_delay_s):
+        return
+    while not stop.is_set():
+        bot.strategy.step()
+        stop.wait(bot.strategy.config.interval_s)
+
+
+def cancel_everything(bot: SwarmBot, errors: Counter, attempts: int = 20) -> int:
+    """Cancel the bot's open orders on every symbol until none is left; the number still open."""
+    try:
+        bot.strategy.shutdown()  # its own symbol first, counting what filled since its last step
+    except ApiError as error:
+        errors[error.code] += 1
+    left = -1
+    for attempt in range(attempts):
+        try:
+            bot.client.cancel_all()
+            left = len(bot.client.open_orders())
+            if left == 0:
+                return 0
+        except ApiError as error:
+            errors[error.code] += 1
+            if not must_back_off(error):
+                raise
+        time.sleep(min(2.0, 0.2 * (attempt + 1)))
+    return left
+
+
+def wait_for_holds_released(bots: list[SwarmBot], timeout_s: float) -> None:
+    """Settlement releases a canceled order's hold a moment later; value the accounts once it has."""
+    deadline = time.monotonic() + timeout_s
+    pending = list(bots)
+    while pending and time.monotonic() < deadline:
+        still = []
+        for bot in pending:
+            try:
+                balances = bot.client.account()["balances"]
+            except ApiError:
+                still.append(bot)
+                continue
+            if any(str(amounts.get("on_hold", 0)) not in ("0", "0.00") for amounts in balances.values()):
+                still.append(bot)
+        pending = still
+        if pending:
+            time.sleep(0.2)
+
+
+def last_prices(client: ExchangeClient, symbols: list[str]) -> dict[str, int | None]:
+    prices = {}
+    for symbol in symbols:
+        trades = client.trades(symbol, limit=1)
+        prices[symbol] = parse_cents(trades[0]["price"]) if trades else None
+    return prices
+
+
+def trades_since(client: ExchangeClient, symbols: list[str], start_ms: int) -> dict[str, int]:
+    return {symbol: sum(1 for t in client.trades(symbol, limit=1000) if t["time"] >= start_ms)
+            for symbol in symbols}
+
+
+def progress_line(bots: list[SwarmBot]) -> str:
+    stats = [bot.strategy.stats for bot in bots]
+    errors = sum(sum(s.errors.values()) for s in stats)
+    return (f"orders {sum(s.orders_placed for s in stats)}  "
+            f"filled {sum(s.bought + s.sold for s in stats)} sh  errors {errors}")
+
+
+def run(config: SwarmConfig, console: Console) -> SwarmReport:
+    rng = random.Random(config.seed)
+    config.prefix = config.prefix or f"sw{secrets.token_hex(3)}"
+    config.password = config.password or secrets.token_urlsafe(12)
+    public = ExchangeClient(config.url)
+    symbols = config.symbols or [s["symbol"] for s in public.symbols()]
+
+    stop = threading.Event()
+    stopped_by = ["duration"]
+
+    def on_signal(signum, _frame) -> None:
+        stopped_by[0] = signal.Signals(signum).name
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        bots = register(config, symbols, rng)
+        console.log(f"registered {len(bots)} bots as {config.prefix}-* on {', '.join(symbols)}")
+        started = time.monotonic()
+        start_ms = int(time.time() * 1000)
+        for bot in bots:
+            bot.thread = threading.Thread(target=run_bot, name=bot.username, daemon=True,
+                                          args=(bot, stop, rng.uniform(0, bot.strategy.config.interval_s)))
+            bot.thread.start()
+        with Progress(TextColumn("[bold]swarm"), BarColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+                      console=console) as progress:
+            task = progress.add_task(progress_line(bots), total=config.duration_s)
+            while not stop.wait(0.5):
+                elapsed = time.monotonic() - started
+                progress.update(task, completed=min(elapsed, config.duration_s), description=progress_line(bots))
+                if elapsed >= config.duration_s:
+                    break
+        stop.set()
+        duration_s = time.monotonic() - started
+        for bot in bots:
+            bot.thread.join()
+    finally:
+        stop.set()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    console.log(f"stopped ({stopped_by[0]}) after {duration_s:.1f}s; canceling open orders")
+    errors: Counter = Counter()
+    left = sum(cancel_everything(bot, errors) for bot in bots)
+    wait_for_holds_released(bots, SETTLE_TIMEOUT_S)
+    prices = last_prices(public, symbols)
+    standings = [Standing(bot.username, bot.strategy.kind, bot.strategy.symbol,
+                          Holdings.from_balances(bot.client.account()["balances"]).value(prices),
+                          bot.start.value(prices)) for bot in bots]
+    return SwarmReport(config.prefix, symbols, duration_s, stopped_by[0], rank(standings), bots,
+                       trades_since(public, symbols, start_ms), prices, left, errors)
+
+
+# ---- showing the result --------------------------------------------------------------------
+
+def leaderboard_table(report: SwarmReport) -> Table:
+    table = Table(title=f"swarm {report.prefix}: leaderboard (mark-to-market at last prices)")
+    for column in ("#", "bot", "kind", "symbol", "value", "start", "P&L", "orders", "errors"):
+        table.add_column(column, justify="right" if column in ("#", "value", "start", "P&L", "orders") else "left")
+    stats = {bot.username: bot.strategy.stats for bot in report.bots}
+    for place, standing in enumerate(report.standings, 1):
+        s = stats[standing.username]
+        table.add_row(str(place), standing.username, standing.kind, standing.symbol, format_cents(standing.value),
+                      format_cents(standing.start_value), format_cents(standing.pnl), str(s.orders_placed),
+                      ", ".join(f"{code} {n}" for code, n in sorted(s.errors.items())) or "-")
+    return table
+
+
+def print_report(report: SwarmReport, console: Console) -> None:
+    console.print(leaderboard_table(report))
+    totals = report.totals()
+    prices = ", ".join(f"{s} {'-' if p is None else format_cents(p)}" for s, p in report.last_prices.items())
+    console.print(f"last prices: {prices}")
+    console.print(f"orders placed {totals['orders_placed']}, canceled {totals['orders_canceled']}; "
+                  f"trades {totals['trades']} ({', '.join(f'{s} {n}' for s, n in report.trades.items())}); "
+                  f"shares bought {totals['shares_bought']}, sold {totals['shares_sold']}; "
+                  f"duration {totals['duration_s']}s; stopped by {report.stopped_by}")
+    console.print("errors: " + (", ".join(f"{code} {n}" for code, n in sorted(totals["errors"].items())) or "none"))
+    if report.open_orders_left:
+        console.print(f"[red]{report.open_orders_left} open orders could not be canceled[/red]")
+
+
+def main(args) -> int:
+    config = SwarmConfig(url=args.url, duration_s=args.duration, makers=args.makers, traders=args.traders,
+                         symbols=args.symbols, seed=args.seed, prefix=args.prefix or "", password=args.password or "",
+                         maker_interval_s=args.maker_interval, trader_interval_s=args.trader_interval,
+                         fair_value=parse_cents(args.fair_value))
+    console = Console(stderr=args.json)
+    if not console.is_terminal:
+        console.width = max(console.width, 120)  # a log file is no reason to clip the leaderboard
+    report = run(config, console)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print_report(report, console)
+    return 0 if report.open_orders_left == 0 else 1
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--url", default="http://127.0.0.1:8080", help="the exchange (nginx) base URL")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds to run")
+    parser.add_argument("--makers", type=int, default=3, help="market makers, spread over the symbols")
+    parser.add_argument("--traders", type=int, default=6,
+                        help="traders, spread over random walk, momentum and mean reversion")
+    parser.add_argument("--symbols", nargs="+", help="symbols to trade (default: all the exchange lists)")
+    parser.add_argument("--seed", type=int, help="seed for the bots' random choices")
+    parser.add_argument("--prefix", help="username prefix (default: a fresh random one)")
+    parser.add_argument("--password", help="the bots' password (default: a fresh random one)")
+    parser.add_argument("--maker-interval", type=float, default=2.0, help="seconds between a maker's refreshes")
+    parser.add_argument("--trader-interval", type=float, default=1.0, help="seconds between a trader's steps")
+    parser.add_argument("--fair-value", default="100.00", help="where makers quote a symbol with no price yet")
+    parser.add_argument("--json", action="store_true", help="print the final figures as JSON on stdout")
