@@ -29,6 +29,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
 
 @pytest.fixture(scope="module")
 def stack():
+    vendored = Path(__file__).resolve().parent.parent / "web" / "node_modules" / "lightweight-charts"
+    assert vendored.is_dir(), "web/node_modules is missing: run `npm ci` in web/ (make test does)"
     with start_stack(replicas=2, web_replicas=2) as running:
         yield running
 
