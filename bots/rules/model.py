@@ -90,7 +90,6 @@ class Rule:
     when: Condition | None      # None: the step fires as soon as it starts
     do: tuple[Action, ...]
     then: "Rule | None" = None
-    document: dict = field(default_factory=dict, compare=False, repr=False)  # this step's JSON, as written
 
     def steps(self) -> list["Rule"]:
         """The chain: this step, its $then, that step's $then, ..."""

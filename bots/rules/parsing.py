@@ -160,7 +160,7 @@ class _Compiler:
         else:
             actions = (self.action(raw_actions, [*path, "$do"], default_symbol),)
         then = self.step(doc["$then"], [*path, "$then"], default_symbol, number + 1) if "$then" in doc else None
-        return Rule(when=when, do=actions, then=then, document=doc)
+        return Rule(when=when, do=actions, then=then)
 
     # ---- conditions ----
 
