@@ -27,6 +27,15 @@ export function clearSession() {
   localStorage.removeItem(SESSION_KEY);
 }
 
+// JSON typed by a person, sent as written: JSON.parse would turn 20.55 into a
+// float and back, and the API reads a price's digits as they were typed.
+export class JsonText {
+  constructor(text) {
+    this.text = text;
+  }
+}
+
+// body: a value to send as JSON, or a JsonText whose text is sent as written.
 export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -37,7 +46,7 @@ export async function api(method, path, body) {
     response = await fetch(`/api/v1${path}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : body instanceof JsonText ? body.text : JSON.stringify(body),
     });
   } catch (err) {
     throw new ApiError(0, "network_error", `cannot reach the exchange (${err.message})`);

@@ -2,8 +2,10 @@
 import { AccountPanel } from "./account.js";
 import { describe, get, session } from "./api.js";
 import { DepthBook } from "./book.js";
+import { BotsPanel } from "./bots.js";
 import { INTERVALS, PriceChart } from "./chart.js";
 import { $, el } from "./dom.js";
+import { refreshLeaderboard } from "./leaderboard.js";
 import { LiveFeed } from "./live.js";
 import { Tape, renderBook, renderQuote } from "./market.js";
 import { fromTicks } from "./money.js";
@@ -11,6 +13,8 @@ import { OrderForm } from "./orderform.js";
 
 const SYMBOL_KEY = "exchange.symbol";
 const FILLS_SETTLE_MS = 1500; // fills reach the ledger of record a moment after the order event
+const BOTS_POLL_MS = 5000;    // a bot's step moves on the runner's clock, not on an event we get
+const LEADERBOARD_POLL_MS = 10000;
 
 const state = { symbol: null, interval: "1m", book: new DepthBook(null) };
 const chart = new PriceChart($("#chart"));
@@ -40,7 +44,12 @@ const live = new LiveFeed({
   error: (error) => { $("#live-status").textContent = `live error: ${error.message} (${error.code})`; },
 });
 
-const account = new AccountPanel((token) => live.connect(token));
+const account = new AccountPanel((token) => {
+  live.connect(token);
+  bots.refresh();
+  refreshLeaderboard(); // to mark my row
+});
+const bots = new BotsPanel({ signedIn: () => account.signedIn });
 const orderForm = new OrderForm({
   symbol: () => state.symbol,
   signedIn: () => account.signedIn,
@@ -50,6 +59,7 @@ const orderForm = new OrderForm({
 let settleTimer = null;
 function refreshAccountSoon() {
   account.refresh();
+  bots.refresh();
   clearTimeout(settleTimer);
   settleTimer = setTimeout(() => account.refresh(), FILLS_SETTLE_MS);
 }
@@ -123,11 +133,20 @@ async function start() {
     if (level) orderForm.setPrice(level.dataset.price);
   });
   account.refresh();
+  bots.refresh();
+  setInterval(() => {
+    if (account.signedIn && !document.hidden) bots.refresh();
+  }, BOTS_POLL_MS);
+  refreshLeaderboard();
+  setInterval(() => {
+    if (!document.hidden) refreshLeaderboard();
+  }, LEADERBOARD_POLL_MS);
   try {
     const { symbols } = await get("/symbols");
     $("#symbol").replaceChildren(...symbols.map((s) => el("option", { value: s.symbol }, `${s.symbol} — ${s.name}`)));
     const saved = localStorage.getItem(SYMBOL_KEY);
     const symbol = symbols.some((s) => s.symbol === saved) ? saved : symbols[0]?.symbol;
+    bots.setSymbols(symbols, symbol);
     if (symbol) {
       $("#symbol").value = symbol;
       selectSymbol(symbol);
