@@ -1,0 +1,132 @@
+"""The web tier's pure parts: the L2 book kept from the journal, payloads, subscriptions."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orderbook.book import OrderBook
+from orderbook.model import NewOrder, Side, event_to_dict
+from tests.command_streams import build_commands, command_specs
+from web import messages
+from web.levels import LevelBook, RestingOrder, merge
+from web.subscriptions import SubscriptionError, parse
+
+
+def naive_levels(book: OrderBook, side: Side) -> dict[int, int]:
+    """Sum the resting orders' remaining quantity by price, the slow obvious way."""
+    totals: dict[int, int] = {}
+    for order in book.resting_orders(side):
+        totals[order.price] = totals.get(order.price, 0) + order.remaining
+    return totals
+
+
+def journal_of(commands):
+    """Run commands through the pure matching engine, yielding (its book now, the events) per command."""
+    book = OrderBook()
+    for sequence, command in enumerate(commands, start=1):
+        events = book.place(command, priority=sequence) if isinstance(command, NewOrder) else book.apply(command)
+        yield book, [event_to_dict(e) for e in events]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(command_specs)
+def test_levels_follow_the_matching_engine_exactly(specs):
+    levels = LevelBook()
+    shown = {"buy": {}, "sell": {}}  # what a client holds after applying every change
+    for book, events in journal_of(build_commands(specs)):
+        changes = []
+        for event in events:
+            changes += levels.apply(event)
+        for side, price, total in merge(changes):
+            if total:
+                shown[side][price] = total
+            else:
+                shown[side].pop(price, None)
+        assert dict(levels.bids()) == naive_levels(book, Side.BUY) == shown["buy"]
+        assert dict(levels.asks()) == naive_levels(book, Side.SELL) == shown["sell"]
+        assert set(levels.resting) == {o.order_id for side in Side for o in book.resting_orders(side)}
+
+
+def test_levels_sorted_best_first_and_a_filled_maker_leaves():
+    levels = LevelBook(7, {"a": RestingOrder("buy", 100, 5), "b": RestingOrder("buy", 101, 2),
+                           "c": RestingOrder("sell", 103, 4), "d": RestingOrder("sell", 102, 1),
+                           "e": RestingOrder("buy", 100, 3)})
+    assert levels.bids() == [(101, 2), (100, 8)]
+    assert levels.asks() == [(102, 1), (103, 4)]
+    assert levels.apply({"type": "trade", "maker_order_id": "a", "maker_remaining": 0}) == [("buy", 100, 3)]
+    assert levels.apply({"type": "done", "order_id": "a"}) == []  # already gone with its last fill
+    assert levels.apply({"type": "amended", "order_id": "e", "remaining": 1}) == [("buy", 100, 1)]
+    assert levels.apply({"type": "done", "order_id": "e"}) == [("buy", 100, 0)]
+    assert levels.bids() == [(101, 2)]
+    assert levels.apply({"type": "accepted", "order_id": "x"}) == []
+
+
+def test_diff_turns_one_book_into_another():
+    old = LevelBook(1, {"a": RestingOrder("buy", 100, 5), "b": RestingOrder("sell", 105, 2)})
+    new = LevelBook(9, {"c": RestingOrder("buy", 100, 3), "d": RestingOrder("buy", 99, 1),
+                        "b": RestingOrder("sell", 105, 2)})
+    assert old.diff(new) == [("buy", 99, 1), ("buy", 100, 3)]
+
+
+def test_merge_keeps_the_last_total_of_each_level():
+    assert merge([("buy", 100, 5), ("sell", 101, 2), ("buy", 100, 0)]) == [("buy", 100, 0), ("sell", 101, 2)]
+
+
+TRADE = {"type": "trade", "symbol": "KRYP", "sequence": 12, "time": 1700000000123, "trade_id": "KRYP-12",
+         "price": 1005, "quantity": 3, "taker_side": "buy", "maker_order_id": "m", "taker_order_id": "t",
+         "maker_user_id": "u1", "taker_user_id": "u2", "maker_remaining": 2, "taker_remaining": 0,
+         "buyer_fee": 3, "seller_fee": 0}
+
+
+def test_trade_payload_has_the_rest_shape_plus_symbol():
+    assert messages.trade(TRADE) == {"symbol": "KRYP", "trade_id": "KRYP-12", "price": "10.05", "quantity": 3,
+                                     "time": 1700000000123, "taker_side": "buy", "sequence": 12}
+
+
+def test_a_trade_is_a_fill_for_each_side_with_its_own_fee():
+    (maker_user, maker), (taker_user, taker) = messages.order_events(TRADE)
+    assert (maker_user, maker["order_id"], maker["side"], maker["liquidity"], maker["fee"],
+            maker["remaining_quantity"]) == ("u1", "m", "sell", "maker", "0.00", 2)
+    assert (taker_user, taker["order_id"], taker["side"], taker["liquidity"], taker["fee"],
+            taker["remaining_quantity"]) == ("u2", "t", "buy", "taker", "0.03", 0)
+    assert maker["type"] == taker["type"] == "fill" and maker["price"] == "10.05"
+
+
+def test_book_payloads_speak_decimal_prices():
+    book = LevelBook(4, {"a": RestingOrder("buy", 999, 5), "b": RestingOrder("sell", 1001, 2)})
+    assert messages.book_snapshot("KRYP", book) == {"symbol": "KRYP", "sequence": 4, "bids": [["9.99", 5]],
+                                                    "asks": [["10.01", 2]]}
+    assert messages.book_update("KRYP", 5, 4, [("buy", 999, 0)]) == {
+        "symbol": "KRYP", "sequence": 5, "prev_sequence": 4, "changes": [["buy", "9.99", 0]]}
+
+
+SYMBOLS = ("KRYP", "ADAM")
+
+
+def test_subscribe_payload_defaults_to_every_channel():
+    assert parse({"symbol": "kryp"}, SYMBOLS) == ("KRYP", ("book", "trades", "ticker", "candles"))
+    assert parse({"symbol": "ADAM", "channels": ["trades", "trades"]}, SYMBOLS) == ("ADAM", ("trades",))
+
+
+@pytest.mark.parametrize("payload, code", [
+    ("KRYP", "invalid_request"), (None, "invalid_request"), ({"symbol": 5}, "invalid_request"),
+    ({"symbol": "NOPE"}, "unknown_symbol"), ({"symbol": "KRYP", "channels": "book"}, "invalid_request"),
+    ({"symbol": "KRYP", "channels": []}, "invalid_request"), ({"symbol": "KRYP", "channels": [1]}, "invalid_request"),
+    ({"symbol": "KRYP", "channels": ["book", "gossip"]}, "unknown_channel"),
+])
+def test_bad_subscribe_payloads_name_what_is_wrong(payload, code):
+    with pytest.raises(SubscriptionError) as raised:
+        parse(payload, SYMBOLS)
+    assert raised.value.code == code and raised.value.message
+
+
+@given(st.one_of(st.none(), st.integers(), st.text(), st.lists(st.text()),
+                 st.dictionaries(st.text(), st.one_of(st.none(), st.integers(), st.text(), st.lists(st.text())))))
+def test_any_payload_parses_or_raises_a_subscription_error(payload):
+    try:
+        symbol, channels = parse(payload, SYMBOLS)
+    except SubscriptionError as error:
+        assert error.code in ("invalid_request", "unknown_symbol", "unknown_channel")
+    else:
+        assert symbol in SYMBOLS and channels
