@@ -1,0 +1,122 @@
+"""bots.client.ExchangeClient against a real stack: every call it makes, and every way it fails."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bots.client import ApiError, ExchangeClient
+from devstack.procs import free_port
+from exchange.money import parse_cash, parse_cents
+from tests.stack import start_stack
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with start_stack(replicas=2) as running:
+        yield running
+
+
+def api_error(call, *args, **kwargs) -> ApiError:
+    with pytest.raises(ApiError) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+def test_register_login_and_account(stack):
+    client = ExchangeClient(stack.base_url)
+    registered = client.register("client_alice", PASSWORD)
+    assert client.token == registered["token"] and client.user_id == registered["user_id"]
+    account = client.account()
+    assert account["user_id"] == client.user_id
+    usd = account["balances"]["USD"]
+    assert parse_cash(usd["available"]) > 0 and usd["on_hold"] == "0.00"
+    assert account["balances"]["KRYP"]["available"] > 0
+
+    again = ExchangeClient(stack.base_url)
+    again.login("client_alice", PASSWORD)
+    assert again.user_id == client.user_id and again.token
+    assert again.account()["user_id"] == client.user_id
+
+    wrong = api_error(ExchangeClient(stack.base_url).login, "client_alice", "not the password")
+    assert (wrong.status, wrong.code) == (401, "invalid_credentials")
+    taken = api_error(ExchangeClient(stack.base_url).register, "client_alice", PASSWORD)
+    assert (taken.status, taken.code) == (409, "username_taken")
+    anonymous = api_error(ExchangeClient(stack.base_url).account)
+    assert anonymous.status == 401
+
+
+def test_orders_market_data_and_fills(stack):
+    seller, buyer = ExchangeClient(stack.base_url), ExchangeClient(stack.base_url)
+    seller.register("client_seller", PASSWORD)
+    buyer.register("client_buyer", PASSWORD)
+    symbols = [s["symbol"] for s in seller.symbols()]
+    assert "KRYP" in symbols
+
+    resting = seller.place_order("KRYP", "sell", 7, price="42.50", client_order_id="ask-1")
+    assert (resting["status"], resting["price"], resting["remaining_quantity"]) == ("new", "42.50", 7)
+    assert seller.order(resting["order_id"])["client_order_id"] == "ask-1"
+    assert [o["order_id"] for o in seller.open_orders("KRYP")] == [resting["order_id"]]
+    book = buyer.book("KRYP", depth=5)
+    assert book["asks"] == [["42.50", 7]] and book["bids"] == []
+    assert buyer.ticker("KRYP")["ask"] == "42.50"
+
+    taken = buyer.place_order("KRYP", "buy", 3, type="market", time_in_force="IOC")
+    assert taken["status"] == "filled" and taken["fills"][0]["price"] == "42.50"
+    assert [t["quantity"] for t in buyer.trades("KRYP", limit=5)] == [3]
+    assert seller.order(resting["order_id"])["filled_quantity"] == 3
+
+    canceled = seller.cancel_order(resting["order_id"])
+    assert canceled["status"] == "canceled" and canceled["filled_quantity"] == 3
+    again = api_error(seller.cancel_order, resting["order_id"])
+    assert (again.status, again.code) == (409, "order_not_open")
+
+    bids = [seller.place_order("ADAM", "buy", 1, price=p) for p in ("1.00", "1.01")]
+    seller.place_order("PUPS", "buy", 1, price="1.00")
+    only_adam = seller.cancel_all("ADAM")["canceled"]
+    assert sorted(o["order_id"] for o in only_adam) == sorted(o["order_id"] for o in bids)
+    assert [o["symbol"] for o in seller.open_orders()] == ["PUPS"]
+    assert len(seller.cancel_all()["canceled"]) == 1 and seller.open_orders() == []
+
+    deadline = time.monotonic() + 30  # fills come from the ledger of record, a moment behind
+    while not buyer.fills("KRYP") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    fill = buyer.fills("KRYP")[0]
+    assert (fill["order_id"], fill["quantity"], fill["side"]) == (taken["order_id"], 3, "buy")
+    assert parse_cents(fill["price"]) == 4_250
+
+
+def test_bad_requests_raise_api_errors_with_the_servers_code(stack):
+    client = ExchangeClient(stack.base_url)
+    client.register("client_errors", PASSWORD)
+    finer = api_error(client.place_order, "KRYP", "buy", 1, price="1.234")
+    assert (finer.status, finer.code) == (400, "invalid_price")
+    unknown = api_error(client.place_order, "NOPE", "buy", 1, price="1.00")
+    assert (unknown.status, unknown.code) == (400, "unknown_symbol")
+    broke = api_error(client.place_order, "KRYP", "buy", 10**6, price="10000.00")
+    assert (broke.status, broke.code) == (422, "insufficient_funds")
+    missing = api_error(client.order, "KRYP.nothing")
+    assert (missing.status, missing.code) == (404, "not_found")
+    assert "insufficient_funds" in str(broke) and broke.message
+
+
+def test_public_lists_and_the_bots_api(stack):
+    client = ExchangeClient(stack.base_url)
+    client.register("client_lists", PASSWORD)
+    board = client.leaderboard()
+    assert "client_lists" in {row["username"] for row in board}
+    assert client.bots() == []
+
+
+def test_rate_limits_and_network_failures_are_api_errors():
+    with start_stack(replicas=1, workers=False, env={"RATE_LIMIT": "3/minute"}) as limited:
+        client = ExchangeClient(limited.base_url)
+        for _ in range(3):
+            client.symbols()
+        throttled = api_error(client.symbols)
+        assert (throttled.status, throttled.code) == (429, "rate_limited")
+
+    down = api_error(ExchangeClient(f"http://127.0.0.1:{free_port()}", timeout=2).symbols)
+    assert (down.status, down.code) == (0, "connection_error")
