@@ -12,6 +12,7 @@ import { fromTicks } from "./money.js";
 import { OrderForm } from "./orderform.js";
 
 const SYMBOL_KEY = "exchange.symbol";
+const BURST_MS = 200;
 const FILLS_SETTLE_MS = 1500; // fills reach the ledger of record a moment after the order event
 const BOTS_POLL_MS = 5000;    // a bot's step moves on the runner's clock, not on an event we get
 const LEADERBOARD_POLL_MS = 10000;
@@ -56,10 +57,16 @@ const orderForm = new OrderForm({
   placed: () => refreshAccountSoon(),
 });
 
+// Order events come in bursts (a fill is an event for each order it touches, a bot
+// places several): one reload serves a burst, and one more once fills have settled.
+let burstTimer = null;
 let settleTimer = null;
 function refreshAccountSoon() {
-  account.refresh();
-  bots.refresh();
+  burstTimer ??= setTimeout(() => {
+    burstTimer = null;
+    account.refresh();
+    bots.refresh();
+  }, BURST_MS);
   clearTimeout(settleTimer);
   settleTimer = setTimeout(() => account.refresh(), FILLS_SETTLE_MS);
 }
