@@ -120,3 +120,25 @@ def test_rate_limits_and_network_failures_are_api_errors():
 
     down = api_error(ExchangeClient(f"http://127.0.0.1:{free_port()}", timeout=2).symbols)
     assert (down.status, down.code) == (0, "connection_error")
+
+
+def test_market_stream_follows_book_trades_and_private_orders():
+    from bots.stream import MarketStream
+
+    with start_stack(replicas=1, web_replicas=1) as live:
+        buyer, seller = ExchangeClient(live.base_url), ExchangeClient(live.base_url)
+        buyer.register("stream_buyer", PASSWORD)
+        seller.register("stream_seller", PASSWORD)
+        with MarketStream(live.base_url, token=buyer.token) as stream:
+            stream.subscribe("KRYP")
+            assert stream.wait_for(lambda: stream.books["KRYP"].sequence >= 0), stream.errors
+            bid = buyer.place_order("KRYP", "buy", 3, price="10.00")
+            assert stream.wait_for(lambda: stream.levels("KRYP")[0] == [(1_000, 3)])
+            seller.place_order("KRYP", "sell", 2, price="9.50")
+            assert stream.wait_for(lambda: stream.last_price("KRYP") == 1_000)
+            assert stream.wait_for(lambda: stream.levels("KRYP")[0] == [(1_000, 1)])
+            assert stream.recent_prices("KRYP", 5) == [1_000]
+            assert stream.wait_for(lambda: any(e.get("type") == "fill" for e in stream.orders))
+            fill = next(e for e in stream.orders if e.get("type") == "fill")
+            assert (fill["order_id"], fill["quantity"], fill["liquidity"]) == (bid["order_id"], 2, "maker")
+            assert stream.errors == []
