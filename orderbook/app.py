@@ -6,7 +6,7 @@ from flask import Flask, jsonify
 from exchange import mongo
 from exchange.config import Settings
 from orderbook import errors, openapi, ratelimit
-from orderbook.api import account, market, orders, users
+from orderbook.api import account, bots, leaderboard, market, orders, users
 from orderbook.services import Services
 
 API_PREFIX = "/api/v1"
@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["exchange"] = services
     errors.register(app)
     ratelimit.init_app(app, settings)
-    for blueprint in (users.bp, orders.bp, account.bp, market.bp):
+    for blueprint in (users.bp, orders.bp, account.bp, market.bp, bots.bp, leaderboard.bp):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
 
     @app.get(f"{API_PREFIX}/openapi.json")

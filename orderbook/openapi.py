@@ -1,11 +1,22 @@
 """The OpenAPI document, built from the pydantic request models and the route table."""
 from __future__ import annotations
 
+from bots.rules import schema as rule_schema
 from orderbook.schemas import AmendOrderBody, Credentials, PlaceOrder
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+
+
+class BotBody:
+    """POST /bots's body: a rule (its own JSON Schema, an embedded resource with its $id) and a name."""
+
+    @staticmethod
+    def model_json_schema() -> dict:
+        return {"type": "object", "required": ["rule"], "additionalProperties": False,
+                "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 64}, "rule": rule_schema()}}
+
 
 # path -> method -> (summary, request model or None, authenticated)
 ROUTES = {
@@ -29,6 +40,11 @@ ROUTES = {
                                   None, False)},
     "/trades/{symbol}": {"get": ("Recent trades, newest first (?limit=)", None, False)},
     "/healthz": {"get": ("Liveness", None, False)},
+    "/bots": {"post": ("Store a rule bot (bots/rules/schema.json); it starts waiting", BotBody, True),
+              "get": ("List my bots", None, True)},
+    "/bots/{bot_id}": {"get": ("One of my bots: status, step, last action", None, True),
+                       "delete": ("Stop one of my bots; it never acts again", None, True)},
+    "/leaderboard": {"get": ("Every account marked to market at last prices, by value (?limit=)", None, False)},
 }
 
 

@@ -1,0 +1,138 @@
+"""Rule bots stored durably in MongoDB (collection ``bots``), and every change of their state.
+
+A bot is its owner, its rule (the JSON as posted) and where it is in the rule's
+chain: ``step`` (0 = the first rule), ``status`` and ``last_action``.
+
+    waiting --(its step's $when holds; a runner claims it)--> fired
+    fired   --(each action of $do placed, one by one)--> waiting at step + 1, or done after the last step
+    fired   --(the exchange refuses an action: insufficient_funds, no_liquidity, ...)--> error
+    waiting | fired --(DELETE by its owner)--> stopped
+
+Every transition is one compare-and-set ``update_one`` whose filter names the
+state it starts from (and, once fired, the runner's ``claim``), so two runners
+can never both fire a step, and a bot stopped by its owner never acts again: the
+runner's next write finds it no longer in the state it expected. A runner that
+died while a bot was fired leaves the claim to go stale; another runner takes
+it over and resumes at ``action_index``. Orders carry a client_order_id made
+of the bot, step and action, so placing one again returns the same order.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from decimal import Decimal
+
+from pymongo.database import Database
+
+from exchange import mongo
+
+WAITING, FIRED, DONE, STOPPED, ERROR = "waiting", "fired", "done", "stopped", "error"
+ACTIVE = (WAITING, FIRED)
+MAX_NAME = 64
+
+
+class TooManyBots(Exception):
+    pass
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def storable(document: object) -> object:
+    """The rule as posted, with Decimal numbers as floats (BSON has no Decimal). A
+    validated rule's numbers are whole cents below $10^11, which a float's shortest
+    decimal text (``repr``) gives back exactly."""
+    if isinstance(document, dict):
+        return {key: storable(value) for key, value in document.items()}
+    if isinstance(document, list):
+        return [storable(value) for value in document]
+    if isinstance(document, Decimal):
+        return float(document)
+    return document
+
+
+def view(doc: dict) -> dict:
+    """A stored bot as the API shows it."""
+    return {"bot_id": doc["_id"], "name": doc["name"], "status": doc["status"], "step": doc["step"],
+            "steps": doc["steps"], "rule": doc["rule"], "last_action": doc.get("last_action"),
+            "actions_taken": doc.get("actions_taken", 0), "created": doc["created"], "updated": doc["updated"]}
+
+
+def client_order_id(bot_id: str, step: int, index: int) -> str:
+    """The same order id for the same action of the same step, so a retried placement is a no-op."""
+    return f"bot.{bot_id}.{step}.{index}"
+
+
+class BotStore:
+    def __init__(self, db: Database, max_active: int = 20):
+        self.bots = db[mongo.BOTS]
+        self.max_active = max_active
+
+    # ---- the owner's side (the API) --------------------------------------------------------
+
+    def create(self, owner_id: str, rule: dict, steps: int, name: str | None = None) -> dict:
+        """Store a validated rule as a new waiting bot; TooManyBots past the per-user limit."""
+        if self.bots.count_documents({"owner_id": owner_id, "status": {"$in": list(ACTIVE)}}) >= self.max_active:
+            raise TooManyBots(f"you already have {self.max_active} active bots; stop one first")
+        bot_id = uuid.uuid4().hex
+        created = now_ms()
+        doc = {"_id": bot_id, "owner_id": owner_id, "name": name or f"bot-{bot_id[:8]}",
+               "rule": storable(rule), "steps": steps, "status": WAITING, "step": 0, "action_index": 0,
+               "claim": None, "last_action": None, "actions_taken": 0, "created": created, "updated": created}
+        self.bots.insert_one(doc)
+        return doc
+
+    def owned(self, owner_id: str) -> list[dict]:
+        return list(self.bots.find({"owner_id": owner_id}).sort("created", 1))
+
+    def get(self, owner_id: str, bot_id: str) -> dict | None:
+        return self.bots.find_one({"_id": bot_id, "owner_id": owner_id})
+
+    def stop(self, owner_id: str, bot_id: str) -> dict | None:
+        """Stop an owner's bot (a finished one stays as it is); None if there is no such bot of theirs."""
+        self.bots.update_one({"_id": bot_id, "owner_id": owner_id, "status": {"$in": list(ACTIVE)}},
+                             {"$set": {"status": STOPPED, "claim": None, "updated": now_ms()}})
+        return self.get(owner_id, bot_id)
+
+    # ---- the runner's side: compare-and-set transitions ------------------------------------
+
+    def active(self) -> list[dict]:
+        return list(self.bots.find({"status": {"$in": list(ACTIVE)}}))
+
+    def fire(self, doc: dict, claim: str) -> bool:
+        """waiting at doc's step -> fired, claimed by ``claim``; False if the bot moved meanwhile."""
+        result = self.bots.update_one(
+            {"_id": doc["_id"], "status": WAITING, "step": doc["step"]},
+            {"$set": {"status": FIRED, "action_index": 0, "claim": claim, "updated": now_ms()}})
+        return result.modified_count == 1
+
+    def take_over(self, doc: dict, claim: str) -> bool:
+        """Claim a fired bot whose runner went quiet (its claim is doc's, unchanged since)."""
+        result = self.bots.update_one(
+            {"_id": doc["_id"], "status": FIRED, "claim": doc["claim"], "updated": doc["updated"]},
+            {"$set": {"claim": claim, "updated": now_ms()}})
+        return result.modified_count == 1
+
+    def acted(self, bot_id: str, step: int, index: int, claim: str, last_action: dict) -> bool:
+        """Record action ``index`` of ``step`` as done; False if the bot was stopped or claimed away."""
+        result = self.bots.update_one(
+            {"_id": bot_id, "status": FIRED, "step": step, "action_index": index, "claim": claim},
+            {"$set": {"action_index": index + 1, "last_action": last_action, "updated": now_ms()},
+             "$inc": {"actions_taken": 1}})
+        return result.modified_count == 1
+
+    def advance(self, bot_id: str, step: int, claim: str, last_step: bool) -> bool:
+        """Every action of ``step`` ran: wait on the next step, or finish."""
+        done = {"status": DONE} if last_step else {"status": WAITING, "step": step + 1, "action_index": 0}
+        result = self.bots.update_one(
+            {"_id": bot_id, "status": FIRED, "step": step, "claim": claim},
+            {"$set": {**done, "claim": None, "updated": now_ms()}})
+        return result.modified_count == 1
+
+    def fail(self, bot_id: str, step: int, claim: str | None, last_action: dict) -> bool:
+        """The exchange refused an action (or the stored rule no longer compiles): the bot stops in error."""
+        result = self.bots.update_one(
+            {"_id": bot_id, "status": {"$in": list(ACTIVE)}, "step": step, "claim": claim},
+            {"$set": {"status": ERROR, "claim": None, "last_action": last_action, "updated": now_ms()}})
+        return result.modified_count == 1

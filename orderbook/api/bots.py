@@ -1,0 +1,80 @@
+"""Rule bots: store, list, show and stop a user's bots (the bot runner, ``python -m bots.runner``, runs them)."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from flask import Blueprint, g, jsonify, request
+
+from bots.rules import RuleError, parse_rule
+from bots.store import MAX_NAME, BotStore, TooManyBots, view
+from orderbook.errors import ApiError, not_found
+from orderbook.services import login_required, services
+
+bp = Blueprint("bots", __name__)
+MAX_BODY = 32 * 1024
+
+
+def _store() -> BotStore:
+    return BotStore(services().auth.db, services().settings.bot_max_active)
+
+
+def _body() -> dict:
+    """The JSON body with every non-integer number a Decimal, so a price's digits are checked as written."""
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, "payload_too_large", f"a bot may be at most {MAX_BODY} bytes of JSON")
+    try:
+        body = json.loads(raw, parse_float=Decimal, parse_constant=lambda name: Decimal(name))
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object {\"rule\": ..., \"name\"?: ...}")
+    unknown = sorted(set(body) - {"rule", "name"})
+    if unknown:
+        raise ApiError(400, "unknown_field", f"{unknown[0]}: unknown field; a bot is {{\"rule\", \"name\"?}}")
+    if "rule" not in body:
+        raise ApiError(400, "missing_field", "rule: a bot needs a rule")
+    name = body.get("name")
+    if name is not None and (not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME):
+        raise ApiError(400, "invalid_name", f"name must be a string of 1 to {MAX_NAME} characters")
+    return body
+
+
+@bp.post("/bots")
+@login_required
+def create_bot():
+    body = _body()
+    try:
+        rule = parse_rule(body["rule"], services().settings.symbols)
+    except RuleError as error:
+        raise ApiError(400, error.code, str(error)) from None
+    try:
+        doc = _store().create(g.user_id, body["rule"], len(rule.steps()), body.get("name"))
+    except TooManyBots as error:
+        raise ApiError(409, "too_many_bots", str(error)) from None
+    return jsonify(view(doc)), 201
+
+
+@bp.get("/bots")
+@login_required
+def list_bots():
+    return jsonify({"bots": [view(doc) for doc in _store().owned(g.user_id)]})
+
+
+@bp.get("/bots/<bot_id>")
+@login_required
+def get_bot(bot_id: str):
+    doc = _store().get(g.user_id, bot_id)
+    if doc is None:
+        raise not_found(f"no bot {bot_id!r}")
+    return jsonify(view(doc))
+
+
+@bp.delete("/bots/<bot_id>")
+@login_required
+def stop_bot(bot_id: str):
+    doc = _store().stop(g.user_id, bot_id)
+    if doc is None:
+        raise not_found(f"no bot {bot_id!r}")
+    return jsonify(view(doc))

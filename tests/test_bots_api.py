@@ -1,0 +1,151 @@
+"""The bots API: store, list, show, stop; only the owner sees a bot; bad input is a 4xx with a code and a path."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from orderbook.app import create_app
+
+RULE = {
+    "$when": {"$comparison": {"itemA": {"$ticker": "KRYP"}, "itemB": 20.55, "type": "gte"}},
+    "$do": {"$order": {"kind": "LIMIT", "intent": "BUY", "bid": 20.60, "shares": 100}},
+    "$then": {"$when": {"$comparison": {"itemA": {"$ticker": "KRYP"}, "itemB": 21.00, "type": "gte"}},
+              "$do": {"$order": {"kind": "LIMIT", "intent": "SELL", "ask": 20.90, "shares": 100}}},
+}
+
+
+def post_raw(client, headers, text: str):
+    return client.post("/api/v1/bots", data=text, headers={**headers, "Content-Type": "application/json"})
+
+
+def test_create_list_get_and_stop(client, register):
+    alice = register("alice")
+    created = client.post("/api/v1/bots", json={"name": "dip buyer", "rule": RULE}, headers=alice)
+    assert created.status_code == 201, created.json
+    bot = created.json
+    assert bot["name"] == "dip buyer" and bot["status"] == "waiting" and bot["step"] == 0 and bot["steps"] == 2
+    assert bot["rule"] == RULE and bot["last_action"] is None and isinstance(bot["created"], int)
+
+    unnamed = client.post("/api/v1/bots", json={"rule": {"$do": {"$cancelAll": {}}}}, headers=alice).json
+    assert unnamed["name"] == f"bot-{unnamed['bot_id'][:8]}"
+
+    listed = client.get("/api/v1/bots", headers=alice).json["bots"]
+    assert [b["bot_id"] for b in listed] == [bot["bot_id"], unnamed["bot_id"]]
+    assert client.get(f"/api/v1/bots/{bot['bot_id']}", headers=alice).json == bot
+
+    stopped = client.delete(f"/api/v1/bots/{bot['bot_id']}", headers=alice)
+    assert stopped.status_code == 200 and stopped.json["status"] == "stopped"
+    assert client.get(f"/api/v1/bots/{bot['bot_id']}", headers=alice).json["status"] == "stopped"
+    again = client.delete(f"/api/v1/bots/{bot['bot_id']}", headers=alice)
+    assert again.status_code == 200 and again.json["status"] == "stopped"
+
+
+def test_prices_keep_their_digits(client, register):
+    alice = register("alice")
+    text = ('{"rule": {"$when": {"$comparison": {"itemA": {"$bid": "ADAM"}, "itemB": 0.29, "type": "lt"}},'
+            ' "$do": {"$order": {"kind": "LIMIT", "intent": "BUY", "price": 0.30, "shares": 3}}}}')
+    created = post_raw(client, alice, text)
+    assert created.status_code == 201, created.json
+    assert created.json["rule"]["$when"]["$comparison"]["itemB"] == 0.29
+    assert created.json["rule"]["$do"]["$order"]["price"] == 0.3
+    sub_cent = text.replace("0.29", "0.2900000000000000001")
+    refused = post_raw(client, alice, sub_cent)
+    assert refused.status_code == 400
+    assert refused.json["error"]["message"].startswith("$.$when.$comparison.itemB: 0.2900000000000000001 has more")
+
+
+def test_another_user_can_neither_see_nor_stop_a_bot(client, register):
+    alice, mallory = register("alice"), register("mallory")
+    bot_id = client.post("/api/v1/bots", json={"rule": RULE}, headers=alice).json["bot_id"]
+    assert client.get("/api/v1/bots", headers=mallory).json["bots"] == []
+    for method in (client.get, client.delete):
+        response = method(f"/api/v1/bots/{bot_id}", headers=mallory)
+        assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+    assert client.get(f"/api/v1/bots/{bot_id}", headers=alice).json["status"] == "waiting"
+    assert client.get("/api/v1/bots/no-such-bot", headers=alice).status_code == 404
+
+
+def test_bots_need_a_token(client):
+    for response in (client.get("/api/v1/bots"), client.post("/api/v1/bots", json={"rule": RULE}),
+                     client.get("/api/v1/bots/x"), client.delete("/api/v1/bots/x")):
+        assert response.status_code == 401 and response.json["error"]["code"] == "unauthorized"
+
+
+BAD_BODIES = [
+    ("[]", 400, "invalid_json", "the request body must be a JSON object"),
+    ("{nope", 400, "invalid_json", "the request body must be a JSON object"),
+    ("{}", 400, "missing_field", "rule: a bot needs a rule"),
+    ('{"rule": {"$do": {"$cancelAll": {}}}, "owner": "x"}', 400, "unknown_field", "owner: unknown field"),
+    ('{"rule": {"$do": {"$cancelAll": {}}}, "name": ""}', 400, "invalid_name", "name must be a string"),
+    ('{"rule": {"$do": {"$cancelAll": {}}}, "name": 7}', 400, "invalid_name", "name must be a string"),
+    ('{"rule": 5}', 400, "invalid_rule", "$: must be a rule object"),
+    ('{"rule": {"$do": {"$order": {"kind": "LIMIT", "intent": "BUY", "bid": 1, "shares": 0, "symbol": "KRYP"}}}}',
+     400, "invalid_rule", "$.$do.$order.shares: must be a positive integer"),
+    ('{"rule": {"$when": {"$comparison": {"itemA": {"$ticker": "KRYP"}, "itemB": 1, "type": "gte"}}, '
+     '"$do": {"$cancelAll": {}}, "$then": {"$do": {"$order": {"kind": "LIMIT", "intent": "SELL", "ask": 20.905, '
+     '"shares": 1}}}}}', 400, "invalid_rule", "$.$then.$do.$order.ask: 20.905 has more than 2 decimals"),
+    ('{"rule": {"$do": {"$order": {"kind": "MARKET", "intent": "SELL", "shares": 1}}}}', 400, "invalid_rule",
+     "$.$do.$order: names no symbol"),
+    ('{"rule": {"$do": {"$order": {"kind": "MARKET", "intent": "SELL", "shares": 1, "symbol": "GOLD"}}}}', 400,
+     "invalid_rule", "$.$do.$order.symbol: unknown symbol 'GOLD'"),
+    ('{"rule": {"$when": {"$comparison": {"itemA": NaN, "itemB": 1, "type": "gt"}}, "$do": {"$cancelAll": {}}}}',
+     400, "invalid_rule", "$.$when.$comparison.itemA: must be a finite number"),
+    ('{"rule": {"$when": {"$comparison": {"itemA": 1e999, "itemB": 1, "type": "gt"}}, "$do": {"$cancelAll": {}}}}',
+     400, "invalid_rule", "$.$when.$comparison.itemA: must be a finite number"),
+    ('{"rule": {"$when": {"$comparison": {"itemA": 123456789012345678901234567890, "itemB": 1, "type": "gt"}}, '
+     '"$do": {"$cancelAll": {}}}}', 400, "invalid_rule", "$.$when.$comparison.itemA: 1234567890"),
+    ('{"rule": {"$do": {"$cancelAll": {}}, "$when": {"$when": 1}}}', 400, "invalid_rule",
+     "$.$when.$when: unknown key; expected one of $comparison, $and, $or"),
+    ('{"rule": ' + '{"$and": [' * 40 + "1" + "]}" * 40 + "}", 400, "invalid_rule", "$.$and[0].$and[0].$and[0]"),
+]
+
+
+@pytest.mark.parametrize("text, status, code, message", BAD_BODIES, ids=[b[3][:40] for b in BAD_BODIES])
+def test_bad_input_is_a_4xx_with_a_code_and_a_path(client, register, text, status, code, message):
+    alice = register("alice")
+    response = post_raw(client, alice, text)
+    assert response.status_code == status, response.json
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"].startswith(message), response.json
+    assert client.get("/api/v1/bots", headers=alice).json["bots"] == []
+
+
+def test_a_huge_body_is_refused(client, register):
+    alice = register("alice")
+    rule = {"$do": [{"$cancelAll": {}}], "pad": "x" * 40_000}
+    response = post_raw(client, alice, json.dumps({"rule": rule}))
+    assert response.status_code == 413 and response.json["error"]["code"] == "payload_too_large"
+
+
+def test_active_bots_per_user_are_limited(settings, redis_client):
+    app = create_app(dataclasses.replace(settings, bot_max_active=2))
+    client = app.test_client()
+    headers = []
+    for name in ("alice", "bob"):
+        token = client.post("/api/v1/users", json={"username": name, "password": "pw-pw-pw"}).json["token"]
+        headers.append({"Authorization": f"Bearer {token}"})
+    alice, bob = headers
+    first, second = (client.post("/api/v1/bots", json={"rule": RULE}, headers=alice).json for _ in range(2))
+    third = client.post("/api/v1/bots", json={"rule": RULE}, headers=alice)
+    assert third.status_code == 409 and third.json["error"]["code"] == "too_many_bots"
+    assert client.post("/api/v1/bots", json={"rule": RULE}, headers=bob).status_code == 201  # per user
+    client.delete(f"/api/v1/bots/{first['bot_id']}", headers=alice)  # a stopped bot no longer counts
+    assert client.post("/api/v1/bots", json={"rule": RULE}, headers=alice).status_code == 201
+    assert client.post("/api/v1/bots", json={"rule": RULE}, headers=alice).status_code == 409
+    assert len(client.get("/api/v1/bots", headers=alice).json["bots"]) == 3
+    from exchange import mongo
+    mongo.client(settings.mongo_url).drop_database(settings.mongo_db)
+
+
+def test_openapi_lists_the_bot_and_leaderboard_paths(client):
+    from jsonschema import Draft202012Validator
+
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    assert set(paths["/bots"]) == {"post", "get"} and set(paths["/bots/{bot_id}"]) == {"get", "delete"}
+    assert "security" not in paths["/leaderboard"]["get"] and paths["/bots"]["get"]["security"]
+    body = paths["/bots"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    validator = Draft202012Validator(body)  # the rule schema embedded with its $id resolves its own $refs
+    assert validator.is_valid({"rule": RULE, "name": "x"})
+    assert not validator.is_valid({"rule": {**RULE, "$do": {"$order": {"kind": "LIMIT"}}}})

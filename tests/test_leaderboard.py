@@ -1,0 +1,96 @@
+"""The leaderboard: accounts marked to market at last prices; Σ value (house included) equals what was issued."""
+from __future__ import annotations
+
+from exchange.money import parse_cents
+from ledger.leaderboard import Holdings, market_value, standings
+
+
+def test_standings_value_and_rank_in_integer_cents():
+    prices = {"KRYP": 1234, "ADAM": None}
+    accounts = {
+        "a": ("alice", Holdings(cash=100, shares={"KRYP": 3, "ADAM": 50}), Holdings(cash=1000, shares={"KRYP": 1})),
+        "b": ("bob", Holdings(cash=5000, shares={}), Holdings(cash=1000, shares={"KRYP": 1})),
+        "house": ("house", Holdings(cash=7, shares={}), Holdings()),
+    }
+    rows = standings(accounts, prices)
+    assert [(r.username, r.value, r.starting_value, r.pnl, r.house) for r in rows] == [
+        ("bob", 5000, 2234, 2766, False), ("alice", 100 + 3 * 1234, 2234, 100 + 3 * 1234 - 2234, False),
+        ("house", 7, 0, 7, True)]
+    assert market_value(Holdings(cash=1, shares={"ADAM": 10**6}), prices) == 1  # never traded: no price
+
+
+def signed(text: str) -> int:
+    return -parse_cents(text[1:], allow_zero=True) if text.startswith("-") else parse_cents(text, allow_zero=True)
+
+
+def account_value(client, headers, prices: dict[str, int | None]) -> int:
+    balances = client.get("/api/v1/account", headers=headers).json["balances"]
+    value = parse_cents(balances["USD"]["available"], allow_zero=True) + parse_cents(
+        balances["USD"]["on_hold"], allow_zero=True)
+    for symbol, amounts in balances.items():
+        if symbol != "USD":
+            value += (amounts["available"] + amounts["on_hold"]) * (prices[symbol] or 0)
+    return value
+
+
+def test_after_trades_the_sum_of_values_is_what_was_issued(client, register, settle, settings):
+    alice, bob, carol = register("alice"), register("bob"), register("carol")
+    users = {"alice": alice, "bob": bob, "carol": carol}
+
+    def order(who, symbol, side, price, quantity):
+        response = client.post("/api/v1/orders", headers=who, json={
+            "symbol": symbol, "side": side, "type": "limit", "price": price, "quantity": quantity})
+        assert response.status_code == 201, response.json
+
+    order(alice, "KRYP", "sell", "12.34", 10)
+    order(bob, "KRYP", "buy", "12.50", 4)        # trades 4 at 12.34
+    order(carol, "KRYP", "buy", "12.40", 6)      # trades 6 at 12.34
+    order(bob, "ADAM", "sell", "7.01", 30)
+    order(carol, "ADAM", "buy", "7.05", 20)      # trades 20 at 7.01; 10 stay resting, on hold
+    order(alice, "KRYP", "buy", "11.00", 5)      # rests: cash on hold
+    settle()
+
+    board = client.get("/api/v1/leaderboard").json
+    prices = {"KRYP": 1234, "ADAM": 701, "PUPS": None}
+    assert board["prices"] == {"KRYP": "12.34", "ADAM": "7.01", "PUPS": None}
+    rows = board["leaderboard"]
+    assert board["accounts"] == len(rows) == 4
+    by_name = {row["username"]: row for row in rows}
+    for name, headers in users.items():
+        row = by_name[name]
+        assert parse_cents(row["value"]) == account_value(client, headers, prices), name
+        issued = settings.starting_cash_cents + settings.starting_shares * (1234 + 701)
+        assert parse_cents(row["starting_value"]) == issued
+        assert signed(row["pnl"]) == signed(row["value"]) - signed(row["starting_value"])
+        assert row["house"] is False
+    house = by_name["house"]
+    fees = sum(p * q * settings.taker_fee_bps // 10_000 for p, q in ((1234, 4), (1234, 6), (701, 20)))  # per fill
+    assert house["house"] is True and house["user_id"] == "house"
+    assert parse_cents(house["value"]) == parse_cents(house["pnl"]) == fees > 0
+    assert house["starting_value"] == "0.00"
+
+    values = [parse_cents(row["value"]) for row in rows]
+    assert values == sorted(values, reverse=True) and [row["rank"] for row in rows] == [1, 2, 3, 4]
+    issued_total = 3 * settings.starting_cash_cents + 3 * settings.starting_shares * (1234 + 701)
+    assert sum(values) == issued_total
+    assert sum(parse_cents(row["starting_value"], allow_zero=True) for row in rows) == issued_total
+    assert parse_cents(board["total_value"]) == parse_cents(board["total_starting_value"]) == issued_total
+    assert sum(signed(row["pnl"]) for row in rows) == 0  # P&L is zero-sum, the house's fees included
+
+    top_two = client.get("/api/v1/leaderboard?limit=2").json
+    assert top_two["leaderboard"] == rows[:2] and top_two["total_value"] == board["total_value"]
+
+
+def test_before_any_trade_everyone_is_at_their_starting_cash(client, register, settings):
+    register("alice")
+    board = client.get("/api/v1/leaderboard").json
+    assert board["prices"] == {"KRYP": None, "ADAM": None, "PUPS": None}
+    (row,) = board["leaderboard"]  # no house row before its first fee
+    assert row["username"] == "alice" and row["pnl"] == "0.00"
+    assert parse_cents(row["value"]) == settings.starting_cash_cents
+
+
+def test_bad_limit_is_a_400(client):
+    for limit in ("0", "x", "-1", "100001"):
+        response = client.get(f"/api/v1/leaderboard?limit={limit}")
+        assert response.status_code == 400 and response.json["error"]["code"] == "invalid_limit"
