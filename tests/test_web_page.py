@@ -190,6 +190,65 @@ def test_register_trade_cancel_and_watch_the_market_live(stack, page_on, tmp_pat
     expect(page.locator("#balances tr")).to_have_count(0)
 
 
+def test_bots_panel_and_leaderboard(stack, page_on, tmp_path):
+    """A rule bot from the JSON editor: a bad rule shows the API's error naming the bad node's
+    path; a good one is listed with its state and can be stopped. The leaderboard lists me."""
+    from playwright.sync_api import expect
+
+    page = page_on()
+    wait_until_live(page)
+    username = unique("botter")
+    page.fill("#auth-username", username)
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#register")
+    expect(page.locator("#whoami")).to_have_text(username)
+    expect(page.locator("#my-bots")).to_contain_text("No bots yet.")
+
+    page.click("[data-bot-editor=json]")
+    page.fill("#bot-name", "never-fires")
+    page.fill("#bot-json", '{"$when": {"$comparison": {"itemA": {"$ask": "PUPS"}, "type": "lte", "itemB": "0.01"}},'
+                           ' "$do": [{"$order": {"kind": "LIMIT", "intent": "BUY", "bid": "0.01", "shares": 0}}]}')
+    page.click("#bot-create")
+    expect(page.locator("#bot-message")).to_contain_text("$.$do[0].$order.shares")
+    expect(page.locator("#bot-message")).to_contain_text("invalid_rule")
+    page.fill("#bot-json", "{not json")
+    page.click("#bot-create")
+    expect(page.locator("#bot-message")).to_contain_text("not valid JSON")
+    expect(page.locator("#my-bots tr[data-bot-id]")).to_have_count(0)
+
+    page.fill("#bot-json", '{"$when": {"$comparison": {"itemA": {"$ask": "PUPS"}, "type": "lte", "itemB": "0.01"}},'
+                           ' "$do": [{"$order": {"kind": "LIMIT", "intent": "BUY", "bid": "0.01", "shares": 2}}],'
+                           ' "$then": {"$do": {"$cancelAll": {}}}}')
+    page.click("#bot-create")
+    bot = page.locator("#my-bots tr[data-bot-id]")
+    expect(bot).to_have_count(1)
+    expect(bot.locator("td").nth(0)).to_have_text("never-fires")
+    expect(bot.locator("td").nth(1)).to_have_text("waiting")
+    expect(bot.locator("td").nth(2)).to_have_text("1/2")
+    bot.locator("button.stop").click()
+    expect(bot.locator("td").nth(1)).to_have_text("stopped")
+    expect(bot.locator("button.stop")).to_have_count(0)
+
+    # The threshold form writes the same kind of rule.
+    page.click("[data-bot-editor=rule]")
+    page.select_option("#rule-operand", "$bid")
+    page.select_option("#rule-symbol", "ADAM")
+    page.select_option("#rule-comparison", "gte")
+    page.fill("#rule-value", "999.00")
+    page.select_option("#rule-side", "SELL")
+    page.fill("#rule-shares", "1")
+    page.fill("#rule-price", "999.00")
+    page.click("#rule-create")
+    expect(page.locator("#my-bots tr[data-bot-id]")).to_have_count(2)
+    expect(page.locator("#my-bots tr[data-bot-id]").first.locator("td").nth(1)).to_have_text("waiting")
+
+    me = page.locator(f"#leaderboard tr[data-username='{username}']")
+    expect(me).to_have_count(1, timeout=WAIT_MS)
+    expect(me).to_have_class(re.compile(r"\bme\b"))
+    expect(me.locator("td").nth(3)).to_have_text(re.compile(r"^-?\d+\.\d\d$"))
+    page.screenshot(path=str(tmp_path / "bots.png"), full_page=True)
+
+
 def test_phone_width_has_one_column_and_no_horizontal_overflow(stack, page_on, tmp_path):
     from playwright.sync_api import expect
 
