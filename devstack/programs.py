@@ -18,6 +18,7 @@ WORKERS = (
     ("matcher", "orderbook.worker"),
     ("ledger-worker", "ledger.worker"),
     ("ticker", "ticker.worker"),
+    ("bot-runner", "bots.runner"),
 )
 
 

@@ -1,0 +1,1 @@
+"""The rule-bot runner: ``python -m bots.runner`` (see loop.py)."""

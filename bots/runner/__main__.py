@@ -1,0 +1,3 @@
+from bots.runner.loop import main
+
+main()
