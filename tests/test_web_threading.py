@@ -1,0 +1,44 @@
+"""A web replica with SOCKETIO_ASYNC_MODE=threading (no eventlet): same command
+line as `make up`, on a real redis-server; the journal is written by the real
+matcher in this process. Long-polling first, then the websocket upgrade
+(simple-websocket)."""
+from __future__ import annotations
+
+import orjson
+import requests
+
+from devstack.procs import free_port
+from exchange import keys
+from tests.stack import start_web
+from tests.test_matcher_redis import SYMBOL, stream
+from tests.test_web_feeds import match, rest_book
+from tests.test_web_live import LiveClient
+
+
+def test_a_threading_replica_serves_snapshot_deltas_and_trades(redis_server, redis_client, tmp_path):
+    port = free_port()
+    env = {"REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/0", "SOCKETIO_ASYNC_MODE": "threading",
+           "PYTHONUNBUFFERED": "1"}
+    replica = start_web(1, port, env, tmp_path)
+    client = None
+    try:
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["replica"] == "1"
+        client = LiveClient(f"http://127.0.0.1:{port}",
+                            subscriptions=[{"symbol": SYMBOL, "channels": ["book", "trades"]}])
+        client.wait_for(lambda: SYMBOL in client.books, "the snapshot")
+        assert client.sio.transport() == "websocket"
+
+        commands = stream(seed=3, count=200)
+        match(redis_client, commands)
+        expected = rest_book(redis_client)
+        client.wait_for(lambda: client.books[SYMBOL]["sequence"] >= expected["sequence"], "the last update")
+        assert client.gaps == 0
+        assert client.book(SYMBOL) == expected
+        journal = [orjson.loads(fields[b"event"]) for _id, fields in redis_client.xrange(keys.events(SYMBOL))]
+        traded = [e["trade_id"] for e in journal if e["type"] == "trade"]
+        assert traded and [t["trade_id"] for t in client.of("trade")] == traded
+        assert "threading" in replica.log() and "Traceback" not in replica.log()
+    finally:
+        if client is not None:
+            client.close()
+        replica.stop()
