@@ -242,6 +242,19 @@ def test_bots_panel_and_leaderboard(stack, page_on, tmp_path):
     expect(page.locator("#my-bots tr[data-bot-id]")).to_have_count(2)
     expect(page.locator("#my-bots tr[data-bot-id]").first.locator("td").nth(1)).to_have_text("waiting")
 
+    # A bot whose rule holds at once: the runner fires it, its order reaches my open orders
+    # (a private order event), and the bot shows done with what it did.
+    page.click("[data-bot-editor=json]")
+    page.fill("#bot-name", "fires")
+    page.fill("#bot-json", '{"$when": {"$comparison": {"itemA": {"$position": "KRYP"}, "type": "gte", "itemB": 1}},'
+                           ' "$do": {"$order": {"kind": "LIMIT", "intent": "SELL", "ask": "999.00", "shares": 1,'
+                           ' "symbol": "KRYP"}}}')
+    page.click("#bot-create")
+    fired = page.locator("#my-bots tr[data-bot-id]").first
+    expect(fired.locator("td").nth(1)).to_have_text("done", timeout=WAIT_MS)
+    expect(fired.locator("td").nth(3)).to_have_text("step 1: sell 1 KRYP @ 999.00 → new, filled 0")
+    expect(page.locator("#open-orders tr[data-order-id] td").nth(2)).to_have_text("999.00", timeout=WAIT_MS)
+
     me = page.locator(f"#leaderboard tr[data-username='{username}']")
     expect(me).to_have_count(1, timeout=WAIT_MS)
     expect(me).to_have_class(re.compile(r"\bme\b"))

@@ -31,12 +31,22 @@ function ruleFromForm() {
   return JSON.stringify(rule, null, 2);
 }
 
-function describeAction(action) {
-  if (!action || typeof action !== "object") return "—";
-  return Object.entries(action)
-    .filter(([, value]) => value !== null && typeof value !== "object")
-    .map(([key, value]) => `${key}: ${value}`)
-    .join(", ") || JSON.stringify(action);
+// last_action: {step, index, action: {type, symbol, side, order_type, price, quantity},
+// result?: {status, filled_quantity, canceled, ...}, error?: {code, message}}.
+function describeAction(last) {
+  if (!last) return "—";
+  const action = last.action ?? {};
+  let text = action.type === "cancel_all"
+    ? `cancel all ${action.symbol ?? "orders"}`
+    : action.type === "order"
+      ? `${action.side} ${action.quantity} ${action.symbol} ${action.order_type === "market" ? "at market" : `@ ${action.price}`}`
+      : "";
+  if (last.step !== undefined) text = `step ${last.step + 1}: ${text}`;
+  if (last.error) return `${text} refused: ${last.error.message} (${last.error.code})`;
+  const result = last.result ?? {};
+  if (result.status) return `${text} → ${result.status.replace("_", " ")}, filled ${result.filled_quantity ?? 0}`;
+  if (result.canceled !== undefined) return `${text} → ${result.canceled} canceled`;
+  return text || "—";
 }
 
 function stepText(bot) {
