@@ -1,6 +1,10 @@
 """The web tier's pure parts: the L2 book kept from the journal, payloads, subscriptions."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,6 +15,8 @@ from tests.command_streams import build_commands, command_specs
 from web import messages
 from web.levels import LevelBook, RestingOrder, merge
 from web.subscriptions import SubscriptionError, parse
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def naive_levels(book: OrderBook, side: Side) -> dict[int, int]:
@@ -130,3 +136,10 @@ def test_any_payload_parses_or_raises_a_subscription_error(payload):
         assert error.code in ("invalid_request", "unknown_symbol", "unknown_channel")
     else:
         assert symbol in SYMBOLS and channels
+
+
+def test_the_web_tier_never_imports_pymongo():
+    """eventlet patches the web process; pymongo must never run under it."""
+    code = "import sys, web.server; sys.exit('pymongo' in sys.modules or 'eventlet' not in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
