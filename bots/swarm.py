@@ -74,7 +74,7 @@ class SwarmReport:
         return {"bots": len(self.bots), "orders_placed": sum(s.orders_placed for s in stats),
                 "orders_canceled": sum(s.orders_canceled for s in stats),
                 "shares_bought": sum(s.bought for s in stats), "shares_sold": sum(s.sold for s in stats),
-                "trades": sum(self.trades.values()), "trades_by_symbol": self.trades,
+                "trades": sum(self.trades.values()), "trades_by_symbol": self.trades,  # from the public tape
                 "errors": dict(sum((s.errors for s in stats), Counter()) + self.errors),
                 "open_orders_left": self.open_orders_left, "duration_s": round(self.duration_s, 1),
                 "stopped_by": self.stopped_by}
@@ -284,7 +284,11 @@ def main(args) -> int:
     console = Console(stderr=args.json)
     if not console.is_terminal:
         console.width = max(console.width, 120)  # a log file is no reason to clip the leaderboard
-    report = run(config, console)
+    try:
+        report = run(config, console)
+    except ApiError as error:
+        console.print(f"[red]swarm failed: {error}[/red]")
+        return 2
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

@@ -110,7 +110,8 @@ def test_a_30_second_swarm_trades_every_symbol_and_the_books_balance(stack, tmp_
           f"duration {totals['duration_s']}s")
 
 
-def test_sigint_stops_the_swarm_and_leaves_no_open_orders(stack, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_swarm_and_leaves_no_open_orders(stack, tmp_path, signum):
     err_path = tmp_path / "swarm.err"
     with open(err_path, "w") as err:
         swarm = subprocess.Popen(swarm_command(stack, "--duration", "300", "--makers", "3", "--traders", "3",
@@ -129,7 +130,7 @@ def test_sigint_stops_the_swarm_and_leaves_no_open_orders(stack, tmp_path):
             time.sleep(0.5)
         assert makers and all(maker.open_orders() for maker in makers), err_path.read_text()[-4000:]
 
-        swarm.send_signal(signal.SIGINT)
+        swarm.send_signal(signum)
         out, _ = swarm.communicate(timeout=120)
     finally:
         if swarm.poll() is None:
@@ -137,7 +138,7 @@ def test_sigint_stops_the_swarm_and_leaves_no_open_orders(stack, tmp_path):
             swarm.wait()
     assert swarm.returncode == 0, err_path.read_text()[-4000:]
     report = json.loads(out)
-    assert report["totals"]["stopped_by"] == "SIGINT" and report["totals"]["duration_s"] < 300
+    assert report["totals"]["stopped_by"] == signum.name and report["totals"]["duration_s"] < 300
     assert report["totals"]["open_orders_left"] == 0
     assert {row["username"] for row in report["leaderboard"]} == {
         "sig-mm1", "sig-mm2", "sig-mm3", "sig-random1", "sig-random2", "sig-random3"}

@@ -136,13 +136,14 @@ class Strategy:
         self.stats.orders_canceled += len(canceled)
         for order in canceled:
             self.track(order)
-        self.sync_working()
+        self.sync_working(still_open={})  # nothing is open now: read what filled before the cancel
 
-    def sync_working(self) -> None:
+    def sync_working(self, still_open: dict[str, dict] | None = None) -> None:
         """Bring our working orders up to date: one list of open orders, then a read of each that left it."""
         if not self.working:
             return
-        still_open = {order["order_id"]: order for order in self.client.open_orders(self.symbol)}
+        if still_open is None:
+            still_open = {order["order_id"]: order for order in self.client.open_orders(self.symbol)}
         for order_id in list(self.working):
             if order_id in still_open:
                 self.track(still_open[order_id])
