@@ -3,6 +3,8 @@ fires a stored rule when another user trades the price through its threshold, th
 orders appear under the owner; DELETE stops a bot for good; refused orders and runaway rules are contained."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -162,3 +164,41 @@ def test_the_action_budget_counts_per_bot_and_minute(stack):
     assert [budget.take("b1") for _ in range(5)] == [True, True, True, False, False]
     assert budget.take("b2")
     client.close()
+
+
+def run_locally(stack, tmp_path, rule_text: str, username: str) -> subprocess.Popen:
+    path = tmp_path / "rule.json"
+    path.write_text(rule_text)
+    return subprocess.Popen([sys.executable, "-m", "bots", "run", str(path), "--url", stack.base_url,
+                             "--username", username, "--password", "correct horse battery", "--interval", "0.05"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=programs.ROOT)
+
+
+def test_python_m_bots_run_runs_a_rule_until_done(stack, tmp_path):
+    dave, bob, carol = user(stack, "dave"), user(stack, "bob5"), user(stack, "carol5")
+    process = run_locally(stack, tmp_path, """{
+        "$when": {"$comparison": {"itemA": {"$ticker": "PUPS"}, "itemB": 5.00, "type": "gte"}},
+        "$do": {"$order": {"kind": "LIMIT", "intent": "BUY", "bid": 4.10, "shares": 2}},
+        "$then": {"$do": {"$cancelAll": {"symbol": "PUPS"}}}}""", "dave")
+    try:
+        time.sleep(2.0)  # it signs in and waits: PUPS has not traded at 5.00
+        assert process.poll() is None and dave.open_orders() == []
+        trade(bob, carol, "PUPS", "5.00")
+        output, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, output
+    lines = output.splitlines()
+    assert "step 1/2: fired" in lines and "step 2/2: fired" in lines and lines[-1] == "done", output
+    (order,) = dave.request("GET", "/orders", params={"status": "all"})["orders"]
+    assert (order["side"], order["price"], order["quantity"], order["status"]) == ("buy", "4.10", 2, "canceled")
+    assert order["client_order_id"].startswith("rule.")
+
+
+def test_python_m_bots_run_refuses_an_invalid_rule_with_its_path(stack, tmp_path):
+    user(stack, "erin")
+    process = run_locally(stack, tmp_path, '{"$do": {"$order": {"kind": "LIMIT", "intent": "BUY", '
+                                           '"bid": 4.105, "shares": 2, "symbol": "PUPS"}}}', "erin")
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "invalid rule: $.$do.$order.bid: 4.105 has more than 2 decimals" in output

@@ -37,6 +37,7 @@ from ledger.accounts import Accounts
 
 log = logging.getLogger("bots.runner")
 STALE_CLAIM_MS = 30_000  # a fired bot whose runner wrote nothing for this long is taken over
+IDLE_INTERVAL_S = 1.0    # with no active bots, look less often (each look is a MongoDB query)
 
 
 class OwnerClients:
@@ -71,6 +72,7 @@ class Runner:
         self.budget = ActionBudget(client, settings.bot_actions_per_minute)
         self.rules: dict[str, Rule] = {}
         self.claims: dict[str, str] = {}  # bot id -> this runner's claim on it while fired
+        self.active_bots = 0
         self.stopping = threading.Event()
 
     def stop(self, *_signal) -> None:
@@ -81,6 +83,7 @@ class Runner:
     def run_once(self) -> int:
         """Advance every active bot once; returns how many actions were taken."""
         bots = [(doc, rule) for doc in self.store.active() if (rule := self.compiled(doc)) is not None]
+        self.active_bots = len(bots)
         self.forget_all_but({doc["_id"] for doc, _rule in bots}, {doc["owner_id"] for doc, _rule in bots})
         steps = [(doc, rule.steps()[doc["step"]]) for doc, rule in bots]
         quotes = market.quotes(self.client, set().union(*(market_symbols(step) for _doc, step in steps)))
@@ -181,7 +184,7 @@ class Runner:
             except Exception:  # a store outage must not end the runner; the supervisor would only restart it
                 log.exception("pass failed; retrying")
                 self.stopping.wait(1.0)
-            self.stopping.wait(interval_s)
+            self.stopping.wait(interval_s if self.active_bots else max(interval_s, IDLE_INTERVAL_S))
         log.info("stopped")
 
 
