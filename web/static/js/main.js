@@ -16,6 +16,7 @@ const BURST_MS = 200;
 const FILLS_SETTLE_MS = 1500; // fills reach the ledger of record a moment after the order event
 const BOTS_POLL_MS = 5000;    // a bot's step moves on the runner's clock, not on an event we get
 const LEADERBOARD_POLL_MS = 10000;
+const LEADERBOARD_AFTER_TRADE_MS = 1000;
 
 const state = { symbol: null, interval: "1m", book: new DepthBook(null) };
 const chart = new PriceChart($("#chart"));
@@ -35,6 +36,7 @@ const live = new LiveFeed({
   trade: (trade) => {
     tape.add(trade);
     chart.addTrade(trade);
+    leaderboardSoon(); // a trade moves the marks
   },
   ticker: renderQuote,
   candle: (candle) => {
@@ -69,6 +71,14 @@ function refreshAccountSoon() {
   }, BURST_MS);
   clearTimeout(settleTimer);
   settleTimer = setTimeout(() => account.refresh(), FILLS_SETTLE_MS);
+}
+
+let leaderboardTimer = null;
+function leaderboardSoon() {
+  leaderboardTimer ??= setTimeout(() => {
+    leaderboardTimer = null;
+    refreshLeaderboard();
+  }, LEADERBOARD_AFTER_TRADE_MS);
 }
 
 async function loadQuote(symbol) {
