@@ -202,3 +202,32 @@ def test_python_m_bots_run_refuses_an_invalid_rule_with_its_path(stack, tmp_path
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 2
     assert "invalid rule: $.$do.$order.bid: 4.105 has more than 2 decimals" in output
+
+
+def test_a_runner_takes_over_a_step_whose_runner_died_and_places_nothing_twice(stack):
+    """A runner died mid-step: it had placed action 0 (its order is on the book) but not recorded it.
+    Another runner takes the stale claim over, places action 0 again (same client_order_id: the
+    same order comes back), then action 1, and finishes."""
+    from pymongo import MongoClient
+
+    from exchange import mongo
+
+    alice = user(stack, "alice6")
+    bot_id = alice.create_bot({
+        "$when": {"$comparison": {"itemA": {"$ticker": "KRYP"}, "itemB": 999, "type": "gte"}},  # never, by itself
+        "$do": [{"$order": {"kind": "LIMIT", "intent": "BUY", "bid": 1.01, "shares": 1}},
+                {"$order": {"kind": "LIMIT", "intent": "BUY", "bid": 1.02, "shares": 1}}]})["bot_id"]
+    placed = alice.place_order("KRYP", "buy", 1, price="1.01", client_order_id=f"bot.{bot_id}.0.0")
+    stale = int(time.time() * 1000) - 60_000
+    with MongoClient(stack.mongo_url) as client:
+        client["exchange"][mongo.BOTS].update_one(
+            {"_id": bot_id}, {"$set": {"status": "fired", "claim": "a-runner-that-died", "updated": stale}})
+
+    done = wait_for(lambda: (b := alice.bot(bot_id))["status"] == "done" and b, what="the takeover")
+    assert done["actions_taken"] == 2 and done["last_action"]["index"] == 1
+    orders = alice.open_orders("KRYP")
+    assert sorted((o["price"], o["client_order_id"]) for o in orders) == [
+        ("1.01", f"bot.{bot_id}.0.0"), ("1.02", f"bot.{bot_id}.0.1")]
+    assert placed["order_id"] in {o["order_id"] for o in orders}
+    logs = "".join(p.log_path.read_text() for p in stack.workers if p.name.startswith("bot-runner"))
+    assert logs.count(f"bot {bot_id}: took over step 0") == 1
