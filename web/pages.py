@@ -17,8 +17,8 @@ STATIC_DIR = WEB_DIR / "static"
 NODE_MODULES = WEB_DIR / "node_modules"
 
 # The only files of node_modules the page may load: public name -> path under
-# node_modules. Anything else there stays private.
-# The ES-module builds, bundled: the page's own modules import them directly.
+# node_modules (the bundled ES-module builds, which the page's modules import).
+# Anything else there stays private.
 VENDOR_FILES = {
     "lightweight-charts.mjs": "lightweight-charts/dist/lightweight-charts.standalone.production.mjs",
     "lightweight-charts.LICENSE.txt": "lightweight-charts/LICENSE",
