@@ -1,5 +1,12 @@
 # One image for every Python process of the exchange; docker-compose.yml picks
 # the command (gunicorn for the API, python -m ... for the workers).
+# The page's npm libraries (lightweight-charts, socket.io-client), installed
+# from the lock file in a node stage; only node_modules is copied over.
+FROM node:20-slim AS web-assets
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -12,6 +19,7 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
+COPY --from=web-assets /web/node_modules web/node_modules
 RUN useradd --system --home-dir /app --no-create-home exchange
 USER exchange
 
