@@ -231,3 +231,13 @@ def test_a_runner_takes_over_a_step_whose_runner_died_and_places_nothing_twice(s
     assert placed["order_id"] in {o["order_id"] for o in orders}
     logs = "".join(p.log_path.read_text() for p in stack.workers if p.name.startswith("bot-runner"))
     assert logs.count(f"bot {bot_id}: took over step 0") == 1
+
+
+def test_which_refusals_are_retried():
+    from bots.runner.actions import is_transient
+
+    retried = [ApiError(0, "connection_error", ""), ApiError(429, "rate_limited", ""), ApiError(503, "busy", ""),
+               ApiError(502, "http_502", ""), ApiError(401, "invalid_token", "")]
+    final = [ApiError(422, "insufficient_funds", ""), ApiError(422, "no_liquidity", ""),
+             ApiError(400, "invalid_price", ""), ApiError(403, "no_account", "")]
+    assert all(map(is_transient, retried)) and not any(map(is_transient, final))

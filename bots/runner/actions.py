@@ -30,6 +30,7 @@ def execute(api: ExchangeClient, action: PlaceOrder | CancelAll, client_order_id
 
 
 def is_transient(error: ApiError) -> bool:
-    """Worth retrying the same action later: throttled, busy, unreachable, or a server fault.
-    Anything else (insufficient_funds, no_liquidity, ...) is the exchange refusing it."""
-    return error.status == 0 or error.status == 429 or error.status >= 500
+    """Worth retrying the same action later: throttled, busy, unreachable, a server fault, or the
+    runner's own token refused (a SECRET_KEY that differs from the API's is the runner's fault, not
+    the rule's). Anything else (insufficient_funds, no_liquidity, ...) is the exchange refusing it."""
+    return error.status in (0, 401, 429) or error.status >= 500
