@@ -1,6 +1,8 @@
 """The leaderboard: accounts marked to market at last prices; Σ value (house included) equals what was issued."""
 from __future__ import annotations
 
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+
 from exchange.money import parse_cents
 from ledger.leaderboard import Holdings, market_value, standings
 
@@ -94,3 +96,30 @@ def test_bad_limit_is_a_400(client):
     for limit in ("0", "x", "-1", "100001"):
         response = client.get(f"/api/v1/leaderboard?limit={limit}")
         assert response.status_code == 400 and response.json["error"]["code"] == "invalid_limit"
+
+SYMBOLS = ("KRYP", "ADAM")
+trades = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.sampled_from(SYMBOLS),
+                            st.integers(1, 10_000), st.integers(1, 50), st.integers(0, 30)), max_size=30)
+prices = st.fixed_dictionaries({s: st.one_of(st.none(), st.integers(1, 100_000)) for s in SYMBOLS})
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(trades, prices)
+def test_trades_and_fees_never_change_the_total_value(fills, marks):
+    """Any trades (cash one way, shares the other, fees to the house), at any marks: Σ value = Σ starting value."""
+    issued = Holdings(cash=1_000_000, shares={s: 100 for s in SYMBOLS})
+    cash = {i: issued.cash for i in range(4)} | {"house": 0}
+    shares = {i: dict(issued.shares) for i in range(4)} | {"house": {}}
+    for buyer, seller, symbol, price, quantity, fee in fills:
+        cash[buyer] -= price * quantity + fee
+        cash[seller] += price * quantity - fee
+        cash["house"] += 2 * fee
+        shares[buyer][symbol] += quantity
+        shares[seller][symbol] -= quantity
+    accounts = {str(i): (f"u{i}", Holdings(cash=cash[i], shares=shares[i]), issued) for i in range(4)}
+    accounts["house"] = ("house", Holdings(cash=cash["house"]), Holdings())
+    rows = standings(accounts, marks)
+    assert sum(r.value for r in rows) == sum(r.starting_value for r in rows) == \
+        4 * market_value(issued, marks)
+    assert sum(r.pnl for r in rows) == 0
+    assert [r.value for r in rows] == sorted((r.value for r in rows), reverse=True)
