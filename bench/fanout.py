@@ -1,0 +1,204 @@
+"""Live trades fanned out to many Socket.IO subscribers through nginx and the web replicas.
+
+A whole stack (tests/stack.py: one API replica, the workers, two web replicas,
+nginx). Orders flow through the REST API at a steady rate, each pair crossing
+into one trade on one symbol. Subscribers are asyncio websocket clients
+spread over a few processes (a minimal aiohttp Socket.IO client by default,
+``--client socketio`` for python-socketio's AsyncClient), all on the symbol's
+``trades`` channel; a trade's latency is from its journal time (the ``time``
+the matcher committed it, in ms) to its arrival at a client. The baseline is
+the same flow with a single subscriber, measured first in the same run.
+
+    python bench/fanout.py [--subscribers 1000] [--processes 2] [--rate 5] [--seconds 15]
+"""
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+
+import common  # noqa: F401  (puts the repository on sys.path)
+from common import percentile
+
+SYMBOL = "KRYP"
+
+
+def subscriber_process(index: int, start_at: float, queue, base_url: str, count: int, seconds: float,
+                       client_kind: str) -> None:
+    """``count`` subscribers in one event loop; reports (latencies ms, clients connected, trades seen)."""
+    import asyncio
+
+    async def run() -> tuple[list[float], int, int]:
+        import aiohttp
+
+        latencies: list[float] = []
+        seen: set[str] = set()
+        connected: list = []
+
+        def on_trade(trade: dict) -> None:
+            latencies.append(time.time() * 1000 - trade["time"])
+            seen.add(trade["trade_id"])
+
+        # limit=0: every websocket holds a connector slot (100 by default) for good.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            connect = RawSubscriber(session, base_url, on_trade) if client_kind == "raw" else None
+            for batch in range(0, count, 50):
+                results = await asyncio.gather(
+                    *(asyncio.wait_for(connect.open() if connect else socketio_subscriber(base_url, on_trade), 30)
+                      for _ in range(min(50, count - batch))), return_exceptions=True)
+                failures = [r for r in results if isinstance(r, Exception)]
+                connected += [r for r in results if not isinstance(r, Exception)]
+                if failures:
+                    print(f"subscriber process {index}: {len(failures)} connections failed: {failures[0]!r}",
+                          flush=True)
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+            latencies.clear()
+            seen.clear()
+            await asyncio.sleep(seconds + 1.0)  # the last trades' deliveries
+            alive = sum(1 for c in connected if not c.closed)
+            await asyncio.gather(*(c.close() for c in connected), return_exceptions=True)
+        return latencies, alive, len(seen)
+
+    queue.put(asyncio.run(run()))
+
+
+class RawSubscriber:
+    """A minimal Socket.IO client over one aiohttp websocket (Engine.IO v4): it
+    answers pings and decodes only ``trade`` events, so the subscribers' own
+    CPU weighs as little as possible on the figures."""
+
+    def __init__(self, session, base_url: str, on_trade):
+        self.session = session
+        self.url = base_url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+        self.on_trade = on_trade
+
+    async def open(self):
+        import asyncio
+
+        ws = await self.session.ws_connect(self.url)
+        await ws.receive_str()  # "0{...}": the Engine.IO handshake
+        await ws.send_str("40")  # connect to the default namespace
+        await ws.receive_str()  # "40{sid}"
+        await ws.send_str('42["subscribe",{"symbol":"%s","channels":["trades"]}]' % SYMBOL)
+        asyncio.get_running_loop().create_task(self._read(ws))
+        return ws
+
+    async def _read(self, ws) -> None:
+        import json
+
+        async for message in ws:
+            text = message.data
+            if text == "2":
+                await ws.send_str("3")
+            elif text.startswith('42["trade",'):
+                self.on_trade(json.loads(text[2:])[1])
+
+
+async def socketio_subscriber(base_url: str, on_trade):
+    import socketio
+
+    class Closable(socketio.AsyncClient):
+        @property
+        def closed(self) -> bool:
+            return not self.connected
+
+        async def close(self) -> None:
+            await self.disconnect()
+
+    client = Closable(reconnection=False)
+    client.on("trade", on_trade)
+    await client.connect(base_url, transports=["websocket"], wait_timeout=30)
+    await client.emit("subscribe", {"symbol": SYMBOL, "channels": ["trades"]})
+    return client
+
+
+def order_flow(base_url: str, rate: float, seconds: float, start_at: float, stop: threading.Event) -> int:
+    """A seller rests one share and a buyer takes it, ``rate`` times a second; returns trades made."""
+    import requests
+
+    session = requests.Session()
+    tokens = []
+    for role in ("seller", "buyer"):
+        resp = session.post(f"{base_url}/api/v1/users", json={"username": f"{role}{time.time_ns() % 10**9}",
+                                                              "password": "correct horse"}, timeout=10)
+        resp.raise_for_status()
+        tokens.append({"Authorization": f"Bearer {resp.json()['token']}"})
+    seller, buyer = tokens
+    time.sleep(max(0.0, start_at - time.time()))
+    trades, deadline, step = 0, time.monotonic() + seconds, 1.0 / rate
+    next_at = time.monotonic()
+    while time.monotonic() < deadline and not stop.is_set():
+        for headers, side in ((seller, "sell"), (buyer, "buy")):
+            session.post(f"{base_url}/api/v1/orders", headers=headers, timeout=15,
+                         json={"symbol": SYMBOL, "side": side, "type": "limit", "price": "10.00", "quantity": 1})
+        trades += 1
+        next_at += step
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    return trades
+
+
+def measure(base_url: str, subscribers: int, processes: int, rate: float, seconds: float, client_kind: str) -> dict:
+    processes = max(1, min(processes, subscribers))
+    shares = [subscribers // processes + (1 if i < subscribers % processes else 0) for i in range(processes)]
+    # Connecting a thousand clients takes a while on two cores: start the clock after.
+    start_at = time.time() + 5 + subscribers / 100
+    made: list[int] = []
+    stop = threading.Event()
+    flow = threading.Thread(target=lambda: made.append(order_flow(base_url, rate, seconds, start_at, stop)))
+    flow.start()
+    try:
+        results = run_per_process(shares, start_at, base_url, seconds, client_kind)
+    finally:
+        stop.set()
+        flow.join()
+    latencies = sorted(l for r in results for l in r[0])
+    return {"subscribers": subscribers, "connected": sum(r[1] for r in results), "trades": made[0] if made else 0,
+            "seen": max((r[2] for r in results), default=0), "deliveries": len(latencies),
+            "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
+            "max": latencies[-1] if latencies else float("nan")}
+
+
+def run_per_process(shares: list[int], start_at: float, base_url: str, seconds: float, client_kind: str) -> list:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=subscriber_process, args=(i, start_at, queue, base_url, n, seconds, client_kind))
+             for i, n in enumerate(shares)]
+    for proc in procs:
+        proc.start()
+    results = [queue.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return results
+
+
+def report(name: str, m: dict) -> None:
+    print(f"{name:>9}: {m['connected']:,}/{m['subscribers']:,} subscribers connected, {m['trades']:,} trades made, "
+          f"{m['deliveries']:,} deliveries; trade->client latency p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms, "
+          f"max {m['max']:.1f} ms", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--processes", type=int, default=2, help="subscriber processes")
+    parser.add_argument("--rate", type=float, default=5.0, help="trades per second")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--web-replicas", type=int, default=2)
+    parser.add_argument("--client", choices=("raw", "socketio"), default="raw",
+                        help="raw: a minimal aiohttp websocket client; socketio: python-socketio's AsyncClient")
+    args = parser.parse_args()
+
+    from tests.stack import start_stack
+
+    with start_stack(replicas=1, web_replicas=args.web_replicas, env={"RATE_LIMIT": ""}) as stack:
+        print(f"stack: 1 API replica, {args.web_replicas} web replicas behind nginx; "
+              f"{args.rate:g} trades/s on {SYMBOL} for {args.seconds:g}s per phase", flush=True)
+        report("baseline", measure(stack.base_url, 1, 1, args.rate, args.seconds, args.client))
+        report("fan-out", measure(stack.base_url, args.subscribers, args.processes, args.rate, args.seconds,
+                                  args.client))
+
+
+if __name__ == "__main__":
+    main()
