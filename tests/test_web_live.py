@@ -292,3 +292,19 @@ def test_clients_of_a_killed_replica_come_back_through_nginx(stack, clients):
 
     # Bring it back for whoever runs after (same port, so nginx's config still holds).
     stack.web[0] = start_web(1, stack.web[0].port, stack.child_env, stack.web[0].log_dir)
+
+
+def test_nginx_sends_each_cookie_to_its_replica_first(tmp_path):
+    from devstack import nginx
+
+    conf = nginx.write_conf(tmp_path, listen="127.0.0.1:1", orderbook=["127.0.0.1:2"],
+                            web=["127.0.0.1:3", "127.0.0.1:4", "127.0.0.1:5"])
+    nginx.check(conf)
+    text = conf.read_text()
+    for number, port in ((1, 3), (2, 4), (3, 5)):
+        block = text.split(f"upstream web_{number} {{")[1].split("}")[0].split(";")
+        assert block[0].strip() == f"server 127.0.0.1:{port} max_fails=0"
+        assert sorted(line.strip() for line in block[1:] if line.strip()) == sorted(
+            f"server 127.0.0.1:{other} max_fails=0 backup" for other in (3, 4, 5) if other != port)
+        assert f"{number} web_{number};" in text
+    assert "proxy_pass http://$web_upstream;" in text

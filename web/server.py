@@ -23,6 +23,8 @@ from web.app import create_app  # noqa: E402
 
 log = logging.getLogger("web.server")
 
+MAX_CLIENTS = 10_000
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m web.server", description=__doc__.splitlines()[0])
@@ -37,7 +39,12 @@ def main(argv: list[str] | None = None) -> None:
     web.start_feeds()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("web replica %s (%s) on %s:%d", args.replica, current.socketio_async_mode, args.host, args.port)
-    web.socketio.run(web.app, host=args.host, port=args.port, log_output=False, allow_unsafe_werkzeug=True)
+    if current.socketio_async_mode == "eventlet":
+        # eventlet's server serves at most 1024 connections at once by default; a
+        # live client holds one (a green thread) for as long as it stays.
+        web.socketio.run(web.app, host=args.host, port=args.port, log_output=False, max_size=MAX_CLIENTS)
+    else:
+        web.socketio.run(web.app, host=args.host, port=args.port, log_output=False, allow_unsafe_werkzeug=True)
 
 
 if __name__ == "__main__":
