@@ -167,6 +167,25 @@ def test_a_trade_reaches_subscribers_on_every_replica(stack, clients):
         assert (trade["price"], trade["quantity"], trade["taker_side"]) == ("12.34", 2, "buy")
 
 
+def test_ticker_and_candles_reach_only_their_channels(stack, clients):
+    """The ticker worker publishes once on the message queue; each replica delivers
+    it to the symbol's ticker or candles room, never to other channels."""
+    watcher = LiveClient(stack.base_url, subscriptions=[{"symbol": "ADAM", "channels": ["ticker", "candles"]}])
+    tape = LiveClient(stack.base_url, subscriptions=[{"symbol": "ADAM", "channels": ["trades"]}])
+    clients += [watcher, tape]
+    for client in (watcher, tape):
+        client.wait_for(lambda c=client: c.of("subscribed"), "subscribed")
+    _, seller = register(stack.base_url, "tickseller")
+    _, buyer = register(stack.base_url, "tickbuyer")
+    place(stack.base_url, seller, symbol="ADAM", side="sell", type="limit", price="20.00", quantity=1)
+    place(stack.base_url, buyer, symbol="ADAM", side="buy", type="limit", price="20.00", quantity=1)
+    watcher.wait_for(lambda: watcher.of("candle"), "a candle with the trade")
+    watcher.wait_for(lambda: watcher.of("ticker"), "a quote")
+    assert {e["symbol"] for e in watcher.of("candle") + watcher.of("ticker")} == {"ADAM"}
+    tape.wait_for(lambda: tape.of("trade"), "the trade")
+    assert tape.of("ticker") == tape.of("candle") == [] and watcher.of("trade") == []
+
+
 def test_deltas_rebuild_the_rest_book_after_a_burst_of_orders(stack, clients):
     by_replica = one_client_per_replica(stack, clients, subscriptions=[{"symbol": "KRYP", "channels": ["book"]}])
     for client in by_replica.values():
