@@ -243,10 +243,10 @@ def test_order_events_reach_their_owner_only(stack, clients):
     def kinds(client, order_id):
         return [(o["type"], o.get("status")) for o in client.of("order") if o["order_id"] == order_id]
 
-    alice_live.wait_for(lambda: ("done", "canceled") in kinds(alice_live, resting["order_id"]), "alice's cancel")
+    alice_live.wait_for(lambda: ("canceled", "canceled") in kinds(alice_live, resting["order_id"]), "alice's cancel")
     bob_live.wait_for(lambda: ("done", "filled") in kinds(bob_live, bought["order_id"]), "bob's fill")
     assert kinds(alice_live, sold["order_id"]) == [("accepted", None), ("fill", None), ("done", "filled")]
-    assert kinds(alice_live, resting["order_id"]) == [("accepted", None), ("done", "canceled")]
+    assert kinds(alice_live, resting["order_id"]) == [("accepted", None), ("canceled", "canceled")]
     assert kinds(bob_live, bought["order_id"]) == [("accepted", None), ("fill", None), ("done", "filled")]
     (alice_fill,) = [o for o in alice_live.of("order") if o["type"] == "fill"]
     assert (alice_fill["liquidity"], alice_fill["price"], alice_fill["quantity"], alice_fill["side"]) == (

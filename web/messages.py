@@ -33,7 +33,8 @@ def trade(event: dict) -> dict:
 
 def order_events(event: dict) -> list[tuple[str, dict]]:
     """[(user id, private ``order`` payload)] for one journal event: accepted, fill
-    (one for each side of a trade), amended, done (filled, canceled or rejected)."""
+    (one for each side of a trade), amended, canceled, or done (filled or rejected).
+    ``status`` always says how the order ended; ``type`` sets a cancel apart."""
     kind = event["type"]
     base = {"symbol": event["symbol"], "sequence": event["sequence"], "time": event["time"]}
     if kind == "accepted":
@@ -61,7 +62,8 @@ def order_events(event: dict) -> list[tuple[str, dict]]:
                                     "side": event.get("side"), "quantity": event["quantity"],
                                     "remaining_quantity": event["remaining"]})]
     if kind == "done":
-        return [(event["user_id"], {**base, "type": "done", "order_id": event["order_id"],
+        kind = "canceled" if event["status"] == "canceled" else "done"
+        return [(event["user_id"], {**base, "type": kind, "order_id": event["order_id"],
                                     "side": event.get("side"), "status": event["status"],
                                     "reason": event["reason"], "remaining_quantity": event["remaining"]})]
     return []
