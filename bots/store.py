@@ -22,6 +22,7 @@ import time
 import uuid
 from decimal import Decimal
 
+from bson.decimal128 import Decimal128
 from pymongo.database import Database
 
 from exchange import mongo
@@ -39,23 +40,34 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def storable(document: object) -> object:
-    """The rule as posted, with Decimal numbers as floats (BSON has no Decimal). A
-    validated rule's numbers are whole cents below $10^11, which a float's shortest
-    decimal text (``repr``) gives back exactly."""
+def _convert(document: object, kind: type, to) -> object:
     if isinstance(document, dict):
-        return {key: storable(value) for key, value in document.items()}
+        return {key: _convert(value, kind, to) for key, value in document.items()}
     if isinstance(document, list):
-        return [storable(value) for value in document]
-    if isinstance(document, Decimal):
-        return float(document)
-    return document
+        return [_convert(value, kind, to) for value in document]
+    return to(document) if isinstance(document, kind) else document
+
+
+def storable(rule: object) -> object:
+    """The rule as posted, its decimal numbers stored exactly as BSON Decimal128 (never as doubles)."""
+    return _convert(rule, Decimal, Decimal128)
+
+
+def stored_rule(doc: dict) -> object:
+    """A stored rule with its decimal numbers back as ``Decimal`` (for ``parse_rule``)."""
+    return _convert(doc["rule"], Decimal128, Decimal128.to_decimal)
+
+
+def shown_rule(doc: dict) -> object:
+    """A stored rule as the API shows it: decimal numbers as decimal strings with the
+    digits they were posted with (``0.30`` -> ``"0.30"``), like every price the API speaks."""
+    return _convert(doc["rule"], Decimal128, lambda number: str(number.to_decimal()))
 
 
 def view(doc: dict) -> dict:
     """A stored bot as the API shows it."""
     return {"bot_id": doc["_id"], "name": doc["name"], "status": doc["status"], "step": doc["step"],
-            "steps": doc["steps"], "rule": doc["rule"], "last_action": doc.get("last_action"),
+            "steps": doc["steps"], "rule": shown_rule(doc), "last_action": doc.get("last_action"),
             "actions_taken": doc.get("actions_taken", 0), "created": doc["created"], "updated": doc["updated"]}
 
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from decimal import Decimal
 
 import pytest
 
+from bots.rules import parse_rule
 from orderbook.app import create_app
 
 RULE = {
@@ -26,7 +28,8 @@ def test_create_list_get_and_stop(client, register):
     assert created.status_code == 201, created.json
     bot = created.json
     assert bot["name"] == "dip buyer" and bot["status"] == "waiting" and bot["step"] == 0 and bot["steps"] == 2
-    assert bot["rule"] == RULE and bot["last_action"] is None and isinstance(bot["created"], int)
+    # Decimal numbers come back as decimal strings, digits as sent (no float on the way).
+    assert bot["rule"] == json.loads(json.dumps(RULE), parse_float=str) and bot["last_action"] is None and isinstance(bot["created"], int)
 
     unnamed = client.post("/api/v1/bots", json={"rule": {"$do": {"$cancelAll": {}}}}, headers=alice).json
     assert unnamed["name"] == f"bot-{unnamed['bot_id'][:8]}"
@@ -48,8 +51,10 @@ def test_prices_keep_their_digits(client, register):
             ' "$do": {"$order": {"kind": "LIMIT", "intent": "BUY", "price": 0.30, "shares": 3}}}}')
     created = post_raw(client, alice, text)
     assert created.status_code == 201, created.json
-    assert created.json["rule"]["$when"]["$comparison"]["itemB"] == 0.29
-    assert created.json["rule"]["$do"]["$order"]["price"] == 0.3
+    assert created.json["rule"]["$when"]["$comparison"]["itemB"] == "0.29"
+    assert created.json["rule"]["$do"]["$order"]["price"] == "0.30"
+    shown = client.get(f"/api/v1/bots/{created.json['bot_id']}", headers=alice).json["rule"]
+    assert parse_rule(shown, ["ADAM"]) == parse_rule(json.loads(text, parse_float=Decimal)["rule"], ["ADAM"])
     sub_cent = text.replace("0.29", "0.2900000000000000001")
     refused = post_raw(client, alice, sub_cent)
     assert refused.status_code == 400

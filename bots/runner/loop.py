@@ -29,7 +29,7 @@ from bots.rules import MarketView, Rule, RuleError, evaluate, market_symbols, pa
 from bots.runner import market
 from bots.runner.actions import describe, execute, is_transient
 from bots.runner.budget import ActionBudget
-from bots.store import WAITING, BotStore, client_order_id, now_ms
+from bots.store import WAITING, BotStore, client_order_id, now_ms, stored_rule
 from exchange import mongo
 from exchange.config import Settings
 from exchange.tokens import Tokens
@@ -103,7 +103,7 @@ class Runner:
         rule = self.rules.get(doc["_id"])
         if rule is None:
             try:
-                rule = self.rules[doc["_id"]] = parse_rule(doc["rule"], self.settings.symbols)
+                rule = self.rules[doc["_id"]] = parse_rule(stored_rule(doc), self.settings.symbols)
             except RuleError as error:
                 self.store.fail(doc["_id"], doc["step"], doc.get("claim"),
                                 {"step": doc["step"], "at": now_ms(),
