@@ -184,6 +184,9 @@ def banner(config: StackConfig, layout: Layout, stack: list[Program], env: dict,
         f"  programs   {names}",
         f"  logs       {layout.logs}/<program>.log",
         f"  control    .venv/bin/supervisorctl -c {layout.run / 'supervisord.conf'} status",
+        f"  ledger     REDIS_URL='{shown(env['REDIS_URL'])}' MONGO_URL='{shown(env['MONGO_URL'])}'"
+        " .venv/bin/python -m ledger check",
+        f"  bots       .venv/bin/python -m bots swarm --url http://127.0.0.1:{config.exchange_port} --duration 60",
         "Ctrl-C stops everything.",
         "",
     ])

@@ -15,8 +15,10 @@ from bots.strategies.base import Strategy, StrategyConfig
 
 @dataclass
 class MeanReversionConfig(StrategyConfig):
-    window: int = 10
-    band_bps: int = 30
+    # A market maker's spread is typically 10-40 bps; a band inside it lets the
+    # trader lean against the bid-ask bounce as well as against real moves.
+    window: int = 8
+    band_bps: int = 8
     order_size: int = 3
     max_position: int = 30
     slippage_bps: int = 50

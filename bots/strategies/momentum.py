@@ -16,8 +16,8 @@ from bots.strategies.base import Strategy, StrategyConfig
 
 @dataclass
 class MomentumConfig(StrategyConfig):
-    short_window: int = 3
-    long_window: int = 10
+    short_window: int = 2
+    long_window: int = 6
     threshold_bps: int = 5
     order_size: int = 3
     max_position: int = 30
