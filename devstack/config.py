@@ -1,8 +1,9 @@
 """What the one-machine stack is told by its environment, read in one place.
 
 The shared settings (data dir, port, replicas) come from ``exchange.config``;
-the only thing devstack needs beyond them is whether ``REDIS_URL`` and
-``MONGO_URL`` were given at all, since an unset one means "start it here".
+the only thing devstack needs beyond them is whether ``REDIS_URL``,
+``MONGO_URL`` and ``SECRET_KEY`` were given at all, since an unset one means
+"start it here" (or, for the key, "use this data dir's own random key").
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class StackConfig:
     web_replicas: int
     redis_url: str | None  # None: start a local redis-server
     mongo_url: str | None  # None: start the embedded SecantusDB
+    secret_key: str | None  # None: the data dir's own random key (devstack.up.stack_secret)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "StackConfig":
@@ -37,4 +39,5 @@ class StackConfig:
             web_replicas=settings.web_replicas,
             redis_url=env.get("REDIS_URL") or None,
             mongo_url=env.get("MONGO_URL") or None,
+            secret_key=env.get("SECRET_KEY") or None,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import socket
 import sys
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ class Layout:
     @property
     def mongo(self) -> Path:    # SecantusDB's storage
         return self.data_dir / "mongo"
+
+    @property
+    def secret_key(self) -> Path:  # signs bearer tokens when SECRET_KEY is not set
+        return self.data_dir / "secret_key"
 
     def create(self) -> None:
         for path in (self.run, self.logs, self.nginx, self.redis, self.mongo):
@@ -124,6 +129,18 @@ def preflight(config: StackConfig, layout: Layout) -> None:
         raise SystemExit(f"port {config.exchange_port} is in use; set EXCHANGE_PORT to another port")
 
 
+def stack_secret(layout: Layout) -> str:
+    """This data dir's token-signing key: random, made on first start, kept (mode 0600)
+    so tokens survive a restart. Never the public default, which would let anyone
+    sign a token for any user."""
+    path = layout.secret_key
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, str], dict]:
     """The programs to run, the environment they share, and the ports chosen."""
     local = {"redis": config.redis_url is None, "mongo": config.mongo_url is None}
@@ -161,6 +178,7 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
         "MONGO_URL": config.mongo_url or programs.mongo_url(mongo_port),
         "EXCHANGE_DATA_DIR": str(layout.data_dir),
         "EXCHANGE_PORT": str(config.exchange_port),
+        "SECRET_KEY": config.secret_key or stack_secret(layout),
         "PYTHONUNBUFFERED": "1",
     }
     chosen = {"nginx": config.exchange_port, "redis": redis_port, "mongo": mongo_port,
