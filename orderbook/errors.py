@@ -1,7 +1,7 @@
 """API errors: every failure is a JSON body {"error": {"code", "message"}} with a 4xx status."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 
@@ -34,6 +34,15 @@ def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
         return jsonify(error_body(err.code, err.message)), err.status
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(err: RecursionError):
+        # Past Python's recursion limit the JSON decoder raises RecursionError, which neither
+        # Werkzeug's get_json(silent=True) nor a ValueError handler catches: a body nested
+        # thousands deep is bad input on every endpoint. Without a body it is our own bug.
+        if not request.content_length:
+            raise err
+        return jsonify(error_body("invalid_json", "the request body nests too deeply to parse")), 400
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):

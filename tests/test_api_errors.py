@@ -129,3 +129,16 @@ def test_rate_limit_is_per_client_and_a_429_with_a_code(settings, redis_client):
     other = client.post("/api/v1/sessions", json={"username": "alice", "password": "pw"})
     assert other.status_code == 201  # another client (no token: its address) has its own budget
     assert client.get("/api/v1/healthz").status_code == 200
+
+
+DEEP_BODIES = {"lists": "[" * 5000 + "]" * 5000, "objects": '{"a": ' * 5000 + "1" + "}" * 5000,
+               "in a field": '{"username": ' + "[" * 5000 + "]" * 5000 + ', "password": "pw"}'}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users", "/api/v1/sessions", ORDERS])
+@pytest.mark.parametrize("body", list(DEEP_BODIES.values()), ids=list(DEEP_BODIES))
+def test_a_deeply_nested_body_is_invalid_json(client, register, path, body):
+    # Past Python's recursion limit the JSON decoder raises RecursionError, not ValueError.
+    headers = register("alice") if path == ORDERS else {}
+    resp = client.post(path, data=body, headers={**headers, "Content-Type": "application/json"})
+    assert_error(resp, 400, "invalid_json")

@@ -117,6 +117,15 @@ def test_bad_input_is_a_4xx_with_a_code_and_a_path(client, register, text, statu
     assert client.get("/api/v1/bots", headers=alice).json["bots"] == []
 
 
+@pytest.mark.parametrize("text", ['{"rule": ' + "[" * 5000 + "]" * 5000 + "}", '{"a":' * 4000 + "1" + "}" * 4000],
+                         ids=["lists", "objects"])
+def test_a_deeply_nested_body_is_invalid_json(client, register, text):
+    alice = register("alice")
+    response = post_raw(client, alice, text)  # under MAX_BODY, but past the JSON decoder's recursion limit
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_json", response.json
+    assert client.get("/api/v1/bots", headers=alice).json["bots"] == []
+
+
 def test_a_huge_body_is_refused(client, register):
     alice = register("alice")
     rule = {"$do": [{"$cancelAll": {}}], "pad": "x" * 40_000}
