@@ -6,7 +6,12 @@ client that subscribes midway and after the journal was trimmed under the feed.
 """
 from __future__ import annotations
 
+import threading
+import time
+from contextlib import contextmanager
+
 import orjson
+import redis
 
 from exchange import keys
 from exchange.scripts import Scripts
@@ -135,3 +140,93 @@ def test_a_feed_behind_a_trimmed_journal_reloads_and_keeps_the_chain(redis_clien
     follow(redis_client, feed)
     assert feed.reloads == 1
     assert watcher.book() == rest_book(redis_client)
+
+
+@contextmanager
+def running(feed: BookFeed):
+    """The feed's own loop in a thread, as the web server runs it."""
+    thread = threading.Thread(target=feed.run, daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        feed.stopping.set()
+        thread.join(timeout=10)
+
+
+def wait_until(predicate, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_a_reload_that_fails_midway_still_leaves_clients_with_the_rest_book(redis_client):
+    """A batch applies entries up to a hole in the journal, then its reload fails
+    (Redis error): what that batch changed must still reach the clients, and the
+    recovery must diff against what they were sent, not against the feed's book."""
+    commands = stream(seed=7, count=300)
+    room = Room()
+    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room)
+    feed.start()
+    watcher = room.connect("watcher")
+    feed.subscribe("watcher")
+    match(redis_client, commands[:100])
+    follow(redis_client, feed)
+    assert watcher.book() == rest_book(redis_client)
+
+    match(redis_client, commands[100:])
+    unread = [entry_id for entry_id, _ in redis_client.xrange(keys.events(SYMBOL), min=f"({feed.last_id.decode()}")]
+    redis_client.xdel(keys.events(SYMBOL), unread[60])  # entries 0..59 apply, then a gap
+    broken = threading.Event()
+    broken.set()
+    load_resting = feed.read_resting
+
+    def read_resting(*args, **kwargs):
+        if broken.is_set():
+            raise redis.ConnectionError("injected: Redis went away during the reload")
+        return load_resting(*args, **kwargs)
+
+    feed.read_resting = read_resting
+    expected, started_at = rest_book(redis_client), feed.book.sequence
+    with running(feed) as thread:
+        wait_until(lambda: feed.failures >= 1, "the failed reload")
+        assert not feed.healthy(stall_s=60)
+        # What the batch applied before the hole was sent at once, chained.
+        assert watcher.sequence == started_at + 60
+        broken.clear()
+        wait_until(lambda: feed.in_sync and feed.book.sequence == expected["sequence"], "the recovery")
+        assert thread.is_alive() and feed.healthy(stall_s=60)
+    late = room.connect("late")
+    feed.subscribe("late")  # also moves everyone's chain up to the book's sequence
+    assert watcher.book() == late.book() == expected
+
+
+def test_an_unexpected_error_in_one_batch_does_not_stop_the_feed(redis_client, monkeypatch):
+    commands = stream(seed=9, count=300)
+    room = Room()
+    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room)
+    feed.start()
+    watcher = room.connect("watcher")
+    feed.subscribe("watcher")
+    order_events = messages.order_events
+    raised = []
+
+    def fails_once(event):
+        if not raised:
+            raised.append(event["sequence"])
+            raise KeyError("injected: an event shape this replica does not know")
+        return order_events(event)
+
+    monkeypatch.setattr(messages, "order_events", fails_once)
+    with running(feed) as thread:
+        match(redis_client, commands[:150])
+        first = rest_book(redis_client)
+        wait_until(lambda: feed.book.sequence == first["sequence"] and feed.in_sync, "the feed after the error")
+        match(redis_client, commands[150:])
+        expected = rest_book(redis_client)
+        wait_until(lambda: feed.book.sequence == expected["sequence"], "later batches")
+        assert thread.is_alive() and raised and feed.failures == 1
+    late = room.connect("late")
+    feed.subscribe("late")
+    assert watcher.book() == late.book() == expected

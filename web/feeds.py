@@ -14,6 +14,12 @@ one before, and a new subscriber's ``book_snapshot`` is taken from the same
 book under the same lock, so its first update chains onto the snapshot. A
 replica that finds a gap in the journal (it fell behind past the retention
 trim) reloads the book and sends the difference as one update.
+
+Failures never leave clients silently wrong: the feed remembers the levels it
+has sent (``shown``), sends what a batch changed before any error propagates,
+and after any failure (Redis, a malformed event, an emit) it reloads the book
+and sends the difference from what clients were actually sent. The loop
+survives every ``Exception``; ``healthy()`` says whether it is turning and in sync.
 """
 from __future__ import annotations
 
@@ -28,12 +34,13 @@ import redis
 from exchange import keys
 from exchange.scripts import source
 from web import messages, rooms
-from web.levels import LevelBook, RestingOrder, merge
+from web.levels import BUY, SELL, LevelBook, RestingOrder, merge
 
 log = logging.getLogger("web.feeds")
 
 READ_COUNT = 500
 BLOCK_MS = 1000
+STALL_S = 15.0  # a loop wakes at least every BLOCK_MS; this long without a turn means it is stuck or dead
 
 # emit(event, payload, room or sid): sends to this replica's own clients only.
 Emit = Callable[[str, dict, str], None]
@@ -52,7 +59,13 @@ class BookFeed:
         self.book = LevelBook()
         self.last_id = b"0-0"
         self.sent_sequence = 0  # the sequence the book_update chain is at
+        # The levels clients hold: the book as of the last update sent. Equal to the
+        # book's levels while in sync; after a failure, what a reload diffs against.
+        self.shown: dict[str, dict[int, int]] = {BUY: {}, SELL: {}}
+        self.in_sync = False
         self.reloads = 0
+        self.failures = 0
+        self.last_turn = time.monotonic()  # when the loop last finished a read (or recovered)
         self.stopping = threading.Event()
 
     # ---- state ------------------------------------------------------------------
@@ -69,12 +82,21 @@ class BookFeed:
         """Load the book before serving anyone, so a first subscriber gets a real snapshot."""
         self.book, self.last_id = self.load()
         self.sent_sequence = self.book.sequence
+        self.shown = {side: dict(self.book.totals[side]) for side in (BUY, SELL)}
+        self.in_sync = True
+        self.last_turn = time.monotonic()
+
+    def healthy(self, stall_s: float) -> bool:
+        """In sync with the journal, and the loop turned within ``stall_s`` (it wakes every BLOCK_MS)."""
+        return self.in_sync and time.monotonic() - self.last_turn < stall_s
 
     # ---- subscribers --------------------------------------------------------------
 
     def subscribe(self, sid: str) -> None:
         """Snapshot to ``sid`` and join the book room, between two updates."""
         with self.lock:
+            if not self.in_sync:  # the book may hold half a failed event: reload first
+                self._resync()
             self._catch_up_chain()
             self.emit("book_snapshot", messages.book_snapshot(self.symbol, self.book), sid)
             self.enter_room(sid, rooms.channel(self.symbol, "book"))
@@ -87,52 +109,83 @@ class BookFeed:
 
     def _send_update(self, changes: list) -> None:
         update = messages.book_update(self.symbol, self.book.sequence, self.sent_sequence, changes)
-        self.emit("book_update", update, rooms.channel(self.symbol, "book"))
+        # Counted as sent before the emit: a client an emit failure skipped sees a
+        # prev_sequence it does not hold on the next update, and resubscribes.
         self.sent_sequence = self.book.sequence
+        for side, price, total in changes:
+            if total:
+                self.shown[side][price] = total
+            else:
+                self.shown[side].pop(price, None)
+        self.emit("book_update", update, rooms.channel(self.symbol, "book"))
 
     # ---- the journal ------------------------------------------------------------------
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
+                if not self.in_sync:
+                    with self.lock:
+                        self._resync()
                 read = self.client.xread({keys.events(self.symbol): self.last_id}, count=READ_COUNT,
                                          block=BLOCK_MS)
                 if read:
                     self.apply(read[0][1])
-            except redis.RedisError as error:
-                log.warning("%s: reading the journal failed (%s); retrying", self.symbol, error)
-                time.sleep(1)
+                self.last_turn = time.monotonic()
+            except Exception:  # noqa: BLE001 - one bad batch must not end this symbol's feed
+                self.failures += 1
+                self.in_sync = False
+                log.exception("%s: following the journal failed; reloading the book", self.symbol)
+                self.stopping.wait(1)
 
     def apply(self, entries: list) -> None:
-        """Apply one read batch of journal entries and tell the clients."""
+        """Apply one read batch of journal entries and tell the clients.
+
+        Whatever happens, the levels changed by the entries applied so far are sent
+        (they are the book at ``book.sequence``); an error leaves the feed out of sync
+        (the failing event may be half applied), and the next step reloads."""
         with self.lock:
             changes = []
-            for entry_id, fields in entries:
-                sequence = int(fields[b"sequence"])
-                if sequence <= self.book.sequence:  # already in the snapshot we started from
+            try:
+                for entry_id, fields in entries:
+                    sequence = int(fields[b"sequence"])
+                    if sequence <= self.book.sequence:  # already in the snapshot we started from
+                        self.last_id = entry_id
+                        continue
+                    if sequence != self.book.sequence + 1:
+                        log.warning("%s: journal gap after sequence %d", self.symbol, self.book.sequence)
+                        self.in_sync = False
+                        break
+                    event = orjson.loads(fields[b"event"])
+                    changes += self.book.apply(event)
+                    self.book.sequence = sequence
                     self.last_id = entry_id
-                    continue
-                if sequence != self.book.sequence + 1:
-                    changes += self._reload()
-                    break
-                event = orjson.loads(fields[b"event"])
-                changes += self.book.apply(event)
-                self.book.sequence = sequence
-                self.last_id = entry_id
-                self._send_events(event)
-            if changes:
-                self._send_update(merge(changes))
+                    self._send_events(event)
+            except Exception:
+                self.in_sync = False
+                raise
+            finally:
+                if changes:
+                    self._send_update(merge(changes))
+            if not self.in_sync:
+                self._resync()
 
-    def _reload(self) -> list:
-        """Entries were trimmed before this replica read them: start again from the
-        book as it is now, and return what changed since our copy."""
+    def _resync(self) -> None:
+        """Start again from the book as it is now in Redis (entries were trimmed before
+        this replica read them, or following them failed), and send clients the
+        difference from the levels they were last sent."""
         fresh, last_id = self.load()
+        changes = [(side, price, fresh.level(side, price))
+                   for side in (BUY, SELL)
+                   for price in sorted(self.shown[side].keys() | fresh.totals[side].keys())
+                   if self.shown[side].get(price, 0) != fresh.level(side, price)]
         self.reloads += 1
-        log.warning("%s: journal gap after sequence %d; reloaded the book at %d",
-                    self.symbol, self.book.sequence, fresh.sequence)
-        changes = self.book.diff(fresh)
+        log.warning("%s: reloaded the book at sequence %d (%d levels differed from what was sent)",
+                    self.symbol, fresh.sequence, len(changes))
         self.book, self.last_id = fresh, last_id
-        return changes
+        self.in_sync = True
+        if changes:
+            self._send_update(changes)
 
     def _send_events(self, event: dict) -> None:
         if event["type"] == "trade":
@@ -158,3 +211,7 @@ class Feeds:
 
     def sequences(self) -> dict[str, int]:
         return {s: feed.book.sequence for s, feed in self.by_symbol.items()}
+
+    def unhealthy(self, stall_s: float = STALL_S) -> list[str]:
+        """Symbols whose feed is out of sync (failing to recover) or whose loop stopped turning."""
+        return [s for s, feed in self.by_symbol.items() if not feed.healthy(stall_s)]
