@@ -143,3 +143,12 @@ def test_the_web_tier_never_imports_pymongo():
     code = "import sys, web.server; sys.exit('pymongo' in sys.modules or 'eventlet' not in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_subscribe_throttle_counts_each_connection_apart():
+    from web.throttle import SubscribeThrottle
+
+    throttle = SubscribeThrottle("3 per 5 seconds")
+    assert [throttle.allow("flooder") for _ in range(5)] == [True, True, True, False, False]
+    assert throttle.allow("neighbour")  # another connection has its own window
+    assert throttle.error()["code"] == "rate_limited" and "3 per 5 seconds" in throttle.error()["message"]

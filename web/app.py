@@ -21,6 +21,7 @@ from web.feeds import Feeds
 from web.queue import CHANNEL, ChannelRoutingRedisManager
 from web.sticky import StickyCookie
 from web.subscriptions import SubscriptionError, parse
+from web.throttle import SubscribeThrottle
 
 log = logging.getLogger("web")
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
         socketio.server.enter_room(sid, room, namespace="/")
 
     feeds = Feeds(client, settings.symbols, emit_here, enter_room)
+    subscribe_throttle = SubscribeThrottle()
 
     @socketio.on("connect")
     def connect(auth):
@@ -69,6 +71,9 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
 
     @socketio.on("subscribe")
     def subscribe(data=None):
+        if not subscribe_throttle.allow(request.sid):  # the connection stays; the client may retry
+            emit_here("error", subscribe_throttle.error(), request.sid)
+            return
         try:
             symbol, channels = parse(data, settings.symbols)
         except SubscriptionError as error:
@@ -101,7 +106,12 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
 
     @app.get("/healthz")
     def healthz():
-        return jsonify(status="ok", service="web", replica=replica, sequences=feeds.sequences())
+        unhealthy = feeds.unhealthy()
+        body = {"status": "degraded" if unhealthy else "ok", "service": "web", "replica": replica,
+                "sequences": feeds.sequences()}
+        if unhealthy:  # a dead or failing feed means stale books for this replica's clients
+            return jsonify({**body, "unhealthy_feeds": unhealthy}), 503
+        return jsonify(body)
 
     app.register_blueprint(pages.blueprint)
     app.wsgi_app = StickyCookie(app.wsgi_app, replica)
