@@ -8,6 +8,9 @@ from decimal import Decimal
 import pytest
 
 from bots.rules import parse_rule
+from bots.rules.model import Literal
+from bots.store import BotStore, stored_rule
+from exchange import mongo
 from orderbook.app import create_app
 
 RULE = {
@@ -61,6 +64,21 @@ def test_prices_keep_their_digits(client, register):
     assert refused.json["error"]["message"].startswith("$.$when.$comparison.itemB: 0.2900000000000000001 has more")
 
 
+def test_whole_cents_with_many_digits_are_stored_exactly(client, register, settings):
+    alice = register("alice")
+    price = "20.6" + "0" * 40  # whole cents, more digits than a Decimal128 holds
+    text = ('{"rule": {"$when": {"$comparison": {"itemA": {"$ticker": "KRYP"}, "itemB": 0, "type": "gt"}}, '
+            '"$do": {"$order": {"kind": "LIMIT", "intent": "BUY", "bid": ' + price + ', "shares": 1}}}}')
+    created = post_raw(client, alice, text)
+    assert created.status_code == 201, created.json
+    shown = client.get(f"/api/v1/bots/{created.json['bot_id']}", headers=alice).json["rule"]
+    assert Decimal(shown["$do"]["$order"]["bid"]) == Decimal(price)
+    step = parse_rule(shown, ["KRYP"])
+    assert step.do[0].price == 2060 and step.when.right == Literal(0)
+    stored = BotStore(mongo.database(settings.mongo_url, settings.mongo_db)).get(alice.user_id, created.json["bot_id"])
+    assert parse_rule(stored_rule(stored), ["KRYP"]) == step  # what the runner compiles
+
+
 def test_another_user_can_neither_see_nor_stop_a_bot(client, register):
     alice, mallory = register("alice"), register("mallory")
     bot_id = client.post("/api/v1/bots", json={"rule": RULE}, headers=alice).json["bot_id"]
@@ -98,9 +116,18 @@ BAD_BODIES = [
     ('{"rule": {"$when": {"$comparison": {"itemA": NaN, "itemB": 1, "type": "gt"}}, "$do": {"$cancelAll": {}}}}',
      400, "invalid_rule", "$.$when.$comparison.itemA: must be a finite number"),
     ('{"rule": {"$when": {"$comparison": {"itemA": 1e999, "itemB": 1, "type": "gt"}}, "$do": {"$cancelAll": {}}}}',
-     400, "invalid_rule", "$.$when.$comparison.itemA: must be a finite number"),
+     400, "invalid_rule", "$.$when.$comparison.itemA: 1E+999 is too large"),
     ('{"rule": {"$when": {"$comparison": {"itemA": 123456789012345678901234567890, "itemB": 1, "type": "gt"}}, '
      '"$do": {"$cancelAll": {}}}}', 400, "invalid_rule", "$.$when.$comparison.itemA: 1234567890"),
+    ('{"rule": {"$when": {"$comparison": {"itemA": {"$ticker": "KRYP"}, "itemB": 1.000000000000000000000000000001, '
+     '"type": "gt"}}, "$do": {"$cancelAll": {}}}}', 400, "invalid_rule",
+     "$.$when.$comparison.itemB: 1.000000000000000000000000000001 has more than 2 decimals"),
+    ('{"rule": {"$do": {"$order": {"kind": "LIMIT", "intent": "BUY", "bid": 1.0000000000000000000000000000000001, '
+     '"shares": 1, "symbol": "KRYP"}}}}', 400, "invalid_rule",
+     "$.$do.$order.bid: 1.0000000000000000000000000000000001 has more than 2 decimals"),
+    ('{"rule": {"$when": {"$comparison": {"itemA": {"$position": "KRYP"}, "itemB": 3.0000000000000000000000000000000001, '
+     '"type": "gt"}}, "$do": {"$cancelAll": {}}}}', 400, "invalid_rule",
+     "$.$when.$comparison.itemB: 3.0000000000000000000000000000000001 is not a whole number of shares"),
     ('{"rule": {"$do": {"$cancelAll": {}}, "$when": {"$when": 1}}}', 400, "invalid_rule",
      "$.$when.$when: unknown key; expected one of $comparison, $and, $or"),
     ('{"rule": ' + '{"$and": [' * 40 + "1" + "]}" * 40 + "}", 400, "invalid_rule", "$.$and[0].$and[0].$and[0]"),
@@ -149,7 +176,6 @@ def test_active_bots_per_user_are_limited(settings, redis_client):
     assert client.post("/api/v1/bots", json={"rule": RULE}, headers=alice).status_code == 201
     assert client.post("/api/v1/bots", json={"rule": RULE}, headers=alice).status_code == 409
     assert len(client.get("/api/v1/bots", headers=alice).json["bots"]) == 3
-    from exchange import mongo
     mongo.client(settings.mongo_url).drop_database(settings.mongo_db)
 
 

@@ -6,10 +6,13 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from bots.rules import (CancelAll, MarketView, PlaceOrder, Quote, RuleError, actions, evaluate, market_symbols,
                         parse_rule, reads_holdings)
 from bots.rules.evaluation import value_of
+from bots.rules.parsing import MAX_SHARES, cents, shares
+from exchange.money import MAX_CENTS
 from bots.rules.model import Cash, Literal, MarketPrice, Position
 
 SYMBOLS = ("KRYP", "ADAM", "PUPS")
@@ -105,6 +108,50 @@ def test_literals_are_read_through_their_decimal_text():
     assert when(compare({"$ticker": "KRYP"}, "eq", "0.29")).when.right == Literal(29)
     assert when(compare({"$ticker": "KRYP"}, "eq", Decimal("1234.50"))).when.right == Literal(123450)
     assert when(compare({"$ticker": "KRYP"}, "eq", 20)).when.right == Literal(2000)
+
+
+@pytest.mark.parametrize("literal, unit, expected", [
+    (Decimal("20.55" + "0" * 40), "money", 2055),            # 44 digits, whole cents
+    ("20.55" + "0" * 40, "money", 2055),
+    (Decimal("100000000000.00"), "money", 10**13),            # the largest amount
+    (Decimal("1234567890123E-2"), "money", 1234567890123),
+    (Decimal("2.055E+1"), "money", 2055),
+    (Decimal("0E-10000"), "money", 0),
+    (Decimal("0E+10000"), "money", 0),
+    (Decimal("150." + "0" * 40), "shares", 150),
+    (Decimal("1.5E+2"), "shares", 150),
+])
+def test_literals_with_any_number_of_digits_compile_exactly(literal, unit, expected):
+    operand = {"$ticker": "KRYP"} if unit == "money" else {"$position": "KRYP"}
+    assert when(compare(operand, "eq", literal)).when.right == Literal(expected)
+
+
+UNITS = {"money": (cents, 2, MAX_CENTS), "shares": (shares, 0, MAX_SHARES)}
+
+
+@st.composite
+def long_literal(draw, places: int, largest: int) -> Decimal:
+    """A whole amount near the unit's range, written with many trailing zeros and maybe one stray digit far out."""
+    amount = draw(st.integers(min_value=0, max_value=2 * largest))
+    zeros = draw(st.integers(min_value=0, max_value=60))
+    stray = draw(st.sampled_from(["", "1", "5", "9"]))
+    return Decimal(f"{amount}{'0' * zeros}{stray}E-{places + zeros + len(stray)}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.sampled_from(sorted(UNITS)))
+def test_a_literal_is_accepted_only_when_whole_and_then_exactly(data, unit):
+    convert, places, largest = UNITS[unit]
+    literal = data.draw(st.one_of(
+        long_literal(places, largest),
+        st.builds(lambda c, e: Decimal(f"{c}E{e}"), st.integers(0, 10**60), st.integers(-80, 20))))
+    exact = Fraction(literal) * 10 ** places  # the naive reference: exact rational arithmetic
+    try:
+        converted = convert(literal, ["x"])
+    except RuleError as error:
+        assert exact.denominator != 1 or exact > largest, str(error)
+    else:
+        assert exact.denominator == 1 and converted == exact <= largest
 
 
 def test_a_literal_against_a_position_counts_shares():
@@ -242,6 +289,22 @@ BAD_RULES = [
     ({"$when": compare(float("nan"), "gt", 0), "$do": CANCEL}, "$.$when.$comparison.itemA: must be a finite number"),
     ({"$when": compare(10**12, "gt", 0), "$do": CANCEL}, "$.$when.$comparison.itemA: 1000000000000 is too large"),
     ({"$when": {"$comparison": {"itemA": 1, "type": "gt"}}, "$do": CANCEL}, "$.$when.$comparison.itemB: is required"),
+    # More digits than Python's default 28-digit context (which would round them away) or Decimal128's 34.
+    ({"$when": compare(Decimal("1.000000000000000000000000000001"), "gt", 0), "$do": CANCEL},
+     "$.$when.$comparison.itemA: 1.000000000000000000000000000001 has more than 2 decimals"),
+    ({"$when": compare(0, "lt", "1.0000000000000000000000000000000001"), "$do": CANCEL},
+     "$.$when.$comparison.itemB: 1.0000000000000000000000000000000001 has more than 2 decimals"),
+    (with_order(bid=Decimal("20.60000000000000000000000000000000000001")),
+     "$.$do.$order.bid: 20.60000000000000000000000000000000000001 has more than 2 decimals"),
+    ({"$when": compare({"$position": "KRYP"}, "gt", Decimal("150.0000000000000000000000000000000001")),
+      "$do": CANCEL}, "$.$when.$comparison.itemB: 150.0000000000000000000000000000000001 is not a whole number"),
+    ({"$when": compare(Decimal("1E-400"), "gt", 0), "$do": CANCEL}, "$.$when.$comparison.itemA: 1E-400 has more"),
+    ({"$when": compare(Decimal("1E+400"), "gt", 0), "$do": CANCEL}, "$.$when.$comparison.itemA: 1E+400 is too large"),
+    ({"$when": compare(Decimal("1E+999999999"), "gt", 0), "$do": CANCEL}, "$.$when.$comparison.itemA: 1E+999999999 is"),
+    ({"$when": compare(Decimal("100000000000.01"), "gt", 0), "$do": CANCEL},
+     "$.$when.$comparison.itemA: 100000000000.01 is too large"),
+    ({"$when": compare({"$position": "KRYP"}, "gt", Decimal("1E+400")), "$do": CANCEL},
+     "$.$when.$comparison.itemB: 1E+400 is too large"),
 ]
 
 

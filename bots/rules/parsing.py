@@ -10,7 +10,8 @@ Three passes, each with the path of what it refuses:
 
 Money literals are dollars; a JSON number is read through its shortest decimal
 text (``repr``), a ``Decimal`` or a decimal string as written, and must be whole
-cents. No float arithmetic touches money.
+cents, whatever its digit count (read from its digits, not through rounded Decimal
+arithmetic). No float arithmetic touches money.
 """
 from __future__ import annotations
 
@@ -84,8 +85,14 @@ def check_shape(document: object) -> None:
                 raise RuleError(path, f"nests deeper than {MAX_DEPTH} levels")
             items = node.items() if isinstance(node, dict) else enumerate(node)
             stack.extend((value, [*path, key], depth + 1) for key, value in items)
-        elif isinstance(node, (float, Decimal)) and not math.isfinite(node):
+        elif not _finite(node):
             raise RuleError(path, "must be a finite number")
+
+
+def _finite(node: object) -> bool:
+    if isinstance(node, Decimal):
+        return node.is_finite()  # not math.isfinite: 1E+400 is finite, however large a float would find it
+    return not isinstance(node, float) or math.isfinite(node)
 
 
 # ---- 2. schema ---------------------------------------------------------------------------
@@ -120,22 +127,39 @@ def _decimal(value: object) -> Decimal:
 
 
 def cents(value: object, path: Segments) -> int:
-    """A dollar literal as integer cents; refuses sub-cent precision."""
-    amount = _decimal(value) * 100
-    if amount != amount.to_integral_value():
-        raise RuleError(path, f"{value} has more than 2 decimals (money is whole cents)")
-    if amount > MAX_CENTS:
-        raise RuleError(path, f"{value} is too large")
-    return int(amount)
+    """A dollar literal as integer cents, exactly; refuses sub-cent precision at any digit count."""
+    return _whole(value, 2, MAX_CENTS, path, "has more than 2 decimals (money is whole cents)")
 
 
 def shares(value: object, path: Segments) -> int:
-    amount = _decimal(value)
-    if amount != amount.to_integral_value():
-        raise RuleError(path, f"{value} is not a whole number of shares")
-    if amount > MAX_SHARES:
+    return _whole(value, 0, MAX_SHARES, path, "is not a whole number of shares")
+
+
+def _whole(value: object, places: int, largest: int, path: Segments, not_whole: str) -> int:
+    """``value × 10**places`` as an exact int in [-largest, largest], else a RuleError.
+
+    Read from the literal's digits and exponent (``as_tuple``), never through Decimal
+    arithmetic: that rounds to its context's 28 digits, so ``1.000…0001`` (31 digits)
+    would pass as whole cents, and a stored literal past Decimal128's 34 digits would fail.
+    """
+    number = _decimal(value)
+    if not number.is_finite():
+        raise RuleError(path, "must be a finite number")
+    sign, digits, exponent = number.as_tuple()
+    if not any(digits):
+        return 0  # 0, 0.00, 0E-9999: zero at any exponent
+    exponent += places
+    if len(digits) + exponent > len(str(largest)):  # before 10**exponent can be huge
         raise RuleError(path, f"{value} is too large")
-    return int(amount)
+    if exponent < 0:
+        digits, dropped = digits[:exponent], digits[exponent:]
+        if any(dropped):
+            raise RuleError(path, f"{value} {not_whole}")
+        exponent = 0
+    whole = int("".join(map(str, digits)) or "0") * 10 ** exponent
+    if whole > largest:
+        raise RuleError(path, f"{value} is too large")
+    return -whole if sign else whole
 
 
 class _Compiler:
