@@ -6,8 +6,11 @@
 
 It speaks the web tier's protocol (ARCHITECTURE.md): ``subscribe {symbol, channels}``,
 then ``book_snapshot`` and chained ``book_update`` (``prev_sequence`` must be the
-sequence it holds; on a gap it subscribes again for a fresh snapshot), ``trade``,
-``ticker``, and with a token the user's private ``order`` events. It uses the
+sequence it holds; on a gap it subscribes again, once, for a fresh snapshot),
+``trade``, ``ticker``, and with a token the user's private ``order`` events. It
+remembers its subscriptions and sends them again after every reconnect (a web
+replica restarted); while disconnected, or waiting for a snapshot after a gap,
+a book is ``stale`` (``is_stale(symbol)``) and updates are not applied to it. It uses the
 websocket transport only, so it needs no sticky cookie. Prices are kept as integer
 ticks. The strategies poll the REST API instead (simpler, and enough at their
 pace); this is for bots that want to react to every change.
@@ -29,6 +32,9 @@ CHANNELS = ("book", "trades", "ticker")
 @dataclass
 class LiveBook:
     sequence: int = -1
+    # True until a snapshot arrives, and again after a disconnect or a gap: its
+    # levels may be out of date, and updates wait for the next snapshot.
+    stale: bool = True
     bids: dict[int, int] = field(default_factory=dict)  # price ticks -> quantity
     asks: dict[int, int] = field(default_factory=dict)
 
@@ -46,8 +52,10 @@ class MarketStream:
         self.orders: deque = deque(maxlen=keep_trades)  # private order events, oldest first
         self.errors: list[dict] = []
         self.resyncs = 0
+        self.subscriptions: dict[str, set[str]] = {}  # symbol -> channels, sent again on every connect
         self.sio = socketio.Client(reconnection=True)
-        for event, handler in (("book_snapshot", self._on_snapshot), ("book_update", self._on_update),
+        for event, handler in (("connect", self._on_connect), ("disconnect", self._on_disconnect),
+                               ("book_snapshot", self._on_snapshot), ("book_update", self._on_update),
                                ("trade", self._on_trade), ("ticker", self._on_ticker), ("order", self._on_order),
                                ("error", self._on_error)):
             self.sio.on(event, handler)
@@ -60,9 +68,12 @@ class MarketStream:
         return self
 
     def subscribe(self, symbol: str, channels: tuple[str, ...] = CHANNELS) -> None:
+        with self.lock:
+            self.subscriptions.setdefault(symbol, set()).update(channels)
         if not self.sio.connected:
-            self.connect()
-        self.sio.emit("subscribe", {"symbol": symbol, "channels": list(channels)})
+            self.connect()  # its connect handler sends every subscription, this one included
+        else:
+            self.sio.emit("subscribe", {"symbol": symbol, "channels": list(channels)})
 
     def close(self) -> None:
         self.sio.disconnect()
@@ -74,6 +85,11 @@ class MarketStream:
         self.close()
 
     # ---- reading the local copy ---------------------------------------------------------------
+
+    def is_stale(self, symbol: str) -> bool:
+        """True while the book may be out of date: no snapshot since connecting, or a gap."""
+        with self.lock:
+            return self.books[symbol].stale
 
     def best_bid(self, symbol: str) -> int | None:
         with self.lock:
@@ -112,21 +128,37 @@ class MarketStream:
 
     # ---- events -------------------------------------------------------------------------------
 
+    def _on_connect(self) -> None:
+        # A reconnect lands on a server that knows nothing of this client.
+        with self.lock:
+            subscriptions = [(symbol, sorted(channels)) for symbol, channels in self.subscriptions.items()]
+        for symbol, channels in subscriptions:
+            self.sio.emit("subscribe", {"symbol": symbol, "channels": channels})
+
+    def _on_disconnect(self, *reason) -> None:
+        with self.changed:
+            for book in self.books.values():
+                book.stale = True  # updates missed from now on; the next snapshot replaces it
+            self.changed.notify_all()
+
     def _on_snapshot(self, data: dict) -> None:
         with self.changed:
             self.books[data["symbol"]] = LiveBook(
-                sequence=data["sequence"],
+                sequence=data["sequence"], stale=False,
                 bids={parse_cents(p): q for p, q in data["bids"]}, asks={parse_cents(p): q for p, q in data["asks"]})
             self.changed.notify_all()
 
     def _on_update(self, data: dict) -> None:
         symbol = data["symbol"]
+        gap = False
         with self.changed:
             book = self.books[symbol]
-            if data["prev_sequence"] != book.sequence:
-                gap = data["sequence"] > book.sequence
+            if book.stale:
+                pass  # a snapshot is on its way (asked for once): it replaces the book
+            elif data["prev_sequence"] != book.sequence:
+                gap = data["sequence"] > book.sequence  # else an update older than our snapshot
+                book.stale = gap
             else:
-                gap = False
                 for side, price, quantity in data["changes"]:
                     levels = book.bids if side in ("buy", "bid", "bids") else book.asks
                     if quantity:
@@ -135,7 +167,7 @@ class MarketStream:
                         levels.pop(parse_cents(price), None)
                 book.sequence = data["sequence"]
             self.changed.notify_all()
-        if gap:  # a missed update: start again from a fresh snapshot
+        if gap:  # a missed update: start again from a fresh snapshot, asked for once per gap
             self.resyncs += 1
             self.sio.emit("subscribe", {"symbol": symbol, "channels": ["book"]})
 

@@ -8,7 +8,8 @@ import pytest
 from bots.client import ApiError, ExchangeClient
 from devstack.procs import free_port
 from exchange.money import parse_cash, parse_cents
-from tests.stack import start_stack
+from bots.stream import MarketStream
+from tests.stack import start_stack, start_web
 
 PASSWORD = "correct horse battery"
 
@@ -122,23 +123,74 @@ def test_rate_limits_and_network_failures_are_api_errors():
     assert (down.status, down.code) == (0, "connection_error")
 
 
-def test_market_stream_follows_book_trades_and_private_orders():
-    from bots.stream import MarketStream
+@pytest.fixture(scope="module")
+def live():
+    """A stack with one web replica, for the MarketStream tests (each uses its own symbol)."""
+    with start_stack(replicas=1, web_replicas=1) as running:
+        yield running
 
-    with start_stack(replicas=1, web_replicas=1) as live:
-        buyer, seller = ExchangeClient(live.base_url), ExchangeClient(live.base_url)
-        buyer.register("stream_buyer", PASSWORD)
-        seller.register("stream_seller", PASSWORD)
-        with MarketStream(live.base_url, token=buyer.token) as stream:
-            stream.subscribe("KRYP")
-            assert stream.wait_for(lambda: stream.books["KRYP"].sequence >= 0), stream.errors
-            bid = buyer.place_order("KRYP", "buy", 3, price="10.00")
-            assert stream.wait_for(lambda: stream.levels("KRYP")[0] == [(1_000, 3)])
-            seller.place_order("KRYP", "sell", 2, price="9.50")
-            assert stream.wait_for(lambda: stream.last_price("KRYP") == 1_000)
-            assert stream.wait_for(lambda: stream.levels("KRYP")[0] == [(1_000, 1)])
-            assert stream.recent_prices("KRYP", 5) == [1_000]
-            assert stream.wait_for(lambda: any(e.get("type") == "fill" for e in stream.orders))
-            fill = next(e for e in stream.orders if e.get("type") == "fill")
-            assert (fill["order_id"], fill["quantity"], fill["liquidity"]) == (bid["order_id"], 2, "maker")
-            assert stream.errors == []
+
+def test_market_stream_follows_book_trades_and_private_orders(live):
+    buyer, seller = ExchangeClient(live.base_url), ExchangeClient(live.base_url)
+    buyer.register("stream_buyer", PASSWORD)
+    seller.register("stream_seller", PASSWORD)
+    with MarketStream(live.base_url, token=buyer.token) as stream:
+        stream.subscribe("KRYP")
+        assert stream.wait_for(lambda: stream.books["KRYP"].sequence >= 0), stream.errors
+        bid = buyer.place_order("KRYP", "buy", 3, price="10.00")
+        assert stream.wait_for(lambda: stream.levels("KRYP")[0] == [(1_000, 3)])
+        seller.place_order("KRYP", "sell", 2, price="9.50")
+        assert stream.wait_for(lambda: stream.last_price("KRYP") == 1_000)
+        assert stream.wait_for(lambda: stream.levels("KRYP")[0] == [(1_000, 1)])
+        assert stream.recent_prices("KRYP", 5) == [1_000]
+        assert stream.wait_for(lambda: any(e.get("type") == "fill" for e in stream.orders))
+        fill = next(e for e in stream.orders if e.get("type") == "fill")
+        assert (fill["order_id"], fill["quantity"], fill["liquidity"]) == (bid["order_id"], 2, "maker")
+        assert stream.errors == []
+
+
+def test_market_stream_subscribes_again_after_its_web_replica_restarts(live):
+    buyer, seller = ExchangeClient(live.base_url), ExchangeClient(live.base_url)
+    buyer.register("restart_buyer", PASSWORD)
+    seller.register("restart_seller", PASSWORD)
+    with MarketStream(live.base_url) as stream:
+        stream.subscribe("ADAM")
+        assert stream.wait_for(lambda: not stream.is_stale("ADAM")), stream.errors
+        web = live.web[0]
+        web.kill()  # SIGKILL, as a crashed replica: no goodbye
+        web.stop()
+        assert stream.wait_for(lambda: stream.is_stale("ADAM"), timeout=15)
+        live.web[0] = start_web(1, web.port, live.child_env, web.log_dir)  # same port: nginx's config holds
+
+        # The client reconnects on its own and must ask for its subscriptions again.
+        assert stream.wait_for(lambda: not stream.is_stale("ADAM"), timeout=30), "no snapshot after reconnecting"
+        seller.place_order("ADAM", "sell", 4, price="30.00")
+        assert stream.wait_for(lambda: stream.levels("ADAM")[1] == [(3_000, 4)])
+        buyer.place_order("ADAM", "buy", 1, price="30.00")
+        assert stream.wait_for(lambda: stream.last_price("ADAM") == 3_000)
+        assert stream.wait_for(lambda: stream.levels("ADAM")[1] == [(3_000, 3)])
+        assert stream.errors == []
+
+
+def test_a_gap_in_the_book_chain_asks_for_one_fresh_snapshot(live):
+    seller = ExchangeClient(live.base_url)
+    seller.register("gap_seller", PASSWORD)
+    with MarketStream(live.base_url) as stream:
+        stream.subscribe("PUPS", channels=("book",))
+        assert stream.wait_for(lambda: not stream.is_stale("PUPS")), stream.errors
+        sent, send = [], stream.sio.emit
+        stream.sio.emit = lambda event, data=None: sent.append((event, data))  # held back until checked
+        held = stream.books["PUPS"].sequence
+        # Three updates that do not chain onto what the stream holds (it missed some):
+        # one resubscribe, not one per update while the snapshot is on its way.
+        for n in range(3):
+            stream._on_update({"symbol": "PUPS", "sequence": held + 10 + n, "prev_sequence": held + 9 + n,
+                               "changes": [["sell", "99.00", 1]]})
+        assert sent == [("subscribe", {"symbol": "PUPS", "channels": ["book"]})] and stream.resyncs == 1
+        stream.sio.emit = send
+        send(*sent[0])  # the one resubscribe goes out now
+        assert stream.wait_for(lambda: not stream.is_stale("PUPS"))
+        assert stream.levels("PUPS") == ([], [])  # the real snapshot replaced the stale book
+        seller.place_order("PUPS", "sell", 2, price="31.00")
+        assert stream.wait_for(lambda: stream.levels("PUPS")[1] == [(3_100, 2)])
+        assert stream.resyncs == 1 and stream.errors == []
