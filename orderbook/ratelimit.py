@@ -1,11 +1,12 @@
 """Per-client rate limits (Flask-Limiter, counters in Redis so every replica shares them).
 
-A client is its bearer token when it sends one, else its address. RATE_LIMIT
-takes Flask-Limiter's syntax ("100/second;3000/minute"); empty turns it off.
+A client is the user its bearer token names when the token is valid, else its
+address (nginx's X-Real-IP, else the peer's): keying on whatever token a request
+sends would give every junk token a fresh budget, and the logins, registrations
+and scans behind them none at all. RATE_LIMIT takes Flask-Limiter's syntax
+("100/second;3000/minute"); empty turns it off.
 """
 from __future__ import annotations
-
-import hashlib
 
 from flask import Flask, request
 from flask_limiter import Limiter
@@ -13,14 +14,27 @@ from flask_limiter.util import get_remote_address
 
 from exchange import keys
 from exchange.config import Settings
+from exchange.tokens import TokenError
 from orderbook.errors import ApiError
+from orderbook.services import services
 
 
 def client_key() -> str:
-    header = request.headers.get("Authorization", "")
-    if header:
-        return "t:" + hashlib.sha256(header.encode()).hexdigest()[:32]
+    user_id = verified_user()
+    if user_id is not None:
+        return "u:" + user_id
     return "a:" + (request.headers.get("X-Real-IP") or get_remote_address())
+
+
+def verified_user() -> str | None:
+    """The user a valid bearer token names (its revocation check is cached for a second), else None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        return services().auth.tokens.user_for(token.strip())
+    except TokenError:
+        return None
 
 
 def init_app(app: Flask, settings: Settings) -> Limiter | None:
