@@ -96,15 +96,16 @@ class OrderEntry:
 
     def _protection_price(self, symbol: str, side: Side) -> int:
         """The collar a market order may not trade beyond, from the opposite best price."""
+        # Scores are integer ticks (bids -price): cast straight to int, never through a float.
         if side is Side.BUY:
-            best = self.client.zrange(keys.asks(symbol), 0, 0, withscores=True)
+            best = self.client.zrange(keys.asks(symbol), 0, 0, withscores=True, score_cast_func=int)
             if not best:
                 raise ApiError(422, "no_liquidity", f"no asks on {symbol}: a market buy has nothing to buy")
-            return collar_up(int(best[0][1]), self.settings.market_collar_bps)
-        best = self.client.zrange(keys.bids(symbol), 0, 0, withscores=True)
+            return collar_up(best[0][1], self.settings.market_collar_bps)
+        best = self.client.zrange(keys.bids(symbol), 0, 0, withscores=True, score_cast_func=int)
         if not best:
             raise ApiError(422, "no_liquidity", f"no bids on {symbol}: a market sell has nobody to sell to")
-        return collar_down(-int(best[0][1]), self.settings.market_collar_bps)
+        return collar_down(-best[0][1], self.settings.market_collar_bps)
 
     def _hold(self, user_id: str, symbol: str, order: NewOrder) -> int:
         """Place the order's hold (cents for a buy, shares for a sell); returns its amount."""

@@ -18,15 +18,16 @@ def quotes(client: redis.Redis, symbols: Iterable[str]) -> dict[str, Quote]:
     pipe = client.pipeline(transaction=False)
     for symbol in symbols:
         pipe.lindex(keys.trades(symbol), 0)
-        pipe.zrange(keys.bids(symbol), 0, 0, withscores=True)  # bids are scored -price
-        pipe.zrange(keys.asks(symbol), 0, 0, withscores=True)
+        # Scores are integer ticks (bids -price); read them as ints so no float touches a price.
+        pipe.zrange(keys.bids(symbol), 0, 0, withscores=True, score_cast_func=int)
+        pipe.zrange(keys.asks(symbol), 0, 0, withscores=True, score_cast_func=int)
     replies = pipe.execute()
     out = {}
     for i, symbol in enumerate(symbols):
         last, best_bid, best_ask = replies[3 * i:3 * i + 3]
         out[symbol] = Quote(last=orjson.loads(last)["price"] if last else None,
-                            bid=-int(best_bid[0][1]) if best_bid else None,
-                            ask=int(best_ask[0][1]) if best_ask else None)
+                            bid=-best_bid[0][1] if best_bid else None,
+                            ask=best_ask[0][1] if best_ask else None)
     return out
 
 
