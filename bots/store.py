@@ -61,7 +61,16 @@ def stored_rule(doc: dict) -> object:
 def shown_rule(doc: dict) -> object:
     """A stored rule as the API shows it: decimal numbers as decimal strings with the
     digits they were posted with (``0.30`` -> ``"0.30"``), like every price the API speaks."""
-    return _convert(doc["rule"], Decimal128, lambda number: str(number.to_decimal()))
+    return _convert(doc["rule"], Decimal128, lambda number: decimal_text(number.to_decimal()))
+
+
+def decimal_text(number: Decimal) -> str:
+    """Plain positional notation, never exponent form (``1E+2`` -> ``"100"``), so a
+    rule read back can be posted again; trailing zeros as posted are kept."""
+    if number.is_zero():
+        return "0"
+    text = str(number)
+    return format(number, "f") if "E" in text else text
 
 
 def view(doc: dict) -> dict:

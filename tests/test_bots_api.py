@@ -189,3 +189,16 @@ def test_openapi_lists_the_bot_and_leaderboard_paths(client):
     validator = Draft202012Validator(body)  # the rule schema embedded with its $id resolves its own $refs
     assert validator.is_valid({"rule": RULE, "name": "x"})
     assert not validator.is_valid({"rule": {**RULE, "$do": {"$order": {"kind": "LIMIT"}}}})
+
+
+def test_a_rule_read_back_can_be_posted_again_even_from_exponent_literals(client, register):
+    alice = register("alice")
+    text = ('{"rule": {"$when": {"$comparison": {"itemA": {"$ticker": "KRYP"}, "itemB": 1E+2, "type": "gte"}},'
+            ' "$do": {"$order": {"kind": "LIMIT", "intent": "SELL", "ask": 1.5E+2, "shares": 1}}}}')
+    created = post_raw(client, alice, text)
+    assert created.status_code == 201, created.json
+    shown = created.json["rule"]
+    assert shown["$when"]["$comparison"]["itemB"] == "100" and shown["$do"]["$order"]["ask"] == "150"
+    again = client.post("/api/v1/bots", json={"rule": shown}, headers=alice)
+    assert again.status_code == 201, again.json
+    assert again.json["rule"] == shown
