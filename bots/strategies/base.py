@@ -198,6 +198,38 @@ class Strategy:
         return last[-1] if last else fair_value
 
 
+@dataclass
+class SignalConfig(StrategyConfig):
+    order_size: int = 3
+    max_position: int = 30
+    slippage_bps: int = 50
+
+
+class SignalTrader(Strategy):
+    """Reads the last ``lookback`` trade prices; when ``signal()`` names a side, takes
+    ``order_size`` shares of it with an IOC order at most ``slippage_bps`` from the last
+    price, never beyond ``max_position`` shares long or short of where it started."""
+
+    config: SignalConfig
+
+    @property
+    def lookback(self) -> int:
+        raise NotImplementedError
+
+    def signal(self, prices: list[int]) -> str | None:
+        raise NotImplementedError
+
+    def decide(self) -> None:
+        self.sync_working()
+        prices = self.recent_prices(self.lookback)
+        side = self.signal(prices)
+        if side is None:
+            return
+        quantity = min(self.config.order_size, self.room(side, self.config.max_position))
+        if quantity > 0:
+            self.take(side, quantity, prices[-1], self.config.slippage_bps)
+
+
 def best(levels: list) -> int | None:
     return parse_cents(levels[0][0]) if levels else None
 

@@ -10,34 +10,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bots.strategies.base import Strategy, StrategyConfig
+from bots.strategies.base import SignalConfig, SignalTrader
 
 
 @dataclass
-class MeanReversionConfig(StrategyConfig):
+class MeanReversionConfig(SignalConfig):
     # A market maker's spread is typically 10-40 bps; a band inside it lets the
     # trader lean against the bid-ask bounce as well as against real moves.
     window: int = 8
     band_bps: int = 8
-    order_size: int = 3
-    max_position: int = 30
-    slippage_bps: int = 50
 
 
-class MeanReversionTrader(Strategy):
+class MeanReversionTrader(SignalTrader):
     kind = "mean_reversion"
     config: MeanReversionConfig
 
-    def decide(self) -> None:
-        self.sync_working()
-        prices = self.recent_prices(self.config.window)
-        side = self.signal(prices)
-        if side is None:
-            return
-        cfg = self.config
-        quantity = min(cfg.order_size, self.room(side, cfg.max_position))
-        if quantity > 0:
-            self.take(side, quantity, prices[-1], cfg.slippage_bps)
+    @property
+    def lookback(self) -> int:
+        return self.config.window
 
     def signal(self, prices: list[int]) -> str | None:
         """"sell" above the band, "buy" below it, None inside it or with too few trades."""

@@ -11,33 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bots.strategies.base import Strategy, StrategyConfig
+from bots.strategies.base import SignalConfig, SignalTrader
 
 
 @dataclass
-class MomentumConfig(StrategyConfig):
+class MomentumConfig(SignalConfig):
     short_window: int = 2
     long_window: int = 6
     threshold_bps: int = 5
-    order_size: int = 3
-    max_position: int = 30
-    slippage_bps: int = 50
 
 
-class MomentumTrader(Strategy):
+class MomentumTrader(SignalTrader):
     kind = "momentum"
     config: MomentumConfig
 
-    def decide(self) -> None:
-        self.sync_working()
-        prices = self.recent_prices(self.config.long_window)
-        side = self.signal(prices)
-        if side is None:
-            return
-        cfg = self.config
-        quantity = min(cfg.order_size, self.room(side, cfg.max_position))
-        if quantity > 0:
-            self.take(side, quantity, prices[-1], cfg.slippage_bps)
+    @property
+    def lookback(self) -> int:
+        return self.config.long_window
 
     def signal(self, prices: list[int]) -> str | None:
         """"buy" on an up trend, "sell" on a down trend, None when flat or with too few trades."""
