@@ -24,10 +24,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bots.client import ApiError, ExchangeClient
-from bots.scoreboard import Holdings, Standing, rank
+from bots.scoreboard import Standing, rank
 from bots.strategies import TRADER_KINDS, MarketMaker, MarketMakerConfig, Strategy
 from bots.strategies.base import must_back_off
 from exchange.money import format_cents, parse_cents
+from exchange.valuation import Holdings
 
 SETTLE_TIMEOUT_S = 20.0  # how long to wait for the bots' holds to be released at the end
 
@@ -156,9 +157,10 @@ def cancel_everything(bot: SwarmBot, errors: Counter, attempts: int = 20) -> int
     return left
 
 
-def wait_for_holds_released(bots: list[SwarmBot], timeout_s: float) -> None:
-    """Settlement releases a canceled order's hold a moment later; value the accounts once it has."""
-    deadline = time.monotonic() + timeout_s
+def wait_until_released(bots: list[SwarmBot], wait_s: float) -> None:
+    """Settlement releases a canceled order's hold a moment later; value the accounts once
+    nothing of theirs is on hold any more."""
+    deadline = time.monotonic() + wait_s
     pending = list(bots)
     while pending and time.monotonic() < deadline:
         still = []
@@ -168,7 +170,7 @@ def wait_for_holds_released(bots: list[SwarmBot], timeout_s: float) -> None:
             except ApiError:
                 still.append(bot)
                 continue
-            if any(str(amounts.get("on_hold", 0)) not in ("0", "0.00") for amounts in balances.values()):
+            if any(amounts["on_hold"] not in (0, "0.00") for amounts in balances.values()):
                 still.append(bot)
         pending = still
         if pending:
@@ -238,7 +240,7 @@ def run(config: SwarmConfig, console: Console) -> SwarmReport:
     console.log(f"stopped ({stopped_by[0]}) after {duration_s:.1f}s; canceling open orders")
     errors: Counter = Counter()
     left = sum(cancel_everything(bot, errors) for bot in bots)
-    wait_for_holds_released(bots, SETTLE_TIMEOUT_S)
+    wait_until_released(bots, SETTLE_TIMEOUT_S)
     prices = last_prices(public, symbols)
     standings = [Standing(bot.username, bot.strategy.kind, bot.strategy.symbol,
                           Holdings.from_balances(bot.client.account()["balances"]).value(prices),
