@@ -14,27 +14,15 @@ from flask_limiter.util import get_remote_address
 
 from exchange import keys
 from exchange.config import Settings
-from exchange.tokens import TokenError
 from orderbook.errors import ApiError
-from orderbook.services import services
+from orderbook.services import token_check
 
 
 def client_key() -> str:
-    user_id = verified_user()
+    user_id, _error = token_check()
     if user_id is not None:
         return "u:" + user_id
     return "a:" + (request.headers.get("X-Real-IP") or get_remote_address())
-
-
-def verified_user() -> str | None:
-    """The user a valid bearer token names (its revocation check is cached for a second), else None."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    try:
-        return services().auth.tokens.user_for(token.strip())
-    except TokenError:
-        return None
 
 
 def init_app(app: Flask, settings: Settings) -> Limiter | None:

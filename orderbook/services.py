@@ -56,11 +56,25 @@ def bearer_token() -> str:
     return token.strip()
 
 
+def token_check() -> tuple[str | None, ApiError | None]:
+    """(the user the request's bearer token names, None) or (None, why not): checked
+    once per request, since both the rate limiter and login_required ask."""
+    if "token_check" not in g:
+        try:
+            g.token_check = (services().auth.user_for(bearer_token()), None)
+        except ApiError as error:
+            g.token_check = (None, error)
+    return g.token_check
+
+
 def login_required(view):
     """Resolves the bearer token to g.user_id before the view runs."""
     @wraps(view)
     def wrapper(*args, **kwargs):
-        g.user_id = services().auth.user_for(bearer_token())
+        user_id, error = token_check()
+        if error is not None:
+            raise error
+        g.user_id = user_id
         return view(*args, **kwargs)
     return wrapper
 
