@@ -1,35 +1,13 @@
-"""Mark-to-market valuation of accounts, in integer cents.
+"""The swarm's leaderboard rows, valued by ``exchange.valuation`` in integer cents.
 
-A value is cash (available + on hold) plus, for each symbol, shares (available
-+ on hold) × the symbol's last trade price. A symbol that never traded has no
-price, and its shares count for nothing, in the value and the starting value
-alike, so P&L is unaffected. Starting value is the account as it began (cash
-and shares before the first order), marked at the same last prices.
+Starting value is the account as it began (cash and shares before the first
+order), marked at the same last prices as its value.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exchange.money import format_cents, parse_cash
-
-CASH_ASSET = "USD"
-
-
-@dataclass(frozen=True)
-class Holdings:
-    cash: int  # cents
-    shares: dict[str, int]
-
-    @classmethod
-    def from_balances(cls, balances: dict) -> "Holdings":
-        """From GET /account's ``balances``: {"USD": {"available": "1.00", "on_hold": "0.00"}, SYM: {...}}."""
-        cash = sum(parse_cash(amount) for amount in balances.get(CASH_ASSET, {}).values())
-        shares = {asset: sum(int(q) for q in amounts.values())
-                  for asset, amounts in balances.items() if asset != CASH_ASSET}
-        return cls(cash, shares)
-
-    def value(self, last_prices: dict[str, int | None]) -> int:
-        return self.cash + sum(quantity * (last_prices.get(symbol) or 0) for symbol, quantity in self.shares.items())
+from exchange.money import format_cents
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ for an account whose live hash is missing), last prices from the trade lists.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping
 
 import orjson
@@ -24,13 +24,8 @@ import redis
 from pymongo.database import Database
 
 from exchange import keys, mongo
+from exchange.valuation import Holdings, market_value
 from ledger.settlement import CASH, HOUSE
-
-
-@dataclass(frozen=True)
-class Holdings:
-    cash: int = 0                                   # cents
-    shares: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -45,10 +40,6 @@ class Standing:
     @property
     def pnl(self) -> int:
         return self.value - self.starting_value
-
-
-def market_value(holdings: Holdings, prices: Mapping[str, int | None]) -> int:
-    return holdings.cash + sum(quantity * (prices.get(symbol) or 0) for symbol, quantity in holdings.shares.items())
 
 
 def standings(accounts: Mapping[str, tuple[str, Holdings, Holdings]], prices: Mapping[str, int | None]

@@ -4,7 +4,8 @@ from __future__ import annotations
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from exchange.money import parse_cents
-from ledger.leaderboard import Holdings, market_value, standings
+from exchange.valuation import Holdings, market_value
+from ledger.leaderboard import standings
 
 
 def test_standings_value_and_rank_in_integer_cents():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bots.client import ExchangeClient
-from bots.scoreboard import Holdings
+from exchange.valuation import Holdings
 from exchange.money import format_cents, parse_cents
 from tests.stack import start_stack
 
