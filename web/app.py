@@ -69,16 +69,23 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
             join_room(rooms.user(user_id))
         emit_here("hello", {"replica": replica, "user_id": user_id, "symbols": list(settings.symbols)}, request.sid)
 
+    def parsed(data) -> tuple[str, tuple[str, ...]] | None:
+        """(symbol, channels) of a (un)subscribe payload, or None after telling the client why not."""
+        try:
+            return parse(data, settings.symbols)
+        except SubscriptionError as error:
+            emit_here("error", error.payload(), request.sid)
+            return None
+
     @socketio.on("subscribe")
     def subscribe(data=None):
         if not subscribe_throttle.allow(request.sid):  # the connection stays; the client may retry
             emit_here("error", subscribe_throttle.error(), request.sid)
             return
-        try:
-            symbol, channels = parse(data, settings.symbols)
-        except SubscriptionError as error:
-            emit_here("error", error.payload(), request.sid)
+        wanted = parsed(data)
+        if wanted is None:
             return
+        symbol, channels = wanted
         for channel in channels:
             if channel == "book":
                 feeds.by_symbol[symbol].subscribe(request.sid)  # snapshot, then updates
@@ -88,11 +95,10 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
 
     @socketio.on("unsubscribe")
     def unsubscribe(data=None):
-        try:
-            symbol, channels = parse(data, settings.symbols)
-        except SubscriptionError as error:
-            emit_here("error", error.payload(), request.sid)
+        wanted = parsed(data)
+        if wanted is None:
             return
+        symbol, channels = wanted
         for channel in channels:
             leave_room(rooms.channel(symbol, channel))
         emit_here("unsubscribed", {"symbol": symbol, "channels": list(channels)}, request.sid)
