@@ -123,13 +123,19 @@ def test_snapshot_then_deltas_rebuild_the_rest_book(redis_client):
     assert traded and [t["trade_id"] for t in early.trades] == traded
 
 
-def test_a_feed_behind_a_trimmed_journal_reloads_and_keeps_the_chain(redis_client):
-    commands = stream(seed=5, count=300)
+def watched_feed(redis_client):
+    """A started feed, its room of clients, and one client subscribed to its book."""
     room = Room()
     feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room)
     feed.start()
     watcher = room.connect("watcher")
     feed.subscribe("watcher")
+    return feed, room, watcher
+
+
+def test_a_feed_behind_a_trimmed_journal_reloads_and_keeps_the_chain(redis_client):
+    commands = stream(seed=5, count=300)
+    feed, room, watcher = watched_feed(redis_client)
     match(redis_client, commands[:100])
     follow(redis_client, feed)
     assert watcher.book() == rest_book(redis_client)
@@ -166,11 +172,7 @@ def test_a_reload_that_fails_midway_still_leaves_clients_with_the_rest_book(redi
     (Redis error): what that batch changed must still reach the clients, and the
     recovery must diff against what they were sent, not against the feed's book."""
     commands = stream(seed=7, count=300)
-    room = Room()
-    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room)
-    feed.start()
-    watcher = room.connect("watcher")
-    feed.subscribe("watcher")
+    feed, room, watcher = watched_feed(redis_client)
     match(redis_client, commands[:100])
     follow(redis_client, feed)
     assert watcher.book() == rest_book(redis_client)
@@ -204,11 +206,7 @@ def test_a_reload_that_fails_midway_still_leaves_clients_with_the_rest_book(redi
 
 def test_an_unexpected_error_in_one_batch_does_not_stop_the_feed(redis_client, monkeypatch):
     commands = stream(seed=9, count=300)
-    room = Room()
-    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room)
-    feed.start()
-    watcher = room.connect("watcher")
-    feed.subscribe("watcher")
+    feed, room, watcher = watched_feed(redis_client)
     order_events = messages.order_events
     raised = []
 
