@@ -22,6 +22,7 @@ class Lease:
         self.lock = Redlock(key=key, masters={client}, auto_release_time=ttl_s, num_extensions=sys.maxsize)
         self.ttl_s = ttl_s
         self.held = False
+        self.acquisitions = 0  # how many times it was taken: a change means a new tenure
         self._renew_at = 0.0
 
     def ensure(self) -> bool:
@@ -36,6 +37,7 @@ class Lease:
                 self.held = False
         if not self.held:
             self.held = self.lock.acquire(blocking=False)
+            self.acquisitions += self.held
         if self.held:
             self._renew_at = now + self.ttl_s / 3
         return self.held

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import orjson
 import redis
 from pottery import Redlock
+from redis.exceptions import NoScriptError
 from pottery.exceptions import ReleaseUnlockedLock
 
 from exchange import keys
@@ -87,6 +88,7 @@ class SymbolMatcher:
         self.batch_max_commands = batch_max_commands
         self.lock = Redlock(key=keys.lock(symbol), masters={client}, auto_release_time=self.lock_ttl_s)
         self.cursor: bytes | None = None  # last inbox entry known applied
+        self.fence: int | None = None  # the fencing token of this holder's current tenure
         self.before_commit = before_commit  # test hook: runs between matching and commit
         self._local = threading.Lock()
         self.book = OrderBook()
@@ -155,43 +157,60 @@ class SymbolMatcher:
         """
         lease = Lease(self.client, keys.lock(self.symbol), self.lock_ttl_s)
         wait_ms = max(1, int(self.lock_ttl_s * 1000 / 4))
+        tenure = 0  # the lease acquisition self.fence was taken in (0: none yet)
         try:
             while running():
                 if not lease.ensure():
                     time.sleep(standby_poll_s)
                     continue
                 with self._local:
-                    if not self._drain_locked():
+                    if tenure == lease.acquisitions and self.book_seq is not None:
+                        committed = self._wait_and_match(wait_ms)
+                    else:  # a new tenure, or a batch failed: take a fresh fence and re-read the book
+                        committed = self._drain_locked()
+                        tenure = lease.acquisitions
+                    if not committed:
+                        tenure = 0
                         lease.release()  # another matcher took over the book
-                        continue
-                # Sleep until a command arrives after the cursor (or it is time to renew).
-                self.client.xread({keys.inbox(self.symbol): self.cursor or b"0-0"}, count=1, block=wait_ms)
         finally:
             lease.release()
 
+    def _wait_and_match(self, wait_ms: int) -> bool:
+        """Block until commands arrive after the cursor (or it is time to renew the lease),
+        then match them under the fence this tenure already holds: a busy standing
+        matcher needs no round trip beyond this read and one commit per batch."""
+        streams = self.client.xread({keys.inbox(self.symbol): self.cursor or b"0-0"},
+                                    count=self.batch_max_commands, block=wait_ms)
+        if not streams:
+            return True
+        return self._match_run(streams[0][1], wait_ms)
+
     def _drain_locked(self) -> bool:
-        """Match and commit batches until the inbox is empty; False if a commit was refused."""
+        """Take a fencing token and match every pending command; False if a commit was refused."""
+        fence, seq, cursor, entries = self.scripts.begin_batch(
+            keys=self._fixed_keys[:4], args=[self.batch_max_commands])
+        self.fence, self.cursor = fence, cursor
+        if int(seq) != self.book_seq:
+            self._catch_up(int(seq))
+        return self._match_run(entries)  # none left: drain() looks once more after releasing the lock
+
+    def _match_run(self, entries: list, wait_ms: int = 0) -> bool:
+        """Match and commit batches while the commits hand back more; False if one was refused.
+
+        With ``wait_ms`` (the standing matcher), each commit also waits, in the same
+        round trip, up to that long for the next commands. Stops well inside the
+        lock's lifetime, so the caller can renew it or let it go.
+        """
+        budget_ms = self.lock_ttl_s * 1000 / 2
         started = time.monotonic()
-        following = None  # (fence, entries) handed back by the previous commit
-        # Stop well inside the lock's lifetime; the caller renews it or lets it go.
-        while time.monotonic() - started < self.lock_ttl_s / 2:
-            if following is None:
-                fence, seq, cursor, entries = self.scripts.begin_batch(
-                    keys=self._fixed_keys[:4], args=[self.batch_max_commands])
-                self.cursor = cursor
-                if not entries:
-                    return True  # drained; drain() looks once more after releasing the lock
-                seq = int(seq)
-                if seq != self.book_seq:
-                    self._catch_up(seq)
-            else:
-                (fence, entries), seq = following, self.book_seq
-            committed, following = self._match_and_commit(fence, seq, entries)
+        while entries:
+            left_ms = int(budget_ms - (time.monotonic() - started) * 1000)
+            if left_ms <= 0:
+                break
+            committed, entries = self._match_and_commit(self.fence, self.book_seq, entries,
+                                                        min(wait_ms, left_ms))
             if not committed:
                 return False
-            self.cursor = entries[-1][0]
-            if following is None:
-                return True
         return True
 
     # ---- loading ---------------------------------------------------------------------
@@ -256,8 +275,9 @@ class SymbolMatcher:
 
     # ---- matching --------------------------------------------------------------------
 
-    def _match_and_commit(self, fence: int, seq: int, entries: list) -> tuple[bool, tuple | None]:
-        """Match a batch and commit it; returns (committed, (fence, entries) of the next batch or None)."""
+    def _match_and_commit(self, fence: int, seq: int, entries: list, wait_ms: int = 0) -> tuple[bool, list]:
+        """Match a batch and commit it; returns (committed, the inbox entries waiting after it,
+        waited for up to ``wait_ms`` if none were there yet)."""
         # From here until the commit succeeds the cached book runs ahead of Redis; if
         # anything raises on the way, the next batch must rebuild it, not trust it.
         self.book_seq = None
@@ -267,7 +287,8 @@ class SymbolMatcher:
         own_reply = None
         for entry_id, fields in entries:
             replies: dict = {}
-            entry = dict(zip(fields[::2], fields[1::2]))  # {b"c": command, b"r": reply address}
+            # {b"c": command, b"r": reply address}: a dict from XREAD, a flat list from a script's XRANGE
+            entry = fields if isinstance(fields, dict) else dict(zip(fields[::2], fields[1::2]))
             reply_to = entry.get(b"r", entry_id).decode()
             try:
                 command, data = decode(entry[b"c"])
@@ -301,20 +322,35 @@ class SymbolMatcher:
         if self.before_commit is not None:
             self.before_commit()
         last_entry_id = entries[-1][0]
-        result = self.scripts.commit_batch(
-            keys=self._fixed_keys + batch.keys,
-            args=[fence, seq, next_seq, last_entry_id, self.batch_max_commands, *batch.ops])
+        result, next_entries = self._commit(self._fixed_keys + batch.keys,
+                                            [fence, seq, next_seq, last_entry_id], batch.ops, wait_ms)
         if not isinstance(result, list):  # b"stale_fence" or b"stale_seq"
             self.stale_commits += 1
             self.book_seq = None  # our cache ran ahead of a book we could not write
-            return False, None
+            return False, []
+        _ok, self.journal_id, handed_back = result
         self.batches += 1
         self.book_seq = next_seq
-        self.journal_id = result[1]
+        self.cursor = last_entry_id
         if own_reply is not None:
             self._own_reply = orjson.loads(own_reply)
-        _ok, _last_event, next_fence, next_entries = result
-        return True, ((next_fence, next_entries) if next_entries else None)
+        return True, handed_back if next_entries is None else next_entries
+
+    def _commit(self, script_keys: list, head: list, ops: list, wait_ms: int) -> tuple[object, list | None]:
+        """Run commit_batch: (its result, None) with the next entries in the result, or, with
+        ``wait_ms``, (its result, the entries after the batch) read by a blocking XREAD sent
+        in the same round trip, which Redis runs once the commit is done."""
+        if not wait_ms:
+            return self.scripts.commit_batch(keys=script_keys, args=[*head, self.batch_max_commands, *ops]), None
+        pipe = self.client.pipeline(transaction=False)
+        # EVALSHA by hand: a pipeline given the Script object checks SCRIPT EXISTS on every call.
+        pipe.evalsha(self.scripts.commit_batch.sha, len(script_keys), *script_keys, *head, 0, *ops)
+        pipe.xread({keys.inbox(self.symbol): head[-1]}, count=self.batch_max_commands, block=wait_ms)
+        try:
+            result, streams = pipe.execute()
+        except NoScriptError:  # Redis restarted or flushed its scripts: load it, commit without waiting
+            return self._commit(script_keys, head, ops, 0)
+        return result, (streams[0][1] if streams else [])
 
     def _state(self, batch: _Batch, order_id: str) -> dict:
         state = batch.states.get(order_id)

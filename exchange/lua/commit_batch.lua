@@ -17,9 +17,9 @@
 --   R  <key idx> <json>                  push a reply (expires after 60 s)
 --   E  <sequence> <json>                 append an event to the journal
 --   T  <json>                            push a trade onto the recent-trades list (newest first, capped)
--- Returns {'ok', <id of the last journal entry>, <next fence>, <next entries>}, 'stale_fence' or
--- 'stale_seq'. When inbox entries wait after the new cursor, a new fencing token is taken
--- and they are returned, so a busy matcher needs one round trip per batch.
+-- Returns {'ok', <id of the last journal entry>, <next entries>}, 'stale_fence' or 'stale_seq'.
+-- Inbox entries waiting after the new cursor are handed back, so a busy matcher needs one
+-- round trip per batch; its fencing token stays valid until another holder takes a newer one.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'stale_fence'
 end
@@ -59,11 +59,7 @@ redis.call('SET', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[3], ARGV[4])
 redis.call('XTRIM', KEYS[4], 'MINID', '~', ARGV[4])
 local next_entries = {}
-local next_fence = false
 if tonumber(ARGV[5]) > 0 then
   next_entries = redis.call('XRANGE', KEYS[4], '(' .. ARGV[4], '+', 'COUNT', tonumber(ARGV[5]))
-  if #next_entries > 0 then
-    next_fence = redis.call('INCR', KEYS[1])
-  end
 end
-return {'ok', last_event_id, next_fence, next_entries}
+return {'ok', last_event_id, next_entries}
