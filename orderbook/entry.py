@@ -28,6 +28,7 @@ from orderbook.schemas import PlaceOrder
 
 LOCK_RETRY_S = 0.01  # how long to wait on a lock holder before trying the lock again
 PIPELINED_WAIT_S = 0.05  # the reply wait sent with the append, when a standing matcher is active
+MAX_ORDER_ID = 64  # longer than any id new_order_id makes
 
 
 class OrderEntry:
@@ -74,7 +75,8 @@ class OrderEntry:
         command = encode_new(order, symbol=symbol, client_order_id=req.client_order_id, created_ms=now_ms,
                              maker_fee_bps=self.settings.maker_fee_bps, taker_fee_bps=self.settings.taker_fee_bps,
                              hold=hold)
-        reply = self._submit(symbol, command, lambda pipe: pipe.zadd(keys.user_orders(user_id), {order_id: now_ms}))
+        reply, _fills = self._submit(symbol, command,
+                                     lambda pipe: pipe.zadd(keys.user_orders(user_id), {order_id: now_ms}))
         if reply is None:
             return 202, {"order_id": order_id, "client_order_id": req.client_order_id, "symbol": symbol,
                          "status": "pending", "message": "accepted; matching is still in progress"}
@@ -137,17 +139,17 @@ class OrderEntry:
     # ---- cancel and amend -------------------------------------------------------------
 
     def cancel(self, user_id: str, order_id: str) -> dict:
-        symbol, state = self._own_state(user_id, order_id)
-        if state["status"] in ("filled", "canceled", "rejected"):
-            raise ApiError(409, "order_not_open", f"order is already {state['status']}")
-        return self._command_result(symbol, order_id, encode_cancel(order_id, user_id))
+        # No read first: the matcher checks that the order is open and the user's, and
+        # only a refusal costs a look at the order to tell "not yours" from "already done".
+        symbol = self._order_symbol(order_id)
+        return self._command_result(user_id, symbol, order_id, encode_cancel(order_id, user_id))
 
     def amend(self, user_id: str, order_id: str, new_quantity: int) -> dict:
         symbol, state = self._own_state(user_id, order_id)
         if not state["filled_quantity"] < new_quantity < state["quantity"]:
             raise bad_request("invalid_quantity", "an amend may only reduce the quantity, and not below what "
                               "has already filled; for any other change cancel and place a new order")
-        return self._command_result(symbol, order_id, encode_amend(order_id, user_id, new_quantity))
+        return self._command_result(user_id, symbol, order_id, encode_amend(order_id, user_id, new_quantity))
 
     def cancel_all(self, user_id: str, symbol: str | None) -> list[dict]:
         symbols = [self.symbol(symbol)] if symbol else list(self.settings.symbols)
@@ -167,43 +169,54 @@ class OrderEntry:
                     canceled.append(views.order(reply["order"]))
         return canceled
 
-    def _command_result(self, symbol: str, order_id: str, command: bytes) -> dict:
-        reply = self._submit(symbol, command)
+    def _command_result(self, user_id: str, symbol: str, order_id: str, command: bytes) -> dict:
+        reply, fills = self._submit(symbol, command, fills_of=order_id)
         if reply is None:
             raise ApiError(503, "busy", "the book did not answer in time; the request stays queued")
         if "error" in reply:
             code = reply["error"]["code"]
+            if code == "not_found":
+                raise not_found(f"no order {order_id!r}")
             if code == "not_open":
-                raise ApiError(409, "order_not_open", "the order is no longer open")
+                _symbol, state = self._own_state(user_id, order_id)  # 404 unless it is the user's
+                raise ApiError(409, "order_not_open", f"order is already {state['status']}")
             raise bad_request(code, f"the order could not be changed: {code}")
-        return views.order(reply["order"], self._fills(symbol, order_id))
+        return views.order(reply["order"], self._fills(symbol, order_id) if fills is None else fills)
 
     # ---- waiting for the matcher ----------------------------------------------------
 
-    def _submit(self, symbol: str, command: bytes, also=None) -> dict | None:
+    def _submit(self, symbol: str, command: bytes, also=None,
+                fills_of: str | None = None) -> tuple[dict | None, list[dict] | None]:
         """Append a command to the symbol's inbox (fixing its time priority) and wait for its result.
 
         When a standing matcher was seen holding the lock last time, the wait for
-        the reply rides in the same pipeline as the append: one round trip.
+        the reply rides in the same pipeline as the append: one round trip. So does
+        the read of ``fills_of``'s fills, which Redis runs once the reply is there.
+        Otherwise the pipeline asks whether anyone holds the lock, and this thread
+        matches the command itself if nobody does.
+        Returns (reply or None after ORDER_WAIT_MS, those fills or None if not read).
         """
         reply_to = uuid.uuid4().hex
         pipe = self.client.pipeline(transaction=False)
         pipe.xadd(keys.inbox(symbol), {"c": command, "r": reply_to})
         if also is not None:
             also(pipe)
-        pipe.exists(self.matchers[symbol].lock.key)
-        expect_holder = self._holder_seen.get(symbol, False)
-        if expect_holder:
+        if self._holder_seen.get(symbol, False):
             pipe.blpop([keys.reply(symbol, reply_to)], timeout=PIPELINED_WAIT_S)
-        results = pipe.execute()
-        if expect_holder:
-            lock_held, popped = results[-2], results[-1]
+            if fills_of is not None:
+                pipe.lrange(keys.fills(symbol, fills_of), 0, -1)
+            results = pipe.execute()
+            popped = results[-2] if fills_of is not None else results[-1]
             if popped is not None:
-                return orjson.loads(popped[1])
+                fills = None if fills_of is None else [orjson.loads(f) for f in results[-1]]
+                return orjson.loads(popped[1]), fills
+            # No reply within the pipelined wait: is anyone matching at all?
+            lock_held = bool(self.client.exists(self.matchers[symbol].lock.key))
         else:
-            lock_held = results[-1]
-        self._holder_seen[symbol] = bool(lock_held)
-        return self._await(symbol, reply_to, bool(lock_held))
+            pipe.exists(self.matchers[symbol].lock.key)
+            lock_held = bool(pipe.execute()[-1])
+        self._holder_seen[symbol] = lock_held
+        return self._await(symbol, reply_to, lock_held), None
 
     def _await(self, symbol: str, reply_to: str, lock_held: bool) -> dict | None:
         """The matcher's reply to one inbox command, or None after ORDER_WAIT_MS.
@@ -238,10 +251,15 @@ class OrderEntry:
             raise ApiError(status, "unknown_symbol", f"unknown symbol {symbol!r}; see /api/v1/symbols")
         return symbol.upper()
 
-    def _own_state(self, user_id: str, order_id: str) -> tuple[str, dict]:
+    def _order_symbol(self, order_id: str) -> str:
+        """The symbol an order id names (see commands.new_order_id); 404 for an id no order has."""
         symbol = order_id.split(".", 1)[0]
-        if symbol not in self.settings.symbols:
+        if symbol not in self.settings.symbols or len(order_id) > MAX_ORDER_ID:
             raise not_found(f"no order {order_id!r}")
+        return symbol
+
+    def _own_state(self, user_id: str, order_id: str) -> tuple[str, dict]:
+        symbol = self._order_symbol(order_id)
         raw = self.client.hget(keys.orders(symbol), order_id)
         state = orjson.loads(raw) if raw else None
         if state is None or state["user_id"] != user_id:
