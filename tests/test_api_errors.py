@@ -75,6 +75,10 @@ def test_unknown_and_foreign_orders(client, register):
         assert_error(client.get(path, headers=headers), 404, "not_found")
         assert_error(client.delete(path, headers=headers), 404, "not_found")
     assert client.get(f"{ORDERS}/{order_id}", headers=alice).json["status"] == "new"
+    # Once closed, it is still not bob's: 404 for him, 409 only for its owner.
+    assert client.delete(f"{ORDERS}/{order_id}", headers=alice).status_code == 200
+    assert_error(client.delete(f"{ORDERS}/{order_id}", headers=bob), 404, "not_found")
+    assert_error(client.delete(f"{ORDERS}/{order_id}", headers=alice), 409, "order_not_open")
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic abc"},

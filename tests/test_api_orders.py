@@ -58,6 +58,16 @@ def test_hold_is_placed_at_once_and_released_on_cancel(client, register, settle)
     assert again.status_code == 409 and again.json["error"]["code"] == "order_not_open"
 
 
+def test_cancel_of_a_partly_filled_order_shows_its_fills(client, register):
+    alice, bob = register("alice"), register("bob")
+    order = place(client, alice, side="buy", price="10.00", quantity=10).json
+    place(client, bob, side="sell", price="10.00", quantity=4)
+    resp = client.delete(f"{ORDERS}/{order['order_id']}", headers=alice)
+    assert resp.status_code == 200, resp.json
+    assert resp.json["status"] == "canceled" and resp.json["filled_quantity"] == 4
+    assert [(f["price"], f["quantity"], f["liquidity"]) for f in resp.json["fills"]] == [("10.00", 4, "maker")]
+
+
 def test_ioc_remainder_is_canceled_and_its_hold_released(client, register, settle):
     alice, bob = register("alice"), register("bob")
     place(client, alice, side="sell", price="5.00", quantity=2)

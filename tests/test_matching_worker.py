@@ -86,6 +86,33 @@ def test_worker_serves_orders_and_submitters_take_over_while_it_is_paused(redis_
     assert sum(e["type"] == "accepted" for e in events) == 90
 
 
+@pytest.mark.timeout(60)
+def test_cancels_through_the_standing_worker_answer_with_fills_and_refuse_other_users(redis_server, redis_client,
+                                                                                      entry):
+    from orderbook.errors import ApiError
+
+    worker = start_worker(redis_server)
+    try:
+        wait_for_lock(redis_client)
+        entry.place("bob", PlaceOrder(symbol=SYMBOL, side="buy", price="9.00", quantity=1))  # learns of the worker
+        assert entry._holder_seen[SYMBOL]
+        _, order = entry.place("alice", PlaceOrder(symbol=SYMBOL, side="buy", price="10.00", quantity=10))
+        entry.place("bob", PlaceOrder(symbol=SYMBOL, side="sell", price="10.00", quantity=4))
+        with pytest.raises(ApiError) as err:
+            entry.cancel("bob", order["order_id"])  # open, but not bob's: the worker refuses it
+        assert (err.value.status, err.value.code) == (404, "not_found")
+        canceled = entry.cancel("alice", order["order_id"])
+        assert canceled["status"] == "canceled" and canceled["remaining_quantity"] == 6
+        assert [(f["quantity"], f["liquidity"]) for f in canceled["fills"]] == [(4, "maker")]
+        for user, status, code in (("bob", 404, "not_found"), ("alice", 409, "order_not_open")):
+            with pytest.raises(ApiError) as err:
+                entry.cancel(user, order["order_id"])
+            assert (err.value.status, err.value.code) == (status, code)
+        assert entry.matchers[SYMBOL].batches == 0, "the standing worker should have matched everything"
+    finally:
+        worker.stop()
+
+
 @pytest.mark.timeout(180)
 def test_killing_the_worker_at_random_loses_no_order_and_doubles_no_fill(redis_server, redis_client, entry):
     rng = random.Random(7)
