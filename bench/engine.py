@@ -13,7 +13,7 @@ import argparse
 import random
 import time
 
-from common import fund_accounts, measure_eval_rate, run_processes, sleep_until
+from common import fund_accounts, measure_eval_rate, process_cpu_s, redis_cpu_s, run_processes, sleep_until
 
 SYMBOL = "KRYP"
 MID = 10_000  # $100.00 in ticks
@@ -36,8 +36,9 @@ def submitter(index: int, start_at: float, queue, redis_port: int, seconds: floa
     rng = random.Random(seed + index)
     user_id = f"bench-{index}"
     open_orders: list[str] = []
-    counts = {"limit": 0, "market": 0, "cancel": 0, "rejected": 0}
+    counts = {"limit": 0, "market": 0, "cancel": 0, "rejected": 0, "cpu_s": 0.0}
     sleep_until(start_at)
+    cpu_start = time.process_time()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         roll = rng.random()
@@ -61,6 +62,7 @@ def submitter(index: int, start_at: float, queue, redis_port: int, seconds: floa
                 open_orders.append(order["order_id"])
         except ApiError as err:  # no_liquidity, order_not_open after a fill: part of a real flow
             counts["rejected"] += 1 if err.code else 0
+    counts["cpu_s"] = time.process_time() - cpu_start
     queue.put(counts)
 
 
@@ -86,8 +88,12 @@ def main() -> None:
         fund_accounts(client, [f"bench-{i}" for i in range(args.submitters)], (SYMBOL,))
         worker = python_module("orderbook.worker", env={"REDIS_URL": f"redis://127.0.0.1:{server.port}/0",
                                                          "SYMBOLS": SYMBOL}) if args.worker else None
+        matcher_cpu_s, redis_cpu_start = process_cpu_s(worker.pid) if worker else 0.0, redis_cpu_s(client)
         try:
             results = run_processes(submitter, args.submitters, (server.port, args.seconds, args.seed))
+            if worker is not None:
+                matcher_cpu_s = process_cpu_s(worker.pid) - matcher_cpu_s
+            redis_cpu = redis_cpu_s(client) - redis_cpu_start
         finally:
             if worker is not None:
                 worker.stop()
@@ -100,6 +106,9 @@ def main() -> None:
         print(f"engine: {rate:,.0f} orders/s over {args.seconds:.0f}s with {args.submitters} submitters and {mode} "
               f"(limit {totals['limit']:,}, market {totals['market']:,}, cancel {totals['cancel']:,}, "
               f"refused {totals['rejected']:,}; {trades:,} trades)")
+        per_order_us = {"submitters": totals["cpu_s"], "matcher": matcher_cpu_s, "redis": redis_cpu}
+        print("CPU per order: " + ", ".join(f"{name} {1e6 * cpu / max(orders, 1):,.0f} µs"
+                                            for name, cpu in per_order_us.items()))
         print(f"baseline: {eval_rate:,.0f} trivial EVALSHA/s from {args.submitters} clients on the same Redis")
         ratio = rate / eval_rate
         print(f"ratio: {ratio:.3f} x EVAL rate (target >= 0.15); "

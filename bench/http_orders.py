@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import common  # noqa: F401  (puts the project on sys.path)
+from common import tree_cpu_s  # (importing common puts the project on sys.path)
 import requests
 
 from devstack import nginx, programs
@@ -29,34 +29,43 @@ BENCH_DIR = Path(__file__).resolve().parent
 USERS = 15  # odd, so the rotation pairs different users on consecutive orders
 
 
-def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict | None = None) -> dict:
+def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict | None = None,
+            cpu_of: dict[str, list[Proc]] | None = None) -> dict:
+    """wrk's figures, and the CPU µs per request used by each named group of processes."""
     wrk = shutil.which("wrk")
     if not wrk:
         raise SystemExit("wrk is not installed: sudo apt-get install -y wrk")
+    cpu_of = cpu_of or {}
+    cpu_before = {name: sum(tree_cpu_s(proc.pid) for proc in procs) for name, procs in cpu_of.items()}
     out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True).stdout
     def latency_ms(pct: str) -> float:
         value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
+    cpu_us = {name: 1e6 * (sum(tree_cpu_s(proc.pid) for proc in procs) - cpu_before[name]) / max(requests_done, 1)
+              for name, procs in cpu_of.items()}
+    return {"cpu_us": cpu_us, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50": latency_ms("50"), "p99": latency_ms("99"),
             "requests": int(re.search(r"(\d+) requests in", out).group(1)),
             "errors": int(errors.group(1)) if errors else 0}
 
 
-def measure_orders(args) -> tuple[dict, dict]:
+def measure_orders(args, workers: bool | tuple[str, ...]) -> dict:
     env = {"STARTING_CASH": "100000000.00", "STARTING_SHARES": "100000000", "RATE_LIMIT": ""}
-    with start_stack(replicas=args.replicas, env=env) as stack:
+    with start_stack(replicas=args.replicas, env=env, workers=workers) as stack:
         tokens = []
         for i in range(USERS):
             resp = requests.post(f"{stack.base_url}/api/v1/users", json={"username": f"bench{i}", "password": "pw"})
             resp.raise_for_status()
             tokens.append(resp.json()["token"])
         result = run_wrk(stack.base_url, BENCH_DIR / "orders.lua", args.seconds, args.connections,
-                         env={"TOKENS": ",".join(tokens)})
+                         env={"TOKENS": ",".join(tokens)},
+                         cpu_of={"api": stack.replicas, "workers": stack.workers, "data": stack.servers,
+                                 "nginx": [stack.nginx]})
         ticker = requests.get(f"{stack.base_url}/api/v1/ticker/KRYP").json()
-        return result, ticker
+        return {**result, "last": ticker["last"], "sequence": ticker["sequence"]}
 
 
 def measure_ceiling(args) -> dict:
@@ -78,11 +87,16 @@ def measure_ceiling(args) -> dict:
         procs.append(front)
         url = f"http://127.0.0.1:{listen_port}"
         requests.post(f"{url}/api/v1/ping", json={}).raise_for_status()
-        return run_wrk(url, BENCH_DIR / "ping.lua", args.seconds, args.connections)
+        return run_wrk(url, BENCH_DIR / "ping.lua", args.seconds, args.connections,
+                       cpu_of={"api": procs[1:-1], "data": procs[:1], "nginx": [front]})
     finally:
         for proc in reversed(procs):
             proc.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def cpu_line(run: dict) -> str:
+    return ", ".join(f"{name} {us:,.0f} µs" for name, us in run["cpu_us"].items())
 
 
 def main() -> None:
@@ -92,12 +106,19 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=2)
     args = parser.parse_args()
     ceiling = measure_ceiling(args)
-    orders, ticker = measure_orders(args)
-    print(f"http orders: {orders['rps']:,.0f} orders/s, p50 {orders['p50']:.1f} ms, p99 {orders['p99']:.1f} ms "
-          f"({orders['requests']:,} requests, {orders['errors']} non-2xx; last trade {ticker['last']}, "
-          f"sequence {ticker['sequence']:,}) through nginx, {args.replicas} replicas, {args.connections} connections")
+    # The order path alone (API replicas, the matcher, Redis; MongoDB only for logins) is what
+    # the targets are for; then the whole stack, whose settlement and candle workers share the cores.
+    orders = measure_orders(args, ("matcher",))
+    full = measure_orders(args, True)
+    for label, run in (("http orders", orders), ("  whole stack (+ ledger, ticker, bot runner)", full)):
+        print(f"{label}: {run['rps']:,.0f} orders/s ({run['rps'] / ceiling['rps']:.2f} x ceiling), "
+              f"p50 {run['p50']:.1f} ms, p99 {run['p99']:.1f} ms ({run['requests']:,} requests, "
+              f"{run['errors']} non-2xx; last trade {run['last']}, sequence {run['sequence']:,})")
+        print("    CPU per order: " + cpu_line(run))
+    print(f"  through nginx, {args.replicas} replicas, {args.connections} connections")
     print(f"baseline: {ceiling['rps']:,.0f} req/s, p50 {ceiling['p50']:.1f} ms, p99 {ceiling['p99']:.1f} ms "
           f"for a one-Redis-call Flask JSON endpoint served the same way ({ceiling['errors']} non-2xx)")
+    print("    CPU per request: " + cpu_line(ceiling))
     ratio = orders["rps"] / ceiling["rps"]
     print(f"ratio: {ratio:.2f} x ceiling (target >= 0.5); p99 target < 50 ms: "
           f"{'met' if orders['p99'] < 50 else 'NOT met'}")

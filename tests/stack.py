@@ -80,9 +80,10 @@ def start_web(number: int, port: int, env: dict, log_dir: Path) -> Proc:
     return proc
 
 
-def start_stack(replicas: int = 2, *, workers: bool = True, env: dict | None = None,
+def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, env: dict | None = None,
                 redis_url: str | None = None, mongo_url: str | None = None, web_replicas: int = 0) -> Stack:
-    """Start a whole stack; ``env`` is added to every process's environment."""
+    """Start a whole stack; ``env`` is added to every process's environment. ``workers``:
+    all of them, none, or only those named (for example ``("matcher",)``)."""
     work_dir = Path(tempfile.mkdtemp(prefix="exchange-stack-"))
     logs = work_dir / "logs"
     for path in (logs, work_dir / "redis", work_dir / "mongo"):
@@ -111,6 +112,8 @@ def start_stack(replicas: int = 2, *, workers: bool = True, env: dict | None = N
 
         if workers:
             for name, module in programs.existing_workers():
+                if workers is not True and name not in workers:
+                    continue
                 stack.workers.append(Proc(programs.worker_command(module), env=child_env,
                                           log_dir=logs, name=name))
 
