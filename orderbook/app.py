@@ -7,6 +7,7 @@ from exchange import mongo
 from exchange.config import Settings
 from orderbook import errors, openapi, ratelimit
 from orderbook.api import account, bots, leaderboard, market, orders, users
+from orderbook.jsonio import OrjsonProvider
 from orderbook.services import Services
 
 API_PREFIX = "/api/v1"
@@ -15,6 +16,7 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.json.sort_keys = False
     services = Services.build(settings)
     mongo.ensure_indexes(services.auth.db)
