@@ -209,6 +209,12 @@ def test_deltas_rebuild_the_rest_book_after_a_burst_of_orders(stack, clients):
 
     with ThreadPoolExecutor(len(traders)) as pool:
         list(pool.map(trade, traders, range(len(traders))))
+    # The feed sends an update only when a level changes, so the journal's last event must
+    # change one for the client's sequence to reach REST's: a refused cancel (of an order
+    # filled meanwhile) moves the sequence but no level.
+    resp = requests.post(f"{stack.base_url}/api/v1/orders", headers=traders[0], timeout=15, json={
+        "symbol": "KRYP", "side": "buy", "type": "limit", "price": "9.00", "quantity": 1})
+    assert resp.status_code == 201 and resp.json()["status"] == "new"
 
     expected = rest_book(stack.base_url, "KRYP")
     assert expected["sequence"] > 100 and expected["bids"] and expected["asks"]
