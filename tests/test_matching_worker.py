@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import redis
 
 from devstack.procs import python_module
 from exchange import keys
@@ -111,6 +112,22 @@ def test_cancels_through_the_standing_worker_answer_with_fills_and_refuse_other_
         assert entry.matchers[SYMBOL].batches == 0, "the standing worker should have matched everything"
     finally:
         worker.stop()
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_that_loses_redis_exits_for_its_supervisor_to_restart():
+    from devstack.procs import start_redis
+
+    server = start_redis()
+    worker = start_worker(server)
+    try:
+        wait_for_lock(redis.Redis(port=server.port))
+        server.stop()  # every call the matching thread makes now fails
+        assert worker.popen.wait(timeout=30) == 1, "the worker must exit, not live on without matching"
+        assert "exiting so that the supervisor restarts this worker" in worker.log()
+    finally:
+        worker.stop()
+        server.stop()
 
 
 @pytest.mark.timeout(180)
