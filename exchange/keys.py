@@ -101,6 +101,11 @@ def revoked_token(token_id: str) -> str:
     return f"auth:revoked:{token_id}"
 
 
+def revocations() -> str:
+    """Counter bumped by every revocation: a process rechecks its tokens only when it moved."""
+    return "auth:revocations"
+
+
 
 def rate_limit_prefix() -> str:
     return "ratelimit"

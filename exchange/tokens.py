@@ -16,7 +16,7 @@ from exchange import keys
 from exchange.config import Settings
 
 REVOCATION_CHECK_S = 1.0
-VERIFIED_CACHE_MAX = 100_000  # tokens whose signature this process has checked; cleared when full
+VERIFIED_CACHE_MAX = 100_000  # tokens this process has checked (signature, revocation); cleared when full
 
 
 class TokenError(Exception):
@@ -31,7 +31,12 @@ class Tokens:
         self.ttl_s = settings.token_ttl_s
         self.client = client
         self.serializer = URLSafeTimedSerializer(settings.secret_key, salt="exchange-token")
-        self._checked: dict[str, float] = {}  # token id -> until when it is known not revoked
+        # Token ids seen not revoked since the revocation counter last moved; the counter is
+        # read at most every REVOCATION_CHECK_S, so a process pays one round trip a second,
+        # not one per token, and a revocation still reaches it within that time.
+        self._not_revoked: set[str] = set()
+        self._revocations: bytes | None = None
+        self._revocations_read_until = 0.0
         # token -> (user id, token id, when it expires): a token string whose signature checked
         # out once always will, so a bot's every request need not redo the HMAC.
         self._verified: dict[str, tuple[str, str, float]] = {}
@@ -45,14 +50,16 @@ class Tokens:
         if time.time() > expires_at:
             raise TokenError("token_expired", "the token has expired; log in again")
         now = time.monotonic()
-        if self._checked.get(token_id, 0.0) < now:
-            # A revocation reaches every process within REVOCATION_CHECK_S, and the
-            # order path saves a round trip on all but one request a second.
+        if now >= self._revocations_read_until:
+            revocations = self.client.get(keys.revocations())
+            if revocations != self._revocations or len(self._not_revoked) > VERIFIED_CACHE_MAX:
+                self._not_revoked.clear()
+                self._revocations = revocations
+            self._revocations_read_until = now + REVOCATION_CHECK_S
+        if token_id not in self._not_revoked:
             if self.client.exists(keys.revoked_token(token_id)):
                 raise TokenError("invalid_token", "the token was revoked")
-            if len(self._checked) > 100_000:
-                self._checked.clear()
-            self._checked[token_id] = now + REVOCATION_CHECK_S
+            self._not_revoked.add(token_id)
         return user_id
 
     def _verify(self, token: str) -> tuple[str, str, float]:
@@ -69,5 +76,8 @@ class Tokens:
 
     def revoke(self, token: str) -> None:
         claims = self.serializer.loads(token, max_age=self.ttl_s)
-        self._checked.pop(claims["tid"], None)
-        self.client.set(keys.revoked_token(claims["tid"]), 1, ex=self.ttl_s)
+        self._not_revoked.discard(claims["tid"])
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(keys.revoked_token(claims["tid"]), 1, ex=self.ttl_s)
+        pipe.incr(keys.revocations())
+        pipe.execute()

@@ -44,13 +44,29 @@ def test_forged_tokens_are_refused_and_not_remembered(tokens):
     assert forged not in tokens._verified
 
 
-def test_a_revoked_token_is_refused_even_after_it_was_remembered(tokens, monkeypatch):
-    token = tokens.issue("alice")
-    assert tokens.user_for(token) == "alice"
+def test_a_revocation_reaches_another_process_within_the_check_interval(tokens, monkeypatch):
+    token, other_token = tokens.issue("alice"), tokens.issue("bob")
+    assert tokens.user_for(token) == "alice" and tokens.user_for(other_token) == "bob"
     other_process = Tokens(Settings(secret_key="test-secret", token_ttl_s=60), tokens.client)
     other_process.revoke(token)
-    monkeypatch.setattr(tokens_module, "REVOCATION_CHECK_S", 0.0)
-    tokens._checked.clear()  # this process's one-second "not revoked" window has passed
+    assert tokens.user_for(token) == "alice"  # inside this process's one-second window
+    later = tokens_module.time.monotonic() + tokens_module.REVOCATION_CHECK_S
+    monkeypatch.setattr(tokens_module.time, "monotonic", lambda: later)
     with pytest.raises(TokenError) as err:
         tokens.user_for(token)
     assert err.value.code == "invalid_token"
+    assert tokens.user_for(other_token) == "bob"
+
+
+def test_tokens_cost_one_round_trip_a_second_not_one_each(tokens, monkeypatch):
+    now = tokens_module.time.monotonic()
+    monkeypatch.setattr(tokens_module.time, "monotonic", lambda: now)  # all inside one check interval
+    issued = [tokens.issue(f"user{n}") for n in range(20)]
+    for token in issued:
+        tokens.user_for(token)  # each id checked once against its revocation key
+    calls = []
+    for name in ("get", "exists"):
+        monkeypatch.setattr(tokens.client, name, lambda *a, name=name: calls.append(name) or pytest.fail(name))
+    for token in issued * 3:
+        tokens.user_for(token)
+    assert calls == []
