@@ -23,6 +23,7 @@ class Lease:
         self.ttl_s = ttl_s
         self.held = False
         self.acquisitions = 0  # how many times it was taken: a change means a new tenure
+        self.renewed_at = 0.0  # monotonic time of the last take or extension (a little before Redis's)
         self._renew_at = 0.0
 
     def ensure(self) -> bool:
@@ -39,6 +40,7 @@ class Lease:
             self.held = self.lock.acquire(blocking=False)
             self.acquisitions += self.held
         if self.held:
+            self.renewed_at = now
             self._renew_at = now + self.ttl_s / 3
         return self.held
 

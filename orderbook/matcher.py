@@ -163,11 +163,15 @@ class SymbolMatcher:
                 if not lease.ensure():
                     time.sleep(standby_poll_s)
                     continue
+                # Match only within the first half of the lock's lifetime since it was last
+                # renewed (ensure() renews after a third), so the lock never expires under a
+                # commit, however long the wait for commands was.
+                stop_at = lease.renewed_at + self.lock_ttl_s / 2
                 with self._local:
                     if tenure == lease.acquisitions and self.book_seq is not None:
-                        committed = self._wait_and_match(wait_ms)
+                        committed = self._wait_and_match(wait_ms, stop_at)
                     else:  # a new tenure, or a batch failed: take a fresh fence and re-read the book
-                        committed = self._drain_locked()
+                        committed = self._drain_locked(stop_at)
                         tenure = lease.acquisitions
                     if not committed:
                         tenure = 0
@@ -175,36 +179,40 @@ class SymbolMatcher:
         finally:
             lease.release()
 
-    def _wait_and_match(self, wait_ms: int) -> bool:
+    def _wait_and_match(self, wait_ms: int, stop_at: float) -> bool:
         """Block until commands arrive after the cursor (or it is time to renew the lease),
         then match them under the fence this tenure already holds: a busy standing
         matcher needs no round trip beyond this read and one commit per batch."""
+        block_ms = min(wait_ms, int((stop_at - time.monotonic()) * 1000))
+        if block_ms < 1:
+            return True  # time to renew first
         streams = self.client.xread({keys.inbox(self.symbol): self.cursor or b"0-0"},
-                                    count=self.batch_max_commands, block=wait_ms)
+                                    count=self.batch_max_commands, block=block_ms)
         if not streams:
             return True
-        return self._match_run(streams[0][1], wait_ms)
+        return self._match_run(streams[0][1], wait_ms, stop_at)
 
-    def _drain_locked(self) -> bool:
+    def _drain_locked(self, stop_at: float | None = None) -> bool:
         """Take a fencing token and match every pending command; False if a commit was refused."""
         fence, seq, cursor, entries = self.scripts.begin_batch(
             keys=self._fixed_keys[:4], args=[self.batch_max_commands])
         self.fence, self.cursor = fence, cursor
         if int(seq) != self.book_seq:
             self._catch_up(int(seq))
-        return self._match_run(entries)  # none left: drain() looks once more after releasing the lock
+        return self._match_run(entries, stop_at=stop_at)  # none left: drain() looks again after releasing
 
-    def _match_run(self, entries: list, wait_ms: int = 0) -> bool:
+    def _match_run(self, entries: list, wait_ms: int = 0, stop_at: float | None = None) -> bool:
         """Match and commit batches while the commits hand back more; False if one was refused.
 
         With ``wait_ms`` (the standing matcher), each commit also waits, in the same
-        round trip, up to that long for the next commands. Stops well inside the
-        lock's lifetime, so the caller can renew it or let it go.
+        round trip, up to that long for the next commands. Stops at ``stop_at``
+        (default: half the lock's lifetime from now), well inside the lock's
+        lifetime, so the caller can renew it or let it go.
         """
-        budget_ms = self.lock_ttl_s * 1000 / 2
-        started = time.monotonic()
+        if stop_at is None:
+            stop_at = time.monotonic() + self.lock_ttl_s / 2
         while entries:
-            left_ms = int(budget_ms - (time.monotonic() - started) * 1000)
+            left_ms = int((stop_at - time.monotonic()) * 1000)
             if left_ms <= 0:
                 break
             committed, entries = self._match_and_commit(self.fence, self.book_seq, entries,

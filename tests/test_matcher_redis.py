@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exchange import keys
+from exchange.lease import Lease
 from orderbook.commands import encode_amend, encode_cancel, encode_new
 from orderbook.matcher import SymbolMatcher
 from orderbook.model import AmendOrder, CancelOrder, NewOrder, OrderType, Side, event_to_dict
@@ -409,6 +410,61 @@ def test_lock_expiry_alone_is_harmless_when_nobody_else_wrote(redis_client):
     matcher = SymbolMatcher(redis_client, SYMBOL, lock_ttl_ms=100, before_commit=lambda: time.sleep(0.15))
     assert matcher.drain().held
     assert matcher.stale_commits == 0 and matcher.batches == 1
+    check_against_reference(redis_client, commands)
+
+
+@pytest.mark.timeout(60)
+def test_standing_matcher_commits_only_while_its_lock_lives(redis_client, monkeypatch):
+    """The standing matcher times its waits and batches from its lease's last renewal.
+    A burst that arrives at the end of a wait which began just before a renewal was
+    due must not keep it committing past the lock's expiry (the fence would refuse the
+    commit, and a submitter would take the book)."""
+    ttl_s = 0.6
+    wait_s = ttl_s / 4  # serve()'s longest blocking read
+    commands = stream(seed=8, count=200)
+    ensures: list[tuple[float, bool]] = []  # (monotonic time, renewed) of each lease check
+    lock_ttls: list[int] = []
+    real_ensure = Lease.ensure
+
+    def recorded_ensure(self) -> bool:
+        due, now = self._renew_at, time.monotonic()
+        held = real_ensure(self)
+        ensures.append((now, held and self._renew_at != due))
+        return held
+
+    def slow_commit() -> None:
+        time.sleep(0.06)
+        lock_ttls.append(redis_client.pttl(matcher.lock.key))
+
+    monkeypatch.setattr(Lease, "ensure", recorded_ensure)
+    matcher = SymbolMatcher(redis_client, SYMBOL, lock_ttl_ms=int(ttl_s * 1000), batch_max_commands=2,
+                            before_commit=slow_commit)
+    hz = redis_client.config_get("hz")["hz"]
+    redis_client.config_set("hz", 100)  # blocking reads time out within 10 ms, not 100
+    stop = threading.Event()
+    server = threading.Thread(target=matcher.serve, args=(lambda: not stop.is_set(), 0.01))
+    server.start()
+    try:
+        for burst in (commands[i:i + 40] for i in range(0, len(commands), 40)):
+            # An idle check that did not renew, right after one that did: the wait it starts
+            # ends just before the renewal it skipped falls due.
+            seen = len(ensures)
+            while not (len(ensures) > max(seen, 1) and not ensures[-1][1] and ensures[-2][1]):
+                time.sleep(0.0005)
+            time.sleep(max(0.0, ensures[-1][0] + wait_s * 0.95 - time.monotonic()))
+            enqueue(redis_client, burst)
+            time.sleep(ttl_s)
+        deadline = time.monotonic() + 20
+        while redis_client.get(keys.cursor(SYMBOL)) != redis_client.xrevrange(keys.inbox(SYMBOL), count=1)[0][0]:
+            assert time.monotonic() < deadline, "the matcher never caught up"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        server.join(10)
+        redis_client.config_set("hz", hz)
+    assert len(lock_ttls) == matcher.batches >= len(commands) // 2
+    assert min(lock_ttls) > 0, f"committed with the lock gone: {sorted(lock_ttls)[:5]}"
+    assert matcher.stale_commits == 0
     check_against_reference(redis_client, commands)
 
 
