@@ -102,7 +102,7 @@ def revoked_token(token_id: str) -> str:
 
 
 def revocations() -> str:
-    """Counter bumped by every revocation: a process rechecks its tokens only when it moved."""
+    """A random value every revocation replaces: a process rechecks its tokens only when it changed."""
     return "auth:revocations"
 
 

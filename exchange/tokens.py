@@ -31,12 +31,15 @@ class Tokens:
         self.ttl_s = settings.token_ttl_s
         self.client = client
         self.serializer = URLSafeTimedSerializer(settings.secret_key, salt="exchange-token")
-        # Token ids seen not revoked since the revocation counter last moved; the counter is
+        # Token ids seen not revoked since the revocations key last changed; that key is
         # read at most every REVOCATION_CHECK_S, so a process pays one round trip a second,
         # not one per token, and a revocation still reaches it within that time.
         self._not_revoked: set[str] = set()
         self._revocations: bytes | None = None
         self._revocations_read_until = 0.0
+        # Bumped on every clear: a check that started before a clear must not add its
+        # (possibly stale) answer to the fresh set.
+        self._generation = 0
         # token -> (user id, token id, when it expires): a token string whose signature checked
         # out once always will, so a bot's every request need not redo the HMAC.
         self._verified: dict[str, tuple[str, str, float]] = {}
@@ -53,13 +56,16 @@ class Tokens:
         if now >= self._revocations_read_until:
             revocations = self.client.get(keys.revocations())
             if revocations != self._revocations or len(self._not_revoked) > VERIFIED_CACHE_MAX:
-                self._not_revoked.clear()
+                self._generation += 1
+                self._not_revoked = set()
                 self._revocations = revocations
             self._revocations_read_until = now + REVOCATION_CHECK_S
         if token_id not in self._not_revoked:
+            generation = self._generation
             if self.client.exists(keys.revoked_token(token_id)):
                 raise TokenError("invalid_token", "the token was revoked")
-            self._not_revoked.add(token_id)
+            if generation == self._generation:
+                self._not_revoked.add(token_id)
         return user_id
 
     def _verify(self, token: str) -> tuple[str, str, float]:
@@ -79,5 +85,7 @@ class Tokens:
         self._not_revoked.discard(claims["tid"])
         pipe = self.client.pipeline(transaction=False)
         pipe.set(keys.revoked_token(claims["tid"]), 1, ex=self.ttl_s)
-        pipe.incr(keys.revocations())
+        # A fresh random value, not a counter: a counter lost with its key could climb back
+        # to a value some process still holds, and that process would never recheck.
+        pipe.set(keys.revocations(), uuid.uuid4().hex)
         pipe.execute()

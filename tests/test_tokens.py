@@ -70,3 +70,28 @@ def test_tokens_cost_one_round_trip_a_second_not_one_each(tokens, monkeypatch):
     for token in issued * 3:
         tokens.user_for(token)
     assert calls == []
+
+
+def test_a_check_that_raced_a_revocation_is_not_remembered(tokens, monkeypatch):
+    """Thread X finds the token not revoked; a revocation lands; thread Y sees the change and
+    clears the cache; only then does X finish. X's stale answer must not enter the fresh cache."""
+    token = tokens.issue("alice")
+    clock = [tokens_module.time.monotonic()]
+    monkeypatch.setattr(tokens_module.time, "monotonic", lambda: clock[0])
+    tokens.user_for(tokens.issue("bob"))  # reads the revocations key now
+    other_process = Tokens(Settings(secret_key="test-secret", token_ttl_s=60), tokens.client)
+    real_exists = tokens.client.exists
+
+    def exists_then_race(key):
+        found = real_exists(key)  # X: not revoked yet
+        monkeypatch.setattr(tokens.client, "exists", real_exists)
+        other_process.revoke(token)
+        clock[0] += tokens_module.REVOCATION_CHECK_S
+        tokens.user_for(tokens.issue("carol"))  # Y: sees the change, clears
+        return found
+
+    monkeypatch.setattr(tokens.client, "exists", exists_then_race)
+    assert tokens.user_for(token) == "alice"  # X answered before the revocation: fine once
+    with pytest.raises(TokenError) as err:
+        tokens.user_for(token)  # but never again
+    assert err.value.code == "invalid_token"
