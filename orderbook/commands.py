@@ -1,6 +1,7 @@
 """Encoding of inbox commands and order states, shared by order entry and the matcher."""
 from __future__ import annotations
 
+import re
 import uuid
 
 import orjson
@@ -37,6 +38,15 @@ def new_order_id(symbol: str, now_ms: int) -> str:
     """'KRYP.<12 hex digits of entry time ms><16 random hex>': the symbol routes lookups,
     the time lets reconciliation tell a stuck hold from one still in flight."""
     return f"{symbol}.{now_ms:012x}{uuid.uuid4().hex[:16]}"
+
+
+_ORDER_ID_TAIL = re.compile(r"[0-9a-f]{28}")
+
+
+def order_id_symbol(order_id: str) -> str | None:
+    """The symbol an id of new_order_id's shape names, or None for any other string."""
+    symbol, dot, tail = order_id.partition(".")
+    return symbol if dot and _ORDER_ID_TAIL.fullmatch(tail) else None
 
 
 def order_time_ms(order_id: str) -> int | None:

@@ -19,7 +19,7 @@ from exchange.money import MoneyError, collar_down, collar_up, hold_needed, pars
 from exchange.scripts import Scripts
 from ledger.accounts import CASH, Accounts, NoAccount
 from orderbook import views
-from orderbook.commands import encode_amend, encode_cancel, encode_new, new_order_id
+from orderbook.commands import encode_amend, encode_cancel, encode_new, new_order_id, order_id_symbol
 from orderbook.errors import ApiError, bad_request, not_found
 from orderbook.matcher import SymbolMatcher
 from orderbook.model import NewOrder, OrderType, SelfTrade, Side, TimeInForce
@@ -28,7 +28,6 @@ from orderbook.schemas import PlaceOrder
 
 LOCK_RETRY_S = 0.01  # how long to wait on a lock holder before trying the lock again
 PIPELINED_WAIT_S = 0.05  # the reply wait sent with the append, when a standing matcher is active
-MAX_ORDER_ID = 64  # longer than any id new_order_id makes
 
 
 class OrderEntry:
@@ -252,9 +251,10 @@ class OrderEntry:
         return symbol.upper()
 
     def _order_symbol(self, order_id: str) -> str:
-        """The symbol an order id names (see commands.new_order_id); 404 for an id no order has."""
-        symbol = order_id.split(".", 1)[0]
-        if symbol not in self.settings.symbols or len(order_id) > MAX_ORDER_ID:
+        """The symbol an order id names; 404 for a string no order id has (so a cancel of
+        one never reaches a matcher)."""
+        symbol = order_id_symbol(order_id)
+        if symbol not in self.settings.symbols:
             raise not_found(f"no order {order_id!r}")
         return symbol
 

@@ -70,7 +70,8 @@ def test_unfundable_quantity(client, register):
 def test_unknown_and_foreign_orders(client, register):
     alice, bob = register("alice"), register("bob")
     order_id = client.post(ORDERS, json=GOOD, headers=alice).json["order_id"]
-    for path in (f"{ORDERS}/KRYP.doesnotexist", f"{ORDERS}/garbage", f"{ORDERS}/{order_id}"):
+    unknown = f"{ORDERS}/KRYP.{'0' * 28}"  # an id's shape: the matcher is asked, and finds nothing
+    for path in (f"{ORDERS}/KRYP.doesnotexist", f"{ORDERS}/garbage", unknown, f"{ORDERS}/{order_id}"):
         headers = bob if path.endswith(order_id) else alice
         assert_error(client.get(path, headers=headers), 404, "not_found")
         assert_error(client.delete(path, headers=headers), 404, "not_found")
@@ -146,3 +147,11 @@ def test_a_deeply_nested_body_is_invalid_json(client, register, path, body):
     headers = register("alice") if path == ORDERS else {}
     resp = client.post(path, data=body, headers={**headers, "Content-Type": "application/json"})
     assert_error(resp, 400, "invalid_json")
+
+
+def test_only_strings_shaped_like_order_ids_name_a_symbol():
+    from orderbook.commands import new_order_id, order_id_symbol
+
+    assert order_id_symbol(new_order_id("KRYP", 1795479423746)) == "KRYP"
+    for junk in ("KRYP.doesnotexist", "garbage", "KRYP." + "0" * 27, "KRYP." + "0" * 29, "KRYP." + "G" * 28, ""):
+        assert order_id_symbol(junk) is None, junk
