@@ -22,11 +22,13 @@ def fund_accounts(client, user_ids: list[str], symbols: tuple[str, ...]) -> None
         accounts.open(user_id, RICH_CASH_CENTS, {s: RICH_SHARES for s in symbols})
 
 
-def run_processes(target, count: int, args: tuple) -> list:
-    """Start ``count`` processes running target(index, start_at, queue, *args); gather one result each."""
+def run_processes(target, count: int, args: tuple, start_at: float | None = None) -> list:
+    """Start ``count`` processes running target(index, start_at, queue, *args); gather one result each.
+    ``start_at`` (epoch seconds) defaults to 2 s from now: every process starts its clock together,
+    after its imports."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    start_at = time.time() + 2.0  # every process starts its clock together, after imports
+    start_at = start_at or time.time() + 2.0
     procs = [ctx.Process(target=target, args=(i, start_at, queue, *args)) for i in range(count)]
     for proc in procs:
         proc.start()

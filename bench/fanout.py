@@ -18,15 +18,17 @@ import threading
 import time
 
 import common  # noqa: F401  (puts the repository on sys.path)
-from common import percentile
+from common import percentile, run_processes
 
 SYMBOL = "KRYP"
 
 
-def subscriber_process(index: int, start_at: float, queue, base_url: str, count: int, seconds: float,
+def subscriber_process(index: int, start_at: float, queue, base_url: str, shares: list[int], seconds: float,
                        client_kind: str) -> None:
-    """``count`` subscribers in one event loop; reports (latencies ms, clients connected, trades seen)."""
+    """``shares[index]`` subscribers in one event loop; reports (latencies ms, clients connected, trades seen)."""
     import asyncio
+
+    count = shares[index]
 
     async def run() -> tuple[list[float], int, int]:
         import aiohttp
@@ -147,7 +149,8 @@ def measure(base_url: str, subscribers: int, processes: int, rate: float, second
     flow = threading.Thread(target=lambda: made.append(order_flow(base_url, rate, seconds, start_at, stop)))
     flow.start()
     try:
-        results = run_per_process(shares, start_at, base_url, seconds, client_kind)
+        results = run_processes(subscriber_process, len(shares), (base_url, shares, seconds, client_kind),
+                                start_at=start_at)
     finally:
         stop.set()
         flow.join()
@@ -156,21 +159,6 @@ def measure(base_url: str, subscribers: int, processes: int, rate: float, second
             "seen": max((r[2] for r in results), default=0), "deliveries": len(latencies),
             "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
             "max": latencies[-1] if latencies else float("nan")}
-
-
-def run_per_process(shares: list[int], start_at: float, base_url: str, seconds: float, client_kind: str) -> list:
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=subscriber_process, args=(i, start_at, queue, base_url, n, seconds, client_kind))
-             for i, n in enumerate(shares)]
-    for proc in procs:
-        proc.start()
-    results = [queue.get(timeout=600) for _ in procs]
-    for proc in procs:
-        proc.join()
-    return results
 
 
 def report(name: str, m: dict) -> None:
