@@ -336,20 +336,21 @@ class SymbolMatcher:
             self.stale_commits += 1
             self.book_seq = None  # our cache ran ahead of a book we could not write
             return False, []
-        _ok, self.journal_id, handed_back = result
+        self.journal_id = result[1]
         self.batches += 1
         self.book_seq = next_seq
         self.cursor = last_entry_id
         if own_reply is not None:
             self._own_reply = orjson.loads(own_reply)
-        return True, handed_back if next_entries is None else next_entries
+        return True, next_entries
 
-    def _commit(self, script_keys: list, head: list, ops: list, wait_ms: int) -> tuple[object, list | None]:
-        """Run commit_batch: (its result, None) with the next entries in the result, or, with
-        ``wait_ms``, (its result, the entries after the batch) read by a blocking XREAD sent
-        in the same round trip, which Redis runs once the commit is done."""
+    def _commit(self, script_keys: list, head: list, ops: list, wait_ms: int) -> tuple[object, list]:
+        """Run commit_batch: (its result, the inbox entries after the batch). The script hands
+        those back itself, or, with ``wait_ms``, a blocking XREAD sent in the same round trip
+        reads them (Redis runs it once the commit is done)."""
         if not wait_ms:
-            return self.scripts.commit_batch(keys=script_keys, args=[*head, self.batch_max_commands, *ops]), None
+            result = self.scripts.commit_batch(keys=script_keys, args=[*head, self.batch_max_commands, *ops])
+            return result, (result[2] if isinstance(result, list) else [])
         pipe = self.client.pipeline(transaction=False)
         # EVALSHA by hand: a pipeline given the Script object checks SCRIPT EXISTS on every call.
         pipe.evalsha(self.scripts.commit_batch.sha, len(script_keys), *script_keys, *head, 0, *ops)
