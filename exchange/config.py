@@ -24,6 +24,27 @@ def _int(env: dict, name: str, default: int) -> int:
 
 ASYNC_MODES = ("eventlet", "threading")
 
+# Keys that once shipped as defaults: anyone could sign a token for any user with them.
+PUBLIC_SECRET_KEYS = frozenset({"dev-secret-change-me"})
+MIN_SECRET_KEY_BYTES = 32
+
+
+def signing_key(secret_key: str) -> str:
+    """SECRET_KEY if it is fit to sign bearer tokens; else the process must not start.
+
+    Every process that signs or checks tokens (API and web replicas, the bot runner)
+    asks for it at start, so a missing, short or well-known key stops it there."""
+    if not secret_key:
+        raise SystemExit("SECRET_KEY is not set: it signs bearer tokens. Set it to a long random string "
+                         "(openssl rand -base64 48); `make up` keeps one per data dir.")
+    if secret_key in PUBLIC_SECRET_KEYS:
+        raise SystemExit("SECRET_KEY is a published default: anyone could sign a token for any user. "
+                         "Set it to a long random string (openssl rand -base64 48).")
+    if len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise SystemExit(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes: too easy to guess. "
+                         "Set it to a long random string (openssl rand -base64 48).")
+    return secret_key
+
 
 def _async_mode(raw: str) -> str:
     if raw not in ASYNC_MODES:
@@ -45,7 +66,7 @@ class Settings:
     lock_ttl_ms: int = 2000
     batch_max_commands: int = 256
     order_wait_ms: int = 5000
-    secret_key: str = "dev-secret-change-me"
+    secret_key: str = ""  # required where tokens are signed or checked: signing_key()
     token_ttl_s: int = 7 * 24 * 3600
     rate_limit: str = "50/second;1500/minute"
     data_dir: str = "./data"

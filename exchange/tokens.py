@@ -13,7 +13,7 @@ import redis
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from exchange import keys
-from exchange.config import Settings
+from exchange.config import Settings, signing_key
 
 REVOCATION_CHECK_S = 1.0
 VERIFIED_CACHE_MAX = 100_000  # tokens this process has checked (signature, revocation); cleared when full
@@ -30,7 +30,7 @@ class Tokens:
     def __init__(self, settings: Settings, client: redis.Redis):
         self.ttl_s = settings.token_ttl_s
         self.client = client
-        self.serializer = URLSafeTimedSerializer(settings.secret_key, salt="exchange-token")
+        self.serializer = URLSafeTimedSerializer(signing_key(settings.secret_key), salt="exchange-token")
         # Token ids seen not revoked since the revocations key last changed; that key is
         # read at most every REVOCATION_CHECK_S, so a process pays one round trip a second,
         # not one per token, and a revocation still reaches it within that time.

@@ -4,9 +4,11 @@ Threads suit this service: a request spends most of its time waiting on Redis
 (the hold, the inbox, the reply), and one process's threads share one matcher
 cache per symbol. GUNICORN_WORKERS / GUNICORN_THREADS override the defaults.
 """
-from exchange.config import Settings
+from exchange.config import Settings, signing_key
 
 _settings = Settings.from_env()
+# Refuse to start here, in the master: a worker that failed in create_app would be respawned forever.
+signing_key(_settings.secret_key)
 worker_class = "gthread"
 workers = _settings.gunicorn_workers
 threads = _settings.gunicorn_threads

@@ -8,6 +8,7 @@ import redis
 
 from devstack.procs import start_mongo, start_redis
 from exchange.config import Settings
+from tests.stack import TEST_SECRET_KEY
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +41,7 @@ def settings(redis_server, mongo_server, request) -> Settings:
     db_name = "t_" + re.sub(r"[^A-Za-z0-9_]", "_", request.node.name)[:50]
     return Settings(redis_url=f"redis://127.0.0.1:{redis_server.port}/0",
                     mongo_url=f"mongodb://127.0.0.1:{mongo_server.port}/?directConnection=true",
-                    mongo_db=db_name)
+                    mongo_db=db_name, secret_key=TEST_SECRET_KEY)
 
 
 @pytest.fixture

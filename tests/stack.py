@@ -13,6 +13,7 @@ all and removes the dir.
 """
 from __future__ import annotations
 
+import secrets
 import shutil
 import tempfile
 import time
@@ -23,6 +24,10 @@ import requests
 
 from devstack import nginx, programs
 from devstack.procs import Proc, free_port, start_mongo, start_redis
+
+
+# Signs the tokens of tests that build the API in-process; a started stack gets a random key.
+TEST_SECRET_KEY = "test-only-secret-key-of-at-least-32-bytes"
 
 
 @dataclass
@@ -100,7 +105,7 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
             stack.mongo_url = programs.mongo_url(stack.servers[-1].port)
         child_env = {"REDIS_URL": stack.redis_url, "MONGO_URL": stack.mongo_url,
                      "EXCHANGE_DATA_DIR": str(work_dir), "EXCHANGE_PORT": str(port),
-                     "PYTHONUNBUFFERED": "1", **(env or {})}
+                     "SECRET_KEY": secrets.token_urlsafe(48), "PYTHONUNBUFFERED": "1", **(env or {})}
         stack.child_env = child_env
 
         for number in range(1, replicas + 1):

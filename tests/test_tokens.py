@@ -9,11 +9,12 @@ from itsdangerous import URLSafeTimedSerializer
 from exchange import tokens as tokens_module
 from exchange.config import Settings
 from exchange.tokens import TokenError, Tokens
+from tests.stack import TEST_SECRET_KEY
 
 
 @pytest.fixture
 def tokens():
-    return Tokens(Settings(secret_key="test-secret", token_ttl_s=60), fakeredis.FakeRedis())
+    return Tokens(Settings(secret_key=TEST_SECRET_KEY, token_ttl_s=60), fakeredis.FakeRedis())
 
 
 def test_a_token_names_its_user_and_is_checked_once(tokens, monkeypatch):
@@ -47,7 +48,7 @@ def test_forged_tokens_are_refused_and_not_remembered(tokens):
 def test_a_revocation_reaches_another_process_within_the_check_interval(tokens, monkeypatch):
     token, other_token = tokens.issue("alice"), tokens.issue("bob")
     assert tokens.user_for(token) == "alice" and tokens.user_for(other_token) == "bob"
-    other_process = Tokens(Settings(secret_key="test-secret", token_ttl_s=60), tokens.client)
+    other_process = Tokens(Settings(secret_key=TEST_SECRET_KEY, token_ttl_s=60), tokens.client)
     other_process.revoke(token)
     assert tokens.user_for(token) == "alice"  # inside this process's one-second window
     later = tokens_module.time.monotonic() + tokens_module.REVOCATION_CHECK_S
@@ -79,7 +80,7 @@ def test_a_check_that_raced_a_revocation_is_not_remembered(tokens, monkeypatch):
     clock = [tokens_module.time.monotonic()]
     monkeypatch.setattr(tokens_module.time, "monotonic", lambda: clock[0])
     tokens.user_for(tokens.issue("bob"))  # reads the revocations key now
-    other_process = Tokens(Settings(secret_key="test-secret", token_ttl_s=60), tokens.client)
+    other_process = Tokens(Settings(secret_key=TEST_SECRET_KEY, token_ttl_s=60), tokens.client)
     real_exists = tokens.client.exists
 
     def exists_then_race(key):
