@@ -155,3 +155,16 @@ def test_only_strings_shaped_like_order_ids_name_a_symbol():
     assert order_id_symbol(new_order_id("KRYP", 1795479423746)) == "KRYP"
     for junk in ("KRYP.doesnotexist", "garbage", "KRYP." + "0" * 27, "KRYP." + "0" * 29, "KRYP." + "G" * 28, ""):
         assert order_id_symbol(junk) is None, junk
+
+
+def test_a_symbol_listed_after_an_account_opened_reads_as_none_held(settings, redis_client, register, client):
+    from dataclasses import replace
+
+    from orderbook.app import create_app
+
+    alice = register("alice")
+    later = create_app(replace(settings, symbols=(*settings.symbols, "NEWS"))).test_client()
+    resp = later.get(f"/api/v1/holdings/NEWS/{alice.user_id}", headers=alice)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert (resp.json["available"], resp.json["on_hold"]) == (0, 0)
+    assert later.get("/api/v1/account", headers=alice).json["balances"]["NEWS"] == {"available": 0, "on_hold": 0}

@@ -16,6 +16,8 @@ def _own(user_id: str) -> None:
 
 def _balances() -> dict:
     raw = services().accounts.balances(g.user_id)
+    for symbol in services().settings.symbols:  # listed after this account was opened: none held yet
+        raw.setdefault(symbol, {"available": 0, "on_hold": 0})
     out = {}
     for asset, amounts in sorted(raw.items()):
         if asset == CASH:
