@@ -10,6 +10,10 @@ from ledger.journal_worker import JournalWorker
 from ledger.settlement import encode_steps, group_by_account
 
 
+class SettlementFailed(Exception):
+    """An account step of a batch failed; the batch stays unsettled."""
+
+
 class SymbolSettler(JournalWorker):
     def __init__(self, client: redis.Redis, symbol: str, scripts: Scripts | None = None,
                  batch_size: int = 500, lease_ms: int = 3000):
@@ -26,6 +30,12 @@ class SymbolSettler(JournalWorker):
         for user_id, steps in group_by_account(events).items():
             self.scripts.apply_account(keys=[keys.account(user_id)], args=[self.symbol, *encode_steps(steps)],
                                        client=pipe)
-        pipe.set(keys.settled_cursor(self.symbol), entries[-1][0])
-        pipe.execute()
+        failed = [result for result in pipe.execute(raise_on_error=False) if isinstance(result, Exception)]
+        if failed:
+            # The cursor stays: the next pass retries the batch, and each account's own
+            # sequence makes the steps that did apply no-ops.
+            raise SettlementFailed(f"{self.symbol}: {len(failed)} account step(s) failed: {failed[0]}")
+        # Its own round trip, after every account step is known applied (the accounts and
+        # the cursor live in different slots, so no one script or transaction can hold both).
+        self.client.set(keys.settled_cursor(self.symbol), entries[-1][0])
         return len(entries)

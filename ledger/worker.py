@@ -25,7 +25,7 @@ from ledger import retention
 from ledger.audit import release_orphan_holds
 from ledger.consumer import JournalConsumer
 from ledger.record import LedgerOfRecord
-from ledger.settler import SymbolSettler
+from ledger.settler import SettlementFailed, SymbolSettler
 
 log = logging.getLogger("ledger.worker")
 IDLE_SLEEP_S = 0.02
@@ -51,7 +51,7 @@ class Worker:
     def live_loop(self) -> None:
         next_reconcile = time.monotonic() + RECONCILE_INTERVAL_S
         while not self.stopping.is_set():
-            if not sum(settler.run_once() for settler in self.settlers):
+            if not sum(self._settle(settler) for settler in self.settlers):
                 self.stopping.wait(IDLE_SLEEP_S)
             if time.monotonic() >= next_reconcile:
                 for line in release_orphan_holds(self.client, self.settings.symbols):
@@ -59,6 +59,14 @@ class Worker:
                 for symbol in self.settings.symbols:
                     retention.trim(self.client, symbol)
                 next_reconcile = time.monotonic() + RECONCILE_INTERVAL_S
+
+    def _settle(self, settler: SymbolSettler) -> int:
+        try:
+            return settler.run_once()
+        except SettlementFailed:  # its cursor stayed; retry after a pause, the other symbols go on
+            log.exception("live settlement of %s failed; retrying", settler.symbol)
+            self.stopping.wait(1.0)
+            return 0
 
     def record_loop(self) -> None:
         while not self.stopping.is_set():

@@ -129,3 +129,27 @@ def test_journal_is_trimmed_only_behind_every_consumer_and_the_retention_period(
     redis_client.xreadgroup(GROUP, "c1", {stream: ">"}, count=2)  # entries 8 and 9 delivered, not acknowledged
     assert retention.trim(redis_client, "KRYP", now_ms=now) == 3  # down to the oldest pending entry, 8
     assert redis_client.xrange(stream)[0][0] == ids[7]
+
+
+def test_live_settlement_keeps_its_cursor_until_every_account_step_applied(client, register, redis_client):
+    import pytest
+
+    from ledger.settler import SettlementFailed, SymbolSettler
+
+    alice, bob = register("alice"), register("bob")
+    client.post(ORDERS, json={"symbol": "KRYP", "side": "sell", "price": "10.00", "quantity": 2}, headers=alice)
+    client.post(ORDERS, json={"symbol": "KRYP", "side": "buy", "price": "10.00", "quantity": 2}, headers=bob)
+    # Bob's account refuses its step (a field its script cannot read as a number); Alice's applies.
+    redis_client.hset(keys.account(bob.user_id), "applied:KRYP", "not a number")
+    settler = SymbolSettler(redis_client, "KRYP")
+    with pytest.raises(SettlementFailed):
+        settler.run_once()
+    assert redis_client.get(keys.settled_cursor("KRYP")) is None
+    assert int(redis_client.hget(keys.account(alice.user_id), "cash:available")) == 1_000_000 + 2000
+
+    redis_client.hset(keys.account(bob.user_id), "applied:KRYP", 0)
+    settler.run_once()
+    last = redis_client.xrevrange(keys.events("KRYP"), count=1)[0][0]
+    assert redis_client.get(keys.settled_cursor("KRYP")) == last
+    assert int(redis_client.hget(keys.account(alice.user_id), "cash:available")) == 1_000_000 + 2000  # once
+    assert int(redis_client.hget(keys.account(bob.user_id), "KRYP:available")) == 102
