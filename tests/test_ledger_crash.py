@@ -104,6 +104,9 @@ def test_order_entry_killed_between_hold_and_book_leaves_holds_that_reconcile_re
         for _ in range(10):
             crasher = Proc([sys.executable, "-m", "tests.entry_crasher", stack.redis_url,
                             *[u["user_id"] for u in users]], log_dir=stack.work_dir / "logs", name="crasher")
+            deadline = time.monotonic() + 60
+            while "placing" not in crasher.log() and time.monotonic() < deadline:
+                time.sleep(0.05)
             time.sleep(rng.uniform(0.3, 0.8))
             crasher.kill(signal.SIGKILL)
             crasher.stop()
