@@ -51,6 +51,12 @@ def events(symbol: str) -> str:
     return f"{_sym(symbol)}:events"
 
 
+def voided(symbol: str) -> str:
+    """Sorted set of order ids the book refuses for good (their holds were voided), scored by
+    when (ms); forgotten after the matcher's VOIDED_MEMORY, past which it refuses any order that old."""
+    return f"{_sym(symbol)}:voided"
+
+
 def lock(symbol: str) -> str:
     """Redlock key name (pottery prefixes it with 'redlock:')."""
     return f"{_sym(symbol)}:lock"

@@ -12,6 +12,15 @@ class ApiError(Exception):
         self.code = code
         self.message = message
 
+    def as_record(self) -> dict:
+        """The refusal as stored, e.g. as a client order id's answer."""
+        return {"error": {"status": self.status, "code": self.code, "message": self.message}}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "ApiError":
+        error = record["error"]
+        return cls(error["status"], error["code"], error["message"])
+
 
 def bad_request(code: str, message: str) -> ApiError:
     return ApiError(400, code, message)

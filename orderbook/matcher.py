@@ -25,14 +25,19 @@ from exchange.lease import Lease
 from exchange.scripts import Scripts
 from orderbook.book import OrderBook
 from exchange.money import fee
-from orderbook.commands import command_problem, decode, hold_for, new_state, resting_from_state
+from orderbook.commands import command_problem, decode, hold_for, new_state, order_time_ms, resting_from_state
 from orderbook.model import (
-    Accepted, Amended, CommandRejected, Done, NewOrder, Rested, Side, Status, Trade, event_to_dict,
+    Accepted, Amended, CommandRejected, Done, NewOrder, Rested, Side, Status, Trade, VoidOrder, Voided,
+    event_to_dict,
 )
 
 CATCH_UP_MAX_EVENTS = 20_000  # beyond this gap a full reload is cheaper
-FIXED_KEYS = 9  # KEYS[1..9] of commit_batch.lua; per-batch keys follow
+FIXED_KEYS = 10  # KEYS[1..10] of commit_batch.lua; per-batch keys follow
 BIDS_KEY_INDEX, ASKS_KEY_INDEX = 6, 7
+# A new order older than this (by the id's entry time) is refused: its hold may have been
+# voided so long ago that the voided id is forgotten (kept for VOIDED_MEMORY_MS).
+ORDER_MAX_AGE_MS = 24 * 3600 * 1000
+VOIDED_MEMORY_MS = 7 * ORDER_MAX_AGE_MS
 
 
 def stream_id(raw: bytes | str) -> tuple[int, int]:
@@ -95,6 +100,7 @@ class SymbolMatcher:
         self.book_seq: int | None = None  # the sequence the cached book reflects
         self.journal_id: bytes | None = None  # the journal entry id of that sequence
         self.resting_states: dict[str, dict] = {}
+        self.voided: set[str] = set()  # order ids the book refuses for good (keys.voided)
         self._own_reply_to: str | None = None
         self._own_reply: dict | None = None
         self.stale_commits = 0
@@ -102,7 +108,7 @@ class SymbolMatcher:
         self.catch_ups = 0
         self._fixed_keys = [keys.fence(symbol), keys.seq(symbol), keys.cursor(symbol), keys.inbox(symbol),
                             keys.events(symbol), keys.bids(symbol), keys.asks(symbol), keys.orders(symbol),
-                            keys.trades(symbol)]
+                            keys.trades(symbol), keys.voided(symbol)]
 
     # ---- the loop ----------------------------------------------------------------
 
@@ -230,7 +236,9 @@ class SymbolMatcher:
         pipe.xrevrange(keys.events(self.symbol), count=1)
         pipe.zrange(keys.bids(self.symbol), 0, -1)
         pipe.zrange(keys.asks(self.symbol), 0, -1)
-        seq, last_event, bid_members, ask_members = pipe.execute()
+        pipe.zrange(keys.voided(self.symbol), 0, -1)
+        seq, last_event, bid_members, ask_members, voided = pipe.execute()
+        self.voided = {order_id.decode() for order_id in voided}
         order_ids = [m.decode().split(":", 1)[1] for m in bid_members + ask_members]
         raw_states = self.client.hmget(keys.orders(self.symbol), order_ids) if order_ids else []
         self.book = OrderBook()
@@ -259,11 +267,15 @@ class SymbolMatcher:
         touched: dict[str, None] = {}
         for _id, fields in entries:
             event = orjson.loads(fields[b"event"])
+            if event["type"] == "voided":
+                self.voided.add(event["order_id"])
+                continue
             for field in ("order_id", "maker_order_id", "taker_order_id"):
                 if field in event:
                     touched[event[field]] = None
         ids = list(touched)
-        states = [orjson.loads(raw) for raw in self.client.hmget(keys.orders(self.symbol), ids) if raw]
+        raw_states = self.client.hmget(keys.orders(self.symbol), ids) if ids else []
+        states = [orjson.loads(raw) for raw in raw_states if raw]
         for state in sorted(states, key=lambda st: st["priority"] or 0):
             order_id = state["order_id"]
             if Status(state["status"]).is_done:
@@ -298,22 +310,7 @@ class SymbolMatcher:
             # {b"c": command, b"r": reply address}: a dict from XREAD, a flat list from a script's XRANGE
             entry = fields if isinstance(fields, dict) else dict(zip(fields[::2], fields[1::2]))
             reply_to = entry.get(b"r", entry_id).decode()
-            try:
-                command, data = decode(entry[b"c"])
-                problem = command_problem(command, data)
-            except (KeyError, TypeError, ValueError):
-                command, data, problem = None, {}, "invalid_command"
-            if problem is not None:
-                # Refuse it on the journal rather than let one bad entry block the symbol.
-                events = [CommandRejected(str(data.get("order_id")), str(data.get("user_id")), problem)]
-            elif isinstance(command, NewOrder):
-                state = new_state(data)
-                state["priority"] = next_seq + 1  # the sequence of its 'accepted' event
-                batch.states[command.order_id] = state
-                replies = {"order": state, "fills": []}
-                events = self.book.place(command, priority=state["priority"])
-            else:
-                events = self.book.apply(command)
+            events = self._events_for(batch, entry.get(b"c"), next_seq, now_ms, replies)
             for event in events:
                 next_seq += 1
                 self._record(batch, event, next_seq, now_ms, replies)
@@ -343,6 +340,44 @@ class SymbolMatcher:
         if own_reply is not None:
             self._own_reply = orjson.loads(own_reply)
         return True, next_entries
+
+    def _events_for(self, batch: _Batch, raw: bytes | None, seq: int, now_ms: int, replies: dict) -> list:
+        """What one inbox command does to the book (``seq``: the sequence before it)."""
+        try:
+            command, data = decode(raw)
+            problem = command_problem(command, data)
+        except (KeyError, TypeError, ValueError):
+            command, data, problem = None, {}, "invalid_command"
+        if problem is not None:
+            # Refuse it on the journal rather than let one bad entry block the symbol.
+            return [CommandRejected(str(data.get("order_id")), str(data.get("user_id")), problem)]
+        if isinstance(command, VoidOrder):
+            return self._void(batch, command, replies)
+        if not isinstance(command, NewOrder):
+            return self.book.apply(command)
+        state = new_state(data)
+        state["priority"] = seq + 1  # the sequence of its 'accepted' event
+        if command.order_id in self.voided:
+            # Its hold was voided while the order was on its way: it must never trade.
+            state.update(status=Status.REJECTED.value, reason="order_voided", updated_ms=now_ms)
+            batch.states[command.order_id] = state
+            return [CommandRejected(command.order_id, command.user_id, "order_voided")]
+        if now_ms - (order_time_ms(command.order_id) or now_ms) > ORDER_MAX_AGE_MS:
+            return [CommandRejected(command.order_id, command.user_id, "order_expired")]
+        batch.states[command.order_id] = state
+        replies.update(order=state, fills=[])
+        return self.book.place(command, priority=state["priority"])
+
+    def _void(self, batch: _Batch, command: VoidOrder, replies: dict) -> list:
+        """Void an order id unless the book already knows it (then its own events settle its hold)."""
+        order_id = command.order_id
+        known = (order_id in batch.states or order_id in self.resting_states or order_id in self.voided
+                 or self.client.hexists(keys.orders(self.symbol), order_id))
+        replies["voided"] = not known
+        if known:
+            return []
+        self.voided.add(order_id)  # if the commit fails, the reload that follows rebuilds this
+        return [Voided(order_id, command.user_id, command.asset)]
 
     def _commit(self, script_keys: list, head: list, ops: list, wait_ms: int) -> tuple[object, list]:
         """Run commit_batch: (its result, the inbox entries after the batch). The script hands
@@ -434,4 +469,6 @@ class SymbolMatcher:
             replies.setdefault("order", state)
         elif isinstance(event, CommandRejected):
             replies["error"] = {"code": event.code}
+        elif isinstance(event, Voided):
+            batch.add("V", event.order_id, now_ms, now_ms - VOIDED_MEMORY_MS)
         batch.add("E", sequence, orjson.dumps(journal))

@@ -5,7 +5,8 @@
 --
 -- KEYS[1] fence   KEYS[2] seq   KEYS[3] cursor   KEYS[4] inbox   KEYS[5] events
 -- KEYS[6] bids    KEYS[7] asks  KEYS[8] orders hash   KEYS[9] recent trades list
--- KEYS[10..] per-batch keys (open-order sets, fill lists, reply lists), named by index in ops
+-- KEYS[10] voided order ids (sorted set, by time)
+-- KEYS[11..] per-batch keys (open-order sets, fill lists, reply lists), named by index in ops
 -- ARGV[1] fence token   ARGV[2] expected seq   ARGV[3] new seq   ARGV[4] new cursor
 -- ARGV[5] how many commands to read for the next batch (0: none)
 -- ARGV[6..] ops, each an opcode followed by its arguments:
@@ -17,6 +18,7 @@
 --   R  <key idx> <json>                  push a reply (expires after 60 s)
 --   E  <sequence> <json>                 append an event to the journal
 --   T  <json>                            push a trade onto the recent-trades list (newest first, capped)
+--   V  <order id> <time ms> <forget before ms>   refuse an order id for good; forget older ones
 -- Returns {'ok', <id of the last journal entry>, <next entries>}, 'stale_fence' or 'stale_seq'.
 -- Inbox entries waiting after the new cursor are handed back, so a busy matcher needs one
 -- round trip per batch; its fencing token stays valid until another holder takes a newer one.
@@ -50,6 +52,9 @@ while i <= n do
     last_event_id = redis.call('XADD', KEYS[5], '*', 'sequence', ARGV[i + 1], 'event', ARGV[i + 2]); i = i + 3
   elseif op == 'T' then
     redis.call('LPUSH', KEYS[9], ARGV[i + 1]); i = i + 2
+  elseif op == 'V' then
+    redis.call('ZADD', KEYS[10], ARGV[i + 2], ARGV[i + 1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[10], '-inf', '(' .. ARGV[i + 3]); i = i + 4
   else
     return redis.error_reply('commit_batch: unknown op ' .. tostring(op))
   end
