@@ -79,7 +79,9 @@ def wait_until_healthy(url: str, proc: Proc, timeout: float = 30.0) -> None:
 
 
 def start_web(number: int, port: int, env: dict, log_dir: Path) -> Proc:
-    """Web replica ``number`` on ``port`` (the same command line as `make up`), once healthy."""
+    """Web replica ``number`` on ``port`` (the same command line as `make up`), once healthy. It
+    checks tokens signed with ``env``'s SECRET_KEY, else the in-process tests' key."""
+    env = {"SECRET_KEY": TEST_SECRET_KEY, **env}
     proc = Proc(programs.web_command(port, number), port=port, env=env, log_dir=log_dir, name=f"web-{number}")
     wait_until_healthy(f"http://127.0.0.1:{port}{programs.WEB_HEALTHZ_PATH}", proc)
     return proc
