@@ -63,6 +63,10 @@ class Settings:
     # Market orders are protected by a collar: a market buy may pay at most
     # best ask + collar, a market sell receive at least best bid - collar.
     market_collar_bps: int = 1000
+    # Bounds on what one user can make the book hold: open orders per symbol (GTC limit orders
+    # beyond it are refused), and the smallest order value (price × quantity, cents).
+    max_open_orders: int = 200
+    min_order_cents: int = 100
     lock_ttl_ms: int = 2000
     batch_max_commands: int = 256
     order_wait_ms: int = 5000
@@ -104,6 +108,8 @@ class Settings:
             starting_cash_cents=parse_cash(env.get("STARTING_CASH", "10000.00")),
             starting_shares=_int(env, "STARTING_SHARES", cls.starting_shares),
             market_collar_bps=_int(env, "MARKET_COLLAR_BPS", cls.market_collar_bps),
+            max_open_orders=_int(env, "MAX_OPEN_ORDERS", cls.max_open_orders),
+            min_order_cents=_int(env, "MIN_ORDER_CENTS", cls.min_order_cents),
             lock_ttl_ms=_int(env, "LOCK_TTL_MS", cls.lock_ttl_ms),
             batch_max_commands=_int(env, "BATCH_MAX_COMMANDS", cls.batch_max_commands),
             order_wait_ms=_int(env, "ORDER_WAIT_MS", cls.order_wait_ms),

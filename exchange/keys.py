@@ -21,6 +21,17 @@ def asks(symbol: str) -> str:
     return f"{_sym(symbol)}:asks"
 
 
+def levels(symbol: str, side: str) -> str:
+    """Sorted set of one side's price levels (member: price ticks, score as in bids/asks), so a
+    snapshot reads the best N levels without walking the orders at them."""
+    return f"{_sym(symbol)}:levels:{side}"
+
+
+def depth(symbol: str, side: str) -> str:
+    """Hash price ticks -> total quantity resting at that price, one side of the book."""
+    return f"{_sym(symbol)}:depth:{side}"
+
+
 def orders(symbol: str) -> str:
     """Hash order id -> JSON state of every order of the symbol (resting or done)."""
     return f"{_sym(symbol)}:orders"

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     client = redis.Redis.from_url(settings.redis_url)
     db = mongo.database(settings.mongo_url, settings.mongo_db)
     if args.command == "reconcile":
-        for line in void_orphan_holds(client, settings.symbols, grace_ms=args.grace_ms):
+        for line in void_orphan_holds(client, settings, grace_ms=args.grace_ms):
             print(line)
     lagging = catch_up(client, settings)
     for line in lagging:

@@ -18,6 +18,7 @@ import orjson
 import redis
 
 from exchange import keys
+from exchange.config import Settings
 from ledger.audit import holds_of, live_accounts, order_states
 from orderbook.commands import encode_void, order_id_symbol, order_time_ms
 from orderbook.matcher import SymbolMatcher
@@ -26,12 +27,12 @@ ORPHAN_GRACE_MS = 60_000
 REPLY_WAIT_S = 5.0
 
 
-def void_orphan_holds(client: redis.Redis, symbols: tuple[str, ...], grace_ms: int = ORPHAN_GRACE_MS,
+def void_orphan_holds(client: redis.Redis, settings: Settings, grace_ms: int = ORPHAN_GRACE_MS,
                       now_ms: int | None = None, wait_s: float = REPLY_WAIT_S) -> list[str]:
     """Send a void for every hold older than ``grace_ms`` whose order is neither on a book nor
     waiting in an inbox, then wait up to ``wait_s`` for the book's answers; returns what happened."""
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-    orphans = _orphans(client, symbols, grace_ms, now_ms)
+    orphans = _orphans(client, settings.symbols, grace_ms, now_ms)
     sent: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)  # symbol -> voids sent
     for symbol, holds in orphans.items():
         pipe = client.pipeline(transaction=False)
@@ -40,7 +41,8 @@ def void_orphan_holds(client: redis.Redis, symbols: tuple[str, ...], grace_ms: i
             pipe.xadd(keys.inbox(symbol), {"c": encode_void(order_id, user_id, asset), "r": reply_to})
             sent[symbol].append((reply_to, order_id, f"{amount} {asset} held for {order_id} of {user_id}"))
         pipe.execute()
-    return [line for symbol, voids in sent.items() for line in _answers(client, symbol, voids, wait_s)]
+    return [line for symbol, voids in sent.items()
+            for line in _answers(SymbolMatcher.for_settings(client, symbol, settings), voids, wait_s)]
 
 
 def _orphans(client: redis.Redis, symbols: tuple[str, ...], grace_ms: int,
@@ -60,9 +62,10 @@ def _orphans(client: redis.Redis, symbols: tuple[str, ...], grace_ms: int,
     return orphans
 
 
-def _answers(client: redis.Redis, symbol: str, voids: list, wait_s: float) -> list[str]:
+def _answers(matcher: SymbolMatcher, voids: list, wait_s: float) -> list[str]:
     """Match the symbol's inbox if no matcher is at it, then read each void's answer."""
-    SymbolMatcher(client, symbol).drain()
+    client, symbol = matcher.client, matcher.symbol
+    matcher.drain()
     deadline = time.monotonic() + wait_s
     lines = []
     for reply_to, order_id, what in voids:

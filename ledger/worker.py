@@ -54,7 +54,7 @@ class Worker:
             if not sum(self._settle(settler) for settler in self.settlers):
                 self.stopping.wait(IDLE_SLEEP_S)
             if time.monotonic() >= next_reconcile:
-                for line in void_orphan_holds(self.client, self.settings.symbols, wait_s=1.0):
+                for line in void_orphan_holds(self.client, self.settings, wait_s=1.0):
                     log.warning("reconcile: %s", line)
                 for symbol in self.settings.symbols:
                     retention.trim(self.client, symbol)

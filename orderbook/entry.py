@@ -15,7 +15,7 @@ import redis
 
 from exchange import keys
 from exchange.config import Settings
-from exchange.money import MoneyError, collar_down, collar_up, hold_needed, parse_cents
+from exchange.money import MoneyError, collar_down, collar_up, format_cents, hold_needed, parse_cents
 from exchange.scripts import Scripts
 from ledger.accounts import CASH, Accounts, HoldOutcome, NoAccount
 from orderbook import views
@@ -31,6 +31,8 @@ BOOK_REFUSALS = {
     "order_voided": (422, "the order reached the book after reconciliation voided it (its submitter "
                           "stalled between the hold and the book); nothing was placed and its hold is released"),
     "order_expired": (422, "the order reached the book more than a day after it was entered; nothing was placed"),
+    "too_many_open_orders": (422, "you have MAX_OPEN_ORDERS open orders on this symbol already; cancel some "
+                                  "first (IOC, FOK and market orders are still accepted)"),
 }
 
 
@@ -50,8 +52,7 @@ class OrderEntry:
         self.accounts = accounts
         self.after_hold: Callable[[NewOrder], None] | None = None
         self._holder_seen: dict[str, bool] = {}  # symbol -> another matcher held its lock last time
-        self.matchers = {symbol: SymbolMatcher(client, symbol, lock_ttl_ms=settings.lock_ttl_ms,
-                                               batch_max_commands=settings.batch_max_commands, scripts=scripts)
+        self.matchers = {symbol: SymbolMatcher.for_settings(client, symbol, settings, scripts)
                          for symbol in settings.symbols}
 
     # ---- placing --------------------------------------------------------------------
@@ -63,10 +64,11 @@ class OrderEntry:
         limit_price = self._limit_price(req, order_type)
         now_ms = int(time.time() * 1000)
         order_id = new_order_id(symbol, now_ms)
+        self._check_value(limit_price, req.quantity)
         protection, refusal = None, None
         if order_type is OrderType.MARKET:
             try:
-                protection = self._protection_price(symbol, side)
+                protection = self._protection_price(symbol, side, req.quantity)
             except ApiError as error:  # with a client order id, this answer is recorded for it
                 refusal = error
         order = NewOrder(order_id=order_id, user_id=user_id, side=side, quantity=req.quantity,
@@ -88,7 +90,15 @@ class OrderEntry:
                          "status": "pending", "message": "accepted; matching is still in progress"}
         if "error" in reply:
             raise refused_by_book(reply["error"]["code"])
+        if reply["order"]["reason"] in BOOK_REFUSALS:  # accepted only to be rejected whole
+            raise refused_by_book(reply["order"]["reason"])
         return 201, views.order(reply["order"], reply["fills"])
+
+    def _check_value(self, price: int | None, quantity: int) -> None:
+        """Refuse an order worth less than MIN_ORDER_CENTS (a market order: at the best price)."""
+        if price is not None and price * quantity < self.settings.min_order_cents:
+            raise ApiError(422, "order_too_small", f"an order must be worth at least "
+                           f"{format_cents(self.settings.min_order_cents)} (price × quantity)")
 
     def _limit_price(self, req: PlaceOrder, order_type: OrderType) -> int | None:
         if order_type is OrderType.MARKET:
@@ -104,17 +114,19 @@ class OrderEntry:
         except MoneyError as err:
             raise bad_request(err.code, err.message) from None
 
-    def _protection_price(self, symbol: str, side: Side) -> int:
+    def _protection_price(self, symbol: str, side: Side, quantity: int) -> int:
         """The collar a market order may not trade beyond, from the opposite best price."""
         # Scores are integer ticks (bids -price): cast straight to int, never through a float.
         if side is Side.BUY:
             best = self.client.zrange(keys.asks(symbol), 0, 0, withscores=True, score_cast_func=int)
             if not best:
                 raise ApiError(422, "no_liquidity", f"no asks on {symbol}: a market buy has nothing to buy")
+            self._check_value(best[0][1], quantity)
             return collar_up(best[0][1], self.settings.market_collar_bps)
         best = self.client.zrange(keys.bids(symbol), 0, 0, withscores=True, score_cast_func=int)
         if not best:
             raise ApiError(422, "no_liquidity", f"no bids on {symbol}: a market sell has nobody to sell to")
+        self._check_value(-best[0][1], quantity)
         return collar_down(-best[0][1], self.settings.market_collar_bps)
 
     def _hold(self, user_id: str, symbol: str, order: NewOrder, client_order_id: str | None,

@@ -79,7 +79,7 @@ def test_a_submitter_killed_after_its_hold_leaves_an_id_that_reconcile_resolves(
     retry = {"symbol": "KRYP", "side": "buy", "price": "2.00", "quantity": 1, "client_order_id": "crashed"}
     assert client.post(ORDERS, json=retry, headers=alice).status_code == 202  # on its way, for all we know
 
-    void_orphan_holds(redis_client, settings.symbols, grace_ms=0)
+    void_orphan_holds(redis_client, settings, grace_ms=0)
     for _ in range(3):  # from then on, one answer: the order was voided, nothing was placed
         again = client.post(ORDERS, json=retry, headers=alice)
         assert again.status_code == 422 and again.json["error"]["code"] == "order_voided"

@@ -71,13 +71,13 @@ def test_reconcile_voids_a_hold_whose_order_never_reached_the_book(client, regis
     fresh = new_order_id("KRYP", 10**13)  # "now": may still be on its way to the book
     assert accounts.place_hold(alice.user_id, "cash", 500, stale)
     assert accounts.place_hold(alice.user_id, "cash", 700, fresh)
-    done = void_orphan_holds(redis_client, settings.symbols, now_ms=10**13 + 1)
+    done = void_orphan_holds(redis_client, settings, now_ms=10**13 + 1)
     assert len(done) == 1 and stale in done[0] and "voided" in done[0]
     assert redis_client.zscore(keys.voided("KRYP"), stale) is not None  # the book refuses it for good
     settle()  # the ledger releases the hold when it settles the journal's 'voided'
     assert client.get("/api/v1/account", headers=alice).json["balances"]["USD"] == {
         "available": "9993.00", "on_hold": "7.00"}
-    assert void_orphan_holds(redis_client, settings.symbols, now_ms=10**13 + 1) == []
+    assert void_orphan_holds(redis_client, settings, now_ms=10**13 + 1) == []
     report = audit()
     assert report.ok, report.problems  # the fresh hold counts as waiting for its order
 

@@ -9,7 +9,8 @@ import pytest
 
 from exchange import keys
 from orderbook.commands import encode_cancel, encode_new, encode_void, new_order_id
-from orderbook.matcher import ORDER_MAX_AGE_MS, SymbolMatcher
+from orderbook.batch import ORDER_MAX_AGE_MS
+from orderbook.matcher import SymbolMatcher
 from orderbook.model import NewOrder, Side
 
 SYMBOL = "KRYP"
@@ -78,7 +79,7 @@ def test_other_matchers_learn_of_a_void_by_reload_and_by_catch_up(redis_client, 
     voided = order_id_now()
     run(redis_client, matcher, encode_void(voided, "alice", "cash"))
     caught_up = run(redis_client, warm, new(voided))  # journal catch-up
-    assert [e["code"] for e in caught_up] == ["order_voided"] and warm.catch_ups == 1
+    assert [e["code"] for e in caught_up] == ["order_voided"] and warm.cache.catch_ups == 1
     reloaded = run(redis_client, SymbolMatcher(redis_client, SYMBOL), new(voided))  # full reload
     assert [e["code"] for e in reloaded] == ["order_voided"]
 

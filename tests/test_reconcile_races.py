@@ -81,7 +81,7 @@ def test_an_order_committed_between_reconciles_reads_keeps_its_hold(client, regi
         return read_inboxes(*args)
 
     monkeypatch.setattr(reconcile, "_queued_order_ids", order_commits_meanwhile)
-    lines = reconcile.void_orphan_holds(redis_client, settings.symbols, now_ms=FAR_FUTURE_MS)
+    lines = reconcile.void_orphan_holds(redis_client, settings, now_ms=FAR_FUTURE_MS)
     assert lines == [line for line in lines if line.startswith("kept ")] and len(lines) == 1
     settle()
     assert cash(client, alice) == {"available": "0.00", "on_hold": "100.10"}
@@ -102,7 +102,7 @@ def test_a_submitter_stalled_past_the_grace_finds_its_order_voided(client, regis
     alice = register("alice")
     entry = app.extensions["exchange"].entry
     stalled = StalledSubmitter(entry, alice.user_id, client_order_id="stalled-1")
-    lines = reconcile.void_orphan_holds(redis_client, settings.symbols, now_ms=FAR_FUTURE_MS)
+    lines = reconcile.void_orphan_holds(redis_client, settings, now_ms=FAR_FUTURE_MS)
     assert len(lines) == 1 and lines[0].startswith("voided ") and stalled.order_id in lines[0]
     settle()
     assert cash(client, alice) == {"available": "100.10", "on_hold": "0.00"}
