@@ -37,8 +37,9 @@ def test_create_list_get_and_stop(client, register):
     unnamed = client.post("/api/v1/bots", json={"rule": {"$do": {"$cancelAll": {}}}}, headers=alice).json
     assert unnamed["name"] == f"bot-{unnamed['bot_id'][:8]}"
 
-    listed = client.get("/api/v1/bots", headers=alice).json["bots"]
-    assert [b["bot_id"] for b in listed] == [bot["bot_id"], unnamed["bot_id"]]
+    listed = client.get("/api/v1/bots", headers=alice).json
+    assert [b["bot_id"] for b in listed["bots"]] == [unnamed["bot_id"], bot["bot_id"]]  # newest first
+    assert listed["next_cursor"] is None
     assert client.get(f"/api/v1/bots/{bot['bot_id']}", headers=alice).json == bot
 
     stopped = client.delete(f"/api/v1/bots/{bot['bot_id']}", headers=alice)
