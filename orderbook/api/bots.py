@@ -31,6 +31,10 @@ def _body() -> dict:
         body = None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object {\"rule\": ..., \"name\"?: ...}")
+    try:  # JSON may escape a lone surrogate ("\\ud800"); no store can encode one
+        json.dumps(body, ensure_ascii=False, default=str).encode()
+    except UnicodeEncodeError:
+        raise ApiError(400, "invalid_json", "the request body holds a lone surrogate (\\ud800-\\udfff)") from None
     unknown = sorted(set(body) - {"rule", "name"})
     if unknown:
         raise ApiError(400, "unknown_field", f"{unknown[0]}: unknown field; a bot is {{\"rule\", \"name\"?}}")
