@@ -132,12 +132,12 @@ class ExchangeClient:
             body["name"] = name
         return self.request("POST", "/bots", json=body)
 
-    def bots(self) -> list[dict]:
+    def bots(self, page_size: int | None = None) -> list[dict]:
         """Every bot of mine, newest first, read a page at a time."""
         bots: list[dict] = []
         cursor = None
         while True:
-            page = self.bots_page(cursor=cursor)
+            page = self.bots_page(page_size, cursor)
             bots += page["bots"]
             cursor = page["next_cursor"]
             if cursor is None:

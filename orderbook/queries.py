@@ -65,7 +65,7 @@ def _message(model: type[Query], name: str, pydantic_message: str) -> str:
         return f"{name} must be one of {', '.join(schema['enum'])}"
     if schema.get("type") == "integer":
         return f"{name} must be an integer from {schema['minimum']} to {schema['maximum']}"
-    return f"{name} {pydantic_message}"
+    return f"{name}: {pydantic_message}"
 
 
 def parse_query(model: type[Query]) -> Query:

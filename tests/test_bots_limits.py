@@ -93,7 +93,9 @@ def test_bots_are_listed_newest_first_a_page_at_a_time(stack):
     assert [bot_id for ids in pages for bot_id in ids] == made[::-1]
     default = requests.get(f"{stack.base_url}/api/v1/bots", headers=headers, timeout=30).json()
     assert len(default["bots"]) == len(made) and default["next_cursor"] is None
-    assert ExchangeClient(stack.base_url, token=headers["Authorization"][7:]).bots() == default["bots"]
+    client = ExchangeClient(stack.base_url, token=headers["Authorization"].removeprefix("Bearer "))
+    with client.session:
+        assert client.bots(page_size=2) == client.bots() == default["bots"]  # every page
 
 
 @pytest.mark.parametrize("params", [{"cursor": "nope"}, {"cursor": "①"}, {"cursor": ""}, {"cursor": "x" * 201},
