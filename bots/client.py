@@ -132,8 +132,20 @@ class ExchangeClient:
             body["name"] = name
         return self.request("POST", "/bots", json=body)
 
-    def bots(self) -> list[dict]:
-        return _listed(self.request("GET", "/bots"), "bots")
+    def bots(self, page_size: int | None = None) -> list[dict]:
+        """Every bot of mine, newest first, read a page at a time."""
+        bots: list[dict] = []
+        cursor = None
+        while True:
+            page = self.bots_page(page_size, cursor)
+            bots += page["bots"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return bots
+
+    def bots_page(self, limit: int | None = None, cursor: str | None = None) -> dict:
+        """{"bots": [...] newest first, "next_cursor": pass it back for the next page, None after the last}"""
+        return self.request("GET", "/bots", params={"limit": limit, "cursor": cursor})
 
     def bot(self, bot_id: str) -> dict:
         return self.request("GET", f"/bots/{bot_id}")

@@ -28,6 +28,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get(f"{API_PREFIX}/openapi.json")
     def openapi_document():
-        return jsonify(openapi.document())
+        return jsonify(openapi.document(settings.symbols))
 
     return app

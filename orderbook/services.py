@@ -78,11 +78,3 @@ def login_required(view):
         return view(*args, **kwargs)
     return wrapper
 
-
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(400, f"invalid_{name}", f"{name} must be an integer from {low} to {high}")
-    return int(raw)

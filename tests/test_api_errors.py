@@ -110,9 +110,9 @@ def test_other_users_accounts_and_bad_query_args(client, register):
     assert_error(client.get(f"/api/v1/holdings/KRYP/{bob.user_id}", headers=alice), 403, "forbidden")
     assert client.get(f"/api/v1/balance/{alice.user_id}", headers=alice).json["available"] == "10000.00"
     assert_error(client.get("/api/v1/book/NOPE"), 404, "unknown_symbol")
-    assert_error(client.get("/api/v1/book/KRYP?depth=-1"), 400, "invalid_depth")
-    assert_error(client.get("/api/v1/trades/KRYP?limit=abc"), 400, "invalid_limit")
-    assert_error(client.get(f"{ORDERS}?status=weird", headers=alice), 400, "invalid_status")
+    assert_error(client.get("/api/v1/book/KRYP?depth=-1"), 400, "invalid_parameter")
+    assert_error(client.get("/api/v1/trades/KRYP?limit=abc"), 400, "invalid_parameter")
+    assert_error(client.get(f"{ORDERS}?status=weird", headers=alice), 400, "invalid_parameter")
     assert_error(client.get("/api/v1/nowhere"), 404, "not_found")
     assert_error(client.put(ORDERS, json=GOOD, headers=alice), 405, "method_not_allowed")
 

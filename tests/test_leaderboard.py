@@ -96,7 +96,7 @@ def test_before_any_trade_everyone_is_at_their_starting_cash(client, register, s
 def test_bad_limit_is_a_400(client):
     for limit in ("0", "x", "-1", "100001"):
         response = client.get(f"/api/v1/leaderboard?limit={limit}")
-        assert response.status_code == 400 and response.json["error"]["code"] == "invalid_limit"
+        assert response.status_code == 400 and response.json["error"]["code"] == "invalid_parameter"
 
 SYMBOLS = ("KRYP", "ADAM")
 trades = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.sampled_from(SYMBOLS),

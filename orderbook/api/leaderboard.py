@@ -5,7 +5,8 @@ from flask import Blueprint, jsonify
 
 from exchange.money import format_cents
 from ledger.leaderboard import Standing, read_standings
-from orderbook.services import int_arg, services
+from orderbook.queries import LeaderboardQuery, parse_query
+from orderbook.services import services
 
 bp = Blueprint("leaderboard", __name__)
 
@@ -19,7 +20,7 @@ def _row(rank: int, row: Standing) -> dict:
 
 @bp.get("/leaderboard")
 def leaderboard():
-    limit = int_arg("limit", 100, 1, 10_000)
+    limit = parse_query(LeaderboardQuery).limit
     svc = services()
     prices, rows = read_standings(svc.redis, svc.auth.db, svc.settings.symbols)
     return jsonify({
