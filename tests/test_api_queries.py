@@ -34,7 +34,7 @@ def test_a_number_that_is_not_plain_ascii_digits_is_an_invalid_parameter(client,
 
 
 @pytest.mark.parametrize("path, name, value", [
-    ("/api/v1/book/KRYP", "depth", "0"), ("/api/v1/book/KRYP", "depth", "1001"),
+    ("/api/v1/book/KRYP", "depth", "0"), ("/api/v1/book/KRYP", "depth", "501"),
     ("/api/v1/trades/KRYP", "limit", "0"), ("/api/v1/leaderboard", "limit", "10001"),
     ("/api/v1/candles/KRYP", "limit", "5000"), ("/api/v1/candles/KRYP", "end", "100000000001"),
     ("/api/v1/candles/KRYP", "start", "-5"), ("/api/v1/candles/KRYP", "interval", "2m"),

@@ -41,7 +41,7 @@ def test_every_path_and_query_parameter_is_documented_with_its_schema(client, se
             for parameter in parameters:
                 Draft202012Validator.check_schema(parameter["schema"])
     depth = paths["/book/{symbol}"]["get"]["parameters"][1]["schema"]
-    assert (depth["type"], depth["minimum"], depth["maximum"], depth["default"]) == ("integer", 1, 1000, 50)
+    assert (depth["type"], depth["minimum"], depth["maximum"], depth["default"]) == ("integer", 1, 500, 50)
     interval = paths["/candles/{symbol}"]["get"]["parameters"][1]["schema"]
     assert interval["enum"] == ["1m", "5m", "15m", "1h", "1d"]
     symbol = paths["/book/{symbol}"]["get"]["parameters"][0]["schema"]

@@ -120,7 +120,7 @@ def place(base_url: str, headers: dict, **order) -> dict:
 
 
 def rest_book(base_url: str, symbol: str) -> dict:
-    return requests.get(f"{base_url}/api/v1/book/{symbol}?depth=1000", timeout=10).json()
+    return requests.get(f"{base_url}/api/v1/book/{symbol}?depth=500", timeout=10).json()
 
 
 def one_client_per_replica(stack, clients, **kwargs) -> dict[str, LiveClient]:
