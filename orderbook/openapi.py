@@ -44,7 +44,9 @@ ROUTES = {
               "get": ("List my bots", None, True)},
     "/bots/{bot_id}": {"get": ("One of my bots: status, step, last action", None, True),
                        "delete": ("Stop one of my bots; it never acts again", None, True)},
-    "/leaderboard": {"get": ("Every account marked to market at last prices, by value (?limit=)", None, False)},
+    "/leaderboard": {"get": ("Every account marked to market at last prices, by value (?limit=): rank, username, "
+                             "value, P&L; with a token my own row also shows my cash and shares (and comes as "
+                             "`me`). Recomputed at most every few seconds", None, False)},
 }
 
 

@@ -108,6 +108,9 @@ def test_public_lists_and_the_bots_api(stack):
     client.register("client_lists", PASSWORD)
     board = client.leaderboard()
     assert "client_lists" in {row["username"] for row in board}
+    mine = client.my_standing()  # my own row, with my balances
+    assert mine["username"] == "client_lists" and mine["cash"] == "10000.00" and mine["shares"]["KRYP"] == 100
+    assert all("cash" not in row for row in ExchangeClient(client.base_url).leaderboard())
     assert client.bots() == []
 
 
