@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bots.rules import schema as rule_schema
-from orderbook.schemas import AmendOrderBody, Credentials, PlaceOrder
+from orderbook.schemas import AmendOrderBody, Credentials, PlaceOrder, Registration
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
@@ -20,8 +20,10 @@ class BotBody:
 
 # path -> method -> (summary, request model or None, authenticated)
 ROUTES = {
-    "/users": {"post": ("Register; returns a bearer token", Credentials, False)},
-    "/sessions": {"post": ("Log in; returns a bearer token", Credentials, False),
+    "/users": {"post": ("Register (a password of at least 8 characters); returns a bearer token", Registration,
+                        False)},
+    "/sessions": {"post": ("Log in; returns a bearer token. 429 with Retry-After after 10 failures for a "
+                           "username in 15 minutes", Credentials, False),
                   "delete": ("Revoke the token used", None, True)},
     "/orders": {"post": ("Place an order; the response shows its fills", PlaceOrder, True),
                 "get": ("List my orders (?status=open|all&symbol=&limit=)", None, True),
