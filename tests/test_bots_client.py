@@ -152,6 +152,17 @@ def test_market_stream_follows_book_trades_and_private_orders(live):
         assert stream.errors == []
 
 
+def test_market_stream_is_told_when_its_session_ends(live):
+    user = ExchangeClient(live.base_url)
+    user.register("stream_logout", PASSWORD)
+    with MarketStream(live.base_url, token=user.token) as stream:
+        stream.subscribe("KRYP")
+        assert stream.wait_for(lambda: not stream.is_stale("KRYP")), stream.errors
+        user.request("DELETE", "/sessions")  # log out: the token is revoked
+        assert stream.wait_for(lambda: stream.session_ended is not None, timeout=5)
+        assert stream.session_ended["code"] == "invalid_token"
+
+
 def test_market_stream_subscribes_again_after_its_web_replica_restarts(live):
     buyer, seller = ExchangeClient(live.base_url), ExchangeClient(live.base_url)
     buyer.register("restart_buyer", PASSWORD)
