@@ -118,8 +118,11 @@ def plan(config: SwarmConfig, symbols: list[str]) -> list[tuple[str, type[Strate
     return bots
 
 
-def sign_in(config: SwarmConfig, symbols: list[str], rng: random.Random) -> tuple[list[SwarmBot], int]:
-    """(the bots, how many of them were registered now): the others logged in, as an earlier run left them."""
+def sign_in(config: SwarmConfig, symbols: list[str], rng: random.Random, console: Console) -> list[SwarmBot]:
+    """The bots, logged in as an earlier run left them or registered now, under the remembered
+    (or given, or fresh) prefix and password, which are then remembered for the next run."""
+    identity = swarm_accounts.choose(config.accounts_file, config.url, config.prefix, config.password)
+    config.prefix, config.password = identity.prefix, identity.password
     bots, registered = [], 0
     for name, strategy_class, strategy_config, symbol in plan(config, symbols):
         client = ExchangeClient(config.url)
@@ -131,7 +134,10 @@ def sign_in(config: SwarmConfig, symbols: list[str], rng: random.Random) -> tupl
         start = Holdings.from_balances(client.account()["balances"])
         strategy = strategy_class(client, symbol, strategy_config, rng=random.Random(rng.getrandbits(64)))
         bots.append(SwarmBot(username, client, strategy, start))
-    return bots, registered
+    swarm_accounts.remember(config.accounts_file, config.url, identity)
+    console.log(f"registered {registered} and logged in {len(bots) - registered} bots as {config.prefix}-* "
+                f"on {', '.join(symbols)}")
+    return bots
 
 
 # ---- running it ----------------------------------------------------------------------------
@@ -208,8 +214,6 @@ def progress_line(bots: list[SwarmBot]) -> str:
 
 def run(config: SwarmConfig, console: Console) -> SwarmReport:
     rng = random.Random(config.seed)
-    identity = swarm_accounts.choose(config.accounts_file, config.url, config.prefix, config.password)
-    config.prefix, config.password = identity.prefix, identity.password
     public = ExchangeClient(config.url)
     symbols = config.symbols or [s["symbol"] for s in public.symbols()]
 
@@ -222,10 +226,7 @@ def run(config: SwarmConfig, console: Console) -> SwarmReport:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        bots, registered = sign_in(config, symbols, rng)
-        swarm_accounts.remember(config.accounts_file, config.url, identity)
-        console.log(f"registered {registered} and logged in {len(bots) - registered} bots as {config.prefix}-* "
-                    f"on {', '.join(symbols)}")
+        bots = sign_in(config, symbols, rng, console)
         started = time.monotonic()
         start_ms = int(time.time() * 1000)
         for bot in bots:

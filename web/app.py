@@ -60,7 +60,6 @@ class WebApp:
 def create_app(settings: Settings, replica: str = "1") -> WebApp:
     app = Flask(__name__, static_folder=None)  # pages.blueprint serves /static itself
     client = redis.Redis.from_url(settings.redis_url)
-    tokens = Tokens(settings, client)
     socketio = SocketIO(app, async_mode=settings.socketio_async_mode, manage_session=False,
                         client_manager=ChannelRoutingRedisManager(settings.redis_url, channel=CHANNEL))
 
@@ -72,24 +71,19 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
 
     feeds = Feeds(client, settings.symbols, emit_here, enter_room)
     subscribe_throttle = SubscribeThrottle()
-    signed_in = SignedInSockets(tokens)
+    signed_in = SignedInSockets(Tokens(settings, client))
 
     @socketio.on("connect")
     def connect(auth):
         """Anonymous, or with ``auth: {token}`` for private ``order`` events. A bad
         token refuses the connection: the client's connect_error carries
         ``{message, data: {code, message}}``."""
-        token = auth.get("token") if isinstance(auth, dict) else None
-        user_id = None
-        if token is not None:
-            try:
-                if not isinstance(token, str):
-                    raise TokenError("invalid_token", "the token must be a string")
-                user_id = tokens.user_for(token)
-            except TokenError as error:
-                raise ConnectionRefusedError(error.message, {"code": error.code, "message": error.message}) from None
+        try:
+            user_id = signed_in.connect(request.sid, auth)
+        except TokenError as error:
+            raise ConnectionRefusedError(error.message, {"code": error.code, "message": error.message}) from None
+        if user_id is not None:
             join_room(rooms.user(user_id))
-            signed_in.add(request.sid, token, user_id)
         emit_here("hello", {"replica": replica, "user_id": user_id, "symbols": list(settings.symbols)}, request.sid)
 
     @socketio.on("disconnect")

@@ -31,9 +31,18 @@ class SignedInSockets:
         self.lock = threading.Lock()
         self.by_sid: dict[str, tuple[str, str]] = {}  # sid -> (token, user id)
 
-    def add(self, sid: str, token: str, user_id: str) -> None:
+    def connect(self, sid: str, auth) -> str | None:
+        """The user ``auth: {token}`` signs socket ``sid`` in as (remembered for the rechecks),
+        None when it sends no token; TokenError for a bad one."""
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if token is None:
+            return None
+        if not isinstance(token, str):
+            raise TokenError("invalid_token", "the token must be a string")
+        user_id = self.tokens.user_for(token)
         with self.lock:
             self.by_sid[sid] = (token, user_id)
+        return user_id
 
     def remove(self, sid: str) -> None:
         with self.lock:
