@@ -122,7 +122,13 @@ class ExchangeClient:
         return self.request("GET", f"/trades/{symbol}", params={"limit": limit})["trades"]
 
     def leaderboard(self, limit: int | None = None) -> list[dict]:
+        """Rows best first: {"rank", "username", "house", "value", "pnl"}; with a token, my own row also has
+        "cash" and "shares". The exchange recomputes it every few seconds, so it may lag the last trade."""
         return _listed(self.request("GET", "/leaderboard", params={"limit": limit}), "leaderboard")
+
+    def my_standing(self) -> dict | None:
+        """My leaderboard row (rank, value, pnl, cash, shares) wherever I rank; None before I am listed."""
+        return self.request("GET", "/leaderboard", params={"limit": 1}).get("me")
 
     # ---- bots API --------------------------------------------------------------------
 

@@ -22,6 +22,13 @@ def _int(env: dict, name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _positive(env: dict, name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1, got {value}")
+    return value
+
+
 ASYNC_MODES = ("eventlet", "threading")
 
 # Keys that once shipped as defaults: anyone could sign a token for any user with them.
@@ -73,6 +80,10 @@ class Settings:
     secret_key: str = ""  # required where tokens are signed or checked: signing_key()
     token_ttl_s: int = 7 * 24 * 3600
     rate_limit: str = "50/second;1500/minute"
+    # Registrations per client address (each one hashes a password and opens an account).
+    registration_rate_limit: str = "20/hour"
+    # The public leaderboard is computed at most once per this many seconds, for every replica.
+    leaderboard_max_age_s: int = 5
     data_dir: str = "./data"
     exchange_port: int = 8080
     orderbook_replicas: int = 2
@@ -116,6 +127,8 @@ class Settings:
             secret_key=env.get("SECRET_KEY", cls.secret_key),
             token_ttl_s=_int(env, "TOKEN_TTL_S", cls.token_ttl_s),
             rate_limit=env.get("RATE_LIMIT", cls.rate_limit),
+            registration_rate_limit=env.get("REGISTRATION_RATE_LIMIT", cls.registration_rate_limit),
+            leaderboard_max_age_s=_positive(env, "LEADERBOARD_MAX_AGE_S", cls.leaderboard_max_age_s),
             data_dir=env.get("EXCHANGE_DATA_DIR", cls.data_dir),
             exchange_port=_int(env, "EXCHANGE_PORT", cls.exchange_port),
             orderbook_replicas=_int(env, "ORDERBOOK_REPLICAS", cls.orderbook_replicas),

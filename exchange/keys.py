@@ -123,9 +123,25 @@ def revocations() -> str:
     return "auth:revocations"
 
 
+def login_failures_prefix() -> str:
+    """Prefix of the failed-login windows per username (``limits`` appends the rest)."""
+    return "auth:login-failures"
+
 
 def rate_limit_prefix() -> str:
     return "ratelimit"
+
+
+# ---- leaderboard -------------------------------------------------------------------
+
+def leaderboard() -> str:
+    """The last computed standings (JSON in dogpile.cache's envelope), shared by every API replica."""
+    return "leaderboard:standings"
+
+
+def cache_lock_prefix() -> str:
+    """dogpile.cache's regeneration lock is this prefix + the cached key (``lock:leaderboard:standings``)."""
+    return "lock:"
 
 
 # ---- settlement ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import NamedTuple
 from bots.rules import schema as rule_schema
 from orderbook.queries import (BookQuery, BotsQuery, CancelAllQuery, CandleQuery, FillsQuery, LeaderboardQuery,
                                OrdersQuery, Query, TradesQuery, parameter_schemas)
-from orderbook.schemas import AmendOrderBody, Credentials, PlaceOrder
+from orderbook.schemas import AmendOrderBody, Credentials, PlaceOrder, Registration
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
@@ -30,8 +30,10 @@ class Operation(NamedTuple):
 
 
 ROUTES = {
-    "/users": {"post": Operation("Register; returns a bearer token", Credentials)},
-    "/sessions": {"post": Operation("Log in; returns a bearer token", Credentials),
+    "/users": {"post": Operation("Register (a password of at least 8 characters); returns a bearer token",
+                                 Registration)},
+    "/sessions": {"post": Operation("Log in; returns a bearer token. 429 with Retry-After after 10 failures for "
+                                    "a username in 15 minutes", Credentials),
                   "delete": Operation("Revoke the token used", authenticated=True)},
     "/orders": {"post": Operation("Place an order; the response shows its fills", PlaceOrder, authenticated=True),
                 "get": Operation("List my orders", query=OrdersQuery, authenticated=True),
@@ -56,8 +58,9 @@ ROUTES = {
               "get": Operation("List my bots, newest first, a page at a time", query=BotsQuery, authenticated=True)},
     "/bots/{bot_id}": {"get": Operation("One of my bots: status, step, last action", authenticated=True),
                        "delete": Operation("Stop one of my bots; it never acts again", authenticated=True)},
-    "/leaderboard": {"get": Operation("Every account marked to market at last prices, by value",
-                                      query=LeaderboardQuery)},
+    "/leaderboard": {"get": Operation("Every account marked to market at last prices, by value: rank, username, "
+                                      "value, P&L; with a token my own row also shows my cash and shares (and "
+                                      "comes as `me`). Recomputed at most every few seconds", query=LeaderboardQuery)},
 }
 
 

@@ -6,6 +6,7 @@ from typing import Literal
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
+from orderbook import passwords
 from orderbook.errors import ApiError
 
 MAX_QUANTITY = 1_000_000_000
@@ -18,6 +19,10 @@ class Body(BaseModel):
 class Credentials(Body):
     username: StrictStr = Field(max_length=64)
     password: StrictStr
+
+
+class Registration(Credentials):
+    password: StrictStr = Field(min_length=passwords.MIN_LENGTH, max_length=256)
 
 
 class PlaceOrder(Body):

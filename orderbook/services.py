@@ -11,6 +11,7 @@ from exchange import mongo
 from exchange.config import Settings
 from exchange.scripts import Scripts
 from ledger.accounts import Accounts
+from ledger.leaderboard import Leaderboard
 from ledger.record import LedgerOfRecord
 from orderbook.auth import Auth
 from orderbook.entry import OrderEntry
@@ -29,6 +30,7 @@ class Services:
     market: MarketData
     ledger: LedgerOfRecord
     candles: CandleStore
+    leaderboard: Leaderboard
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
@@ -41,7 +43,8 @@ class Services:
                    entry=OrderEntry(settings, client, accounts, scripts),
                    market=MarketData(client, scripts, settings.symbols),
                    ledger=LedgerOfRecord(mongo.client(settings.mongo_url), db),
-                   candles=CandleStore(client, db, scripts))
+                   candles=CandleStore(client, db, scripts),
+                   leaderboard=Leaderboard(client, db, settings.symbols, settings.leaderboard_max_age_s))
 
 
 def services() -> Services:

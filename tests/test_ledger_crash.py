@@ -29,7 +29,8 @@ def ledger_command(stack, command: str, *extra: str) -> subprocess.CompletedProc
 def register(stack, count: int) -> list[dict]:
     users = []
     for i in range(count):
-        resp = requests.post(f"{stack.base_url}/api/v1/users", json={"username": f"trader{i}", "password": "pw"})
+        resp = requests.post(f"{stack.base_url}/api/v1/users", json={"username": f"trader{i}",
+                                                                         "password": "correct horse"})
         resp.raise_for_status()
         users.append(resp.json())
     return users

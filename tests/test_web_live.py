@@ -33,7 +33,7 @@ class LiveClient:
     subscribes again whenever it (re)connects."""
 
     EVENTS = ("hello", "book_snapshot", "book_update", "trade", "order", "ticker", "candle", "error",
-              "subscribed", "unsubscribed")
+              "subscribed", "unsubscribed", "session_ended")
 
     def __init__(self, base_url: str, token: str | None = None, subscriptions: list[dict] = ()):
         self.events: list[tuple[str, dict]] = []
