@@ -42,6 +42,18 @@ def seq(symbol: str) -> str:
     return f"{_sym(symbol)}:seq"
 
 
+def epoch(symbol: str) -> str:
+    """The journal's epoch: made (from Redis's clock, ms) by the first batch that finds it missing,
+    so a Redis that lost its data starts a new one and the journal's readers can tell."""
+    return f"{_sym(symbol)}:epoch"
+
+
+def journal_fault(symbol: str) -> str:
+    """Set by the ledger of record when the journal no longer continues what it applied (an
+    epoch change, or sequences reused after a loss): what it found, until an operator recovers."""
+    return f"{_sym(symbol)}:journal-fault"
+
+
 def fence(symbol: str) -> str:
     """Fencing-token counter: the newest lock holder's token is the only valid one."""
     return f"{_sym(symbol)}:fence"

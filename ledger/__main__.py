@@ -1,4 +1,4 @@
-"""``python -m ledger check`` / ``python -m ledger reconcile``; both exit 1 on a discrepancy."""
+"""``python -m ledger check|reconcile|recover``; each exits 1 on a discrepancy (``recover``: see ledger.recovery)."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +14,7 @@ from ledger.audit import check
 from ledger.consumer import JournalConsumer
 from ledger.reconcile import ORPHAN_GRACE_MS, void_orphan_holds
 from ledger.record import LedgerOfRecord
+from ledger.recovery import RecoveryRefused, recover
 from ledger.settler import SymbolSettler
 
 
@@ -37,7 +38,8 @@ def catch_up(client: redis.Redis, settings: Settings, timeout_s: float = 60.0) -
                 lagging.append(f"{symbol}: live accounts behind the journal")
             if ledger.applied_sequence(symbol) != end:
                 lagging.append(f"{symbol}: ledger at {ledger.applied_sequence(symbol)} of {end}")
-        if not lagging or time.monotonic() > deadline:
+        halted = any(consumer.halted for consumer in consumers)  # check reports why; waiting is no use
+        if not lagging or halted or time.monotonic() > deadline:
             for worker in (*settlers, *consumers):
                 worker.stop()
             return lagging
@@ -46,7 +48,8 @@ def catch_up(client: redis.Redis, settings: Settings, timeout_s: float = 60.0) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ledger")
-    parser.add_argument("command", choices=("check", "reconcile"))
+    parser.add_argument("command", choices=("check", "reconcile", "recover"),
+                        help="recover: after Redis lost data, with every writer stopped (ledger/README.md)")
     parser.add_argument("--grace-ms", type=int, default=ORPHAN_GRACE_MS,
                         help="reconcile: void a hold only if its order is older than this")
     args = parser.parse_args(argv)
@@ -56,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reconcile":
         for line in void_orphan_holds(client, settings, grace_ms=args.grace_ms):
             print(line)
+    if args.command == "recover":
+        try:
+            for line in recover(client, settings, mongo.client(settings.mongo_url), db):
+                print(line)
+        except RecoveryRefused as refused:
+            print(f"recover: {refused}")
+            return 1
     lagging = catch_up(client, settings)
     for line in lagging:
         print(f"PROBLEM: {line}")

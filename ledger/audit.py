@@ -5,8 +5,10 @@
   - holds: every live account's on-hold amounts equal the sum of its holds, and
     every hold of an open order equals what that order still needs;
   - the ledger of record (MongoDB) equals the live accounts (Redis), once both
-    have applied the whole journal (holds still waiting for the book aside).
-Repairing what crashes leave is ``ledger.reconcile``.
+    have applied the whole journal (holds still waiting for the book aside);
+  - the ledger of record still follows each journal (``journal_problems``).
+Repairing what crashes leave is ``ledger.reconcile``; what a Redis that lost data
+leaves, ``ledger.recovery``.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import redis
 from pymongo.database import Database
 
 from exchange import keys, mongo
+from exchange.faults import journal_faults
 from ledger.settlement import CASH
 from orderbook.commands import hold_for
 
@@ -66,8 +69,26 @@ def _sums(accounts: dict[str, dict[str, int]], assets) -> dict[str, int]:
             for a in assets}
 
 
+def journal_problems(client: redis.Redis, db: Database, symbols: tuple[str, ...]) -> list[str]:
+    """Whether the ledger of record still follows each journal: no recorded fault, the same
+    epoch, and the journal not behind what the ledger applied (Redis lost data otherwise)."""
+    problems = [f"{symbol}: the ledger of record stopped: {fault}; run `python -m ledger recover`"
+                for symbol, fault in journal_faults(client, symbols).items()]
+    cursors = {doc["_id"]: doc for doc in db[mongo.CURSORS].find({"_id": {"$in": list(symbols)}})}
+    for symbol in symbols:
+        applied = cursors.get(symbol, {})
+        seq, epoch = client.get(keys.seq(symbol)), client.get(keys.epoch(symbol))
+        if epoch is not None and applied.get("epoch") not in (None, int(epoch)):
+            problems.append(f"{symbol}: the journal is in epoch {int(epoch)}, the ledger of record in "
+                            f"{applied['epoch']}: Redis lost its data")
+        elif int(seq or 0) < applied.get("sequence", 0):
+            problems.append(f"{symbol}: the journal is at sequence {int(seq or 0)}, behind the ledger of "
+                            f"record's {applied['sequence']}: Redis lost its latest writes")
+    return problems
+
+
 def check(client: redis.Redis, db: Database, symbols: tuple[str, ...]) -> Report:
-    report = Report()
+    report = Report(problems=journal_problems(client, db, symbols))
     expected = issued(db, symbols)
     live, record = live_accounts(client), record_accounts(db)
     for store, accounts in (("live (Redis)", live), ("ledger (MongoDB)", record)):

@@ -5,17 +5,28 @@ entries an earlier holder read but never acknowledged (XAUTOCLAIM), then new
 ones. It acknowledges only after the MongoDB transaction commits; a crash in
 between means the next holder claims and re-applies the batch, which the
 ledger's cursor turns into a no-op.
+
+If the journal stops continuing what the ledger applied (Redis lost data: a new
+epoch, sequences reused, or the journal behind the ledger's cursor), the
+consumer stops applying that symbol. It logs the fault at CRITICAL and records
+it in Redis (``keys.journal_fault``), where the API's health check and
+``python -m ledger check`` report it, until ``python -m ledger recover`` clears it.
 """
 from __future__ import annotations
+
+import logging
+import time
 
 import orjson
 import redis
 
 from exchange import keys
 from ledger.journal_worker import JournalWorker
-from ledger.record import LedgerOfRecord
+from ledger.record import JournalFault, LedgerOfRecord
 
 GROUP = "ledger"
+POSITION_CHECK_S = 2.0  # while idle, how often the journal's own position is compared with the ledger's
+log = logging.getLogger("ledger.consumer")
 
 
 class JournalConsumer(JournalWorker):
@@ -26,8 +37,22 @@ class JournalConsumer(JournalWorker):
         self.consumer = consumer
         self.stream = keys.events(symbol)
         self._group_ready = False
+        self.halted = False
+        self._next_look = 0.0  # when to look again at the fault record or the journal's position
 
     def step(self) -> int:
+        if self.halted and not self._fault_cleared():
+            return 0
+        try:
+            count = self._read_and_apply()
+            if not count:
+                self._check_position()
+            return count
+        except JournalFault as fault:
+            self._stop(str(fault))
+            return 0
+
+    def _read_and_apply(self) -> int:
         try:
             return self._step()
         except redis.ResponseError as err:
@@ -48,9 +73,43 @@ class JournalConsumer(JournalWorker):
             entries = reply[0][1] if reply else []
         if not entries:
             return 0
-        self.ledger.apply(self.symbol, [orjson.loads(fields[b"event"]) for _id, fields in entries])
+        self.ledger.apply(self.symbol, [(entry_id, orjson.loads(fields[b"event"])) for entry_id, fields in entries])
         self.client.xack(self.stream, GROUP, *[entry_id for entry_id, _ in entries])
         return len(entries)
+
+    def _check_position(self) -> None:
+        """With nothing new to read: is the journal behind, or in another epoch than, the ledger?"""
+        now = time.monotonic()
+        if now < self._next_look:
+            return
+        self._next_look = now + POSITION_CHECK_S
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(keys.seq(self.symbol))
+        pipe.get(keys.epoch(self.symbol))
+        seq, epoch = pipe.execute()
+        at = self.ledger.position(self.symbol)
+        if epoch is not None and at.epoch is not None and int(epoch) != at.epoch:
+            raise JournalFault(f"{self.symbol}: the journal is in epoch {int(epoch)}, the ledger applied epoch "
+                               f"{at.epoch} up to sequence {at.sequence}: Redis lost its data")
+        if int(seq or 0) < at.sequence:
+            raise JournalFault(f"{self.symbol}: the journal is at sequence {int(seq or 0)}, behind the ledger's "
+                               f"{at.sequence}: Redis lost its latest writes")
+
+    def _stop(self, why: str) -> None:
+        log.critical("ledger of record stopped for %s: %s. Trading and live balances go on; see "
+                     "`python -m ledger recover` (ledger/README.md)", self.symbol, why)
+        self.client.set(keys.journal_fault(self.symbol), orjson.dumps({"fault": why, "time": int(time.time() * 1000)}))
+        self.halted = True
+        self._next_look = time.monotonic() + 1.0
+
+    def _fault_cleared(self) -> bool:
+        """While halted, look now and then whether an operator cleared the fault (recovered)."""
+        now = time.monotonic()
+        if now < self._next_look:
+            return False
+        self._next_look = now + 1.0
+        self.halted = bool(self.client.exists(keys.journal_fault(self.symbol)))
+        return not self.halted
 
     def _ensure_group(self) -> None:
         if self._group_ready:

@@ -14,14 +14,10 @@ import time
 import redis
 
 from exchange import keys
+from exchange.streams import entry_order
 from ledger.consumer import GROUP
 
 RETENTION_MS = 3_600_000
-
-
-def _order(stream_id: bytes) -> tuple[int, int]:
-    ms, _, seq = stream_id.decode().partition("-")
-    return int(ms), int(seq or 0)
 
 
 def trim_point(client: redis.Redis, symbol: str, retention_ms: int = RETENTION_MS,
@@ -39,7 +35,7 @@ def trim_point(client: redis.Redis, symbol: str, retention_ms: int = RETENTION_M
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     horizon = f"{max(0, now_ms - retention_ms)}-0".encode()
     positions = [p if isinstance(p, bytes) else p.encode() for p in (*cursors, record)]
-    return min(*positions, horizon, key=_order)
+    return min(*positions, horizon, key=entry_order)
 
 
 def trim(client: redis.Redis, symbol: str, retention_ms: int = RETENTION_MS, now_ms: int | None = None) -> int:

@@ -30,10 +30,11 @@ ORDER_FIELDS = ("side", "type", "price", "protection_price", "quantity", "time_i
 
 
 class MatchedBatch:
-    def __init__(self, cache: BookCache, symbol: str, seq: int, now_ms: int, *,
+    def __init__(self, cache: BookCache, symbol: str, epoch: int, seq: int, now_ms: int, *,
                  max_open_orders: int | None = None, own_reply_to: str | None = None):
         self.cache = cache
         self.symbol = symbol
+        self.epoch = epoch
         self.start_seq = seq  # the sequence the book was at: the batch commits only onto it
         self.seq = seq  # the last sequence used: the next event gets seq + 1
         self.now_ms = now_ms
@@ -120,7 +121,7 @@ class MatchedBatch:
 
     def _record(self, event, replies: dict) -> None:
         journal = event_to_dict(event)
-        journal.update(sequence=self.seq, symbol=self.symbol, time=self.now_ms)
+        journal.update(sequence=self.seq, epoch=self.epoch, symbol=self.symbol, time=self.now_ms)
         if isinstance(event, Accepted):
             state = self.states[event.order_id]
             journal.update(order={name: state[name] for name in ORDER_FIELDS})
@@ -165,7 +166,7 @@ class MatchedBatch:
 
     def _trade(self, event: Trade, journal: dict, replies: dict) -> None:
         maker, taker = self._state(event.maker_order_id), self._state(event.taker_order_id)
-        trade_id = f"{self.symbol}-{self.seq}"
+        trade_id = f"{self.symbol}-{self.epoch}-{self.seq}"  # unique across epochs: sequences restart
         price, quantity = event.price, event.quantity
         maker_fee = fee(price, quantity, maker["maker_fee_bps"])
         taker_fee = fee(price, quantity, taker["taker_fee_bps"])

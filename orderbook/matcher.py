@@ -25,14 +25,9 @@ from exchange import keys
 from exchange.config import Settings
 from exchange.lease import Lease
 from exchange.scripts import Scripts
+from exchange.streams import entry_order
 from orderbook.batch import MatchedBatch
 from orderbook.book_cache import BookCache
-
-
-def stream_id(raw: bytes | str) -> tuple[int, int]:
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    ms, _, part = text.partition("-")
-    return int(ms), int(part or 0)
 
 
 @dataclass
@@ -61,6 +56,7 @@ class SymbolMatcher:
         self.cache = BookCache(client, symbol)
         self.cursor: bytes | None = None  # last inbox entry known applied
         self.fence: int | None = None  # the fencing token of this holder's current tenure
+        self.epoch: int | None = None  # the journal's epoch, read with the fence
         self.before_commit = before_commit  # test hook: runs between matching and commit
         self._local = threading.Lock()
         self.stale_commits = 0
@@ -111,7 +107,7 @@ class SymbolMatcher:
         cursor, last = pipe.execute()
         if not last:
             return False
-        return stream_id(last[0][0]) > stream_id(cursor or b"0-0")
+        return entry_order(last[0][0]) > entry_order(cursor or b"0-0")
 
     def serve(self, running: Callable[[], bool], standby_poll_s: float = 0.2) -> None:
         """Standing matcher: hold the symbol's lock and match commands as they arrive.
@@ -160,10 +156,10 @@ class SymbolMatcher:
 
     def _drain_locked(self, stop_at: float | None = None, own_reply_to: str | None = None) -> RunResult:
         """Take a fencing token and match every pending command."""
-        fence, seq, cursor, entries = self.scripts.begin_batch(
+        fence, seq, cursor, entries, epoch = self.scripts.begin_batch(
             keys=[keys.fence(self.symbol), keys.seq(self.symbol), keys.cursor(self.symbol),
-                  keys.inbox(self.symbol)], args=[self.batch_max_commands])
-        self.fence, self.cursor = fence, cursor
+                  keys.inbox(self.symbol), keys.epoch(self.symbol)], args=[self.batch_max_commands])
+        self.fence, self.cursor, self.epoch = fence, cursor, int(epoch)
         self.cache.sync(int(seq))
         return self._match_run(entries, stop_at=stop_at, own_reply_to=own_reply_to)
 
@@ -198,7 +194,7 @@ class SymbolMatcher:
         # anything raises on the way, the next batch must rebuild it, not trust it.
         seq = self.cache.seq
         self.cache.invalidate()
-        batch = MatchedBatch(self.cache, self.symbol, seq, int(time.time() * 1000),
+        batch = MatchedBatch(self.cache, self.symbol, self.epoch, seq, int(time.time() * 1000),
                              max_open_orders=self.max_open_orders, own_reply_to=own_reply_to)
         for entry_id, fields in entries:
             # {b"c": command, b"r": reply address}: a dict from XREAD, a flat list from a script's XRANGE

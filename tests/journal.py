@@ -17,7 +17,7 @@ from orderbook.model import (
     event_to_dict,
 )
 
-JOURNAL_ONLY = ("sequence", "symbol", "time", "order", "trade_id", "buy_order_id", "sell_order_id",
+JOURNAL_ONLY = ("sequence", "epoch", "symbol", "time", "order", "trade_id", "buy_order_id", "sell_order_id",
                 "buyer_id", "seller_id", "buyer_fee", "seller_fee", "buyer_hold_used", "released", "side")
 
 

@@ -3,6 +3,7 @@ import time
 
 from flask import Blueprint, jsonify
 
+from exchange.faults import journal_faults
 from orderbook.queries import BookQuery, CandleQuery, TradesQuery, parse_query
 from orderbook.services import services
 from ticker.candles import rollup
@@ -13,8 +14,12 @@ bp = Blueprint("market", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    services().redis.ping()
-    return jsonify({"status": "ok", "service": "orderbook", "pid": os.getpid()})
+    """503 ``degraded`` while the ledger of record is stopped for a symbol (Redis lost data)."""
+    faults = journal_faults(services().redis, services().settings.symbols)
+    body = {"status": "degraded" if faults else "ok", "service": "orderbook", "pid": os.getpid()}
+    if faults:
+        return jsonify({**body, "journal_faults": faults}), 503
+    return jsonify(body)
 
 
 @bp.get("/symbols")
