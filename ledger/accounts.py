@@ -53,6 +53,22 @@ class Accounts:
             mapping[f"{symbol}:on_hold"] = 0
         self.client.hset(keys.account(user_id), mapping=mapping)
 
+    def open_if_absent(self, user_id: str, cash_cents: int, shares: dict[str, int]) -> bool:
+        """Create the live account unless it exists, atomically (a WATCHed transaction on its one
+        key): a reopen racing another, or racing the account's first trades, never overwrites it."""
+        key = keys.account(user_id)
+        mapping = {f"{CASH}:available": cash_cents, f"{CASH}:on_hold": 0}
+        for symbol, quantity in shares.items():
+            mapping.update({f"{symbol}:available": quantity, f"{symbol}:on_hold": 0})
+
+        def create(pipe) -> bool:
+            if pipe.exists(key):
+                return False
+            pipe.multi()
+            pipe.hset(key, mapping=mapping)
+            return True
+        return self.client.transaction(create, key, value_from_callable=True)
+
     def exists(self, user_id: str) -> bool:
         return bool(self.client.exists(keys.account(user_id)))
 

@@ -72,16 +72,20 @@ class Auth:
             self.login_throttle.failed(username)
             raise ApiError(401, "invalid_credentials", "wrong username or password")
         self.login_throttle.succeeded(username)
-        if not self.accounts.exists(user["_id"]):
-            self._reopen_live_account(user["_id"])
+        self.reopen_live_account(user["_id"])
         return {"user_id": user["_id"], "username": username, "token": self.issue(user["_id"])}
 
-    def _reopen_live_account(self, user_id: str) -> None:
-        """Registration crashed between MongoDB and Redis: seed the live account from the ledger."""
+    def reopen_live_account(self, user_id: str) -> bool:
+        """Seed a missing live account from the ledger of record (registration crashed between
+        MongoDB and Redis, or Redis lost it); False if there is no such account anywhere."""
+        if self.accounts.exists(user_id):
+            return True
         account = self.db[mongo.ACCOUNTS].find_one({"_id": user_id})
-        if account is not None:
-            self.accounts.open(user_id, account["cash"]["available"],
-                               {s: p["available"] for s, p in account["positions"].items()})
+        if account is None:
+            return False
+        self.accounts.open_if_absent(user_id, account["cash"]["available"],
+                                     {s: p["available"] for s, p in account["positions"].items()})
+        return True
 
     # ---- tokens -----------------------------------------------------------------------
 

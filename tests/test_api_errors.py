@@ -172,3 +172,24 @@ def test_a_symbol_listed_after_an_account_opened_reads_as_none_held(settings, re
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert (resp.json["available"], resp.json["on_hold"]) == (0, 0)
     assert later.get("/api/v1/account", headers=alice).json["balances"]["NEWS"] == {"available": 0, "on_hold": 0}
+
+
+def test_a_live_account_redis_lost_is_reopened_from_the_ledger_not_a_500(client, register, redis_client):
+    from exchange import keys
+
+    alice = register("alice")
+    redis_client.delete(keys.account(alice.user_id))
+    for path in ("/api/v1/account", f"/api/v1/balance/{alice.user_id}", f"/api/v1/holdings/KRYP/{alice.user_id}"):
+        resp = client.get(path, headers=alice)
+        assert resp.status_code == 200, (path, resp.get_data(as_text=True))
+    assert client.get("/api/v1/account", headers=alice).json["balances"]["USD"]["available"] == "10000.00"
+
+
+def test_reopening_a_live_account_never_overwrites_one_that_exists(app, register, redis_client):
+    from exchange import keys
+
+    alice = register("alice")
+    accounts = app.extensions["exchange"].accounts
+    assert accounts.place_hold(alice.user_id, "cash", 500, "KRYP.hold")
+    assert not accounts.open_if_absent(alice.user_id, 1_000_000, {"KRYP": 100})
+    assert int(redis_client.hget(keys.account(alice.user_id), "cash:on_hold")) == 500

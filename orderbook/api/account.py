@@ -1,7 +1,7 @@
 from flask import Blueprint, g, jsonify
 
 from exchange.money import format_cents
-from ledger.accounts import CASH
+from ledger.accounts import CASH, NoAccount
 from orderbook.errors import ApiError
 from orderbook import views
 from orderbook.queries import FillsQuery, parse_query
@@ -16,7 +16,12 @@ def _own(user_id: str) -> None:
 
 
 def _balances() -> dict:
-    raw = services().accounts.balances(g.user_id)
+    try:
+        raw = services().accounts.balances(g.user_id)
+    except NoAccount:  # the live account is missing (Redis lost it): seed it from the ledger of record
+        if not services().auth.reopen_live_account(g.user_id):
+            raise ApiError(403, "no_account", "this user has no trading account") from None
+        raw = services().accounts.balances(g.user_id)
     for symbol in services().settings.symbols:  # listed after this account was opened: none held yet
         raw.setdefault(symbol, {"available": 0, "on_hold": 0})
     out = {}
