@@ -20,6 +20,7 @@ from bots.client import ApiError, ExchangeClient
 from bots.rules import MarketView, Quote, Rule, RuleError, evaluate, market_symbols, parse_rule, reads_holdings
 from bots.runner.actions import describe, execute, is_transient
 from exchange.money import parse_cents
+from exchange.valuation import Holdings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,11 +51,8 @@ class LocalRun:
                                    ask=_cents(ticker.get("ask")))
         if not reads_holdings(step):
             return MarketView(quotes=quotes)
-        balances = self.api.account()["balances"]
-        usd = balances.pop("USD")
-        cash = parse_cents(usd["available"], allow_zero=True) + parse_cents(usd["on_hold"], allow_zero=True)
-        positions = {symbol: amounts["available"] + amounts["on_hold"] for symbol, amounts in balances.items()}
-        return MarketView(quotes=quotes, positions=positions, cash=cash)
+        holdings = Holdings.from_balances(self.api.account()["balances"])
+        return MarketView(quotes=quotes, positions=dict(holdings.shares), cash=holdings.cash)
 
     def wait_until_fires(self, step: Rule) -> None:
         while True:

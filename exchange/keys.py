@@ -117,6 +117,15 @@ def account(user_id: str) -> str:
     return f"{_user(user_id)}:acct"
 
 
+ACCOUNT_PATTERN = "u:{*}:acct"  # SCAN MATCH for every live account (account() builds each)
+
+
+def account_owner(account_key: bytes | str) -> str:
+    """The user id in a key that account() built."""
+    text = account_key.decode() if isinstance(account_key, bytes) else account_key
+    return text[len("u:{"):-len("}:acct")]
+
+
 def user_orders(user_id: str) -> str:
     """Sorted set of a user's order ids scored by entry time (ms)."""
     return f"{_user(user_id)}:orders"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+CASH = "cash"  # cash's asset name in live accounts, holds and the ledger of record
+CASH_LABEL = "USD"  # cash's name where the API shows balances (GET /account)
 CENTS_PER_DOLLAR = 100
 MAX_CENTS = 10**13  # $100bn: far inside 2^53, so scores and Lua numbers stay exact
 
@@ -51,6 +53,11 @@ def format_cents(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     whole, frac = divmod(abs(int(cents)), CENTS_PER_DOLLAR)
     return f"{sign}{whole}.{frac:02d}"
+
+
+def format_price(ticks: int | None) -> str | None:
+    """A price in ticks as the API and the live feed show it ("12.34"); None stays None."""
+    return None if ticks is None else format_cents(ticks)
 
 
 def collar_up(ticks: int, bps: int) -> int:

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from exchange.money import parse_cash
-
-CASH_ASSET = "USD"  # the cash line of GET /account's balances
+from exchange.money import CASH_LABEL, parse_cash
 
 
 @dataclass(frozen=True)
@@ -23,9 +21,9 @@ class Holdings:
     @classmethod
     def from_balances(cls, balances: dict) -> "Holdings":
         """From GET /account's ``balances``: {"USD": {"available": "1.00", "on_hold": "0.00"}, SYM: {...}}."""
-        cash = sum(parse_cash(amount) for amount in balances.get(CASH_ASSET, {}).values())
+        cash = sum(parse_cash(amount) for amount in balances.get(CASH_LABEL, {}).values())
         shares = {asset: sum(int(q) for q in amounts.values())
-                  for asset, amounts in balances.items() if asset != CASH_ASSET}
+                  for asset, amounts in balances.items() if asset != CASH_LABEL}
         return cls(cash, shares)
 
     def value(self, prices: Mapping[str, int | None]) -> int:

@@ -15,9 +15,9 @@ import orjson
 import redis
 
 from exchange import keys
+from exchange.money import CASH
 from exchange.scripts import Scripts
 
-CASH = "cash"
 
 
 CLIENT_ORDER_ID_TTL_S = 7 * 24 * 3600  # how long a client order id keeps its answer

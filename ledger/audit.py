@@ -21,8 +21,8 @@ from pymongo.database import Database
 
 from exchange import keys, mongo
 from exchange.faults import journal_faults
-from ledger.settlement import CASH
-from orderbook.commands import hold_for
+from exchange.money import CASH
+from orderbook.commands import hold_for, order_id_symbol
 
 
 @dataclass
@@ -38,8 +38,8 @@ class Report:
 def live_accounts(client: redis.Redis) -> dict[str, dict[str, int]]:
     """{user_id: {field: int}} of every live account hash."""
     accounts = {}
-    for key in client.scan_iter(match="u:{*}:acct", count=1000):
-        user_id = key.decode()[3:-6]
+    for key in client.scan_iter(match=keys.ACCOUNT_PATTERN, count=1000):
+        user_id = keys.account_owner(key)
         accounts[user_id] = {f.decode(): int(v) for f, v in client.hgetall(key).items()}
     return accounts
 
@@ -143,7 +143,9 @@ def holds_of(acct: dict[str, int]) -> dict[tuple[str, str], int]:
 def order_states(client: redis.Redis, order_ids: set[str]) -> dict[str, dict]:
     by_symbol: dict[str, list[str]] = defaultdict(list)
     for order_id in order_ids:
-        by_symbol[order_id.split(".", 1)[0]].append(order_id)
+        symbol = order_id_symbol(order_id)
+        if symbol is not None:  # an id no order has: no state, whatever it holds
+            by_symbol[symbol].append(order_id)
     states = {}
     for symbol, ids in by_symbol.items():
         for order_id, raw in zip(ids, client.hmget(keys.orders(symbol), ids)):

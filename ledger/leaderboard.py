@@ -32,8 +32,10 @@ from dogpile.cache import make_region
 from pymongo.database import Database
 
 from exchange import keys, mongo
+from exchange.top_of_book import read_tops
 from exchange.valuation import Holdings, market_value
-from ledger.settlement import CASH, HOUSE
+from exchange.money import CASH
+from ledger.settlement import HOUSE
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,7 @@ def standings(accounts: Mapping[str, tuple[str, Holdings, Holdings]], prices: Ma
 # ---- reading the stores -----------------------------------------------------------------------
 
 def last_prices(client: redis.Redis, symbols: tuple[str, ...]) -> dict[str, int | None]:
-    pipe = client.pipeline(transaction=False)
-    for symbol in symbols:
-        pipe.lindex(keys.trades(symbol), 0)
-    return {symbol: orjson.loads(last)["price"] if last else None for symbol, last in zip(symbols, pipe.execute())}
+    return {symbol: top.last for symbol, top in read_tops(client, symbols).items()}
 
 
 def _live_holdings(raw: dict[bytes, bytes]) -> Holdings:

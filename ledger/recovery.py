@@ -41,7 +41,8 @@ from exchange.config import Settings
 from ledger.audit import journal_problems
 from ledger.consumer import GROUP
 from ledger.record import LedgerOfRecord
-from ledger.settlement import CASH, hold_asset
+from exchange.money import CASH
+from ledger.settlement import hold_asset
 from orderbook.commands import encode_cancel, hold_for
 from orderbook.matcher import SymbolMatcher
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-CASH = "cash"
+from exchange.money import CASH
+
 HOUSE = "house"
 
 Op = tuple  # ("add", field, delta) | ("del", field) | ("release", hold field, asset)

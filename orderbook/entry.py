@@ -15,9 +15,10 @@ import redis
 
 from exchange import keys
 from exchange.config import Settings
-from exchange.money import MoneyError, collar_down, collar_up, format_cents, hold_needed, parse_cents
+from exchange.money import CASH, MoneyError, collar_down, collar_up, format_cents, hold_needed, parse_cents
 from exchange.scripts import Scripts
-from ledger.accounts import CASH, Accounts, HoldOutcome, NoAccount
+from exchange.top_of_book import read_top
+from ledger.accounts import Accounts, HoldOutcome, NoAccount
 from orderbook import views
 from orderbook.commands import encode_amend, encode_cancel, encode_new, new_order_id, order_id_symbol
 from orderbook.errors import ApiError, bad_request, not_found
@@ -116,18 +117,16 @@ class OrderEntry:
 
     def _protection_price(self, symbol: str, side: Side, quantity: int) -> int:
         """The collar a market order may not trade beyond, from the opposite best price."""
-        # Scores are integer ticks (bids -price): cast straight to int, never through a float.
+        top = read_top(self.client, symbol)
         if side is Side.BUY:
-            best = self.client.zrange(keys.asks(symbol), 0, 0, withscores=True, score_cast_func=int)
-            if not best:
+            if top.ask is None:
                 raise ApiError(422, "no_liquidity", f"no asks on {symbol}: a market buy has nothing to buy")
-            self._check_value(best[0][1], quantity)
-            return collar_up(best[0][1], self.settings.market_collar_bps)
-        best = self.client.zrange(keys.bids(symbol), 0, 0, withscores=True, score_cast_func=int)
-        if not best:
+            self._check_value(top.ask, quantity)
+            return collar_up(top.ask, self.settings.market_collar_bps)
+        if top.bid is None:
             raise ApiError(422, "no_liquidity", f"no bids on {symbol}: a market sell has nobody to sell to")
-        self._check_value(-best[0][1], quantity)
-        return collar_down(-best[0][1], self.settings.market_collar_bps)
+        self._check_value(top.bid, quantity)
+        return collar_down(top.bid, self.settings.market_collar_bps)
 
     def _hold(self, user_id: str, symbol: str, order: NewOrder, client_order_id: str | None,
               refusal: ApiError | None) -> int | tuple[int, dict]:
@@ -334,7 +333,7 @@ class OrderEntry:
             recent = [m.decode() for m in self.client.zrevrange(keys.user_orders(user_id), 0, window - 1)]
             by_symbol = {s: [] for s in symbols}
             for order_id in recent:
-                sym = order_id.split(".", 1)[0]
+                sym = order_id_symbol(order_id)
                 if sym in by_symbol:
                     by_symbol[sym].append(order_id)
         states = []

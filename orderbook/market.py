@@ -5,6 +5,7 @@ import orjson
 import redis
 
 from exchange import keys
+from exchange.money import CASH_LABEL, format_price
 from exchange.scripts import Scripts
 from orderbook import views
 
@@ -27,7 +28,7 @@ class MarketData:
         self.symbols = symbols
 
     def list_symbols(self) -> list[dict]:
-        return [{"symbol": s, "name": SYMBOL_NAMES.get(s, s), "tick_size": "0.01", "currency": "USD"}
+        return [{"symbol": s, "name": SYMBOL_NAMES.get(s, s), "tick_size": "0.01", "currency": CASH_LABEL}
                 for s in self.symbols]
 
     def book(self, symbol: str, depth: int) -> dict:
@@ -36,6 +37,6 @@ class MarketData:
 
     def trades(self, symbol: str, limit: int) -> list[dict]:
         raw = self.client.lrange(keys.trades(symbol), 0, limit - 1)
-        return [{"trade_id": t["trade_id"], "price": views.price(t["price"]), "quantity": t["quantity"],
+        return [{"trade_id": t["trade_id"], "price": format_price(t["price"]), "quantity": t["quantity"],
                  "time": t["time"], "taker_side": t["taker_side"], "sequence": t["sequence"]}
                 for t in map(orjson.loads, raw)]

@@ -1,12 +1,11 @@
 """Stored records -> API JSON: integers inside, decimal strings at the edge."""
 from __future__ import annotations
 
-from exchange.money import format_cents
-from ticker.quotes import price  # one formatter for REST and the live feed
+from exchange.money import format_cents, format_price
 
 
 def fill(record: dict) -> dict:
-    return {"trade_id": record["trade_id"], "price": price(record["price"]), "quantity": record["quantity"],
+    return {"trade_id": record["trade_id"], "price": format_price(record["price"]), "quantity": record["quantity"],
             "fee": format_cents(record.get("fee", 0)), "liquidity": record["liquidity"], "time": record["time"]}
 
 
@@ -18,14 +17,14 @@ def history_fill(record: dict) -> dict:
 def order(state: dict, fills: list[dict] | None = None) -> dict:
     view = {
         "order_id": state["order_id"], "client_order_id": state["client_order_id"], "symbol": state["symbol"],
-        "side": state["side"], "type": state["type"], "price": price(state["price"]),
+        "side": state["side"], "type": state["type"], "price": format_price(state["price"]),
         "quantity": state["quantity"], "filled_quantity": state["filled_quantity"],
         "remaining_quantity": state["remaining_quantity"], "status": state["status"],
         "reason": state.get("reason"), "time_in_force": state["time_in_force"], "post_only": state["post_only"],
         "created_at": state["created_ms"], "updated_at": state["updated_ms"],
     }
     if state["type"] == "market":
-        view["protection_price"] = price(state["protection_price"])
+        view["protection_price"] = format_price(state["protection_price"])
     if fills is not None:
         view["fills"] = [fill(f) for f in fills]
     return view
@@ -33,4 +32,4 @@ def order(state: dict, fills: list[dict] | None = None) -> dict:
 
 def levels(flat: list) -> list[list]:
     """[p1, q1, p2, q2, ...] ticks -> [["12.34", q1], ...]."""
-    return [[price(int(flat[i])), int(flat[i + 1])] for i in range(0, len(flat), 2)]
+    return [[format_price(int(flat[i])), int(flat[i + 1])] for i in range(0, len(flat), 2)]

@@ -82,13 +82,14 @@ def test_ticker_reports_24h_volume_and_change(client, register, ticker):
 def test_live_feed_publishes_each_update_once_on_the_web_tiers_queue(app, client, register, settings, redis_client):
     import json
 
-    from ticker.feed import CHANNEL, LiveFeed
+    from exchange.rooms import QUEUE_CHANNEL
+    from ticker.feed import LiveFeed
 
     store = CandleStore(redis_client, mongo.database(settings.mongo_url, settings.mongo_db))
     feed = LiveFeed(settings.redis_url)
     replicas = [SymbolTicker(redis_client, store, "KRYP", feed=feed) for _ in range(2)]
     listener = redis_client.pubsub()
-    listener.subscribe(CHANNEL)
+    listener.subscribe(QUEUE_CHANNEL)
     listener.get_message(timeout=1)  # the subscribe confirmation
     alice, bob = register("alice"), register("bob")
     trade(client, alice, bob, "10.00", 2)
@@ -98,7 +99,7 @@ def test_live_feed_publishes_each_update_once_on_the_web_tiers_queue(app, client
     while (message := listener.get_message(timeout=0.5)) is not None:
         messages.append(json.loads(message["data"]))
     events = sorted((m["event"], m["room"]) for m in messages)
-    assert events == [("candle", "KRYP"), ("ticker", "KRYP")]
+    assert events == [("candle", "KRYP:candles"), ("ticker", "KRYP:ticker")]  # straight to each channel's room
     candle = next(m["data"] for m in messages if m["event"] == "candle")
     candle = candle[0]  # python-socketio sends the emit's arguments as a list
     assert (candle["symbol"], candle["interval"], candle["open"], candle["volume"]) == ("KRYP", "1m", "10.00", 2)

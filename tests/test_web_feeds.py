@@ -14,11 +14,13 @@ import orjson
 import redis
 
 from exchange import keys
+from exchange.money import format_price
 from exchange.scripts import Scripts
 from orderbook.market import book_levels
 from orderbook.matcher import SymbolMatcher
 from tests.test_matcher_redis import SYMBOL, enqueue, stream
-from web import messages, rooms
+from exchange import rooms
+from web import messages
 from web.feeds import BookFeed
 
 
@@ -75,7 +77,7 @@ def rest_book(client) -> dict:
     """What GET /book/{symbol} answers (same script, same formatting)."""
     seq, bids, asks = book_levels(Scripts(client), SYMBOL, 1000)
     def levels(flat):
-        return [[messages.price(int(flat[i])), int(flat[i + 1])] for i in range(0, len(flat), 2)]
+        return [[format_price(int(flat[i])), int(flat[i + 1])] for i in range(0, len(flat), 2)]
     return {"symbol": SYMBOL, "sequence": seq, "bids": levels(bids), "asks": levels(asks)}
 
 

@@ -17,9 +17,9 @@ from flask_socketio import ConnectionRefusedError, SocketIO, join_room, leave_ro
 
 from exchange.config import Settings
 from exchange.tokens import TokenError, Tokens
-from web import pages, rooms
+from exchange import rooms
+from web import pages
 from web.feeds import Feeds
-from web.queue import CHANNEL, ChannelRoutingRedisManager
 from web.sessions import RECHECK_S, EndedSession, SignedInSockets
 from web.sticky import StickyCookie
 from web.subscriptions import SubscriptionError, parse
@@ -61,7 +61,7 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
     app = Flask(__name__, static_folder=None)  # pages.blueprint serves /static itself
     client = redis.Redis.from_url(settings.redis_url)
     socketio = SocketIO(app, async_mode=settings.socketio_async_mode, manage_session=False,
-                        client_manager=ChannelRoutingRedisManager(settings.redis_url, channel=CHANNEL))
+                        message_queue=settings.redis_url, channel=rooms.QUEUE_CHANNEL)
 
     def emit_here(event: str, payload: dict, to: str) -> None:
         socketio.emit(event, payload, to=to, ignore_queue=True)

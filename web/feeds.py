@@ -33,7 +33,8 @@ import redis
 
 from exchange import keys
 from exchange.scripts import source
-from web import messages, rooms
+from exchange import rooms
+from web import messages
 from web.levels import BUY, SELL, LevelBook, RestingOrder, merge
 
 log = logging.getLogger("web.feeds")

@@ -6,27 +6,23 @@ items (plus ``symbol``).
 """
 from __future__ import annotations
 
-from exchange.money import format_cents
+from exchange.money import format_cents, format_price
 from web.levels import Level, LevelBook
-
-
-def price(ticks: int | None) -> str | None:
-    return None if ticks is None else format_cents(ticks)
 
 
 def book_snapshot(symbol: str, book: LevelBook) -> dict:
     return {"symbol": symbol, "sequence": book.sequence,
-            "bids": [[price(p), q] for p, q in book.bids()],
-            "asks": [[price(p), q] for p, q in book.asks()]}
+            "bids": [[format_price(p), q] for p, q in book.bids()],
+            "asks": [[format_price(p), q] for p, q in book.asks()]}
 
 
 def book_update(symbol: str, sequence: int, prev_sequence: int, changes: list[Level]) -> dict:
     return {"symbol": symbol, "sequence": sequence, "prev_sequence": prev_sequence,
-            "changes": [[side, price(p), q] for side, p, q in changes]}
+            "changes": [[side, format_price(p), q] for side, p, q in changes]}
 
 
 def trade(event: dict) -> dict:
-    return {"symbol": event["symbol"], "trade_id": event["trade_id"], "price": price(event["price"]),
+    return {"symbol": event["symbol"], "trade_id": event["trade_id"], "price": format_price(event["price"]),
             "quantity": event["quantity"], "time": event["time"], "taker_side": event["taker_side"],
             "sequence": event["sequence"]}
 
@@ -41,13 +37,13 @@ def order_events(event: dict) -> list[tuple[str, dict]]:
         order = event["order"]
         return [(event["user_id"], {**base, "type": "accepted", "order_id": event["order_id"],
                                     "client_order_id": order.get("client_order_id"), "side": order["side"],
-                                    "order_type": order["type"], "price": price(order["price"]),
+                                    "order_type": order["type"], "price": format_price(order["price"]),
                                     "quantity": order["quantity"], "time_in_force": order["time_in_force"]})]
     if kind == "trade":
         taker_buys = event["taker_side"] == "buy"
         maker_fee, taker_fee = ((event["seller_fee"], event["buyer_fee"]) if taker_buys
                                 else (event["buyer_fee"], event["seller_fee"]))
-        fill = {**base, "type": "fill", "trade_id": event["trade_id"], "price": price(event["price"]),
+        fill = {**base, "type": "fill", "trade_id": event["trade_id"], "price": format_price(event["price"]),
                 "quantity": event["quantity"]}
         return [
             (event["maker_user_id"], {**fill, "order_id": event["maker_order_id"],

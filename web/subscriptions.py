@@ -1,7 +1,7 @@
 """Parse a client's ``subscribe``/``unsubscribe`` payload: pure, no I/O."""
 from __future__ import annotations
 
-from web.rooms import CHANNELS
+from exchange.rooms import CHANNELS
 
 
 class SubscriptionError(Exception):

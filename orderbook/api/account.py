@@ -1,7 +1,7 @@
 from flask import Blueprint, g, jsonify
 
-from exchange.money import format_cents
-from ledger.accounts import CASH, NoAccount
+from exchange.money import CASH, CASH_LABEL, format_cents
+from ledger.accounts import NoAccount
 from orderbook.errors import ApiError
 from orderbook import views
 from orderbook.queries import FillsQuery, parse_query
@@ -27,7 +27,7 @@ def _balances() -> dict:
     out = {}
     for asset, amounts in sorted(raw.items()):
         if asset == CASH:
-            out["USD"] = {k: format_cents(v) for k, v in amounts.items()}
+            out[CASH_LABEL] = {k: format_cents(v) for k, v in amounts.items()}
         else:
             out[asset] = amounts
     return out
@@ -52,7 +52,7 @@ def fills():
 @login_required
 def balance(user_id: str):
     _own(user_id)
-    return jsonify({"user_id": user_id, **_balances()["USD"]})
+    return jsonify({"user_id": user_id, **_balances()[CASH_LABEL]})
 
 
 @bp.get("/holdings/<symbol>/<user_id>")

@@ -1,0 +1,47 @@
+"""A symbol's best bid, best ask and last trade price, read from its live book.
+
+One reader for order entry (a market order's collar), the ticker's quote, the
+bot runner's quotes and the leaderboard's marks. Book scores are integer ticks
+(bids are stored as -price) and are read straight as ints: no float touches a price.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import orjson
+import redis
+
+from exchange import keys
+
+
+@dataclass(frozen=True)
+class TopOfBook:
+    sequence: int  # the journal sequence the book is at
+    bid: int | None
+    ask: int | None
+    last: int | None  # the last trade's price
+
+
+def read_tops(client: redis.Redis, symbols: Iterable[str]) -> dict[str, TopOfBook]:
+    """{symbol: its top of book}, in one round trip. Each symbol's four reads are one
+    transaction in its own slot, so a quote is never half of one commit."""
+    symbols = list(symbols)
+    pipe = client.pipeline(transaction=len(symbols) == 1)
+    for symbol in symbols:
+        pipe.get(keys.seq(symbol))
+        pipe.zrange(keys.bids(symbol), 0, 0, withscores=True, score_cast_func=int)
+        pipe.zrange(keys.asks(symbol), 0, 0, withscores=True, score_cast_func=int)
+        pipe.lindex(keys.trades(symbol), 0)
+    replies = pipe.execute()
+    tops = {}
+    for i, symbol in enumerate(symbols):
+        seq, best_bid, best_ask, last = replies[4 * i:4 * i + 4]
+        tops[symbol] = TopOfBook(sequence=int(seq or 0), bid=-best_bid[0][1] if best_bid else None,
+                                 ask=best_ask[0][1] if best_ask else None,
+                                 last=orjson.loads(last)["price"] if last else None)
+    return tops
+
+
+def read_top(client: redis.Redis, symbol: str) -> TopOfBook:
+    return read_tops(client, [symbol])[symbol]
