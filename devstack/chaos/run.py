@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import time
+import traceback
 import xmlrpc.client
 from dataclasses import dataclass
 
@@ -53,6 +54,7 @@ def chaos(options: ChaosOptions, console: Console) -> int:
         console.print("chaos: interrupted; stopping everything")
         return 130
     except Exception as error:  # the harness itself failed: say so, and still clean up
+        traceback.print_exc()
         console.print(f"chaos: the run failed: {escape(repr(error))}")
         return 1
     finally:

@@ -57,7 +57,11 @@ class ChaosStack:
         env = stack_environment(data_dir)
         config = StackConfig.from_env(env)
         layout = Layout(config.data_dir)
-        conf, stack, plan_env, _chosen = prepare(config, layout)
+        try:
+            conf, stack, plan_env, _chosen = prepare(config, layout)
+        except BaseException:  # nginx missing, a bad setting: nothing ran, leave nothing behind
+            shutil.rmtree(data_dir, ignore_errors=True)
+            raise
         return cls(layout, conf, {**env, **plan_env}, [program.name for program in stack],
                    f"http://127.0.0.1:{config.exchange_port}")
 
