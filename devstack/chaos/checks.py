@@ -87,6 +87,8 @@ def no_negative_balance(client: redis.Redis, db: Database) -> CheckResult:
     for store, accounts in (("Redis", live), ("MongoDB", record)):
         problems += [f"{store} {user_id} {name} = {value}" for user_id, fields in accounts.items()
                      for name, value in fields.items() if value < 0]
+        if not accounts:
+            problems.append(f"{store} has no account at all")
     detail = f"{len(live)} live accounts (Redis), {len(record)} ledger accounts (MongoDB)"
     return CheckResult("no negative balance", not problems, "; ".join([detail, *problems[:SHOWN]]))
 
