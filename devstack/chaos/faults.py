@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import signal
 import socket
+import threading
 import time
+import xmlrpc.client
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import urlparse
 
 from bots.runner.loop import STALE_CLAIM_MS
@@ -87,7 +90,7 @@ class Injector:
         pid = self.stack.running_pid(name)
         self.stack.signal_group(pid, signal.SIGSTOP)
         try:
-            time.sleep(hold_s)
+            self.stack.stopping.wait(hold_s)
         finally:
             self.stack.signal_group(pid, signal.SIGCONT)
         return f"pid {pid} stopped for {hold_s:.1f} s"
@@ -95,11 +98,51 @@ class Injector:
     def restart(self, name: str, url: str, hold_s: float) -> str:
         """Stop a data store through supervisord (SIGTERM: a clean shutdown), keep it down
         for ``hold_s``, start it again and wait until it listens."""
-        rpc = self.stack.rpc()
         self.stack.running_pid(name)
         started = time.monotonic()
-        rpc.stopProcess(name, True)
-        time.sleep(hold_s)
-        rpc.startProcess(name, True)
+        self.stack.rpc().stopProcess(name, True)
+        if self.stack.stopping.wait(hold_s):
+            return "stopped; the run ended before its restart"
+        self.stack.rpc().startProcess(name, True)
         wait_for_port(url)
         return f"down {time.monotonic() - started:.1f} s"
+
+
+class FaultRunner:
+    """Starts each planned fault at its moment, in a thread of its own, so faults on
+    different programs overlap; faults in one lane (schedule.PlannedFault.lane) wait
+    for each other."""
+
+    def __init__(self, injector: Injector, report: Callable[[FaultResult], None]):
+        self.injector = injector
+        self.report = report  # called with each fault's result as it ends
+        self.results: list[FaultResult] = []
+        self._results_lock = threading.Lock()
+        self._lane_locks: dict[str, threading.Lock] = {}
+
+    def run(self, faults: list[PlannedFault], load_started: float, duration_s: float) -> list[FaultResult]:
+        self._lane_locks = {fault.lane: threading.Lock() for fault in faults}
+        threads = []
+        for fault in faults:
+            if self.injector.stack.stopping.wait(max(0.0, load_started + fault.at_s - time.monotonic())):
+                break
+            threads.append(threading.Thread(target=self._one, args=(fault, load_started, duration_s),
+                                            name=f"fault-{fault.kind}", daemon=True))
+            threads[-1].start()
+        for thread in threads:
+            thread.join()
+        return sorted(self.results, key=lambda result: result.started_s)
+
+    def _one(self, fault: PlannedFault, load_started: float, duration_s: float) -> None:
+        with self._lane_locks[fault.lane]:
+            at_s = time.monotonic() - load_started
+            if at_s >= duration_s:
+                result = FaultResult(fault, at_s, "not done: the load had ended", done=False)
+            else:
+                try:
+                    result = FaultResult(fault, at_s, self.injector.inject(fault))
+                except (RuntimeError, OSError, xmlrpc.client.Error) as error:
+                    result = FaultResult(fault, at_s, f"not done: {error}", done=False)
+        with self._results_lock:
+            self.results.append(result)
+        self.report(result)

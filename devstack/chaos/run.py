@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import time
 import traceback
-import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +16,9 @@ from rich.markup import escape
 from bots.record import read_orders
 from devstack.chaos import checks
 from devstack.chaos.checks import CheckResult
-from devstack.chaos.faults import FaultResult, Injector, pause_lengths
+from devstack.chaos.faults import FaultResult, FaultRunner, Injector, pause_lengths
 from devstack.chaos.load import Children, Outcome, swarm_totals
-from devstack.chaos.schedule import KINDS, PlannedFault, plan
+from devstack.chaos.schedule import KINDS, plan
 from devstack.chaos.stack import ChaosStack
 from exchange import mongo
 from exchange.config import Settings
@@ -82,7 +81,8 @@ def run(options: ChaosOptions, stack: ChaosStack, children: Children, console: C
     record = stack.layout.logs / "orders-answered.jsonl"
     swarm = children.swarm(stack.base_url, options.duration_s, options.seed, record, stack.env)
     console.print(f"load: bot swarm started; {len(faults)} faults planned")
-    done = inject_all(faults, Injector(stack, children), time.monotonic(), options.duration_s, console)
+    runner = FaultRunner(Injector(stack, children), lambda result: console.print(fault_line(result)))
+    done = runner.run(faults, time.monotonic(), options.duration_s)
     swarm_outcome = children.wait(swarm, options.duration_s + SWARM_END_S)
     reconciles = [children.wait(child, RECONCILE_END_S) for child in children.reconciles()]
     print_what_happened(done, swarm_outcome, reconciles, console)
@@ -122,23 +122,9 @@ def final_checks(stack: ChaosStack, settings: Settings, record: Path,
     return results
 
 
-def inject_all(faults: list[PlannedFault], injector: Injector, load_started: float, duration_s: float,
-               console: Console) -> list[FaultResult]:
-    """Each fault at its time (or at once, if the one before ran late), while the load runs."""
-    done = []
-    for fault in faults:
-        time.sleep(max(0.0, load_started + fault.at_s - time.monotonic()))
-        at_s = time.monotonic() - load_started
-        if at_s >= duration_s:
-            result = FaultResult(fault, at_s, "not done: the load had ended", done=False)
-        else:
-            try:
-                result = FaultResult(fault, at_s, injector.inject(fault))
-            except (RuntimeError, OSError, xmlrpc.client.Error) as error:
-                result = FaultResult(fault, at_s, f"not done: {error}", done=False)
-        done.append(result)
-        console.print(f"  {result.started_s:7.1f} s  {fault.kind:<14}{fault.target or '':<15}{escape(result.detail)}")
-    return done
+def fault_line(result: FaultResult) -> str:
+    fault = result.fault
+    return f"  {result.started_s:7.1f} s  {fault.kind:<14}{fault.target or '':<15}{escape(result.detail)}"
 
 
 def print_what_happened(done: list[FaultResult], swarm: Outcome, reconciles: list[Outcome],

@@ -3,14 +3,17 @@
 Every run has each kind at least once: a kill -9 of an API replica, of the matcher,
 of the ledger worker, of the ticker and of the bot runner; a pause (SIGSTOP) past a
 lock or lease; a graceful Redis restart; a MongoDB outage; a reconcile. More faults,
-of kinds drawn by weight, fill the run up to one every SECONDS_PER_FAULT. Faults run
-one after another; each keeps the harness busy for a while (a pause for its length),
-and the idle time is spread at random between them.
+of kinds drawn by weight, fill the run up to one every SECONDS_PER_FAULT.
+
+Each fault starts at a random moment and lasts BUSY_S (plus its hold). Faults on
+different programs may overlap, as real ones do (a kill during a MongoDB outage, a
+reconcile while an API replica is paused); two on the same program never do, nor
+two reconciles.
 """
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 KILL = "kill"
 PAUSE = "pause"
@@ -25,41 +28,41 @@ EXTRA_WEIGHTS = {KILL: 5, PAUSE: 2, RECONCILE: 2, REDIS_RESTART: 1, MONGO_OUTAGE
 SECONDS_PER_FAULT = 4.0
 MONGO_OUTAGE_S = 10.0
 WARMUP_S = 3.0    # no fault before this: let the swarm's first orders in
-COOLDOWN_S = 5.0  # none after duration minus this: the last fault ends while the load still runs
-# Faults may keep the harness busy for this share of the run at most; the rest is idle
-# time between them, and slack for faults that take longer than BUSY_S says.
-BUSY_SHARE = 0.75
-# Seconds a fault keeps the harness busy besides its hold: a Redis restart waits for the
-# append-only file to be written and read back, a MongoDB restart for its port. A kill
-# does not wait for supervisord's restart; the next fault of that program does.
-BUSY_S = {KILL: 0.5, PAUSE: 0.5, REDIS_RESTART: 3.0, MONGO_OUTAGE: 2.0, RECONCILE: 0.5}
+COOLDOWN_S = 5.0  # every fault ends this long before the load does
+# How long a fault keeps its program out besides its hold: supervisord restarting a
+# killed program, Redis writing and reading back its append-only file, MongoDB's start.
+BUSY_S = {KILL: 3.0, PAUSE: 0.5, REDIS_RESTART: 3.0, MONGO_OUTAGE: 3.0, RECONCILE: 1.0}
+PLACE_TRIES = 50  # random starts tried for a fault before it is left out
 
 
 @dataclass(frozen=True)
 class PlannedFault:
     at_s: float  # seconds after the load started
     kind: str
-    target: str | None = None  # the program, for a kill or a pause
+    target: str | None = None  # the program it hits (None: a reconcile, which hits none)
     hold_s: float = 0.0  # how long a pause or an outage lasts
 
     @property
     def busy_s(self) -> float:
         return self.hold_s + BUSY_S[self.kind]
 
+    @property
+    def lane(self) -> str:
+        """Faults in one lane never overlap: those on one program, and reconciles."""
+        return self.target or self.kind
+
+    def clashes(self, other: "PlannedFault") -> bool:
+        return (self.lane == other.lane
+                and self.at_s < other.at_s + other.busy_s and other.at_s < self.at_s + self.busy_s)
+
 
 class ScheduleError(ValueError):
     """The run is too short for the faults asked."""
 
 
-def pausable(pause_s: dict[str, float], budget_s: float) -> list[str]:
-    """Programs whose pause (past their lease) fits in ``budget_s``."""
-    return sorted(name for name, hold in pause_s.items() if hold + BUSY_S[PAUSE] <= budget_s)
-
-
-def kinds_that_fit(pause_s: dict[str, float], budget_s: float) -> list[str]:
-    fits = [kind for kind in EXTRA_WEIGHTS if kind != PAUSE and BUSY_S[kind] <= budget_s]
-    fits = [kind for kind in fits if kind != MONGO_OUTAGE or MONGO_OUTAGE_S + BUSY_S[kind] <= budget_s]
-    return fits + ([PAUSE] if pausable(pause_s, budget_s) else [])
+def pausable(pause_s: dict[str, float], longest_s: float) -> list[str]:
+    """Programs whose pause (past their lease) lasts at most ``longest_s``."""
+    return sorted(name for name, hold in pause_s.items() if hold + BUSY_S[PAUSE] <= longest_s)
 
 
 def draw(rng: random.Random, kind: str, replicas: list[str], pause_targets: list[str],
@@ -76,9 +79,20 @@ def draw(rng: random.Random, kind: str, replicas: list[str], pause_targets: list
     return PlannedFault(0.0, kind, "redis" if kind == REDIS_RESTART else None)
 
 
+def place(rng: random.Random, fault: PlannedFault, placed: list[PlannedFault],
+          window_s: float) -> PlannedFault | None:
+    """The fault at a random start inside the window, clear of the others on its program."""
+    latest = WARMUP_S + window_s - fault.busy_s
+    for _ in range(PLACE_TRIES if latest >= WARMUP_S else 0):
+        timed = replace(fault, at_s=round(rng.uniform(WARMUP_S, latest), 2))
+        if not any(timed.clashes(other) for other in placed):
+            return timed
+    return None
+
+
 def plan(seed: int, duration_s: float, min_faults: int, replicas: list[str],
          pause_s: dict[str, float]) -> list[PlannedFault]:
-    """The faults of a run, in order, each with its time. ``replicas``: the API replicas'
+    """The faults of a run in the order they start. ``replicas``: the API replicas'
     program names; ``pause_s``: how long a pause of each program must last (past its lease).
     A program is paused only if its pause takes at most an eighth of the run."""
     rng = random.Random(seed)
@@ -86,34 +100,21 @@ def plan(seed: int, duration_s: float, min_faults: int, replicas: list[str],
     targets = pausable(pause_s, window_s / 8)
     if not targets:
         raise ScheduleError(f"{duration_s:.0f} s is too short for a chaos run")
-    faults = [draw(rng, KILL, replicas, targets, pause_s, target) for target in KILL_TARGETS]
-    faults += [draw(rng, kind, replicas, targets, pause_s) for kind in KINDS[1:]]
-    busy, budget_s = sum(fault.busy_s for fault in faults), window_s * BUSY_SHARE
-    if busy > budget_s:
-        raise ScheduleError(f"{duration_s:.0f} s is too short for one fault of each kind")
-    while len(faults) < max(min_faults, int(duration_s / SECONDS_PER_FAULT)):
-        # Keep room for the quickest faults still needed to reach min_faults.
-        room_s = budget_s - busy - max(0, min_faults - len(faults) - 1) * min(BUSY_S.values())
-        fits = kinds_that_fit({t: pause_s[t] for t in targets}, room_s)
-        if not fits:
-            if len(faults) < min_faults:
-                raise ScheduleError(f"{duration_s:.0f} s is too short for {min_faults} faults")
+    required = [draw(rng, KILL, replicas, targets, pause_s, target) for target in KILL_TARGETS]
+    required += [draw(rng, kind, replicas, targets, pause_s) for kind in KINDS[1:]]
+    placed: list[PlannedFault] = []
+    for fault in required:
+        timed = place(rng, fault, placed, window_s)
+        if timed is None:
+            raise ScheduleError(f"{duration_s:.0f} s is too short for one fault of each kind")
+        placed.append(timed)
+    wanted = max(min_faults, int(duration_s / SECONDS_PER_FAULT))
+    for _ in range(4 * wanted):  # an extra that finds no room is drawn again, a few times over
+        if len(placed) >= wanted:
             break
-        kind = rng.choices(fits, [EXTRA_WEIGHTS[k] for k in fits])[0]
-        fault = draw(rng, kind, replicas, pausable({t: pause_s[t] for t in targets}, room_s), pause_s)
-        faults.append(fault)
-        busy += fault.busy_s
-    rng.shuffle(faults)
-    return timed(rng, faults, window_s - busy)
-
-
-def timed(rng: random.Random, faults: list[PlannedFault], idle_s: float) -> list[PlannedFault]:
-    """Give each fault its start: the idle time is cut at random into gaps before each."""
-    shares = [rng.random() for _ in range(len(faults) + 1)]
-    total = sum(shares)
-    at_s, out = WARMUP_S, []
-    for fault, share in zip(faults, shares):
-        at_s += idle_s * share / total
-        out.append(PlannedFault(round(at_s, 2), fault.kind, fault.target, fault.hold_s))
-        at_s += fault.busy_s
-    return out
+        kind = rng.choices(list(EXTRA_WEIGHTS), list(EXTRA_WEIGHTS.values()))[0]
+        timed = place(rng, draw(rng, kind, replicas, targets, pause_s), placed, window_s)
+        placed += [timed] if timed else []
+    if len(placed) < min_faults:
+        raise ScheduleError(f"{duration_s:.0f} s is too short for {min_faults} faults")
+    return sorted(placed, key=lambda fault: fault.at_s)

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import xmlrpc.client
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class ChaosStack:
     base_url: str
     supervisord: subprocess.Popen | None = None
     paused: set[int] = field(default_factory=set)  # process groups a fault has stopped
+    stopping: threading.Event = field(default_factory=threading.Event)  # set once stop() begins
 
     @classmethod
     def create(cls) -> "ChaosStack":
@@ -131,16 +133,23 @@ class ChaosStack:
     # ---- signals ----------------------------------------------------------------------
 
     def signal_group(self, pid: int, sig: int) -> None:
-        os.killpg(pid, sig)
+        """A signal to a program's process group. A SIGCONT to a group that is gone (stop()
+        ended it meanwhile) is no error."""
         if sig == signal.SIGSTOP:
             self.paused.add(pid)
-        elif sig in (signal.SIGCONT, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            if sig != signal.SIGCONT:
+                raise
+        if sig in (signal.SIGCONT, signal.SIGKILL):
             self.paused.discard(pid)
 
     # ---- the end ----------------------------------------------------------------------
 
     def stop(self) -> None:
         """Stop everything the stack started; safe to call more than once, or after a failure."""
+        self.stopping.set()  # faults still running end their holds now and start nothing
         for pid in list(self.paused):
             _signal_quietly(lambda: os.killpg(pid, signal.SIGCONT))
         self.paused.clear()
