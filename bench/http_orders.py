@@ -60,7 +60,8 @@ def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = Fal
     with start_stack(replicas=args.replicas, env=env, workers=workers) as stack:
         tokens = []
         for i in range(USERS):
-            resp = requests.post(f"{stack.base_url}/api/v1/users", json={"username": f"bench{i}", "password": "pw"})
+            resp = requests.post(f"{stack.base_url}/api/v1/users", json={"username": f"bench{i}",
+                                                                                    "password": "correct horse"})
             resp.raise_for_status()
             tokens.append(resp.json()["token"])
         wrk_env = {"TOKENS": ",".join(tokens)}

@@ -122,7 +122,13 @@ class ExchangeClient:
         return self.request("GET", f"/trades/{symbol}", params={"limit": limit})["trades"]
 
     def leaderboard(self, limit: int | None = None) -> list[dict]:
+        """Rows best first: {"rank", "username", "house", "value", "pnl"}; with a token, my own row also has
+        "cash" and "shares". The exchange recomputes it every few seconds, so it may lag the last trade."""
         return _listed(self.request("GET", "/leaderboard", params={"limit": limit}), "leaderboard")
+
+    def my_standing(self) -> dict | None:
+        """My leaderboard row (rank, value, pnl, cash, shares) wherever I rank; None before I am listed."""
+        return self.request("GET", "/leaderboard", params={"limit": 1}).get("me")
 
     # ---- bots API --------------------------------------------------------------------
 
@@ -132,8 +138,20 @@ class ExchangeClient:
             body["name"] = name
         return self.request("POST", "/bots", json=body)
 
-    def bots(self) -> list[dict]:
-        return _listed(self.request("GET", "/bots"), "bots")
+    def bots(self, page_size: int | None = None) -> list[dict]:
+        """Every bot of mine, newest first, read a page at a time."""
+        bots: list[dict] = []
+        cursor = None
+        while True:
+            page = self.bots_page(page_size, cursor)
+            bots += page["bots"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return bots
+
+    def bots_page(self, limit: int | None = None, cursor: str | None = None) -> dict:
+        """{"bots": [...] newest first, "next_cursor": pass it back for the next page, None after the last}"""
+        return self.request("GET", "/bots", params={"limit": limit, "cursor": cursor})
 
     def bot(self, bot_id: str) -> dict:
         return self.request("GET", f"/bots/{bot_id}")

@@ -15,25 +15,40 @@ runner's next write finds it no longer in the state it expected. A runner that
 died while a bot was fired leaves the claim to go stale; another runner takes
 it over and resumes at ``action_index``. Orders carry a client_order_id made
 of the bot, step and action, so placing one again returns the same order.
+
+A user may have at most ``max_active`` active (waiting or fired) bots, however
+many creations race: ``BotSlots``.
 """
 from __future__ import annotations
 
+import base64
+import re
 import time
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 
 from bson.decimal128 import Decimal128
+from pymongo import DESCENDING
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from exchange import mongo
 
 WAITING, FIRED, DONE, STOPPED, ERROR = "waiting", "fired", "done", "stopped", "error"
 ACTIVE = (WAITING, FIRED)
 MAX_NAME = 64
+BOT_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex
+CURSOR_CREATED = re.compile(r"[0-9]{1,18}")
+ORPHAN_SLOT_MS = 60_000  # far longer than a creation's two inserts take
 
 
 class TooManyBots(Exception):
     pass
+
+
+class BadCursor(ValueError):
+    """A page cursor this store did not make."""
 
 
 def now_ms() -> int:
@@ -80,6 +95,22 @@ def view(doc: dict) -> dict:
             "actions_taken": doc.get("actions_taken", 0), "created": doc["created"], "updated": doc["updated"]}
 
 
+def _cursor(doc: dict) -> str:
+    """Opaque to clients: where a page ended, in the order pages are read (created, then _id)."""
+    return base64.urlsafe_b64encode(f"{doc['created']}:{doc['_id']}".encode()).decode().rstrip("=")
+
+
+def _position(cursor: str) -> tuple[int, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError:  # not base64, not ASCII, not UTF-8
+        raise BadCursor(cursor) from None
+    created, _, bot_id = text.partition(":")
+    if not CURSOR_CREATED.fullmatch(created) or not BOT_ID.fullmatch(bot_id):
+        raise BadCursor(cursor)
+    return int(created), bot_id
+
+
 def client_order_id(bot_id: str, step: int, index: int) -> str:
     """The same order id for the same action of the same step, so a retried placement is a no-op."""
     return f"bot.{bot_id}.{step}.{index}"
@@ -89,23 +120,35 @@ class BotStore:
     def __init__(self, db: Database, max_active: int = 20):
         self.bots = db[mongo.BOTS]
         self.max_active = max_active
+        self.slots = BotSlots(db, max_active)
 
     # ---- the owner's side (the API) --------------------------------------------------------
 
     def create(self, owner_id: str, rule: dict, steps: int, name: str | None = None) -> dict:
         """Store a validated rule as a new waiting bot; TooManyBots past the per-user limit."""
-        if self.bots.count_documents({"owner_id": owner_id, "status": {"$in": list(ACTIVE)}}) >= self.max_active:
-            raise TooManyBots(f"you already have {self.max_active} active bots; stop one first")
         bot_id = uuid.uuid4().hex
+        if not self.slots.take(owner_id, bot_id):
+            raise TooManyBots(f"you already have {self.max_active} active bots; stop one first")
         created = now_ms()
         doc = {"_id": bot_id, "owner_id": owner_id, "name": name or f"bot-{bot_id[:8]}",
                "rule": storable(rule), "steps": steps, "status": WAITING, "step": 0, "action_index": 0,
                "claim": None, "last_action": None, "actions_taken": 0, "created": created, "updated": created}
+        # If this insert fails the slot stays taken: the bot may exist all the same (a lost reply),
+        # and if it does not, the slot is freed as an orphan.
         self.bots.insert_one(doc)
         return doc
 
-    def owned(self, owner_id: str) -> list[dict]:
-        return list(self.bots.find({"owner_id": owner_id}).sort("created", 1))
+    def page(self, owner_id: str, limit: int, cursor: str | None = None) -> tuple[list[dict], str | None]:
+        """Up to ``limit`` of an owner's bots, newest first, after ``cursor`` (a page's next_cursor),
+        and the cursor of the page after them (None on the last page). BadCursor for a cursor
+        this store did not make."""
+        query: dict = {"owner_id": owner_id}
+        if cursor is not None:
+            created, bot_id = _position(cursor)
+            query["$or"] = [{"created": {"$lt": created}}, {"created": created, "_id": {"$lt": bot_id}}]
+        docs = list(self.bots.find(query).sort([("created", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1))
+        next_cursor = _cursor(docs[limit - 1]) if len(docs) > limit else None
+        return docs[:limit], next_cursor
 
     def get(self, owner_id: str, bot_id: str) -> dict | None:
         return self.bots.find_one({"_id": bot_id, "owner_id": owner_id})
@@ -157,3 +200,55 @@ class BotStore:
             {"_id": bot_id, "status": {"$in": list(ACTIVE)}, "step": step, "claim": claim},
             {"$set": {"status": ERROR, "claim": None, "last_action": last_action, "updated": now_ms()}})
         return result.modified_count == 1
+
+
+class BotSlots:
+    """The cap on a user's active bots, held however many creations race (collection ``bot_slots``).
+
+    Each active bot holds one of its owner's ``max_active`` numbered slots, a document
+    whose ``_id`` is ``owner:n``. Taking one is an insert and ``_id`` is unique, so at most
+    ``max_active`` racing creations succeed, in any number of API processes; counting the
+    active bots and then inserting one let every racer see the same count and all insert.
+    Slots are freed lazily: when none is free, those whose bot has finished (done, stopped,
+    error) are, each by a delete naming its bot, so no slot is freed twice; so is a slot
+    whose bot never appeared (its creator died between the two inserts) once it is older
+    than ORPHAN_SLOT_MS.
+    """
+
+    def __init__(self, db: Database, max_active: int):
+        self.slots = db[mongo.BOT_SLOTS]
+        self.bots = db[mongo.BOTS]
+        self.max_active = max_active
+
+    def take(self, owner_id: str, bot_id: str) -> bool:
+        """Give ``bot_id`` one of its owner's slots; False if every one is held by an active bot."""
+        held = list(self.slots.find({"owner_id": owner_id}))
+        numbers = {slot["slot"] for slot in held}
+        free = [n for n in range(self.max_active) if n not in numbers]
+        return self._claim(owner_id, bot_id, free) or self._claim(owner_id, bot_id, self._free_finished(held))
+
+    def _claim(self, owner_id: str, bot_id: str, numbers: Iterable[int]) -> bool:
+        for number in numbers:
+            slot_id = f"{owner_id}:{number}"
+            try:
+                self.slots.insert_one({"_id": slot_id, "owner_id": owner_id, "slot": number, "bot_id": bot_id,
+                                       "taken": now_ms()})
+            except DuplicateKeyError:
+                continue  # another creation took it first
+            return True
+        return False
+
+    def _free_finished(self, held: list[dict]) -> list[int]:
+        """Free the held slots (under the cap) whose bot is no longer active; their numbers."""
+        held = [slot for slot in held if slot["slot"] < self.max_active]
+        statuses = {bot["_id"]: bot["status"] for bot in
+                    self.bots.find({"_id": {"$in": [slot["bot_id"] for slot in held]}}, {"status": 1})}
+        freed = []
+        for slot in held:
+            status = statuses.get(slot["bot_id"])
+            finished = status is not None and status not in ACTIVE
+            orphaned = status is None and now_ms() - slot["taken"] > ORPHAN_SLOT_MS
+            if finished or orphaned:
+                self.slots.delete_one({"_id": slot["_id"], "bot_id": slot["bot_id"]})
+                freed.append(slot["slot"])
+        return freed

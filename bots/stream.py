@@ -7,7 +7,8 @@
 It speaks the web tier's protocol (ARCHITECTURE.md): ``subscribe {symbol, channels}``,
 then ``book_snapshot`` and chained ``book_update`` (``prev_sequence`` must be the
 sequence it holds; on a gap it subscribes again, once, for a fresh snapshot),
-``trade``, ``ticker``, and with a token the user's private ``order`` events. It
+``trade``, ``ticker``, and with a token the user's private ``order`` events (until
+the token is revoked or expires: then ``session_ended`` holds why). It
 remembers its subscriptions and sends them again after every reconnect (a web
 replica restarted); while disconnected, or waiting for a snapshot after a gap,
 a book is ``stale`` (``is_stale(symbol)``) and updates are not applied to it. It uses the
@@ -51,13 +52,14 @@ class MarketStream:
         self.tickers: dict[str, dict] = {}
         self.orders: deque = deque(maxlen=keep_trades)  # private order events, oldest first
         self.errors: list[dict] = []
+        self.session_ended: dict | None = None  # {code, message} once the server ended our token's session
         self.resyncs = 0
         self.subscriptions: dict[str, set[str]] = {}  # symbol -> channels, sent again on every connect
         self.sio = socketio.Client(reconnection=True)
         for event, handler in (("connect", self._on_connect), ("disconnect", self._on_disconnect),
                                ("book_snapshot", self._on_snapshot), ("book_update", self._on_update),
                                ("trade", self._on_trade), ("ticker", self._on_ticker), ("order", self._on_order),
-                               ("error", self._on_error)):
+                               ("error", self._on_error), ("session_ended", self._on_session_ended)):
             self.sio.on(event, handler)
 
     # ---- connection ----------------------------------------------------------------------
@@ -189,4 +191,10 @@ class MarketStream:
     def _on_error(self, data: dict) -> None:
         with self.changed:
             self.errors.append(data)
+            self.changed.notify_all()
+
+    def _on_session_ended(self, data: dict) -> None:
+        """Our token was revoked or expired: the server stops our order events and disconnects us."""
+        with self.changed:
+            self.session_ended = data
             self.changed.notify_all()

@@ -1,9 +1,11 @@
 """A swarm of strategy bots against one exchange, for a while, then a leaderboard.
 
 ``python -m bots swarm --url URL --duration SECONDS --makers N --traders M``
-registers N market makers and M traders (random walk, momentum and mean
-reversion in turn) under fresh usernames sharing a run prefix, runs each in its
-own thread at its own pace, and shows a progress bar. When the time is up, or on
+signs in N market makers and M traders (random walk, momentum and mean
+reversion in turn) under usernames sharing a prefix, runs each in its own
+thread at its own pace, and shows a progress bar. Its accounts are kept from run
+to run (``bots.swarm_accounts``): a run logs them in and registers only those
+missing, so swarms keep running under the per-address registration limit. When the time is up, or on
 SIGINT/SIGTERM, it stops the bots, cancels their open orders, waits for their
 holds to be released, and ranks them by mark-to-market value. Everything goes
 through the public REST API.
@@ -12,23 +14,25 @@ from __future__ import annotations
 
 import json
 import random
-import secrets
 import signal
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bots import swarm_accounts
 from bots.client import ApiError, ExchangeClient
 from bots.record import OrderRecord, RecordingClient
 from bots.scoreboard import Standing, rank
 from bots.strategies import TRADER_KINDS, MarketMaker, MarketMakerConfig, Strategy
 from bots.strategies.base import must_back_off
+from exchange.config import settings
 from exchange.money import format_cents, parse_cents
 from exchange.valuation import Holdings
 
@@ -47,8 +51,9 @@ class SwarmConfig:
     traders: int = 6
     symbols: list[str] | None = None  # None: every symbol the exchange lists
     seed: int | None = None
-    prefix: str = ""  # usernames start with it; a fresh random one by default
-    password: str = ""  # every bot's password; a fresh random one by default
+    prefix: str = ""  # usernames start with it; by default the one remembered for the URL, else a fresh one
+    password: str = ""  # every bot's password; likewise
+    accounts_file: Path | None = None  # where prefix and password are remembered; None: nowhere
     maker_interval_s: float = 2.0
     trader_interval_s: float = 1.0
     fair_value: int = 10_000  # ticks: where makers quote when a symbol has no book and no trades
@@ -134,36 +139,32 @@ def retrying(call: Callable[[], T], retry_for_s: float = RETRY_FOR_S) -> T:
         pause = min(5.0, pause * 2)
 
 
-def sign_up(client: ExchangeClient, username: str, password: str) -> None:
-    """Register, retrying while the exchange is unreachable; a retry that finds the name
-    taken logs in, since an earlier attempt registered it and only its answer was lost."""
-    attempts = []
-
-    def attempt() -> None:
-        attempts.append(True)
-        try:
-            client.register(username, password)
-        except ApiError as error:
-            if error.code != "username_taken" or len(attempts) == 1:
-                raise
-            client.login(username, password)
-    retrying(attempt)
-
-
 def new_client(config: SwarmConfig, record: OrderRecord | None) -> ExchangeClient:
     return RecordingClient(config.url, record) if record else ExchangeClient(config.url)
 
 
-def register(config: SwarmConfig, symbols: list[str], rng: random.Random,
-             record: OrderRecord | None = None) -> list[SwarmBot]:
-    bots = []
+def sign_in(config: SwarmConfig, symbols: list[str], rng: random.Random, console: Console,
+            record: OrderRecord | None = None) -> list[SwarmBot]:
+    """The bots, logged in as an earlier run left them or registered now, under the remembered
+    (or given, or fresh) prefix and password, which are then remembered for the next run.
+    An exchange that is restarting is retried; a registration whose answer was lost is
+    found by the retry's login."""
+    identity = swarm_accounts.choose(config.accounts_file, config.url, config.prefix, config.password)
+    config.prefix, config.password = identity.prefix, identity.password
+    bots, registered = [], 0
     for name, strategy_class, strategy_config, symbol in plan(config, symbols):
         client = new_client(config, record)
         username = f"{config.prefix}-{name}"
-        sign_up(client, username, config.password)
+        if retrying(lambda: swarm_accounts.sign_in(client, username, config.password)):
+            registered += 1
+        else:
+            retrying(client.cancel_all)  # what an earlier run that was killed left open
         start = Holdings.from_balances(retrying(client.account)["balances"])
         strategy = strategy_class(client, symbol, strategy_config, rng=random.Random(rng.getrandbits(64)))
         bots.append(SwarmBot(username, client, strategy, start))
+    swarm_accounts.remember(config.accounts_file, config.url, identity)
+    console.log(f"registered {registered} and logged in {len(bots) - registered} bots as {config.prefix}-* "
+                f"on {', '.join(symbols)}")
     return bots
 
 
@@ -264,8 +265,6 @@ def drive(bots: list[SwarmBot], config: SwarmConfig, rng: random.Random, stop: t
 
 def run(config: SwarmConfig, console: Console) -> SwarmReport:
     rng = random.Random(config.seed)
-    config.prefix = config.prefix or f"sw{secrets.token_hex(3)}"
-    config.password = config.password or secrets.token_urlsafe(12)
     public = ExchangeClient(config.url)
     symbols = config.symbols or [s["symbol"] for s in retrying(public.symbols)]
     record = OrderRecord(config.record) if config.record else None
@@ -279,8 +278,7 @@ def run(config: SwarmConfig, console: Console) -> SwarmReport:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        bots = register(config, symbols, rng, record)
-        console.log(f"registered {len(bots)} bots as {config.prefix}-* on {', '.join(symbols)}")
+        bots = sign_in(config, symbols, rng, console, record)
         start_ms = int(time.time() * 1000)
         duration_s = drive(bots, config, rng, stop, console)
     finally:
@@ -333,6 +331,7 @@ def print_report(report: SwarmReport, console: Console) -> None:
 def main(args) -> int:
     config = SwarmConfig(url=args.url, duration_s=args.duration, makers=args.makers, traders=args.traders,
                          symbols=args.symbols, seed=args.seed, prefix=args.prefix or "", password=args.password or "",
+                         accounts_file=Path(args.accounts) if args.accounts else None,
                          maker_interval_s=args.maker_interval, trader_interval_s=args.trader_interval,
                          fair_value=parse_cents(args.fair_value), record=args.record)
     console = Console(stderr=args.json)
@@ -358,8 +357,12 @@ def add_arguments(parser) -> None:
                         help="traders, spread over random walk, momentum and mean reversion")
     parser.add_argument("--symbols", nargs="+", help="symbols to trade (default: all the exchange lists)")
     parser.add_argument("--seed", type=int, help="seed for the bots' random choices")
-    parser.add_argument("--prefix", help="username prefix (default: a fresh random one)")
-    parser.add_argument("--password", help="the bots' password (default: a fresh random one)")
+    parser.add_argument("--prefix", help="username prefix (default: the one last used with this URL, else a fresh one)")
+    parser.add_argument("--password", help="the bots' password (default: the one remembered for the prefix, else a "
+                                           "fresh one)")
+    parser.add_argument("--accounts", default=str(Path(settings().data_dir) / swarm_accounts.FILE_NAME),
+                        help="file remembering each URL's prefix and password, so runs reuse their accounts "
+                             "(default: %(default)s; empty: remember nothing)")
     parser.add_argument("--maker-interval", type=float, default=2.0, help="seconds between a maker's refreshes")
     parser.add_argument("--trader-interval", type=float, default=1.0, help="seconds between a trader's steps")
     parser.add_argument("--fair-value", default="100.00", help="where makers quote a symbol with no price yet")

@@ -15,10 +15,19 @@ from devstack import binaries
 ROOT = Path(__file__).resolve().parent.parent
 
 
+_handed_out: set[int] = set()  # ports this process chose: the kernel may offer one again before it is bound
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on, never one this process chose before (a stack picks several
+    before starting the servers that bind them)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:

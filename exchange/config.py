@@ -22,6 +22,13 @@ def _int(env: dict, name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _positive(env: dict, name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1, got {value}")
+    return value
+
+
 ASYNC_MODES = ("eventlet", "threading")
 
 # Keys that once shipped as defaults: anyone could sign a token for any user with them.
@@ -63,12 +70,20 @@ class Settings:
     # Market orders are protected by a collar: a market buy may pay at most
     # best ask + collar, a market sell receive at least best bid - collar.
     market_collar_bps: int = 1000
+    # Bounds on what one user can make the book hold: open orders per symbol (GTC limit orders
+    # beyond it are refused), and the smallest order value (price × quantity, cents).
+    max_open_orders: int = 200
+    min_order_cents: int = 100
     lock_ttl_ms: int = 2000
     batch_max_commands: int = 256
     order_wait_ms: int = 5000
     secret_key: str = ""  # required where tokens are signed or checked: signing_key()
     token_ttl_s: int = 7 * 24 * 3600
     rate_limit: str = "50/second;1500/minute"
+    # Registrations per client address (each one hashes a password and opens an account).
+    registration_rate_limit: str = "20/hour"
+    # The public leaderboard is computed at most once per this many seconds, for every replica.
+    leaderboard_max_age_s: int = 5
     data_dir: str = "./data"
     exchange_port: int = 8080
     orderbook_replicas: int = 2
@@ -104,12 +119,16 @@ class Settings:
             starting_cash_cents=parse_cash(env.get("STARTING_CASH", "10000.00")),
             starting_shares=_int(env, "STARTING_SHARES", cls.starting_shares),
             market_collar_bps=_int(env, "MARKET_COLLAR_BPS", cls.market_collar_bps),
+            max_open_orders=_int(env, "MAX_OPEN_ORDERS", cls.max_open_orders),
+            min_order_cents=_int(env, "MIN_ORDER_CENTS", cls.min_order_cents),
             lock_ttl_ms=_int(env, "LOCK_TTL_MS", cls.lock_ttl_ms),
             batch_max_commands=_int(env, "BATCH_MAX_COMMANDS", cls.batch_max_commands),
             order_wait_ms=_int(env, "ORDER_WAIT_MS", cls.order_wait_ms),
             secret_key=env.get("SECRET_KEY", cls.secret_key),
             token_ttl_s=_int(env, "TOKEN_TTL_S", cls.token_ttl_s),
             rate_limit=env.get("RATE_LIMIT", cls.rate_limit),
+            registration_rate_limit=env.get("REGISTRATION_RATE_LIMIT", cls.registration_rate_limit),
+            leaderboard_max_age_s=_positive(env, "LEADERBOARD_MAX_AGE_S", cls.leaderboard_max_age_s),
             data_dir=env.get("EXCHANGE_DATA_DIR", cls.data_dir),
             exchange_port=_int(env, "EXCHANGE_PORT", cls.exchange_port),
             orderbook_replicas=_int(env, "ORDERBOOK_REPLICAS", cls.orderbook_replicas),

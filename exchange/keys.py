@@ -21,6 +21,17 @@ def asks(symbol: str) -> str:
     return f"{_sym(symbol)}:asks"
 
 
+def levels(symbol: str, side: str) -> str:
+    """Sorted set of one side's price levels (member: price ticks, score as in bids/asks), so a
+    snapshot reads the best N levels without walking the orders at them."""
+    return f"{_sym(symbol)}:levels:{side}"
+
+
+def depth(symbol: str, side: str) -> str:
+    """Hash price ticks -> total quantity resting at that price, one side of the book."""
+    return f"{_sym(symbol)}:depth:{side}"
+
+
 def orders(symbol: str) -> str:
     """Hash order id -> JSON state of every order of the symbol (resting or done)."""
     return f"{_sym(symbol)}:orders"
@@ -49,6 +60,12 @@ def inbox(symbol: str) -> str:
 def events(symbol: str) -> str:
     """Stream: the journal of everything that happened to the book."""
     return f"{_sym(symbol)}:events"
+
+
+def voided(symbol: str) -> str:
+    """Sorted set of order ids the book refuses for good (their holds were voided), scored by
+    when (ms); forgotten after the matcher's VOIDED_MEMORY, past which it refuses any order that old."""
+    return f"{_sym(symbol)}:voided"
 
 
 def lock(symbol: str) -> str:
@@ -106,9 +123,25 @@ def revocations() -> str:
     return "auth:revocations"
 
 
+def login_failures_prefix() -> str:
+    """Prefix of the failed-login windows per username (``limits`` appends the rest)."""
+    return "auth:login-failures"
+
 
 def rate_limit_prefix() -> str:
     return "ratelimit"
+
+
+# ---- leaderboard -------------------------------------------------------------------
+
+def leaderboard() -> str:
+    """The last computed standings (JSON in dogpile.cache's envelope), shared by every API replica."""
+    return "leaderboard:standings"
+
+
+def cache_lock_prefix() -> str:
+    """dogpile.cache's regeneration lock is this prefix + the cached key (``lock:leaderboard:standings``)."""
+    return "lock:"
 
 
 # ---- settlement ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ FILLS = "fills"        # {_id: trade_id:side, user_id, order_id, symbol, side, p
 CANDLES = "candles"    # {_id: "SYM:start", symbol, start, open, high, low, close, volume, trades}: closed minutes
 CURSORS = "ledger_cursors"  # {_id: symbol, sequence}: the last journal sequence applied to the ledger
 BOTS = "bots"          # {_id: bot_id, owner_id, name, rule, status, step, action_index, claim, last_action, ...}
+BOT_SLOTS = "bot_slots"  # {_id: "owner:n", owner_id, slot: n, bot_id, taken}: a place under BOT_MAX_ACTIVE
 
 
 _clients: dict[str, MongoClient] = {}
@@ -43,3 +44,4 @@ def ensure_indexes(db: Database) -> None:
     db[FILLS].create_index([("user_id", ASCENDING), ("time", DESCENDING)], name="fills_by_user")
     db[BOTS].create_index([("owner_id", ASCENDING), ("created", ASCENDING)], name="bots_by_owner")
     db[BOTS].create_index([("status", ASCENDING)], name="bots_by_status")
+    db[BOT_SLOTS].create_index([("owner_id", ASCENDING)], name="bot_slots_by_owner")

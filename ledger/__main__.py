@@ -10,8 +10,9 @@ import redis
 from exchange import keys, mongo
 from exchange.config import Settings
 from exchange.scripts import Scripts
-from ledger.audit import ORPHAN_GRACE_MS, check, release_orphan_holds
+from ledger.audit import check
 from ledger.consumer import JournalConsumer
+from ledger.reconcile import ORPHAN_GRACE_MS, void_orphan_holds
 from ledger.record import LedgerOfRecord
 from ledger.settler import SymbolSettler
 
@@ -47,13 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ledger")
     parser.add_argument("command", choices=("check", "reconcile"))
     parser.add_argument("--grace-ms", type=int, default=ORPHAN_GRACE_MS,
-                        help="reconcile: release a hold only if its order is older than this")
+                        help="reconcile: void a hold only if its order is older than this")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     client = redis.Redis.from_url(settings.redis_url)
     db = mongo.database(settings.mongo_url, settings.mongo_db)
     if args.command == "reconcile":
-        for line in release_orphan_holds(client, settings.symbols, grace_ms=args.grace_ms):
+        for line in void_orphan_holds(client, settings, grace_ms=args.grace_ms):
             print(line)
     lagging = catch_up(client, settings)
     for line in lagging:

@@ -8,6 +8,10 @@ overdraw an account.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
+
+import orjson
 import redis
 
 from exchange import keys
@@ -16,8 +20,24 @@ from exchange.scripts import Scripts
 CASH = "cash"
 
 
+CLIENT_ORDER_ID_TTL_S = 7 * 24 * 3600  # how long a client order id keeps its answer
+
+
 class NoAccount(Exception):
     pass
+
+
+class HoldOutcome(Enum):
+    INSUFFICIENT = 0
+    PLACED = 1
+    ANSWERED_BEFORE = 2  # the client order id already has an answer: ``Hold.prior``
+    REFUSED = 3  # the refusal given was recorded as the client order id's answer
+
+
+@dataclass(frozen=True)
+class Hold:
+    outcome: HoldOutcome
+    prior: dict | None = None  # {"order_id": ...} or {"error": {"status", "code", "message"}}
 
 
 class Accounts:
@@ -38,10 +58,24 @@ class Accounts:
 
     def place_hold(self, user_id: str, asset: str, amount: int, order_id: str) -> bool:
         """Reserve ``amount`` of ``asset`` for ``order_id``; False if not enough is available."""
-        result = self.scripts.place_hold(keys=[keys.account(user_id)], args=[asset, amount, order_id])
-        if result == -1:
+        return self.hold_order(user_id, asset, amount, order_id).outcome is HoldOutcome.PLACED
+
+    def hold_order(self, user_id: str, asset: str, amount: int, order_id: str, *,
+                   client_order_id: str | None = None, refusal: dict | None = None,
+                   insufficient: dict | None = None) -> Hold:
+        """Reserve ``amount`` of ``asset`` for ``order_id``, in one script with the order's client
+        order id: the id's first answer (the order, ``insufficient`` or ``refusal``, a refusal
+        decided before the hold) is recorded atomically and every later use of the id gets it."""
+        script_keys = [keys.account(user_id)]
+        if client_order_id is not None:
+            script_keys.append(keys.client_order_id(user_id, client_order_id))
+        args = [asset, amount, order_id, CLIENT_ORDER_ID_TTL_S,
+                orjson.dumps(refusal) if refusal else "", orjson.dumps(insufficient or {})]
+        result = self.scripts.place_hold(keys=script_keys, args=args)
+        if result[0] == -1:
             raise NoAccount(user_id)
-        return result == 1
+        prior = orjson.loads(result[1]) if result[0] == 2 else None
+        return Hold(HoldOutcome(result[0]), prior)
 
     def balances(self, user_id: str) -> dict[str, dict[str, int]]:
         """{asset: {"available": n, "on_hold": n}} from the live hash."""

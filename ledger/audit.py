@@ -1,20 +1,15 @@
-"""`python -m ledger check` and `python -m ledger reconcile`: prove the books, repair what crashes leave.
+"""`python -m ledger check`: prove the books.
 
-check:
   - conservation, in both stores: Σ over all accounts (the house included) of
     cash and of each symbol's shares equals what was issued at registration;
   - holds: every live account's on-hold amounts equal the sum of its holds, and
     every hold of an open order equals what that order still needs;
   - the ledger of record (MongoDB) equals the live accounts (Redis), once both
     have applied the whole journal (holds still waiting for the book aside).
-reconcile:
-  - releases holds whose order never reached a book (older than a grace period
-    and not waiting in the inbox);
-  - settles whatever the journal still holds, in both stores.
+Repairing what crashes leave is ``ledger.reconcile``.
 """
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -23,11 +18,8 @@ import redis
 from pymongo.database import Database
 
 from exchange import keys, mongo
-from exchange.scripts import Scripts
 from ledger.settlement import CASH
-from orderbook.commands import hold_for, order_time_ms
-
-ORPHAN_GRACE_MS = 60_000
+from orderbook.commands import hold_for
 
 
 @dataclass
@@ -84,11 +76,11 @@ def check(client: redis.Redis, db: Database, symbols: tuple[str, ...]) -> Report
                 report.problems.append(f"{store}: Σ {asset} is {total}, issued {expected[asset]}")
     report.facts.append(f"{len(live)} live accounts, {len(record)} ledger accounts; issued {expected}")
 
-    states = _order_states(client, {oid for acct in live.values() for oid, _ in _holds(acct)})
+    states = order_states(client, {oid for acct in live.values() for oid, _ in holds_of(acct)})
     waiting: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # holds not yet in the journal
     for user_id, acct in live.items():
         held: dict[str, int] = defaultdict(int)
-        for (order_id, asset), amount in _holds(acct).items():
+        for (order_id, asset), amount in holds_of(acct).items():
             held[asset] += amount
             state = states.get(order_id)
             if state is None:
@@ -118,30 +110,7 @@ def check(client: redis.Redis, db: Database, symbols: tuple[str, ...]) -> Report
     return report
 
 
-def release_orphan_holds(client: redis.Redis, symbols: tuple[str, ...], grace_ms: int = ORPHAN_GRACE_MS,
-                         now_ms: int | None = None) -> list[str]:
-    """Release holds whose order never reached a book; returns what was done."""
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-    scripts = Scripts(client)
-    live = live_accounts(client)
-    candidates = {oid for acct in live.values() for oid, _ in _holds(acct)}
-    states = _order_states(client, candidates)
-    queued = _queued_order_ids(client, symbols)
-    done = []
-    for user_id, acct in live.items():
-        for order_id, asset in _holds(acct):
-            placed_ms = order_time_ms(order_id)
-            if order_id in states or order_id in queued or placed_ms is None or now_ms - placed_ms < grace_ms:
-                continue
-            released = scripts.release_hold(keys=[keys.account(user_id)],
-                                            args=[f"hold:{order_id}:{asset}", asset])
-            if released:
-                done.append(f"released {released} {asset} held for {order_id} of {user_id}: "
-                            "the order never reached the book")
-    return done
-
-
-def _holds(acct: dict[str, int]) -> dict[tuple[str, str], int]:
+def holds_of(acct: dict[str, int]) -> dict[tuple[str, str], int]:
     holds = {}
     for name, value in acct.items():
         if name.startswith("hold:"):
@@ -150,7 +119,7 @@ def _holds(acct: dict[str, int]) -> dict[tuple[str, str], int]:
     return holds
 
 
-def _order_states(client: redis.Redis, order_ids: set[str]) -> dict[str, dict]:
+def order_states(client: redis.Redis, order_ids: set[str]) -> dict[str, dict]:
     by_symbol: dict[str, list[str]] = defaultdict(list)
     for order_id in order_ids:
         by_symbol[order_id.split(".", 1)[0]].append(order_id)
@@ -160,14 +129,3 @@ def _order_states(client: redis.Redis, order_ids: set[str]) -> dict[str, dict]:
             if raw:
                 states[order_id] = orjson.loads(raw)
     return states
-
-
-def _queued_order_ids(client: redis.Redis, symbols: tuple[str, ...]) -> set[str]:
-    """Order ids of new-order commands still in an inbox after its cursor."""
-    queued = set()
-    for symbol in symbols:
-        cursor = client.get(keys.cursor(symbol)) or b"0-0"
-        for _id, fields in client.xrange(keys.inbox(symbol), min=b"(" + cursor):
-            command = orjson.loads(fields[b"c"])
-            queued.add(command["order_id"])
-    return queued

@@ -13,14 +13,22 @@ equals Σ starting value exactly, at any prices, once settlement has caught up.
 ``standings`` is pure; ``read_standings`` gathers its inputs: users and issued
 amounts from MongoDB, live balances from Redis (the ledger of record's balances
 for an account whose live hash is missing), last prices from the trade lists.
+
+``Leaderboard`` serves them cached: reading every account is far too dear for
+a public GET, so the standings are computed at most once per ``max_age_s``
+for all API replicas together (dogpile.cache: one process recomputes under a
+Redis lock while the others keep serving the previous copy), and each process
+keeps the copy it last read for up to a second.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import orjson
 import redis
+from dogpile.cache import make_region
 from pymongo.database import Database
 
 from exchange import keys, mongo
@@ -99,3 +107,60 @@ def read_standings(client: redis.Redis, db: Database, symbols: tuple[str, ...]
                              live, Holdings(cash=issued.get("cash", 0), shares=issued.get("shares", {})))
     prices = last_prices(client, symbols)
     return prices, standings(accounts, prices)
+
+
+# ---- served cached ------------------------------------------------------------------------------
+
+LOCAL_COPY_S = 1  # a process reuses the copy it last read for this long, without a Redis round trip
+COMPUTE_TIMEOUT_S = 60  # the recompute lock frees itself if its holder dies
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Standings as computed at ``as_of_ms``: rows are plain dicts (cents, shares), best first."""
+    as_of_ms: int
+    prices: dict[str, int | None]
+    rows: list[dict]
+    total_value: int = 0
+    total_starting_value: int = 0
+    position: dict[str, int] = field(default_factory=dict)  # user id -> index in rows
+
+    @classmethod
+    def of(cls, doc: dict) -> "Snapshot":
+        rows = doc["rows"]
+        return cls(doc["as_of_ms"], doc["prices"], rows, sum(row["value"] for row in rows),
+                   sum(row["starting_value"] for row in rows), {row["user_id"]: i for i, row in enumerate(rows)})
+
+    def row_of(self, user_id: str) -> tuple[int, dict] | None:
+        """(rank, row) of one account, or None if it is not in this snapshot."""
+        index = self.position.get(user_id)
+        return None if index is None else (index + 1, self.rows[index])
+
+
+def snapshot_doc(prices: dict[str, int | None], rows: list[Standing]) -> dict:
+    return {"as_of_ms": int(time.time() * 1000), "prices": prices,
+            "rows": [{"user_id": r.user_id, "username": r.username, "house": r.house, "value": r.value,
+                      "starting_value": r.starting_value, "cash": r.holdings.cash,
+                      "shares": dict(sorted(r.holdings.shares.items()))} for r in rows]}
+
+
+class Leaderboard:
+    def __init__(self, client: redis.Redis, db: Database, symbols: tuple[str, ...], max_age_s: int):
+        self.client, self.db, self.symbols = client, db, symbols
+        self.shared = make_region(serializer=orjson.dumps, deserializer=orjson.loads).configure(
+            "dogpile.cache.redis", expiration_time=max_age_s,
+            arguments={"connection_pool": client.connection_pool, "distributed_lock": True,
+                       "thread_local_lock": False, "lock_timeout": COMPUTE_TIMEOUT_S,
+                       "lock_prefix": keys.cache_lock_prefix(),
+                       # Kept well past its age so a stale copy is served while one process recomputes.
+                       "redis_expiration_time": max(60, 10 * max_age_s)})
+        self.local = make_region().configure("dogpile.cache.memory", expiration_time=min(LOCAL_COPY_S, max_age_s))
+
+    def snapshot(self) -> Snapshot:
+        return self.local.get_or_create(keys.leaderboard(), self._read_shared)
+
+    def _read_shared(self) -> Snapshot:
+        return Snapshot.of(self.shared.get_or_create(keys.leaderboard(), self._compute))
+
+    def _compute(self) -> dict:
+        return snapshot_doc(*read_standings(self.client, self.db, self.symbols))

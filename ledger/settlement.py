@@ -8,6 +8,8 @@ fee rates and hold fixed at entry), so applying an event needs no other state:
                     house:  available += buyer_fee + seller_fee
   done              the order's remaining hold (``released``) goes back to available
   amended           the cut quantity's hold (``released``) goes back to available
+  voided            whatever the order's hold record holds goes back to available (the
+                    ledger of record never placed it: the order never reached the journal)
 
 ``used`` is what the buyer's hold shrinks by (what the remaining quantity no
 longer needs); the difference from what the fill cost is price improvement.
@@ -21,7 +23,7 @@ from collections import defaultdict
 CASH = "cash"
 HOUSE = "house"
 
-Op = tuple  # ("add", field, delta) | ("del", field)
+Op = tuple  # ("add", field, delta) | ("del", field) | ("release", hold field, asset)
 
 
 def hold_asset(symbol: str, side: str) -> str:
@@ -58,6 +60,8 @@ def steps_for(event: dict) -> list[tuple[str, list[Op]]]:
         asset = hold_asset(symbol, event["side"])
         ops = _release(asset, event["order_id"], released)[:2] if released else []
         return [(event["user_id"], [*ops, ("del", hold_field(event["order_id"], asset))])]
+    if kind == "voided":  # the order never reached the book: its whole hold goes back
+        return [(event["user_id"], [("release", hold_field(event["order_id"], event["asset"]), event["asset"])])]
     if kind == "amended" and event["released"] > 0:
         return [(event["user_id"], _release(hold_asset(symbol, event["side"]), event["order_id"],
                                             event["released"]))]

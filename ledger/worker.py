@@ -2,7 +2,7 @@
 
 Two loops, one thread each, so a slow MongoDB never delays live balances:
   live:   for each symbol, apply the journal to the live Redis accounts; every
-          RECONCILE_INTERVAL_S also release holds whose order never reached a book
+          RECONCILE_INTERVAL_S also void holds whose order never reached a book
           and trim the journal behind its slowest consumer (ledger/retention.py);
   record: for each symbol, feed the journal to the ledger of record in MongoDB.
 Both sleep briefly when idle and stop cleanly on SIGTERM or Ctrl-C.
@@ -22,8 +22,8 @@ from exchange import mongo
 from exchange.config import Settings
 from exchange.scripts import Scripts
 from ledger import retention
-from ledger.audit import release_orphan_holds
 from ledger.consumer import JournalConsumer
+from ledger.reconcile import void_orphan_holds
 from ledger.record import LedgerOfRecord
 from ledger.settler import SettlementFailed, SymbolSettler
 
@@ -54,7 +54,7 @@ class Worker:
             if not sum(self._settle(settler) for settler in self.settlers):
                 self.stopping.wait(IDLE_SLEEP_S)
             if time.monotonic() >= next_reconcile:
-                for line in release_orphan_holds(self.client, self.settings.symbols):
+                for line in void_orphan_holds(self.client, self.settings, wait_s=1.0):
                     log.warning("reconcile: %s", line)
                 for symbol in self.settings.symbols:
                     retention.trim(self.client, symbol)

@@ -22,12 +22,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     mongo.ensure_indexes(services.auth.db)
     app.extensions["exchange"] = services
     errors.register(app)
-    ratelimit.init_app(app, settings)
     for blueprint in (users.bp, orders.bp, account.bp, market.bp, bots.bp, leaderboard.bp):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
+    ratelimit.init_app(app, settings)
 
     @app.get(f"{API_PREFIX}/openapi.json")
     def openapi_document():
-        return jsonify(openapi.document())
+        return jsonify(openapi.document(settings.symbols))
 
     return app

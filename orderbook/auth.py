@@ -1,7 +1,11 @@
 """Users, passwords and bearer tokens.
 
-Passwords are hashed with Argon2id. A token is signed (itsdangerous) and names
-the user, so checking it needs no MongoDB round trip; revocation is a Redis key.
+Passwords are hashed with Argon2id, a bounded number at a time per process
+(``orderbook.passwords``); a new one has at least ``MIN_PASSWORD`` characters
+(older, shorter ones still log in). Failed logins are counted per username in
+Redis, and a username past its limit is refused before its password is checked
+(``orderbook.login_throttle``). A token is signed (itsdangerous) and names the
+user, so checking it needs no MongoDB round trip; revocation is a Redis key.
 """
 from __future__ import annotations
 
@@ -10,8 +14,6 @@ import time
 import uuid
 
 import redis
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError, InvalidHashError
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -20,10 +22,11 @@ from exchange.config import Settings
 from exchange.tokens import TokenError, Tokens
 from ledger.accounts import Accounts
 from orderbook.errors import ApiError
+from orderbook.login_throttle import LoginThrottle
+from orderbook.passwords import MIN_LENGTH as MIN_PASSWORD, hash_password, password_matches
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 MAX_PASSWORD = 256
-_hasher = PasswordHasher()
 
 
 class Auth:
@@ -33,18 +36,22 @@ class Auth:
         self.db = db
         self.accounts = accounts
         self.tokens = Tokens(settings, client)
+        self.login_throttle = LoginThrottle(client)
 
     # ---- registration and login ---------------------------------------------------
 
     def register(self, username: str, password: str) -> dict:
         _check_credentials(username, password)
+        if len(password) < MIN_PASSWORD:
+            raise ApiError(400, "invalid_password", f"password must be at least {MIN_PASSWORD} characters")
         user_id = uuid.uuid4().hex
         starting_shares = {symbol: self.settings.starting_shares for symbol in self.settings.symbols}
         now_ms = int(time.time() * 1000)
+        password_hash = hash_password(password)  # before the transaction: it takes a third of a second
         try:
             with mongo.client(self.settings.mongo_url).start_session() as session, session.start_transaction():
                 self.db[mongo.USERS].insert_one(
-                    {"_id": user_id, "username": username, "password_hash": _hasher.hash(password),
+                    {"_id": user_id, "username": username, "password_hash": password_hash,
                      "created_ms": now_ms}, session=session)
                 self.db[mongo.ACCOUNTS].insert_one(
                     {"_id": user_id,
@@ -59,13 +66,12 @@ class Auth:
 
     def login(self, username: str, password: str) -> dict:
         _check_credentials(username, password)
+        self.login_throttle.check(username)
         user = self.db[mongo.USERS].find_one({"username": username})
-        try:
-            if user is None:
-                raise VerificationError
-            _hasher.verify(user["password_hash"], password)
-        except (VerificationError, InvalidHashError):
-            raise ApiError(401, "invalid_credentials", "wrong username or password") from None
+        if user is None or not password_matches(user["password_hash"], password):
+            self.login_throttle.failed(username)
+            raise ApiError(401, "invalid_credentials", "wrong username or password")
+        self.login_throttle.succeeded(username)
         if not self.accounts.exists(user["_id"]):
             self._reopen_live_account(user["_id"])
         return {"user_id": user["_id"], "username": username, "token": self.issue(user["_id"])}

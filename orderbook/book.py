@@ -37,6 +37,7 @@ class OrderBook:
         # asks by price, bids by -price. Each level keeps arrival order.
         self._levels: dict[Side, SortedDict] = {Side.BUY: SortedDict(), Side.SELL: SortedDict()}
         self._orders: dict[str, RestingOrder] = {}
+        self._open_by_user: dict[str, int] = {}
         self._next_priority = 0
 
     # ---- queries ------------------------------------------------------------
@@ -61,6 +62,15 @@ class OrderBook:
     @property
     def best_ask(self) -> int | None:
         return self.best_price(Side.SELL)
+
+    def open_orders(self, user_id: str) -> int:
+        """How many orders ``user_id`` has resting in this book."""
+        return self._open_by_user.get(user_id, 0)
+
+    def level_quantity(self, side: Side, price: int) -> int:
+        """The total remaining quantity resting at one price (0: no such level)."""
+        level = self._levels[side].get(self._key(side, price))
+        return sum(order.remaining for order in level.values()) if level else 0
 
     def resting_orders(self, side: Side) -> Iterator[RestingOrder]:
         """Resting orders of one side, best first (price, then arrival)."""
@@ -95,6 +105,10 @@ class OrderBook:
                     assert self._orders.get(order_id) is order
                     seen.add(order_id)
         assert seen == set(self._orders), "order index out of step with levels"
+        by_user: dict[str, int] = {}
+        for order in self._orders.values():
+            by_user[order.user_id] = by_user.get(order.user_id, 0) + 1
+        assert by_user == self._open_by_user, "open-order counts out of step with the orders"
         bid, ask = self.best_bid, self.best_ask
         assert bid is None or ask is None or bid < ask, f"crossed book {bid} >= {ask}"
 
@@ -121,6 +135,14 @@ class OrderBook:
         if isinstance(command, CancelOrder):
             return self.cancel(command)
         return self.amend(command)
+
+    def reject(self, order: NewOrder, reason: str, priority: int | None = None) -> list[Event]:
+        """Accept the order only to reject it whole (a limit its owner is over): it never
+        touches the book, and its whole quantity is done."""
+        if priority is not None:
+            self._next_priority = max(self._next_priority, priority + 1)
+        return [Accepted(order.order_id, order.user_id, order.side, order.quantity, order.price),
+                Done(order.order_id, order.user_id, Status.REJECTED, reason, order.quantity)]
 
     def place(self, order: NewOrder, priority: int | None = None) -> list[Event]:
         if priority is None:
@@ -243,6 +265,7 @@ class OrderBook:
             level = levels[key] = {}
         level[order.order_id] = order
         self._orders[order.order_id] = order
+        self._open_by_user[order.user_id] = self._open_by_user.get(order.user_id, 0) + 1
 
     def _remove(self, order: RestingOrder) -> None:
         levels = self._levels[order.side]
@@ -252,3 +275,8 @@ class OrderBook:
         if not level:
             del levels[key]
         del self._orders[order.order_id]
+        left = self._open_by_user[order.user_id] - 1
+        if left:
+            self._open_by_user[order.user_id] = left
+        else:
+            del self._open_by_user[order.user_id]

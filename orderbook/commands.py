@@ -10,6 +10,7 @@ from exchange.money import hold_needed
 
 from orderbook.model import (
     AmendOrder, CancelOrder, Command, NewOrder, OrderType, RestingOrder, SelfTrade, Side, Status, TimeInForce,
+    VoidOrder,
 )
 
 
@@ -32,6 +33,10 @@ def encode_cancel(order_id: str, user_id: str) -> bytes:
 
 def encode_amend(order_id: str, user_id: str, new_quantity: int) -> bytes:
     return orjson.dumps({"kind": "amend", "order_id": order_id, "user_id": user_id, "new_quantity": new_quantity})
+
+
+def encode_void(order_id: str, user_id: str, asset: str) -> bytes:
+    return orjson.dumps({"kind": "void", "order_id": order_id, "user_id": user_id, "asset": asset})
 
 
 def new_order_id(symbol: str, now_ms: int) -> str:
@@ -57,13 +62,15 @@ def order_time_ms(order_id: str) -> int | None:
         return None
 
 
-def decode(raw: bytes) -> tuple[Command, dict]:
+def decode(raw: bytes) -> tuple[Command | VoidOrder, dict]:
     data = orjson.loads(raw)
     kind = data["kind"]
     if kind == "cancel":
         return CancelOrder(data["order_id"], data["user_id"]), data
     if kind == "amend":
         return AmendOrder(data["order_id"], data["user_id"], data["new_quantity"]), data
+    if kind == "void":
+        return VoidOrder(data["order_id"], data["user_id"], data["asset"]), data
     return NewOrder(
         order_id=data["order_id"], user_id=data["user_id"], side=Side(data["side"]),
         quantity=data["quantity"], type=OrderType(data["type"]), price=data["price"],
@@ -72,9 +79,11 @@ def decode(raw: bytes) -> tuple[Command, dict]:
     ), data
 
 
-def command_problem(command: Command, data: dict) -> str | None:
+def command_problem(command: Command | VoidOrder, data: dict) -> str | None:
     """Why an inbox command cannot be applied, or None. Order entry never queues such a
     command; the matcher checks anyway, since one bad entry must not block a symbol."""
+    if isinstance(command, VoidOrder):
+        return None if isinstance(command.asset, str) and order_id_symbol(command.order_id) else "invalid_command"
     if not isinstance(command, NewOrder):
         return None
     if command.quantity <= 0 or (command.type is OrderType.LIMIT and (command.price or 0) <= 0):

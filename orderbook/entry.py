@@ -15,15 +15,30 @@ import redis
 
 from exchange import keys
 from exchange.config import Settings
-from exchange.money import MoneyError, collar_down, collar_up, hold_needed, parse_cents
+from exchange.money import MoneyError, collar_down, collar_up, format_cents, hold_needed, parse_cents
 from exchange.scripts import Scripts
-from ledger.accounts import CASH, Accounts, NoAccount
+from ledger.accounts import CASH, Accounts, HoldOutcome, NoAccount
 from orderbook import views
 from orderbook.commands import encode_amend, encode_cancel, encode_new, new_order_id, order_id_symbol
 from orderbook.errors import ApiError, bad_request, not_found
 from orderbook.matcher import SymbolMatcher
 from orderbook.model import NewOrder, OrderType, SelfTrade, Side, TimeInForce
 from orderbook.schemas import PlaceOrder
+
+
+# Refusals the book gives an order after its hold was placed: (status, message).
+BOOK_REFUSALS = {
+    "order_voided": (422, "the order reached the book after reconciliation voided it (its submitter "
+                          "stalled between the hold and the book); nothing was placed and its hold is released"),
+    "order_expired": (422, "the order reached the book more than a day after it was entered; nothing was placed"),
+    "too_many_open_orders": (422, "you have MAX_OPEN_ORDERS open orders on this symbol already; cancel some "
+                                  "first (IOC, FOK and market orders are still accepted)"),
+}
+
+
+def refused_by_book(code: str) -> ApiError:
+    status, message = BOOK_REFUSALS.get(code, (422, f"the book refused the order: {code}"))
+    return ApiError(status, code, message)
 
 
 LOCK_RETRY_S = 0.01  # how long to wait on a lock holder before trying the lock again
@@ -37,8 +52,7 @@ class OrderEntry:
         self.accounts = accounts
         self.after_hold: Callable[[NewOrder], None] | None = None
         self._holder_seen: dict[str, bool] = {}  # symbol -> another matcher held its lock last time
-        self.matchers = {symbol: SymbolMatcher(client, symbol, lock_ttl_ms=settings.lock_ttl_ms,
-                                               batch_max_commands=settings.batch_max_commands, scripts=scripts)
+        self.matchers = {symbol: SymbolMatcher.for_settings(client, symbol, settings, scripts)
                          for symbol in settings.symbols}
 
     # ---- placing --------------------------------------------------------------------
@@ -50,25 +64,20 @@ class OrderEntry:
         limit_price = self._limit_price(req, order_type)
         now_ms = int(time.time() * 1000)
         order_id = new_order_id(symbol, now_ms)
-        coid_key = None
-        if req.client_order_id is not None:
-            coid_key = keys.client_order_id(user_id, req.client_order_id)
-            if not self.client.set(coid_key, order_id, nx=True, ex=7 * 24 * 3600):
-                existing = self.client.get(coid_key).decode()
-                return 200, self._existing(user_id, existing)
-
-        try:
-            protection = self._protection_price(symbol, side) if order_type is OrderType.MARKET else None
-            order = NewOrder(order_id=order_id, user_id=user_id, side=side, quantity=req.quantity,
-                             type=order_type, price=limit_price, protection_price=protection,
-                             time_in_force=TimeInForce(req.time_in_force), post_only=req.post_only,
-                             self_trade=SelfTrade(req.self_trade))
-            hold = self._hold(user_id, symbol, order)
-        except ApiError:
-            if coid_key:
-                self.client.delete(coid_key)  # nothing was placed: the id may be used again
-            raise
-
+        self._check_value(limit_price, req.quantity)
+        protection, refusal = None, None
+        if order_type is OrderType.MARKET:
+            try:
+                protection = self._protection_price(symbol, side, req.quantity)
+            except ApiError as error:  # with a client order id, this answer is recorded for it
+                refusal = error
+        order = NewOrder(order_id=order_id, user_id=user_id, side=side, quantity=req.quantity,
+                         type=order_type, price=limit_price, protection_price=protection,
+                         time_in_force=TimeInForce(req.time_in_force), post_only=req.post_only,
+                         self_trade=SelfTrade(req.self_trade))
+        hold = self._hold(user_id, symbol, order, req.client_order_id, refusal)
+        if isinstance(hold, tuple):
+            return hold  # the client order id's earlier order
         if self.after_hold is not None:
             self.after_hold(order)  # failpoint for crash tests: the hold is placed, the order not yet queued
         command = encode_new(order, symbol=symbol, client_order_id=req.client_order_id, created_ms=now_ms,
@@ -79,7 +88,17 @@ class OrderEntry:
         if reply is None:
             return 202, {"order_id": order_id, "client_order_id": req.client_order_id, "symbol": symbol,
                          "status": "pending", "message": "accepted; matching is still in progress"}
+        if "error" in reply:
+            raise refused_by_book(reply["error"]["code"])
+        if reply["order"]["reason"] in BOOK_REFUSALS:  # accepted only to be rejected whole
+            raise refused_by_book(reply["order"]["reason"])
         return 201, views.order(reply["order"], reply["fills"])
+
+    def _check_value(self, price: int | None, quantity: int) -> None:
+        """Refuse an order worth less than MIN_ORDER_CENTS (a market order: at the best price)."""
+        if price is not None and price * quantity < self.settings.min_order_cents:
+            raise ApiError(422, "order_too_small", f"an order must be worth at least "
+                           f"{format_cents(self.settings.min_order_cents)} (price × quantity)")
 
     def _limit_price(self, req: PlaceOrder, order_type: OrderType) -> int | None:
         if order_type is OrderType.MARKET:
@@ -95,45 +114,66 @@ class OrderEntry:
         except MoneyError as err:
             raise bad_request(err.code, err.message) from None
 
-    def _protection_price(self, symbol: str, side: Side) -> int:
+    def _protection_price(self, symbol: str, side: Side, quantity: int) -> int:
         """The collar a market order may not trade beyond, from the opposite best price."""
         # Scores are integer ticks (bids -price): cast straight to int, never through a float.
         if side is Side.BUY:
             best = self.client.zrange(keys.asks(symbol), 0, 0, withscores=True, score_cast_func=int)
             if not best:
                 raise ApiError(422, "no_liquidity", f"no asks on {symbol}: a market buy has nothing to buy")
+            self._check_value(best[0][1], quantity)
             return collar_up(best[0][1], self.settings.market_collar_bps)
         best = self.client.zrange(keys.bids(symbol), 0, 0, withscores=True, score_cast_func=int)
         if not best:
             raise ApiError(422, "no_liquidity", f"no bids on {symbol}: a market sell has nobody to sell to")
+        self._check_value(-best[0][1], quantity)
         return collar_down(-best[0][1], self.settings.market_collar_bps)
 
-    def _hold(self, user_id: str, symbol: str, order: NewOrder) -> int:
-        """Place the order's hold (cents for a buy, shares for a sell); returns its amount."""
+    def _hold(self, user_id: str, symbol: str, order: NewOrder, client_order_id: str | None,
+              refusal: ApiError | None) -> int | tuple[int, dict]:
+        """Place the order's hold (cents for a buy, shares for a sell) and return its amount, or
+        raise the refusal. With a client order id, the id's first answer is the only one: a
+        repeat gets (status, that order) or the same refusal, whatever raced it."""
+        if refusal is not None and client_order_id is None:
+            raise refusal
         reserve_bps = max(self.settings.maker_fee_bps, self.settings.taker_fee_bps)
-        amount = hold_needed(order.side.value, order.limit, order.quantity, reserve_bps)
+        amount = 0 if refusal else hold_needed(order.side.value, order.limit, order.quantity, reserve_bps)
         asset = CASH if order.side is Side.BUY else symbol
+        what = "cash (price × quantity + fees)" if asset == CASH else f"{symbol} shares"
+        insufficient = ApiError(422, "insufficient_funds", f"not enough available {what} for this order")
         try:
-            held = self.accounts.place_hold(user_id, asset, amount, order.order_id)
+            hold = self.accounts.hold_order(user_id, asset, amount, order.order_id,
+                                            client_order_id=client_order_id,
+                                            refusal=refusal and refusal.as_record(),
+                                            insufficient=insufficient.as_record())
         except NoAccount:
             raise ApiError(403, "no_account", "this user has no trading account") from None
-        if not held:
-            what = "cash (price × quantity + fees)" if asset == CASH else f"{symbol} shares"
-            raise ApiError(422, "insufficient_funds", f"not enough available {what} for this order")
-        return amount
+        if hold.outcome is HoldOutcome.PLACED:
+            return amount
+        if hold.outcome is HoldOutcome.ANSWERED_BEFORE:
+            if "error" in hold.prior:
+                raise ApiError.from_record(hold.prior)
+            return self._existing(user_id, hold.prior["order_id"])
+        raise refusal if hold.outcome is HoldOutcome.REFUSED else insufficient
 
-    def _existing(self, user_id: str, order_id: str) -> dict:
-        """The order a repeated client_order_id refers to, waiting briefly if it is still matching."""
+    def _existing(self, user_id: str, order_id: str) -> tuple[int, dict]:
+        """The order a repeated client_order_id refers to, waiting briefly if it is still matching;
+        its refusal if the book refused it or its hold was voided."""
+        symbol = order_id_symbol(order_id)
         deadline = time.monotonic() + self.settings.order_wait_ms / 1000
         while True:
             found = self.find(user_id, order_id)
-            if found is not None or time.monotonic() > deadline:
-                break
-            self.matchers[order_id.split(".", 1)[0]].drain()
+            if found is not None and found.get("reason") in BOOK_REFUSALS:
+                raise refused_by_book(found["reason"])
+            if found is not None:
+                return 200, found
+            if self.client.zscore(keys.voided(symbol), order_id) is not None:
+                raise refused_by_book("order_voided")
+            if time.monotonic() > deadline:
+                return 202, {"order_id": order_id, "status": "pending",
+                             "message": "the original order is still on its way to the book"}
+            self.matchers[symbol].drain()
             time.sleep(0.01)
-        if found is None:
-            return {"order_id": order_id, "status": "pending", "message": "the original order is still matching"}
-        return found
 
     # ---- cancel and amend -------------------------------------------------------------
 

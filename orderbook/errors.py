@@ -1,16 +1,26 @@
 """API errors: every failure is a JSON body {"error": {"code", "message"}} with a 4xx status."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}  # e.g. Retry-After on a 429
+
+    def as_record(self) -> dict:
+        """The refusal as stored, e.g. as a client order id's answer."""
+        return {"error": {"status": self.status, "code": self.code, "message": self.message}}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "ApiError":
+        error = record["error"]
+        return cls(error["status"], error["code"], error["message"])
 
 
 def bad_request(code: str, message: str) -> ApiError:
@@ -33,7 +43,15 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
-        return jsonify(error_body(err.code, err.message)), err.status
+        g.error_headers = err.headers
+        return jsonify(error_body(err.code, err.message)), err.status, err.headers
+
+    @app.after_request
+    def _keep_error_headers(response):
+        # Flask-Limiter sets Retry-After on every response from its own windows (its hook,
+        # registered after this one, runs before it): an error that names its own wins.
+        response.headers.update(g.pop("error_headers", {}))
+        return response
 
     @app.errorhandler(RecursionError)
     def _too_deep(err: RecursionError):

@@ -11,6 +11,14 @@ from orderbook import views
 SYMBOL_NAMES = {"KRYP": "Kryptonite", "ADAM": "Adamantium", "PUPS": "Puppies"}
 
 
+def book_levels(scripts: Scripts, symbol: str, depth: int) -> tuple[int, list[int], list[int]]:
+    """(sequence, [price, qty, ...] bids, [...] asks) of the best ``depth`` levels, in ticks, read atomically."""
+    seq, bids, asks = scripts.book_snapshot(
+        keys=[keys.seq(symbol), keys.levels(symbol, "buy"), keys.levels(symbol, "sell"),
+              keys.depth(symbol, "buy"), keys.depth(symbol, "sell")], args=[depth])
+    return int(seq), [int(n) for n in bids], [int(n) for n in asks]
+
+
 class MarketData:
     def __init__(self, client: redis.Redis, scripts: Scripts, symbols: tuple[str, ...]):
         """Book and trades; the L1 quote and candles are the ticker's (ticker.quotes)."""
@@ -23,9 +31,8 @@ class MarketData:
                 for s in self.symbols]
 
     def book(self, symbol: str, depth: int) -> dict:
-        seq, bids, asks = self.scripts.book_snapshot(
-            keys=[keys.seq(symbol), keys.bids(symbol), keys.asks(symbol), keys.orders(symbol)], args=[depth])
-        return {"symbol": symbol, "sequence": int(seq), "bids": views.levels(bids), "asks": views.levels(asks)}
+        seq, bids, asks = book_levels(self.scripts, symbol, depth)
+        return {"symbol": symbol, "sequence": seq, "bids": views.levels(bids), "asks": views.levels(asks)}
 
     def trades(self, symbol: str, limit: int) -> list[dict]:
         raw = self.client.lrange(keys.trades(symbol), 0, limit - 1)

@@ -2,10 +2,11 @@
 
 A matcher takes the symbol's Redlock without blocking, takes a fencing token,
 reads pending commands in arrival order, matches them in Python with the pure
-``OrderBook`` and commits the whole batch with one Lua script that first checks
-the token is still the newest. A matcher paused past its lock's expiry can
-therefore waste work but never write. The in-memory book is a cache of the
-Redis book, reused while the symbol's sequence says nobody else has written.
+``OrderBook`` (``orderbook.batch``) and commits the whole batch with one Lua
+script that first checks the token is still the newest (``orderbook.commit_batch``).
+A matcher paused past its lock's expiry can therefore waste work but never
+write. The in-memory book (``orderbook.book_cache``) is reused while the
+symbol's sequence says nobody else has written.
 """
 from __future__ import annotations
 
@@ -17,22 +18,15 @@ from dataclasses import dataclass
 import orjson
 import redis
 from pottery import Redlock
-from redis.exceptions import NoScriptError
 from pottery.exceptions import ReleaseUnlockedLock
+from redis.exceptions import NoScriptError
 
 from exchange import keys
+from exchange.config import Settings
 from exchange.lease import Lease
 from exchange.scripts import Scripts
-from orderbook.book import OrderBook
-from exchange.money import fee
-from orderbook.commands import command_problem, decode, hold_for, new_state, resting_from_state
-from orderbook.model import (
-    Accepted, Amended, CommandRejected, Done, NewOrder, Rested, Side, Status, Trade, event_to_dict,
-)
-
-CATCH_UP_MAX_EVENTS = 20_000  # beyond this gap a full reload is cheaper
-FIXED_KEYS = 9  # KEYS[1..9] of commit_batch.lua; per-batch keys follow
-BIDS_KEY_INDEX, ASKS_KEY_INDEX = 6, 7
+from orderbook.batch import MatchedBatch
+from orderbook.book_cache import BookCache
 
 
 def stream_id(raw: bytes | str) -> tuple[int, int]:
@@ -41,70 +35,44 @@ def stream_id(raw: bytes | str) -> tuple[int, int]:
     return int(ms), int(part or 0)
 
 
-def book_member(state: dict) -> str:
-    """Sorted-set member: zero-padded priority first, so equal prices keep arrival order."""
-    return f"{state['priority']:015d}:{state['order_id']}"
-
-
-def book_score(state: dict) -> int:
-    return -state["price"] if state["side"] == Side.BUY.value else state["price"]
-
-
-class _Batch:
-    """Collects the Redis writes of one matched batch as commit_batch ops."""
-
-    def __init__(self, symbol: str):
-        self.symbol = symbol
-        self.ops: list = []
-        self.keys: list[str] = []
-        self._key_index: dict[str, int] = {}
-        self.states: dict[str, dict] = {}
-
-    def key(self, name: str) -> int:
-        index = self._key_index.get(name)
-        if index is None:
-            self.keys.append(name)
-            index = self._key_index[name] = FIXED_KEYS + len(self.keys)
-        return index
-
-    def add(self, *op) -> None:
-        self.ops.extend(op)
-
-
 @dataclass
 class DrainResult:
     held: bool = False  # this call held the lock at least once
     own_reply: dict | None = None  # the reply to the caller's own command, if it was matched here
 
 
+@dataclass
+class RunResult:
+    committed: bool  # False: a commit was refused (another holder took the book)
+    own_reply: bytes | None = None
+
+
 class SymbolMatcher:
     def __init__(self, client: redis.Redis, symbol: str, *, lock_ttl_ms: int = 2000,
-                 batch_max_commands: int = 256, scripts: Scripts | None = None,
-                 before_commit: Callable[[], None] | None = None):
+                 batch_max_commands: int = 256, max_open_orders: int | None = None,
+                 scripts: Scripts | None = None, before_commit: Callable[[], None] | None = None):
         self.client = client
         self.symbol = symbol
         self.scripts = scripts or Scripts(client)
         self.lock_ttl_s = lock_ttl_ms / 1000
         self.batch_max_commands = batch_max_commands
+        self.max_open_orders = max_open_orders  # per user, GTC limit orders (None: no cap)
         self.lock = Redlock(key=keys.lock(symbol), masters={client}, auto_release_time=self.lock_ttl_s)
+        self.cache = BookCache(client, symbol)
         self.cursor: bytes | None = None  # last inbox entry known applied
         self.fence: int | None = None  # the fencing token of this holder's current tenure
         self.before_commit = before_commit  # test hook: runs between matching and commit
         self._local = threading.Lock()
-        self.book = OrderBook()
-        self.book_seq: int | None = None  # the sequence the cached book reflects
-        self.journal_id: bytes | None = None  # the journal entry id of that sequence
-        self.resting_states: dict[str, dict] = {}
-        self._own_reply_to: str | None = None
-        self._own_reply: dict | None = None
         self.stale_commits = 0
         self.batches = 0
-        self.catch_ups = 0
-        self._fixed_keys = [keys.fence(symbol), keys.seq(symbol), keys.cursor(symbol), keys.inbox(symbol),
-                            keys.events(symbol), keys.bids(symbol), keys.asks(symbol), keys.orders(symbol),
-                            keys.trades(symbol)]
 
-    # ---- the loop ----------------------------------------------------------------
+    @classmethod
+    def for_settings(cls, client: redis.Redis, symbol: str, settings: Settings,
+                     scripts: Scripts | None = None) -> "SymbolMatcher":
+        return cls(client, symbol, lock_ttl_ms=settings.lock_ttl_ms, batch_max_commands=settings.batch_max_commands,
+                   max_open_orders=settings.max_open_orders, scripts=scripts)
+
+    # ---- taking turns ---------------------------------------------------------------
 
     def drain(self, own_reply_to: str | None = None) -> DrainResult:
         """Match every pending command if this process can take the lock.
@@ -118,25 +86,23 @@ class SymbolMatcher:
         result = DrainResult()
         if not self._local.acquire(blocking=False):
             return result
-        self._own_reply_to, self._own_reply = own_reply_to, None
         try:
-            while True:
-                if not self.lock.acquire(blocking=False):
-                    return result
+            while self.lock.acquire(blocking=False):
                 result.held = True
                 try:
-                    self._drain_locked()
+                    run = self._drain_locked(own_reply_to=own_reply_to)
                 finally:
                     try:
                         self.lock.release()
                     except ReleaseUnlockedLock:
                         pass  # expired while we worked; the fence already protected the book
+                if run.own_reply is not None:
+                    result.own_reply = orjson.loads(run.own_reply)
                 if not self.has_pending():
-                    return result
+                    break
         finally:
-            result.own_reply = self._own_reply
-            self._own_reply_to = self._own_reply = None
             self._local.release()
+        return result
 
     def has_pending(self) -> bool:
         pipe = self.client.pipeline(transaction=False)
@@ -168,10 +134,10 @@ class SymbolMatcher:
                 # commit, however long the wait for commands was.
                 stop_at = lease.renewed_at + self.lock_ttl_s / 2
                 with self._local:
-                    if tenure == lease.acquisitions and self.book_seq is not None:
+                    if tenure == lease.acquisitions and self.cache.seq is not None:
                         committed = self._wait_and_match(wait_ms, stop_at)
                     else:  # a new tenure, or a batch failed: take a fresh fence and re-read the book
-                        committed = self._drain_locked(stop_at)
+                        committed = self._drain_locked(stop_at).committed
                         tenure = lease.acquisitions
                     if not committed:
                         tenure = 0
@@ -190,19 +156,20 @@ class SymbolMatcher:
                                     count=self.batch_max_commands, block=block_ms)
         if not streams:
             return True
-        return self._match_run(streams[0][1], wait_ms, stop_at)
+        return self._match_run(streams[0][1], wait_ms, stop_at).committed
 
-    def _drain_locked(self, stop_at: float | None = None) -> bool:
-        """Take a fencing token and match every pending command; False if a commit was refused."""
+    def _drain_locked(self, stop_at: float | None = None, own_reply_to: str | None = None) -> RunResult:
+        """Take a fencing token and match every pending command."""
         fence, seq, cursor, entries = self.scripts.begin_batch(
-            keys=self._fixed_keys[:4], args=[self.batch_max_commands])
+            keys=[keys.fence(self.symbol), keys.seq(self.symbol), keys.cursor(self.symbol),
+                  keys.inbox(self.symbol)], args=[self.batch_max_commands])
         self.fence, self.cursor = fence, cursor
-        if int(seq) != self.book_seq:
-            self._catch_up(int(seq))
-        return self._match_run(entries, stop_at=stop_at)  # none left: drain() looks again after releasing
+        self.cache.sync(int(seq))
+        return self._match_run(entries, stop_at=stop_at, own_reply_to=own_reply_to)
 
-    def _match_run(self, entries: list, wait_ms: int = 0, stop_at: float | None = None) -> bool:
-        """Match and commit batches while the commits hand back more; False if one was refused.
+    def _match_run(self, entries: list, wait_ms: int = 0, stop_at: float | None = None,
+                   own_reply_to: str | None = None) -> RunResult:
+        """Match and commit batches while the commits hand back more.
 
         With ``wait_ms`` (the standing matcher), each commit also waits, in the same
         round trip, up to that long for the next commands. Stops at ``stop_at``
@@ -211,227 +178,64 @@ class SymbolMatcher:
         """
         if stop_at is None:
             stop_at = time.monotonic() + self.lock_ttl_s / 2
+        run = RunResult(committed=True)
         while entries:
             left_ms = int((stop_at - time.monotonic()) * 1000)
             if left_ms <= 0:
                 break
-            committed, entries = self._match_and_commit(self.fence, self.book_seq, entries,
-                                                        min(wait_ms, left_ms))
-            if not committed:
-                return False
-        return True
+            batch = self._match(entries, own_reply_to)
+            run.own_reply = run.own_reply or batch.own_reply
+            entries = self._commit(batch, entries[-1][0], min(wait_ms, left_ms))
+            if entries is None:
+                run.committed = False
+                break
+        return run
 
-    # ---- loading ---------------------------------------------------------------------
+    # ---- one batch ---------------------------------------------------------------------
 
-    def _reload(self) -> None:
-        """Rebuild the cached book from Redis: every resting order's state."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.get(keys.seq(self.symbol))
-        pipe.xrevrange(keys.events(self.symbol), count=1)
-        pipe.zrange(keys.bids(self.symbol), 0, -1)
-        pipe.zrange(keys.asks(self.symbol), 0, -1)
-        seq, last_event, bid_members, ask_members = pipe.execute()
-        order_ids = [m.decode().split(":", 1)[1] for m in bid_members + ask_members]
-        raw_states = self.client.hmget(keys.orders(self.symbol), order_ids) if order_ids else []
-        self.book = OrderBook()
-        self.resting_states = {}
-        for raw in raw_states:
-            state = orjson.loads(raw)
-            self.resting_states[state["order_id"]] = state
-            self.book.load(resting_from_state(state))
-        self.book_seq = int(seq or 0)
-        self.journal_id = last_event[0][0] if last_event else b"0-0"
-
-    def _catch_up(self, seq: int) -> None:
-        """Bring the cached book from ``book_seq`` to ``seq`` by replaying the journal.
-
-        Other matchers' batches are usually small, so reading the orders they
-        touched is far cheaper than reloading the whole book. Anything unusual
-        (no cache, a long gap, a journal that does not line up) reloads instead.
-        """
-        gap = seq - (self.book_seq or 0)
-        if self.book_seq is None or self.journal_id is None or not 0 < gap <= CATCH_UP_MAX_EVENTS:
-            return self._reload()
-        entries = self.client.xrange(keys.events(self.symbol), min=b"(" + self.journal_id, count=gap)
-        if (len(entries) != gap or int(entries[0][1][b"sequence"]) != self.book_seq + 1
-                or int(entries[-1][1][b"sequence"]) != seq):
-            return self._reload()
-        touched: dict[str, None] = {}
-        for _id, fields in entries:
-            event = orjson.loads(fields[b"event"])
-            for field in ("order_id", "maker_order_id", "taker_order_id"):
-                if field in event:
-                    touched[event[field]] = None
-        ids = list(touched)
-        states = [orjson.loads(raw) for raw in self.client.hmget(keys.orders(self.symbol), ids) if raw]
-        for state in sorted(states, key=lambda st: st["priority"] or 0):
-            order_id = state["order_id"]
-            if Status(state["status"]).is_done:
-                self.book.discard(order_id)
-                self.resting_states.pop(order_id, None)
-                continue
-            # After a command is applied, every order that is not done is resting.
-            resting = self.book.get(order_id)
-            if resting is None:
-                self.book.load(resting_from_state(state))
-            else:
-                resting.quantity, resting.remaining = state["quantity"], state["remaining_quantity"]
-            self.resting_states[order_id] = state
-        self.book_seq = seq
-        self.journal_id = entries[-1][0]
-        self.catch_ups += 1
-
-    # ---- matching --------------------------------------------------------------------
-
-    def _match_and_commit(self, fence: int, seq: int, entries: list, wait_ms: int = 0) -> tuple[bool, list]:
-        """Match a batch and commit it; returns (committed, the inbox entries waiting after it,
-        waited for up to ``wait_ms`` if none were there yet)."""
+    def _match(self, entries: list, own_reply_to: str | None) -> MatchedBatch:
         # From here until the commit succeeds the cached book runs ahead of Redis; if
         # anything raises on the way, the next batch must rebuild it, not trust it.
-        self.book_seq = None
-        batch = _Batch(self.symbol)
-        now_ms = int(time.time() * 1000)
-        next_seq = seq
-        own_reply = None
+        seq = self.cache.seq
+        self.cache.invalidate()
+        batch = MatchedBatch(self.cache, self.symbol, seq, int(time.time() * 1000),
+                             max_open_orders=self.max_open_orders, own_reply_to=own_reply_to)
         for entry_id, fields in entries:
-            replies: dict = {}
             # {b"c": command, b"r": reply address}: a dict from XREAD, a flat list from a script's XRANGE
-            entry = fields if isinstance(fields, dict) else dict(zip(fields[::2], fields[1::2]))
-            reply_to = entry.get(b"r", entry_id).decode()
-            try:
-                command, data = decode(entry[b"c"])
-                problem = command_problem(command, data)
-            except (KeyError, TypeError, ValueError):
-                command, data, problem = None, {}, "invalid_command"
-            if problem is not None:
-                # Refuse it on the journal rather than let one bad entry block the symbol.
-                events = [CommandRejected(str(data.get("order_id")), str(data.get("user_id")), problem)]
-            elif isinstance(command, NewOrder):
-                state = new_state(data)
-                state["priority"] = next_seq + 1  # the sequence of its 'accepted' event
-                batch.states[command.order_id] = state
-                replies = {"order": state, "fills": []}
-                events = self.book.place(command, priority=state["priority"])
-            else:
-                events = self.book.apply(command)
-            for event in events:
-                next_seq += 1
-                self._record(batch, event, next_seq, now_ms, replies)
-            # The reply is the order as this command left it, before later commands touch it.
-            reply = orjson.dumps(replies)
-            if reply_to == self._own_reply_to:
-                own_reply = reply  # the caller is this thread: no need to go through Redis
-            else:
-                batch.add("R", batch.key(keys.reply(self.symbol, reply_to)), reply)
+            batch.apply(entry_id, fields if isinstance(fields, dict) else dict(zip(fields[::2], fields[1::2])))
+        batch.finish()
+        return batch
 
-        for order_id, state in batch.states.items():
-            batch.add("H", order_id, orjson.dumps(state))
-
+    def _commit(self, batch: MatchedBatch, last_entry_id: bytes, wait_ms: int) -> list | None:
+        """Commit the batch; returns the inbox entries after it (waited for up to ``wait_ms``
+        if none were there yet), or None if the fence or the sequence refused it."""
         if self.before_commit is not None:
             self.before_commit()
-        last_entry_id = entries[-1][0]
-        result, next_entries = self._commit(self._fixed_keys + batch.keys,
-                                            [fence, seq, next_seq, last_entry_id], batch.ops, wait_ms)
+        result, next_entries = self._call_commit(batch.writer.script_keys(), batch.writer.script_args(
+            self.fence, batch.start_seq, batch.seq, last_entry_id, 0 if wait_ms else self.batch_max_commands),
+            wait_ms)
         if not isinstance(result, list):  # b"stale_fence" or b"stale_seq"
             self.stale_commits += 1
-            self.book_seq = None  # our cache ran ahead of a book we could not write
-            return False, []
-        self.journal_id = result[1]
+            return None  # our cache ran ahead of a book we could not write: it stays invalid
+        self.cache.seq, self.cache.journal_id = batch.seq, result[1] or self.cache.journal_id
+        self.cache.levels_stale = False
         self.batches += 1
-        self.book_seq = next_seq
         self.cursor = last_entry_id
-        if own_reply is not None:
-            self._own_reply = orjson.loads(own_reply)
-        return True, next_entries
+        return next_entries
 
-    def _commit(self, script_keys: list, head: list, ops: list, wait_ms: int) -> tuple[object, list]:
+    def _call_commit(self, script_keys: list, args: list, wait_ms: int) -> tuple[object, list]:
         """Run commit_batch: (its result, the inbox entries after the batch). The script hands
         those back itself, or, with ``wait_ms``, a blocking XREAD sent in the same round trip
         reads them (Redis runs it once the commit is done)."""
         if not wait_ms:
-            result = self.scripts.commit_batch(keys=script_keys, args=[*head, self.batch_max_commands, *ops])
+            result = self.scripts.commit_batch(keys=script_keys, args=args)
             return result, (result[2] if isinstance(result, list) else [])
         pipe = self.client.pipeline(transaction=False)
         # EVALSHA by hand: a pipeline given the Script object checks SCRIPT EXISTS on every call.
-        pipe.evalsha(self.scripts.commit_batch.sha, len(script_keys), *script_keys, *head, 0, *ops)
-        pipe.xread({keys.inbox(self.symbol): head[-1]}, count=self.batch_max_commands, block=wait_ms)
+        pipe.evalsha(self.scripts.commit_batch.sha, len(script_keys), *script_keys, *args)
+        pipe.xread({keys.inbox(self.symbol): args[3]}, count=self.batch_max_commands, block=wait_ms)
         try:
             result, streams = pipe.execute()
         except NoScriptError:  # Redis restarted or flushed its scripts: load it, commit without waiting
-            return self._commit(script_keys, head, ops, 0)
+            return self._call_commit(script_keys, args[:4] + [self.batch_max_commands] + args[5:], 0)
         return result, (streams[0][1] if streams else [])
-
-    def _state(self, batch: _Batch, order_id: str) -> dict:
-        state = batch.states.get(order_id)
-        if state is None:
-            state = batch.states[order_id] = self.resting_states[order_id]
-        return state
-
-    def _record(self, batch: _Batch, event, sequence: int, now_ms: int, replies: dict) -> None:
-        symbol = self.symbol
-        journal = event_to_dict(event)
-        journal.update(sequence=sequence, symbol=symbol, time=now_ms)
-        if isinstance(event, Accepted):
-            state = batch.states[event.order_id]
-            journal.update(order={
-                k: state[k] for k in ("side", "type", "price", "protection_price", "quantity",
-                                      "time_in_force", "post_only", "self_trade", "client_order_id",
-                                      "maker_fee_bps", "taker_fee_bps", "hold")})
-        elif isinstance(event, Trade):
-            maker, taker = self._state(batch, event.maker_order_id), self._state(batch, event.taker_order_id)
-            trade_id = f"{symbol}-{sequence}"
-            price, quantity = event.price, event.quantity
-            maker_fee = fee(price, quantity, maker["maker_fee_bps"])
-            taker_fee = fee(price, quantity, taker["taker_fee_bps"])
-            if event.taker_side is Side.BUY:
-                buyer, seller, buyer_left, buyer_fee, seller_fee = (
-                    taker, maker, event.taker_remaining, taker_fee, maker_fee)
-            else:
-                buyer, seller, buyer_left, buyer_fee, seller_fee = (
-                    maker, taker, event.maker_remaining, maker_fee, taker_fee)
-            journal.update(trade_id=trade_id, buy_order_id=buyer["order_id"], sell_order_id=seller["order_id"],
-                           buyer_id=buyer["user_id"], seller_id=seller["user_id"],
-                           buyer_fee=buyer_fee, seller_fee=seller_fee,
-                           # the buyer's hold shrinks to what its remaining quantity needs
-                           buyer_hold_used=hold_for(buyer, buyer_left + quantity) - hold_for(buyer, buyer_left))
-            for state, remaining, liquidity, paid in ((maker, event.maker_remaining, "maker", maker_fee),
-                                                      (taker, event.taker_remaining, "taker", taker_fee)):
-                state["filled_quantity"] += quantity
-                state["remaining_quantity"] = remaining
-                state["status"] = Status.PARTIALLY_FILLED.value
-                state["updated_ms"] = now_ms
-                state["fees"] += paid
-                fill = {"trade_id": trade_id, "price": price, "quantity": quantity, "fee": paid,
-                        "liquidity": liquidity, "time": now_ms, "sequence": sequence}
-                batch.add("L", batch.key(keys.fills(symbol, state["order_id"])), orjson.dumps(fill))
-                if liquidity == "taker" and "fills" in replies:
-                    replies["fills"].append(fill)
-            batch.add("T", orjson.dumps({"trade_id": trade_id, "price": price, "quantity": quantity,
-                                         "time": now_ms, "taker_side": event.taker_side.value,
-                                         "sequence": sequence}))
-        elif isinstance(event, Rested):
-            state = self._state(batch, event.order_id)
-            self.resting_states[event.order_id] = state
-            batch.add("Z+", BIDS_KEY_INDEX if event.side is Side.BUY else ASKS_KEY_INDEX,
-                      book_score(state), book_member(state))
-            batch.add("S+", batch.key(keys.open_orders(symbol, event.user_id)), event.order_id)
-        elif isinstance(event, Amended):
-            state = self._state(batch, event.order_id)
-            journal.update(side=state["side"],
-                           released=hold_for(state, state["remaining_quantity"]) - hold_for(state, event.remaining))
-            state.update(quantity=event.quantity, remaining_quantity=event.remaining, updated_ms=now_ms)
-            replies["order"] = state
-        elif isinstance(event, Done):
-            state = self._state(batch, event.order_id)
-            journal.update(side=state["side"], released=hold_for(state, event.remaining))
-            state.update(status=event.status.value, reason=event.reason, updated_ms=now_ms)
-            if event.status is not Status.FILLED:
-                state["remaining_quantity"] = event.remaining
-            if self.resting_states.pop(event.order_id, None) is not None:
-                batch.add("Z-", BIDS_KEY_INDEX if state["side"] == Side.BUY.value else ASKS_KEY_INDEX,
-                          book_member(state))
-                batch.add("S-", batch.key(keys.open_orders(symbol, event.user_id)), event.order_id)
-            replies.setdefault("order", state)
-        elif isinstance(event, CommandRejected):
-            replies["error"] = {"code": event.code}
-        batch.add("E", sequence, orjson.dumps(journal))

@@ -81,6 +81,17 @@ class AmendOrder:
     new_quantity: int
 
 
+@dataclass(frozen=True)
+class VoidOrder:
+    """Give up on an order that never reached the book: its hold is released once the
+    journal says ``voided``, and the book refuses the id for good. Reconciliation sends
+    it through the inbox, so it is ordered with the order's own command, never racing it."""
+
+    order_id: str
+    user_id: str
+    asset: str  # what the order's hold is in: 'cash' or a symbol
+
+
 Command = NewOrder | CancelOrder | AmendOrder
 
 
@@ -170,7 +181,17 @@ class CommandRejected:
     type: str = "command_rejected"
 
 
-Event = Accepted | Trade | Rested | Amended | Done | CommandRejected
+@dataclass(frozen=True)
+class Voided:
+    """An order id the book will never accept; its hold goes back to available."""
+
+    order_id: str
+    user_id: str
+    asset: str
+    type: str = "voided"
+
+
+Event = Accepted | Trade | Rested | Amended | Done | CommandRejected | Voided
 
 
 def event_to_dict(event: Event) -> dict:

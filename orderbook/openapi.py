@@ -1,8 +1,12 @@
 """The OpenAPI document, built from the pydantic request models and the route table."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from bots.rules import schema as rule_schema
-from orderbook.schemas import AmendOrderBody, Credentials, PlaceOrder
+from orderbook.queries import (BookQuery, BotsQuery, CancelAllQuery, CandleQuery, FillsQuery, LeaderboardQuery,
+                               OrdersQuery, Query, TradesQuery, parameter_schemas)
+from orderbook.schemas import AmendOrderBody, Credentials, PlaceOrder, Registration
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
@@ -18,53 +22,79 @@ class BotBody:
                 "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 64}, "rule": rule_schema()}}
 
 
-# path -> method -> (summary, request model or None, authenticated)
+class Operation(NamedTuple):
+    summary: str
+    body: type | None = None  # the request body's model
+    query: type[Query] | None = None  # the query string's model
+    authenticated: bool = False
+
+
 ROUTES = {
-    "/users": {"post": ("Register; returns a bearer token", Credentials, False)},
-    "/sessions": {"post": ("Log in; returns a bearer token", Credentials, False),
-                  "delete": ("Revoke the token used", None, True)},
-    "/orders": {"post": ("Place an order; the response shows its fills", PlaceOrder, True),
-                "get": ("List my orders (?status=open|all&symbol=&limit=)", None, True),
-                "delete": ("Cancel all my open orders (?symbol=)", None, True)},
-    "/orders/{order_id}": {"get": ("One of my orders, with its fills", None, True),
-                           "patch": ("Reduce an order's quantity, keeping its priority", AmendOrderBody, True),
-                           "delete": ("Cancel an order", None, True)},
-    "/account": {"get": ("My balances: available and on hold", None, True)},
-    "/fills": {"get": ("My fills, newest first (?symbol=&limit=), from the ledger of record", None, True)},
-    "/balance/{user_id}": {"get": ("My cash (own account only)", None, True)},
-    "/holdings/{symbol}/{user_id}": {"get": ("My shares of a symbol (own account only)", None, True)},
-    "/symbols": {"get": ("Listed symbols", None, False)},
-    "/book/{symbol}": {"get": ("Aggregated L2 book (?depth=) with its sequence", None, False)},
-    "/ticker/{symbol}": {"get": ("Best bid/ask, spread, mid, last, sequence", None, False)},
-    "/candles/{symbol}": {"get": ("OHLCV candles, oldest first (?interval=1m|5m|15m|1h|1d&start=&end=&limit=)",
-                                  None, False)},
-    "/trades/{symbol}": {"get": ("Recent trades, newest first (?limit=)", None, False)},
-    "/healthz": {"get": ("Liveness", None, False)},
-    "/bots": {"post": ("Store a rule bot (bots/rules/schema.json); it starts waiting", BotBody, True),
-              "get": ("List my bots", None, True)},
-    "/bots/{bot_id}": {"get": ("One of my bots: status, step, last action", None, True),
-                       "delete": ("Stop one of my bots; it never acts again", None, True)},
-    "/leaderboard": {"get": ("Every account marked to market at last prices, by value (?limit=)", None, False)},
+    "/users": {"post": Operation("Register (a password of at least 8 characters); returns a bearer token",
+                                 Registration)},
+    "/sessions": {"post": Operation("Log in; returns a bearer token. 429 with Retry-After after 10 failures for "
+                                    "a username in 15 minutes", Credentials),
+                  "delete": Operation("Revoke the token used", authenticated=True)},
+    "/orders": {"post": Operation("Place an order; the response shows its fills", PlaceOrder, authenticated=True),
+                "get": Operation("List my orders", query=OrdersQuery, authenticated=True),
+                "delete": Operation("Cancel all my open orders", query=CancelAllQuery, authenticated=True)},
+    "/orders/{order_id}": {
+        "get": Operation("One of my orders, with its fills", authenticated=True),
+        "patch": Operation("Reduce an order's quantity, keeping its priority", AmendOrderBody, authenticated=True),
+        "delete": Operation("Cancel an order", authenticated=True)},
+    "/account": {"get": Operation("My balances: available and on hold", authenticated=True)},
+    "/fills": {"get": Operation("My fills, newest first, from the ledger of record", query=FillsQuery,
+                                authenticated=True)},
+    "/balance/{user_id}": {"get": Operation("My cash (own account only)", authenticated=True)},
+    "/holdings/{symbol}/{user_id}": {"get": Operation("My shares of a symbol (own account only)", authenticated=True)},
+    "/symbols": {"get": Operation("Listed symbols")},
+    "/book/{symbol}": {"get": Operation("Aggregated L2 book with its sequence", query=BookQuery)},
+    "/ticker/{symbol}": {"get": Operation("Best bid/ask, spread, mid, last, sequence")},
+    "/candles/{symbol}": {"get": Operation("OHLCV candles, oldest first", query=CandleQuery)},
+    "/trades/{symbol}": {"get": Operation("Recent trades, newest first", query=TradesQuery)},
+    "/healthz": {"get": Operation("Liveness")},
+    "/bots": {"post": Operation("Store a rule bot (bots/rules/schema.json); it starts waiting", BotBody,
+                                authenticated=True),
+              "get": Operation("List my bots, newest first, a page at a time", query=BotsQuery, authenticated=True)},
+    "/bots/{bot_id}": {"get": Operation("One of my bots: status, step, last action", authenticated=True),
+                       "delete": Operation("Stop one of my bots; it never acts again", authenticated=True)},
+    "/leaderboard": {"get": Operation("Every account marked to market at last prices, by value: rank, username, "
+                                      "value, P&L; with a token my own row also shows my cash and shares (and "
+                                      "comes as `me`). Recomputed at most every few seconds", query=LeaderboardQuery)},
 }
 
 
-def document() -> dict:
-    paths: dict = {}
-    for path, methods in ROUTES.items():
-        for method, (summary, model, authenticated) in methods.items():
-            op: dict = {"summary": summary, "responses": {
-                "200": {"description": "OK"},
-                "4XX": {"description": "Error", "content": {"application/json": {"schema": ERROR}}}}}
-            params = [{"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
-                      for p in path.split("/") if p.startswith("{")]
-            if params:
-                op["parameters"] = params
-            if model is not None:
-                op["requestBody"] = {"required": True, "content": {"application/json": {
-                    "schema": model.model_json_schema()}}}
-            if authenticated:
-                op["security"] = [{"bearer": []}]
-            paths.setdefault(path, {})[method] = op
+def _parameters(path: str, operation: Operation, symbols: tuple[str, ...]) -> list[dict]:
+    """Every path and query parameter; a symbol is one of the listed ones."""
+    def schema_of(name: str, schema: dict) -> dict:
+        return {**schema, "enum": list(symbols)} if name == "symbol" else schema
+
+    parameters = [{"name": name, "in": "path", "required": True, "schema": schema_of(name, {"type": "string"})}
+                  for name in (part.strip("{}") for part in path.split("/") if part.startswith("{"))]
+    if operation.query is not None:
+        parameters += [{"name": name, "in": "query", "required": False, "schema": schema_of(name, schema)}
+                       for name, schema in parameter_schemas(operation.query).items()]
+    return parameters
+
+
+def _operation(path: str, operation: Operation, symbols: tuple[str, ...]) -> dict:
+    described: dict = {"summary": operation.summary, "responses": {
+        "200": {"description": "OK"},
+        "4XX": {"description": "Error", "content": {"application/json": {"schema": ERROR}}}}}
+    parameters = _parameters(path, operation, symbols)
+    if parameters:
+        described["parameters"] = parameters
+    if operation.body is not None:
+        described["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": operation.body.model_json_schema()}}}
+    if operation.authenticated:
+        described["security"] = [{"bearer": []}]
+    return described
+
+
+def document(symbols: tuple[str, ...]) -> dict:
+    paths = {path: {method: _operation(path, operation, symbols) for method, operation in methods.items()}
+             for path, methods in ROUTES.items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Exchange REST API", "version": "1",

@@ -6,10 +6,10 @@ from typing import Literal
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
+from orderbook import passwords
 from orderbook.errors import ApiError
 
 MAX_QUANTITY = 1_000_000_000
-MAX_CANDLES = 10_000  # a candles request may span at most this many intervals
 
 
 class Body(BaseModel):
@@ -19,6 +19,10 @@ class Body(BaseModel):
 class Credentials(Body):
     username: StrictStr = Field(max_length=64)
     password: StrictStr
+
+
+class Registration(Credentials):
+    password: StrictStr = Field(min_length=passwords.MIN_LENGTH, max_length=256)
 
 
 class PlaceOrder(Body):
@@ -61,36 +65,3 @@ def parse(model: type[Body]) -> Body:
         field = ".".join(str(p) for p in first.get("loc", ())) or "body"
         raise ApiError(400, _code_for(first), f"{field}: {first['msg']}") from None
 
-
-class CandleQuery(Body):
-    """GET /candles query: interval, [start, end) in epoch seconds, at most ``limit`` candles."""
-
-    interval: str = "1m"
-    interval_s: int = 60
-    start: int
-    end: int
-    limit: int = 500
-
-    @classmethod
-    def parse(cls, args, now_s: int) -> "CandleQuery":
-        from ticker.candles import INTERVALS
-
-        interval = args.get("interval", "1m")
-        if interval not in INTERVALS:
-            raise ApiError(400, "invalid_interval", f"interval must be one of {', '.join(INTERVALS)}")
-        seconds = INTERVALS[interval]
-        numbers = {}
-        for name, low, high in (("start", 0, 10**11), ("end", 0, 10**11), ("limit", 1, 1000)):
-            raw = args.get(name)
-            if raw is not None:
-                if not raw.isdigit() or not low <= int(raw) <= high:
-                    raise ApiError(400, f"invalid_{name}", f"{name} must be an integer from {low} to {high}")
-                numbers[name] = int(raw)
-        limit = numbers.get("limit", 500)
-        end = numbers.get("end", now_s + seconds)  # by default up to and including the live candle
-        start = numbers.get("start", end - seconds * limit)
-        if start > end:
-            raise ApiError(400, "invalid_range", "start must not be after end")
-        if (end - start) // seconds > MAX_CANDLES:
-            raise ApiError(400, "range_too_large", f"a request may span at most {MAX_CANDLES} {interval} candles")
-        return cls(interval=interval, interval_s=seconds, start=max(0, start), end=end, limit=limit)

@@ -11,6 +11,7 @@ from exchange import mongo
 from exchange.config import Settings
 from exchange.scripts import Scripts
 from ledger.accounts import Accounts
+from ledger.leaderboard import Leaderboard
 from ledger.record import LedgerOfRecord
 from orderbook.auth import Auth
 from orderbook.entry import OrderEntry
@@ -29,6 +30,7 @@ class Services:
     market: MarketData
     ledger: LedgerOfRecord
     candles: CandleStore
+    leaderboard: Leaderboard
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
@@ -41,7 +43,8 @@ class Services:
                    entry=OrderEntry(settings, client, accounts, scripts),
                    market=MarketData(client, scripts, settings.symbols),
                    ledger=LedgerOfRecord(mongo.client(settings.mongo_url), db),
-                   candles=CandleStore(client, db, scripts))
+                   candles=CandleStore(client, db, scripts),
+                   leaderboard=Leaderboard(client, db, settings.symbols, settings.leaderboard_max_age_s))
 
 
 def services() -> Services:
@@ -78,11 +81,3 @@ def login_required(view):
         return view(*args, **kwargs)
     return wrapper
 
-
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(400, f"invalid_{name}", f"{name} must be an integer from {low} to {high}")
-    return int(raw)

@@ -49,8 +49,7 @@ def main() -> None:
 
     threads = []
     for symbol in settings.symbols:
-        matcher = SymbolMatcher(client, symbol, lock_ttl_ms=settings.lock_ttl_ms,
-                                batch_max_commands=settings.batch_max_commands, scripts=scripts)
+        matcher = SymbolMatcher.for_settings(client, symbol, settings, scripts)
         thread = threading.Thread(target=serve, args=(matcher,), name=f"match-{symbol}", daemon=True)
         thread.start()
         threads.append(thread)

@@ -13,7 +13,8 @@ import orjson
 from exchange import keys
 from orderbook.book import OrderBook
 from orderbook.model import (
-    AmendOrder, CancelOrder, CommandRejected, NewOrder, OrderType, SelfTrade, Side, TimeInForce, event_to_dict,
+    AmendOrder, CancelOrder, CommandRejected, NewOrder, OrderType, SelfTrade, Side, TimeInForce, Voided,
+    event_to_dict,
 )
 
 JOURNAL_ONLY = ("sequence", "symbol", "time", "order", "trade_id", "buy_order_id", "sell_order_id",
@@ -40,8 +41,10 @@ def commands_from_journal(events: list[dict]) -> list[tuple[int, object]]:
             commands.append((event["sequence"], CancelOrder(event["order_id"], event["user_id"])))
         elif kind == "amended":
             commands.append((event["sequence"], AmendOrder(event["order_id"], event["user_id"], event["quantity"])))
+        elif kind == "voided":
+            commands.append((event["sequence"], None))  # decided by the matcher, not the book
         elif kind == "command_rejected":
-            if event["code"] == "invalid_command":
+            if event["code"] in ("invalid_command", "order_voided", "order_expired"):
                 commands.append((event["sequence"], None))  # refused before it reached the book
             elif event["code"] == "invalid_amend":
                 commands.append((event["sequence"], AmendOrder(event["order_id"], event["user_id"], 0)))
@@ -58,7 +61,9 @@ def assert_journal_is_sequential(client, symbol: str) -> list[dict]:
     replayed = []
     for sequence, command in commands_from_journal(events):
         if command is None:
-            replayed.append(CommandRejected(*(events[sequence - 1][k] for k in ("order_id", "user_id", "code"))))
+            event = events[sequence - 1]
+            replayed.append(Voided(event["order_id"], event["user_id"], event["asset"]) if event["type"] == "voided"
+                            else CommandRejected(event["order_id"], event["user_id"], event["code"]))
         elif isinstance(command, NewOrder):
             replayed += book.place(command, priority=sequence)
         else:

@@ -79,7 +79,9 @@ def wait_until_healthy(url: str, proc: Proc, timeout: float = 30.0) -> None:
 
 
 def start_web(number: int, port: int, env: dict, log_dir: Path) -> Proc:
-    """Web replica ``number`` on ``port`` (the same command line as `make up`), once healthy."""
+    """Web replica ``number`` on ``port`` (the same command line as `make up`), once healthy. It
+    checks tokens signed with ``env``'s SECRET_KEY, else the in-process tests' key."""
+    env = {"SECRET_KEY": TEST_SECRET_KEY, **env}
     proc = Proc(programs.web_command(port, number), port=port, env=env, log_dir=log_dir, name=f"web-{number}")
     wait_until_healthy(f"http://127.0.0.1:{port}{programs.WEB_HEALTHZ_PATH}", proc)
     return proc
@@ -103,9 +105,12 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
         if not mongo_url:
             stack.servers.append(start_mongo(work_dir / "mongo"))
             stack.mongo_url = programs.mongo_url(stack.servers[-1].port)
+        # Tests register users by the dozen from one address: no registration limit unless
+        # ``env`` sets one (the swarm's test keeps `make up`'s).
         child_env = {"REDIS_URL": stack.redis_url, "MONGO_URL": stack.mongo_url,
                      "EXCHANGE_DATA_DIR": str(work_dir), "EXCHANGE_PORT": str(port),
-                     "SECRET_KEY": secrets.token_urlsafe(48), "PYTHONUNBUFFERED": "1", **(env or {})}
+                     "SECRET_KEY": secrets.token_urlsafe(48), "PYTHONUNBUFFERED": "1",
+                     "REGISTRATION_RATE_LIMIT": "", **(env or {})}
         stack.child_env = child_env
 
         for number in range(1, replicas + 1):

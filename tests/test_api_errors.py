@@ -93,9 +93,13 @@ def test_bad_or_missing_token(client, headers):
 
 def test_registration_errors(client, register):
     register("alice")
-    assert_error(client.post("/api/v1/users", json={"username": "alice", "password": "x"}), 409, "username_taken")
+    assert_error(client.post("/api/v1/users", json={"username": "alice", "password": "another password"}),
+                 409, "username_taken")
     assert_error(client.post("/api/v1/users", json={"username": "bob", "password": ""}), 400, "invalid_password")
-    assert_error(client.post("/api/v1/users", json={"username": "b", "password": "x"}), 400, "invalid_username")
+    assert_error(client.post("/api/v1/users", json={"username": "bob", "password": "1234567"}), 400,
+                 "invalid_password")  # at least 8 characters
+    assert_error(client.post("/api/v1/users", json={"username": "b", "password": "long enough"}), 400,
+                 "invalid_username")
     assert_error(client.post("/api/v1/users", json={"username": "bob"}), 400, "missing_field")
     assert_error(client.post("/api/v1/users", json={"username": 5, "password": "x"}), 400, "invalid_username")
     assert_error(client.post("/api/v1/sessions", json={"username": "alice", "password": "wrong"}), 401,
@@ -110,9 +114,9 @@ def test_other_users_accounts_and_bad_query_args(client, register):
     assert_error(client.get(f"/api/v1/holdings/KRYP/{bob.user_id}", headers=alice), 403, "forbidden")
     assert client.get(f"/api/v1/balance/{alice.user_id}", headers=alice).json["available"] == "10000.00"
     assert_error(client.get("/api/v1/book/NOPE"), 404, "unknown_symbol")
-    assert_error(client.get("/api/v1/book/KRYP?depth=-1"), 400, "invalid_depth")
-    assert_error(client.get("/api/v1/trades/KRYP?limit=abc"), 400, "invalid_limit")
-    assert_error(client.get(f"{ORDERS}?status=weird", headers=alice), 400, "invalid_status")
+    assert_error(client.get("/api/v1/book/KRYP?depth=-1"), 400, "invalid_parameter")
+    assert_error(client.get("/api/v1/trades/KRYP?limit=abc"), 400, "invalid_parameter")
+    assert_error(client.get(f"{ORDERS}?status=weird", headers=alice), 400, "invalid_parameter")
     assert_error(client.get("/api/v1/nowhere"), 404, "not_found")
     assert_error(client.put(ORDERS, json=GOOD, headers=alice), 405, "method_not_allowed")
 
@@ -124,14 +128,14 @@ def test_rate_limit_is_per_client_and_a_429_with_a_code(settings, redis_client):
 
     app = create_app(replace(settings, rate_limit="3/minute"))
     client = app.test_client()
-    alice = client.post("/api/v1/users", json={"username": "alice", "password": "pw"}).json["token"]
+    alice = client.post("/api/v1/users", json={"username": "alice", "password": "correct horse"}).json["token"]
     headers = {"Authorization": f"Bearer {alice}"}
     codes = [client.get("/api/v1/account", headers=headers).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     limited = client.get("/api/v1/account", headers=headers)
     assert_error(limited, 429, "rate_limited")
     assert limited.headers.get("Retry-After")
-    other = client.post("/api/v1/sessions", json={"username": "alice", "password": "pw"})
+    other = client.post("/api/v1/sessions", json={"username": "alice", "password": "correct horse"})
     assert other.status_code == 201  # another client (no token: its address) has its own budget
     assert client.get("/api/v1/healthz").status_code == 200
 

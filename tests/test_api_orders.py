@@ -215,8 +215,8 @@ def test_racing_buyers_never_overdraw(client, app, register):
 
 
 def test_login_and_logout(client, register):
-    register("alice", "s3cret")
-    token = client.post("/api/v1/sessions", json={"username": "alice", "password": "s3cret"}).json["token"]
+    register("alice", "s3cret-password")
+    token = client.post("/api/v1/sessions", json={"username": "alice", "password": "s3cret-password"}).json["token"]
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/account", headers=headers).status_code == 200
     assert client.delete("/api/v1/sessions", headers=headers).status_code == 204

@@ -130,7 +130,7 @@ def test_delete_stops_a_bot_and_only_its_owner_sees_it(stack):
 def test_a_refused_order_puts_the_bot_in_error(stack):
     alice = user(stack, "alice3")
     bot_id = alice.create_bot({"$do": [
-        {"$order": {"kind": "LIMIT", "intent": "BUY", "bid": 0.01, "shares": 1, "symbol": "PUPS"}},
+        {"$order": {"kind": "LIMIT", "intent": "BUY", "bid": 1.00, "shares": 1, "symbol": "PUPS"}},
         {"$order": {"kind": "LIMIT", "intent": "BUY", "bid": 1000.00, "shares": 1000, "symbol": "PUPS"}},
         {"$cancelAll": {}}]})["bot_id"]
     failed = wait_for(lambda: (b := alice.bot(bot_id))["status"] == "error" and b, what="the bot to fail")
@@ -139,7 +139,7 @@ def test_a_refused_order_puts_the_bot_in_error(stack):
     assert error["index"] == 1 and error["error"]["code"] == "insufficient_funds" and error["error"]["status"] == 422
     runner_passes(stack)
     (kept,) = alice.open_orders()  # the first order stays; the cancel after the refused one never ran
-    assert kept["price"] == "0.01" and alice.bot(bot_id)["status"] == "error"
+    assert kept["price"] == "1.00" and alice.bot(bot_id)["status"] == "error"
 
 
 def test_a_runaway_rule_is_capped_per_minute(stack):

@@ -37,8 +37,9 @@ def test_create_list_get_and_stop(client, register):
     unnamed = client.post("/api/v1/bots", json={"rule": {"$do": {"$cancelAll": {}}}}, headers=alice).json
     assert unnamed["name"] == f"bot-{unnamed['bot_id'][:8]}"
 
-    listed = client.get("/api/v1/bots", headers=alice).json["bots"]
-    assert [b["bot_id"] for b in listed] == [bot["bot_id"], unnamed["bot_id"]]
+    listed = client.get("/api/v1/bots", headers=alice).json
+    assert [b["bot_id"] for b in listed["bots"]] == [unnamed["bot_id"], bot["bot_id"]]  # newest first
+    assert listed["next_cursor"] is None
     assert client.get(f"/api/v1/bots/{bot['bot_id']}", headers=alice).json == bot
 
     stopped = client.delete(f"/api/v1/bots/{bot['bot_id']}", headers=alice)
@@ -100,6 +101,10 @@ BAD_BODIES = [
     ("[]", 400, "invalid_json", "the request body must be a JSON object"),
     ("{nope", 400, "invalid_json", "the request body must be a JSON object"),
     ("{}", 400, "missing_field", "rule: a bot needs a rule"),
+    ('{"rule": {"$do": {"$cancelAll": {}}}, "name": "\\ud800"}', 400, "invalid_json",
+     "the request body holds a lone surrogate"),
+    ('{"rule": {"$do": {"$cancelAll": {}}, "\\udfff": 1}, "name": "x"}', 400, "invalid_json",
+     "the request body holds a lone surrogate"),
     ('{"rule": {"$do": {"$cancelAll": {}}}, "owner": "x"}', 400, "unknown_field", "owner: unknown field"),
     ('{"rule": {"$do": {"$cancelAll": {}}}, "name": ""}', 400, "invalid_name", "name must be a string"),
     ('{"rule": {"$do": {"$cancelAll": {}}}, "name": 7}', 400, "invalid_name", "name must be a string"),

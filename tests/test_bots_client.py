@@ -108,6 +108,9 @@ def test_public_lists_and_the_bots_api(stack):
     client.register("client_lists", PASSWORD)
     board = client.leaderboard()
     assert "client_lists" in {row["username"] for row in board}
+    mine = client.my_standing()  # my own row, with my balances
+    assert mine["username"] == "client_lists" and mine["cash"] == "10000.00" and mine["shares"]["KRYP"] == 100
+    assert all("cash" not in row for row in ExchangeClient(client.base_url).leaderboard())
     assert client.bots() == []
 
 
@@ -147,6 +150,17 @@ def test_market_stream_follows_book_trades_and_private_orders(live):
         fill = next(e for e in stream.orders if e.get("type") == "fill")
         assert (fill["order_id"], fill["quantity"], fill["liquidity"]) == (bid["order_id"], 2, "maker")
         assert stream.errors == []
+
+
+def test_market_stream_is_told_when_its_session_ends(live):
+    user = ExchangeClient(live.base_url)
+    user.register("stream_logout", PASSWORD)
+    with MarketStream(live.base_url, token=user.token) as stream:
+        stream.subscribe("KRYP")
+        assert stream.wait_for(lambda: not stream.is_stale("KRYP")), stream.errors
+        user.request("DELETE", "/sessions")  # log out: the token is revoked
+        assert stream.wait_for(lambda: stream.session_ended is not None, timeout=5)
+        assert stream.session_ended["code"] == "invalid_token"
 
 
 def test_market_stream_subscribes_again_after_its_web_replica_restarts(live):

@@ -52,13 +52,13 @@ def test_closed_minutes_persist_once_and_roll_up(client, register, ticker, setti
 
 
 @pytest.mark.parametrize("query, status, code", [
-    ("interval=2m", 400, "invalid_interval"),
+    ("interval=2m", 400, "invalid_parameter"),
     ("start=200&end=100", 400, "invalid_range"),
     ("start=0&end=99999999&interval=1m", 400, "range_too_large"),
-    ("limit=0", 400, "invalid_limit"),
-    ("limit=5000", 400, "invalid_limit"),
-    ("start=-5", 400, "invalid_start"),
-    ("end=abc", 400, "invalid_end"),
+    ("limit=0", 400, "invalid_parameter"),
+    ("limit=5000", 400, "invalid_parameter"),
+    ("start=-5", 400, "invalid_parameter"),
+    ("end=abc", 400, "invalid_parameter"),
 ])
 def test_bad_candle_queries(client, query, status, code):
     resp = client.get(f"/api/v1/candles/KRYP?{query}")

@@ -1,6 +1,9 @@
 """The leaderboard: accounts marked to market at last prices; Σ value (house included) equals what was issued."""
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from exchange.money import parse_cents
@@ -36,6 +39,9 @@ def account_value(client, headers, prices: dict[str, int | None]) -> int:
     return value
 
 
+PUBLIC_ROW = {"rank", "username", "house", "value", "pnl"}
+
+
 def test_after_trades_the_sum_of_values_is_what_was_issued(client, register, settle, settings):
     alice, bob, carol = register("alice"), register("bob"), register("carol")
     users = {"alice": alice, "bob": bob, "carol": carol}
@@ -57,31 +63,80 @@ def test_after_trades_the_sum_of_values_is_what_was_issued(client, register, set
     prices = {"KRYP": 1234, "ADAM": 701, "PUPS": None}
     assert board["prices"] == {"KRYP": "12.34", "ADAM": "7.01", "PUPS": None}
     rows = board["leaderboard"]
-    assert board["accounts"] == len(rows) == 4
+    assert board["accounts"] == len(rows) == 4 and board["me"] is None
     by_name = {row["username"]: row for row in rows}
+    issued = settings.starting_cash_cents + settings.starting_shares * (1234 + 701)
     for name, headers in users.items():
         row = by_name[name]
         assert parse_cents(row["value"]) == account_value(client, headers, prices), name
-        issued = settings.starting_cash_cents + settings.starting_shares * (1234 + 701)
-        assert parse_cents(row["starting_value"]) == issued
-        assert signed(row["pnl"]) == signed(row["value"]) - signed(row["starting_value"])
+        assert signed(row["pnl"]) == parse_cents(row["value"]) - issued
         assert row["house"] is False
     house = by_name["house"]
     fees = sum(p * q * settings.taker_fee_bps // 10_000 for p, q in ((1234, 4), (1234, 6), (701, 20)))  # per fill
-    assert house["house"] is True and house["user_id"] == "house"
+    assert house["house"] is True
     assert parse_cents(house["value"]) == parse_cents(house["pnl"]) == fees > 0
-    assert house["starting_value"] == "0.00"
 
     values = [parse_cents(row["value"]) for row in rows]
     assert values == sorted(values, reverse=True) and [row["rank"] for row in rows] == [1, 2, 3, 4]
-    issued_total = 3 * settings.starting_cash_cents + 3 * settings.starting_shares * (1234 + 701)
+    issued_total = 3 * issued
     assert sum(values) == issued_total
-    assert sum(parse_cents(row["starting_value"], allow_zero=True) for row in rows) == issued_total
     assert parse_cents(board["total_value"]) == parse_cents(board["total_starting_value"]) == issued_total
     assert sum(signed(row["pnl"]) for row in rows) == 0  # P&L is zero-sum, the house's fees included
 
     top_two = client.get("/api/v1/leaderboard?limit=2").json
     assert top_two["leaderboard"] == rows[:2] and top_two["total_value"] == board["total_value"]
+
+
+def test_public_rows_show_no_balances_and_only_my_own_row_shows_mine(client, register, settle):
+    alice, bob = register("alice"), register("bob")
+    for who, side in ((alice, "sell"), (bob, "buy")):
+        placed = client.post("/api/v1/orders", headers=who, json={
+            "symbol": "KRYP", "side": side, "type": "limit", "price": "12.00", "quantity": 7})
+        assert placed.status_code == 201, placed.json
+    settle()
+
+    public = client.get("/api/v1/leaderboard").json
+    assert all(set(row) == PUBLIC_ROW for row in public["leaderboard"]), public["leaderboard"]
+    assert public["me"] is None
+
+    mine = client.get("/api/v1/leaderboard", headers=bob).json
+    balances = client.get("/api/v1/account", headers=bob).json["balances"]
+    (own,) = [row for row in mine["leaderboard"] if row["username"] == "bob"]
+    assert own["cash"] == balances["USD"]["available"] and own["shares"]["KRYP"] == balances["KRYP"]["available"] == 107
+    assert mine["me"] == own
+    assert all(set(row) == PUBLIC_ROW for row in mine["leaderboard"] if row["username"] != "bob")
+    # Outside the rows asked for, my row still comes as `me`; a bad token gets the public view.
+    assert own["rank"] == 2  # alice paid no fee (maker), bob did (taker)
+    top = client.get("/api/v1/leaderboard?limit=1", headers=bob).json
+    assert top["me"] == own and [set(row) for row in top["leaderboard"]] == [PUBLIC_ROW]
+    forged = client.get("/api/v1/leaderboard", headers={"Authorization": "Bearer forged"}).json
+    assert forged["me"] is None and all(set(row) == PUBLIC_ROW for row in forged["leaderboard"])
+
+
+def test_the_board_is_computed_at_most_once_per_max_age_for_every_replica(settings, redis_client, monkeypatch):
+    from exchange import mongo
+    from ledger import leaderboard as leaderboard_module
+    from orderbook.app import create_app
+
+    computed = []
+    real = leaderboard_module.read_standings
+    monkeypatch.setattr(leaderboard_module, "read_standings", lambda *a: computed.append(1) or real(*a))
+    fast = replace(settings, leaderboard_max_age_s=2)
+    one, two = create_app(fast).test_client(), create_app(fast).test_client()  # two replicas, one Redis
+    try:
+        assert one.post("/api/v1/users", json={"username": "alice", "password": "correct horse"}).status_code == 201
+        first = one.get("/api/v1/leaderboard").json
+        assert [row["username"] for row in first["leaderboard"]] == ["alice"]
+        assert two.post("/api/v1/users", json={"username": "bob", "password": "correct horse"}).status_code == 201
+        for _ in range(20):  # anonymous requests on both replicas: the copy computed above
+            for replica in (one, two):
+                assert replica.get("/api/v1/leaderboard").json["as_of"] == first["as_of"]
+        assert len(computed) == 1
+        time.sleep(2.1)
+        later = two.get("/api/v1/leaderboard").json
+        assert {row["username"] for row in later["leaderboard"]} == {"alice", "bob"} and len(computed) == 2
+    finally:
+        mongo.client(settings.mongo_url).drop_database(settings.mongo_db)
 
 
 def test_before_any_trade_everyone_is_at_their_starting_cash(client, register, settings):
@@ -96,7 +151,7 @@ def test_before_any_trade_everyone_is_at_their_starting_cash(client, register, s
 def test_bad_limit_is_a_400(client):
     for limit in ("0", "x", "-1", "100001"):
         response = client.get(f"/api/v1/leaderboard?limit={limit}")
-        assert response.status_code == 400 and response.json["error"]["code"] == "invalid_limit"
+        assert response.status_code == 400 and response.json["error"]["code"] == "invalid_parameter"
 
 SYMBOLS = ("KRYP", "ADAM")
 trades = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.sampled_from(SYMBOLS),

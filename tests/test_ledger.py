@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 
 from exchange import keys, mongo
-from ledger.audit import release_orphan_holds
+from ledger.reconcile import void_orphan_holds
 from orderbook.commands import new_order_id
 
 ORDERS = "/api/v1/orders"
@@ -63,20 +63,21 @@ def test_check_notices_a_hold_that_does_not_match_its_order(client, register, se
     assert any("needs 3" in p for p in audit().problems)
 
 
-def test_reconcile_releases_a_hold_whose_order_never_reached_the_book(client, register, settle, audit,
-                                                                     redis_client, settings, app):
+def test_reconcile_voids_a_hold_whose_order_never_reached_the_book(client, register, settle, audit,
+                                                                  redis_client, settings, app):
     alice = register("alice")
     accounts = app.extensions["exchange"].accounts
     stale = new_order_id("KRYP", 1_000)  # placed long ago; its submitter died before queueing it
     fresh = new_order_id("KRYP", 10**13)  # "now": may still be on its way to the book
     assert accounts.place_hold(alice.user_id, "cash", 500, stale)
     assert accounts.place_hold(alice.user_id, "cash", 700, fresh)
-    done = release_orphan_holds(redis_client, settings.symbols, now_ms=10**13 + 1)
-    assert len(done) == 1 and stale in done[0]
+    done = void_orphan_holds(redis_client, settings, now_ms=10**13 + 1)
+    assert len(done) == 1 and stale in done[0] and "voided" in done[0]
+    assert redis_client.zscore(keys.voided("KRYP"), stale) is not None  # the book refuses it for good
+    settle()  # the ledger releases the hold when it settles the journal's 'voided'
     assert client.get("/api/v1/account", headers=alice).json["balances"]["USD"] == {
         "available": "9993.00", "on_hold": "7.00"}
-    redis_client.delete(keys.account(alice.user_id) + ":never")  # unrelated keys are left alone
-    settle()
+    assert void_orphan_holds(redis_client, settings, now_ms=10**13 + 1) == []
     report = audit()
     assert report.ok, report.problems  # the fresh hold counts as waiting for its order
 

@@ -29,7 +29,8 @@ def ledger_command(stack, command: str, *extra: str) -> subprocess.CompletedProc
 def register(stack, count: int) -> list[dict]:
     users = []
     for i in range(count):
-        resp = requests.post(f"{stack.base_url}/api/v1/users", json={"username": f"trader{i}", "password": "pw"})
+        resp = requests.post(f"{stack.base_url}/api/v1/users", json={"username": f"trader{i}",
+                                                                         "password": "correct horse"})
         resp.raise_for_status()
         users.append(resp.json())
     return users
@@ -101,9 +102,13 @@ def test_order_entry_killed_between_hold_and_book_leaves_holds_that_reconcile_re
         users = register(stack, 3)
         client = redis.Redis.from_url(stack.redis_url)
         rng = random.Random(5)
-        for _ in range(10):
+        for attempt in range(10):
             crasher = Proc([sys.executable, "-m", "tests.entry_crasher", stack.redis_url,
-                            *[u["user_id"] for u in users]], log_dir=stack.work_dir / "logs", name="crasher")
+                            *[u["user_id"] for u in users]], log_dir=stack.work_dir / "logs",
+                           name=f"crasher-{attempt}")  # a log of its own: "placing" is this one's
+            deadline = time.monotonic() + 60
+            while "placing" not in crasher.log() and time.monotonic() < deadline:
+                time.sleep(0.05)
             time.sleep(rng.uniform(0.3, 0.8))
             crasher.kill(signal.SIGKILL)
             crasher.stop()

@@ -83,7 +83,7 @@ def test_balances_follow_the_model_at_every_step(app, settings, redis_client, se
     for name in (mongo.ACCOUNTS, mongo.USERS, mongo.TRADES, mongo.FILLS, mongo.CURSORS):
         db[name].delete_many({})
     services = app.extensions["exchange"]
-    ids = {user: services.auth.register(user, "pw")["user_id"] for user in USERS}
+    ids = {user: services.auth.register(user, "correct horse")["user_id"] for user in USERS}
     model = BalanceModel(ids.values(), settings.starting_cash_cents, settings.starting_shares)
     seen = 0
     for user, action, kind, price, quantity, tif in steps:

@@ -27,7 +27,9 @@ from hypothesis import strategies as st
 
 from exchange import keys
 from exchange.lease import Lease
+from exchange.scripts import Scripts
 from orderbook.commands import encode_amend, encode_cancel, encode_new
+from orderbook.market import book_levels
 from orderbook.matcher import SymbolMatcher
 from orderbook.model import AmendOrder, CancelOrder, NewOrder, OrderType, Side, event_to_dict
 from tests.command_streams import build_commands, command_specs, random_commands
@@ -109,16 +111,22 @@ def resting_view(book) -> list[tuple]:
 def assert_redis_book_matches(client: redis.Redis, reference: ReferenceMatcher, events_count: int) -> None:
     # A fresh matcher rebuilt from Redis alone sees the reference's book.
     fresh = SymbolMatcher(client, SYMBOL)
-    fresh._reload()
-    fresh.book.validate()
-    assert fresh.book.l2() == reference.l2()
-    assert resting_view(fresh.book) == resting_view(reference)
-    assert fresh.book_seq == events_count == int(client.get(keys.seq(SYMBOL)) or 0)
+    fresh.cache.reload()
+    fresh.cache.book.validate()
+    assert fresh.cache.book.l2() == reference.l2()
+    assert resting_view(fresh.cache.book) == resting_view(reference)
+    assert fresh.cache.seq == events_count == int(client.get(keys.seq(SYMBOL)) or 0)
 
     # The sorted sets themselves are the priority queues, best first.
     for side, key in ((Side.BUY, keys.bids(SYMBOL)), (Side.SELL, keys.asks(SYMBOL))):
         members = [m.decode().split(":", 1)[1] for m in client.zrange(key, 0, -1)]
         assert members == [o.order_id for o in reference.queue(side)]
+
+    # The level totals a snapshot reads are the reference's levels, best first, whatever
+    # matchers wrote them (deltas of each batch, or a rewrite after a reload).
+    seq, bids, asks = book_levels(Scripts(client), SYMBOL, 10**6)
+    pairs = [[[flat[i], flat[i + 1]] for i in range(0, len(flat), 2)] for flat in (bids, asks)]
+    assert (seq, *pairs) == (events_count, *reference.l2())
 
     # Every order's stored state agrees with the reference, and quantity = filled + remaining.
     states = {k.decode(): orjson.loads(v) for k, v in client.hgetall(keys.orders(SYMBOL)).items()}
@@ -223,7 +231,7 @@ def test_two_matchers_taking_turns_catch_up_from_the_journal(redis_client):
         enqueue(redis_client, commands[position:position + size])
         position += size
         assert rng.choice(matchers).drain().held
-    assert sum(m.catch_ups for m in matchers) > 10  # the catch-up path, not only reloads, was used
+    assert sum(m.cache.catch_ups for m in matchers) > 10  # the catch-up path, not only reloads, was used
     check_against_reference(redis_client, commands)
 
 

@@ -111,7 +111,8 @@ def test_devstack_up_serves_through_nginx_and_sigterm_leaves_nothing(tmp_path):
         # because nginx tried it before it listened.
         base = f"http://127.0.0.1:{port}/api/v1"
         for i in range(6):
-            created = requests.post(f"{base}/users", json={"username": f"early{i}", "password": "pw"}, timeout=30)
+            created = requests.post(f"{base}/users", json={"username": f"early{i}", "password": "correct horse"},
+                                    timeout=30)
             assert created.status_code == 201, created.text
         token = created.json()["token"]
         order = requests.post(f"{base}/orders", json={"symbol": "KRYP", "side": "buy", "price": "1.00", "quantity": 1},

@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from bots.client import ExchangeClient
+from exchange.config import Settings
 from exchange.valuation import Holdings
 from exchange.money import format_cents, parse_cents
 from tests.stack import start_stack
@@ -21,9 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "swarm test password"
 
 
-def swarm_command(stack, *args: str) -> list[str]:
-    return [sys.executable, "-m", "bots", "swarm", "--url", stack.base_url, "--password", PASSWORD,
-            "--json", *args]
+def swarm_command(stack, *args: str, password: str | None = PASSWORD) -> list[str]:
+    return [sys.executable, "-m", "bots", "swarm", "--url", stack.base_url, "--json",
+            "--accounts", str(stack.work_dir / "swarm-accounts.json"),
+            *(["--password", password] if password else []), *args]
 
 
 def ledger_check(stack) -> subprocess.CompletedProcess:
@@ -144,3 +147,28 @@ def test_a_signal_stops_the_swarm_and_leaves_no_open_orders(stack, tmp_path, sig
         "sig-mm1", "sig-mm2", "sig-mm3", "sig-random1", "sig-random2", "sig-random3"}
     for row in report["leaderboard"]:
         assert logged_in(stack, row["username"]).open_orders() == [], row["username"]
+
+
+def test_the_swarm_reuses_its_accounts_so_it_runs_again_and_again_under_the_registration_limit(tmp_path):
+    """Three runs of nine bots against `make up`'s registration limit (20 an hour per address):
+    the first registers its bots, the next ones log the same bots in."""
+    limit = Settings.registration_rate_limit
+    assert limit == "20/hour"
+    with start_stack(replicas=1, env={"REGISTRATION_RATE_LIMIT": limit}) as stack:
+        bots_by_run = []
+        for run in range(3):
+            with open(tmp_path / f"swarm{run}.err", "w") as err:
+                done = subprocess.run(swarm_command(stack, "--duration", "2", "--makers", "3", "--traders", "6",
+                                                    "--seed", str(run), password=None),
+                                      cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True, timeout=240)
+            log = (tmp_path / f"swarm{run}.err").read_text()
+            assert done.returncode == 0, log[-4000:]
+            assert ("registered 9 and logged in 0" if run == 0 else "registered 0 and logged in 9") in log, log[-2000:]
+            bots_by_run.append(sorted(row["username"] for row in json.loads(done.stdout)["leaderboard"]))
+        assert len(bots_by_run[0]) == 9 and bots_by_run[0] == bots_by_run[1] == bots_by_run[2]
+        accounts = stack.work_dir / "swarm-accounts.json"
+        assert accounts.stat().st_mode & 0o777 == 0o600  # it holds the bots' password
+        # The limit was on all along: of this hour's 20, the swarm used 9.
+        codes = [requests.post(f"{stack.base_url}/api/v1/users", timeout=30,
+                               json={"username": f"late{i}", "password": PASSWORD}).status_code for i in range(12)]
+        assert codes == [201] * 11 + [429]

@@ -7,7 +7,8 @@ import pytest
 
 from bots.client import ApiError
 from bots.record import OrderRecord, RecordingClient, read_orders
-from bots.swarm import sign_up
+from bots import swarm_accounts
+from bots.swarm import retrying
 
 
 def client_answering(record: OrderRecord, answers: list) -> RecordingClient:
@@ -52,28 +53,46 @@ def test_a_line_cut_short_by_a_crash_is_skipped(tmp_path):
     assert read_orders(path) == [{"order_id": "KRYP.1", "token": "t"}]
 
 
-def test_sign_up_retries_an_unreachable_exchange_and_logs_in_if_the_lost_answer_had_registered(monkeypatch):
+def test_signing_in_retries_an_unreachable_exchange_and_finds_a_registration_whose_answer_was_lost(monkeypatch):
     monkeypatch.setattr("bots.swarm.time.sleep", lambda _s: None)
     calls = []
 
     class Flaky:
-        def register(self, username, password):
-            calls.append("register")
-            if len(calls) == 1:
-                raise ApiError(0, "connection_error", "reset")  # it did register; the answer was lost
-            raise ApiError(409, "username_taken", "taken")
-
         def login(self, username, password):
             calls.append("login")
+            if calls.count("register") == 0:
+                raise ApiError(401, "invalid_credentials", "no such user")
 
-    sign_up(Flaky(), "bot", "password")
-    assert calls == ["register", "register", "login"]
-
-
-def test_sign_up_does_not_log_in_over_a_name_someone_else_had_taken():
-    class Taken:
         def register(self, username, password):
-            raise ApiError(409, "username_taken", "taken")
+            calls.append("register")
+            raise ApiError(0, "connection_error", "reset")  # it did register; the answer was lost
+
+    registered_now = retrying(lambda: swarm_accounts.sign_in(Flaky(), "bot", "password"))
+    assert calls == ["login", "register", "login"] and registered_now is False
+
+
+def test_retrying_waits_out_an_outage_but_not_a_refusal(monkeypatch):
+    slept = []
+    monkeypatch.setattr("bots.swarm.time.sleep", slept.append)
+    answers = [ApiError(0, "connection_error", "refused"), ApiError(500, "error", "loading"), {"ok": True}]
+
+    def flaky():
+        answer = answers.pop(0)
+        if isinstance(answer, ApiError):
+            raise answer
+        return answer
+
+    assert retrying(flaky) == {"ok": True} and len(slept) == 2 and slept[1] > slept[0]
+
+    def refused():
+        raise ApiError(409, "username_taken", "taken")
 
     with pytest.raises(ApiError):
-        sign_up(Taken(), "bot", "password")
+        retrying(refused)
+    assert len(slept) == 2
+
+    def down():
+        raise ApiError(502, "http_502", "bad gateway")
+
+    with pytest.raises(ApiError):
+        retrying(down, retry_for_s=0.0)

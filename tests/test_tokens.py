@@ -96,3 +96,21 @@ def test_a_check_that_raced_a_revocation_is_not_remembered(tokens, monkeypatch):
     with pytest.raises(TokenError) as err:
         tokens.user_for(token)  # but never again
     assert err.value.code == "invalid_token"
+
+
+def test_many_tokens_are_rechecked_in_one_pipeline_with_why_each_is_refused(tokens, monkeypatch):
+    good, revoked = tokens.issue("alice"), tokens.issue("bob")
+    with monkeypatch.context() as clock:
+        issued_at = tokens_module.time.time() - 120  # signed two minutes ago: past its 60 s
+        clock.setattr(tokens_module.time, "time", lambda: issued_at)
+        expired = tokens.issue("carol")
+    forged = URLSafeTimedSerializer("another-secret", salt="exchange-token").dumps({"uid": "dave", "tid": "x"})
+    assert tokens.refused([good, revoked]) == {}
+    Tokens(Settings(secret_key=TEST_SECRET_KEY, token_ttl_s=60), tokens.client).revoke(revoked)  # elsewhere
+    later = tokens_module.time.monotonic() + tokens_module.REVOCATION_CHECK_S
+    monkeypatch.setattr(tokens_module.time, "monotonic", lambda: later)
+    monkeypatch.setattr(tokens.client, "exists", lambda *a: pytest.fail("one EXISTS per token, not a pipeline"))
+    refused = tokens.refused([good, revoked, expired, forged])
+    assert {token: error.code for token, error in refused.items()} == {
+        revoked: "invalid_token", expired: "token_expired", forged: "invalid_token"}
+    assert tokens.user_for(good) == "alice"  # found not revoked in the pipeline: remembered, no EXISTS

@@ -15,6 +15,7 @@ import redis
 
 from exchange import keys
 from exchange.scripts import Scripts
+from orderbook.market import book_levels
 from orderbook.matcher import SymbolMatcher
 from tests.test_matcher_redis import SYMBOL, enqueue, stream
 from web import messages, rooms
@@ -72,11 +73,10 @@ class Room:
 
 def rest_book(client) -> dict:
     """What GET /book/{symbol} answers (same script, same formatting)."""
-    seq, bids, asks = Scripts(client).book_snapshot(
-        keys=[keys.seq(SYMBOL), keys.bids(SYMBOL), keys.asks(SYMBOL), keys.orders(SYMBOL)], args=[1000])
+    seq, bids, asks = book_levels(Scripts(client), SYMBOL, 1000)
     def levels(flat):
         return [[messages.price(int(flat[i])), int(flat[i + 1])] for i in range(0, len(flat), 2)]
-    return {"symbol": SYMBOL, "sequence": int(seq), "bids": levels(bids), "asks": levels(asks)}
+    return {"symbol": SYMBOL, "sequence": seq, "bids": levels(bids), "asks": levels(asks)}
 
 
 def match(client, commands) -> None:

@@ -33,7 +33,7 @@ class LiveClient:
     subscribes again whenever it (re)connects."""
 
     EVENTS = ("hello", "book_snapshot", "book_update", "trade", "order", "ticker", "candle", "error",
-              "subscribed", "unsubscribed")
+              "subscribed", "unsubscribed", "session_ended")
 
     def __init__(self, base_url: str, token: str | None = None, subscriptions: list[dict] = ()):
         self.events: list[tuple[str, dict]] = []
@@ -120,7 +120,7 @@ def place(base_url: str, headers: dict, **order) -> dict:
 
 
 def rest_book(base_url: str, symbol: str) -> dict:
-    return requests.get(f"{base_url}/api/v1/book/{symbol}?depth=1000", timeout=10).json()
+    return requests.get(f"{base_url}/api/v1/book/{symbol}?depth=500", timeout=10).json()
 
 
 def one_client_per_replica(stack, clients, **kwargs) -> dict[str, LiveClient]:

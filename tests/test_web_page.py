@@ -262,6 +262,27 @@ def test_bots_panel_and_leaderboard(stack, page_on, tmp_path):
     page.screenshot(path=str(tmp_path / "bots.png"), full_page=True)
 
 
+def test_a_logout_elsewhere_signs_the_page_out(stack, page_on):
+    """The page's token is revoked by another client: the live tier ends its session and
+    the page signs out, saying why, and stays live for market data."""
+    from playwright.sync_api import expect
+
+    page = page_on()
+    wait_until_live(page)
+    username = unique("elsewhere")
+    page.fill("#auth-username", username)
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#register")
+    expect(page.locator("#whoami")).to_have_text(username)
+    token = page.evaluate("JSON.parse(localStorage.getItem('exchange.session')).token")
+    revoked = requests.delete(f"{stack.base_url}/api/v1/sessions", headers={"Authorization": f"Bearer {token}"},
+                              timeout=10)
+    assert revoked.status_code == 204
+    expect(page.locator("#auth-message")).to_contain_text("Your session ended", timeout=5_000)
+    expect(page.locator("#auth-form")).to_be_visible()
+    expect(page.locator("#live-status")).to_have_text("live", timeout=WAIT_MS)
+
+
 def test_phone_width_has_one_column_and_no_horizontal_overflow(stack, page_on, tmp_path):
     from playwright.sync_api import expect
 

@@ -9,7 +9,7 @@ import requests
 
 from devstack.procs import free_port
 from exchange import keys
-from tests.stack import start_web
+from tests.stack import TEST_SECRET_KEY, start_web
 from tests.test_matcher_redis import SYMBOL, stream
 from tests.test_web_feeds import match, rest_book
 from tests.test_web_live import LiveClient
@@ -18,6 +18,7 @@ from tests.test_web_live import LiveClient
 def test_a_threading_replica_serves_snapshot_deltas_and_trades(redis_server, redis_client, tmp_path):
     port = free_port()
     env = {"REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/0", "SOCKETIO_ASYNC_MODE": "threading",
+           "SECRET_KEY": TEST_SECRET_KEY,
            "PYTHONUNBUFFERED": "1"}
     replica = start_web(1, port, env, tmp_path)
     client = None

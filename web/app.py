@@ -2,8 +2,9 @@
 
 ``create_app(settings, replica)`` builds the app, its SocketIO server (Redis
 message queue, eventlet or threading) and the symbols' journal feeds; the
-caller starts the feeds once the server runs (``web.server``). No MongoDB
-here: tokens are checked against Redis alone (``exchange.tokens``).
+caller starts the feeds and the signed-in sockets' token rechecks once the
+server runs (``web.server``). No MongoDB here: tokens are checked against
+Redis alone (``exchange.tokens``).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from exchange.tokens import TokenError, Tokens
 from web import pages, rooms
 from web.feeds import Feeds
 from web.queue import CHANNEL, ChannelRoutingRedisManager
+from web.sessions import RECHECK_S, EndedSession, SignedInSockets
 from web.sticky import StickyCookie
 from web.subscriptions import SubscriptionError, parse
 from web.throttle import SubscribeThrottle
@@ -31,15 +33,33 @@ class WebApp:
     app: Flask
     socketio: SocketIO
     feeds: Feeds
+    signed_in: SignedInSockets
 
-    def start_feeds(self) -> None:
+    def start(self) -> None:
+        """The journal feeds, and the loop that ends sockets whose token was revoked or expired."""
         self.feeds.start(self.socketio.start_background_task)
+        self.socketio.start_background_task(self._recheck_tokens)
+
+    def _recheck_tokens(self) -> None:
+        while True:
+            self.socketio.sleep(RECHECK_S)
+            try:
+                for session in self.signed_in.ended():
+                    self._end(session)
+            except Exception:  # noqa: BLE001 - a Redis hiccup must not end the rechecks
+                log.exception("rechecking the signed-in sockets' tokens failed")
+
+    def _end(self, session: EndedSession) -> None:
+        server = self.socketio.server
+        server.leave_room(session.sid, rooms.user(session.user_id), namespace="/")  # no more private events
+        self.socketio.emit("session_ended", {"code": session.error.code, "message": session.error.message},
+                           to=session.sid, ignore_queue=True)
+        server.disconnect(session.sid, namespace="/", ignore_queue=True)
 
 
 def create_app(settings: Settings, replica: str = "1") -> WebApp:
     app = Flask(__name__, static_folder=None)  # pages.blueprint serves /static itself
     client = redis.Redis.from_url(settings.redis_url)
-    tokens = Tokens(settings, client)
     socketio = SocketIO(app, async_mode=settings.socketio_async_mode, manage_session=False,
                         client_manager=ChannelRoutingRedisManager(settings.redis_url, channel=CHANNEL))
 
@@ -51,23 +71,24 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
 
     feeds = Feeds(client, settings.symbols, emit_here, enter_room)
     subscribe_throttle = SubscribeThrottle()
+    signed_in = SignedInSockets(Tokens(settings, client))
 
     @socketio.on("connect")
     def connect(auth):
         """Anonymous, or with ``auth: {token}`` for private ``order`` events. A bad
         token refuses the connection: the client's connect_error carries
         ``{message, data: {code, message}}``."""
-        token = auth.get("token") if isinstance(auth, dict) else None
-        user_id = None
-        if token is not None:
-            try:
-                if not isinstance(token, str):
-                    raise TokenError("invalid_token", "the token must be a string")
-                user_id = tokens.user_for(token)
-            except TokenError as error:
-                raise ConnectionRefusedError(error.message, {"code": error.code, "message": error.message}) from None
+        try:
+            user_id = signed_in.connect(request.sid, auth)
+        except TokenError as error:
+            raise ConnectionRefusedError(error.message, {"code": error.code, "message": error.message}) from None
+        if user_id is not None:
             join_room(rooms.user(user_id))
         emit_here("hello", {"replica": replica, "user_id": user_id, "symbols": list(settings.symbols)}, request.sid)
+
+    @socketio.on("disconnect")
+    def disconnect(*_reason):
+        signed_in.remove(request.sid)
 
     def parsed(data) -> tuple[str, tuple[str, ...]] | None:
         """(symbol, channels) of a (un)subscribe payload, or None after telling the client why not."""
@@ -121,4 +142,4 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
 
     app.register_blueprint(pages.blueprint)
     app.wsgi_app = StickyCookie(app.wsgi_app, replica)
-    return WebApp(app, socketio, feeds)
+    return WebApp(app, socketio, feeds, signed_in)

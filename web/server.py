@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
 
     current = settings()
     web = create_app(current, replica=args.replica)
-    web.start_feeds()
+    web.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("web replica %s (%s) on %s:%d", args.replica, current.socketio_async_mode, args.host, args.port)
     if current.socketio_async_mode == "eventlet":

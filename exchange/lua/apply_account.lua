@@ -4,6 +4,8 @@
 -- ARGV[2..] steps: <sequence> <n ops> then n ops, each one of
 --   add <field> <delta>    HINCRBY
 --   del <field>            HDEL (an order's hold record, once the order is done)
+--   release <field> <asset>   give back whatever the hold record <field> still holds, then HDEL it
+--                          (a voided order: nobody but the live account knows what it held)
 -- A step whose sequence is not above applied:<symbol> was applied before and is
 -- skipped, so a redelivered batch changes nothing. Returns the steps applied.
 local applied_field = 'applied:' .. ARGV[1]
@@ -24,6 +26,14 @@ while i <= n do
     elseif op == 'del' then
       if fresh then redis.call('HDEL', KEYS[1], ARGV[i + 1]) end
       i = i + 2
+    elseif op == 'release' then
+      if fresh then
+        local amount = tonumber(redis.call('HGET', KEYS[1], ARGV[i + 1]) or '0')
+        redis.call('HINCRBY', KEYS[1], ARGV[i + 2] .. ':on_hold', -amount)
+        redis.call('HINCRBY', KEYS[1], ARGV[i + 2] .. ':available', amount)
+        redis.call('HDEL', KEYS[1], ARGV[i + 1])
+      end
+      i = i + 3
     else
       return redis.error_reply('apply_account: unknown op ' .. tostring(op))
     end

@@ -2,10 +2,14 @@
 -- The batch is refused unless ARGV[1] is still the newest fencing token and the
 -- book is still at the sequence the batch was matched against; so a matcher
 -- whose lock expired can waste work but never write.
+-- orderbook/commit_batch.py builds the keys and ops (its Key names KEYS[1..14]).
 --
 -- KEYS[1] fence   KEYS[2] seq   KEYS[3] cursor   KEYS[4] inbox   KEYS[5] events
 -- KEYS[6] bids    KEYS[7] asks  KEYS[8] orders hash   KEYS[9] recent trades list
--- KEYS[10..] per-batch keys (open-order sets, fill lists, reply lists), named by index in ops
+-- KEYS[10] voided order ids (sorted set, by time)
+-- KEYS[11] bid levels   KEYS[12] ask levels (sorted sets of prices)
+-- KEYS[13] bid depth    KEYS[14] ask depth (hashes price -> total quantity)
+-- KEYS[15..] per-batch keys (open-order sets, fill lists, reply lists), named by index in ops
 -- ARGV[1] fence token   ARGV[2] expected seq   ARGV[3] new seq   ARGV[4] new cursor
 -- ARGV[5] how many commands to read for the next batch (0: none)
 -- ARGV[6..] ops, each an opcode followed by its arguments:
@@ -17,6 +21,9 @@
 --   R  <key idx> <json>                  push a reply (expires after 60 s)
 --   E  <sequence> <json>                 append an event to the journal
 --   T  <json>                            push a trade onto the recent-trades list (newest first, capped)
+--   V  <order id> <time ms> <forget before ms>   refuse an order id for good; forget older ones
+--   D  <levels key idx> <depth key idx> <score> <price> <total>   a level's total (0: the level is gone)
+--   D0                                   drop every level total (a full set of D ops follows)
 -- Returns {'ok', <id of the last journal entry>, <next entries>}, 'stale_fence' or 'stale_seq'.
 -- Inbox entries waiting after the new cursor are handed back, so a busy matcher needs one
 -- round trip per batch; its fencing token stays valid until another holder takes a newer one.
@@ -50,6 +57,19 @@ while i <= n do
     last_event_id = redis.call('XADD', KEYS[5], '*', 'sequence', ARGV[i + 1], 'event', ARGV[i + 2]); i = i + 3
   elseif op == 'T' then
     redis.call('LPUSH', KEYS[9], ARGV[i + 1]); i = i + 2
+  elseif op == 'V' then
+    redis.call('ZADD', KEYS[10], ARGV[i + 2], ARGV[i + 1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[10], '-inf', '(' .. ARGV[i + 3]); i = i + 4
+  elseif op == 'D' then
+    local levels, depth = KEYS[tonumber(ARGV[i + 1])], KEYS[tonumber(ARGV[i + 2])]
+    if ARGV[i + 5] == '0' then
+      redis.call('ZREM', levels, ARGV[i + 4]); redis.call('HDEL', depth, ARGV[i + 4])
+    else
+      redis.call('ZADD', levels, ARGV[i + 3], ARGV[i + 4]); redis.call('HSET', depth, ARGV[i + 4], ARGV[i + 5])
+    end
+    i = i + 6
+  elseif op == 'D0' then
+    redis.call('DEL', KEYS[11], KEYS[12], KEYS[13], KEYS[14]); i = i + 1
   else
     return redis.error_reply('commit_batch: unknown op ' .. tostring(op))
   end

@@ -1,10 +1,11 @@
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify
 
 from exchange.money import format_cents
 from ledger.accounts import CASH
 from orderbook.errors import ApiError
 from orderbook import views
-from orderbook.services import int_arg, login_required, services
+from orderbook.queries import FillsQuery, parse_query
+from orderbook.services import login_required, services
 
 bp = Blueprint("account", __name__)
 
@@ -36,11 +37,10 @@ def account():
 @bp.get("/fills")
 @login_required
 def fills():
-    symbol = request.args.get("symbol")
-    if symbol is not None:
-        symbol = services().entry.symbol(symbol, status=400)
-    limit = int_arg("limit", 100, 1, 1000)
-    return jsonify({"fills": [views.history_fill(f) for f in services().ledger.fills(g.user_id, symbol, limit)]})
+    query = parse_query(FillsQuery)
+    symbol = None if query.symbol is None else services().entry.symbol(query.symbol, status=400)
+    fills = services().ledger.fills(g.user_id, symbol, query.limit)
+    return jsonify({"fills": [views.history_fill(f) for f in fills]})
 
 
 @bp.get("/balance/<user_id>")

@@ -7,8 +7,9 @@ from decimal import Decimal
 from flask import Blueprint, g, jsonify, request
 
 from bots.rules import RuleError, parse_rule
-from bots.store import MAX_NAME, BotStore, TooManyBots, view
+from bots.store import MAX_NAME, BadCursor, BotStore, TooManyBots, view
 from orderbook.errors import ApiError, not_found
+from orderbook.queries import BotsQuery, parse_query
 from orderbook.services import login_required, services
 
 bp = Blueprint("bots", __name__)
@@ -30,6 +31,10 @@ def _body() -> dict:
         body = None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object {\"rule\": ..., \"name\"?: ...}")
+    try:  # JSON may escape a lone surrogate ("\\ud800"); no store can encode one
+        json.dumps(body, ensure_ascii=False, default=str).encode()
+    except UnicodeEncodeError:
+        raise ApiError(400, "invalid_json", "the request body holds a lone surrogate (\\ud800-\\udfff)") from None
     unknown = sorted(set(body) - {"rule", "name"})
     if unknown:
         raise ApiError(400, "unknown_field", f"{unknown[0]}: unknown field; a bot is {{\"rule\", \"name\"?}}")
@@ -59,7 +64,13 @@ def create_bot():
 @bp.get("/bots")
 @login_required
 def list_bots():
-    return jsonify({"bots": [view(doc) for doc in _store().owned(g.user_id)]})
+    query = parse_query(BotsQuery)
+    try:
+        docs, next_cursor = _store().page(g.user_id, query.limit, query.cursor)
+    except BadCursor:
+        raise ApiError(400, "invalid_parameter", "cursor is not one this API gave: pass next_cursor as it came") \
+            from None
+    return jsonify({"bots": [view(doc) for doc in docs], "next_cursor": next_cursor})
 
 
 @bp.get("/bots/<bot_id>")

@@ -1,31 +1,46 @@
-"""The public leaderboard: every account marked to market (``ledger.leaderboard``)."""
+"""The public leaderboard: every account marked to market (``ledger.leaderboard``), served cached.
+
+Publicly a row is rank, username, value and P&L (and whether it is the house
+account). The caller's own row, when the request carries a valid token, also
+shows its cash and shares, and comes again as ``me`` even outside ``limit``.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
 from exchange.money import format_cents
-from ledger.leaderboard import Standing, read_standings
-from orderbook.services import int_arg, services
+from orderbook.queries import LeaderboardQuery, parse_query
+from orderbook.services import services, token_check
 
 bp = Blueprint("leaderboard", __name__)
 
 
-def _row(rank: int, row: Standing) -> dict:
-    return {"rank": rank, "user_id": row.user_id, "username": row.username, "house": row.house,
-            "value": format_cents(row.value), "starting_value": format_cents(row.starting_value),
-            "pnl": format_cents(row.pnl), "cash": format_cents(row.holdings.cash),
-            "shares": dict(sorted(row.holdings.shares.items()))}
+def _public_row(rank: int, row: dict) -> dict:
+    return {"rank": rank, "username": row["username"], "house": row["house"],
+            "value": format_cents(row["value"]), "pnl": format_cents(row["value"] - row["starting_value"])}
+
+
+def _own_row(rank: int, row: dict) -> dict:
+    return {**_public_row(rank, row), "cash": format_cents(row["cash"]), "shares": row["shares"]}
 
 
 @bp.get("/leaderboard")
 def leaderboard():
-    limit = int_arg("limit", 100, 1, 10_000)
-    svc = services()
-    prices, rows = read_standings(svc.redis, svc.auth.db, svc.settings.symbols)
+    limit = parse_query(LeaderboardQuery).limit
+    user_id, _invalid = token_check()  # a missing or bad token just gets the public view
+    board = services().leaderboard.snapshot()
+    rows = [_public_row(rank, row) for rank, row in enumerate(board.rows[:limit], start=1)]
+    mine = board.row_of(user_id) if user_id is not None else None
+    if mine is not None:
+        rank, row = mine
+        if rank <= limit:
+            rows[rank - 1] = _own_row(rank, row)
     return jsonify({
-        "prices": {symbol: None if p is None else format_cents(p) for symbol, p in prices.items()},
-        "accounts": len(rows),
-        "total_value": format_cents(sum(r.value for r in rows)),
-        "total_starting_value": format_cents(sum(r.starting_value for r in rows)),
-        "leaderboard": [_row(rank, row) for rank, row in enumerate(rows[:limit], start=1)],
+        "as_of": board.as_of_ms,
+        "prices": {symbol: None if p is None else format_cents(p) for symbol, p in board.prices.items()},
+        "accounts": len(board.rows),
+        "total_value": format_cents(board.total_value),
+        "total_starting_value": format_cents(board.total_starting_value),
+        "leaderboard": rows,
+        "me": None if mine is None else _own_row(*mine),
     })

@@ -1,10 +1,10 @@
 import os
 import time
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
-from orderbook.schemas import CandleQuery
-from orderbook.services import int_arg, services
+from orderbook.queries import BookQuery, CandleQuery, TradesQuery, parse_query
+from orderbook.services import services
 from ticker.candles import rollup
 from ticker.quotes import candle_view, quote
 
@@ -25,7 +25,7 @@ def symbols():
 @bp.get("/book/<symbol>")
 def book(symbol: str):
     symbol = services().entry.symbol(symbol)
-    return jsonify(services().market.book(symbol, int_arg("depth", 50, 1, 1000)))
+    return jsonify(services().market.book(symbol, parse_query(BookQuery).depth))
 
 
 @bp.get("/ticker/<symbol>")
@@ -37,9 +37,10 @@ def ticker(symbol: str):
 @bp.get("/candles/<symbol>")
 def candles(symbol: str):
     symbol = services().entry.symbol(symbol)
-    query = CandleQuery.parse(request.args, now_s=int(time.time()))
-    minutes = services().candles.minutes(symbol, query.start - query.start % 60, query.end)
-    rolled = [c for c in rollup(minutes, query.interval_s) if query.start <= c.start < query.end]
+    query = parse_query(CandleQuery)
+    start, end = query.span(now_s=int(time.time()))
+    minutes = services().candles.minutes(symbol, start - start % 60, end)
+    rolled = [c for c in rollup(minutes, query.seconds) if start <= c.start < end]
     return jsonify({"symbol": symbol, "interval": query.interval,
                     "candles": [candle_view(c) for c in rolled[-query.limit:]]})
 
@@ -47,4 +48,4 @@ def candles(symbol: str):
 @bp.get("/trades/<symbol>")
 def trades(symbol: str):
     symbol = services().entry.symbol(symbol)
-    return jsonify({"symbol": symbol, "trades": services().market.trades(symbol, int_arg("limit", 100, 1, 1000))})
+    return jsonify({"symbol": symbol, "trades": services().market.trades(symbol, parse_query(TradesQuery).limit)})

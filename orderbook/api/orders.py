@@ -1,8 +1,8 @@
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify
 
-from orderbook.errors import ApiError
 from orderbook.schemas import AmendOrderBody, PlaceOrder, parse
-from orderbook.services import int_arg, login_required, services
+from orderbook.queries import CancelAllQuery, OrdersQuery, parse_query
+from orderbook.services import login_required, services
 
 bp = Blueprint("orders", __name__)
 
@@ -17,11 +17,8 @@ def place_order():
 @bp.get("/orders")
 @login_required
 def list_orders():
-    status = request.args.get("status", "open")
-    if status not in ("open", "all"):
-        raise ApiError(400, "invalid_status", "status must be 'open' or 'all'")
-    limit = int_arg("limit", 100, 1, 1000)
-    return jsonify({"orders": services().entry.list(g.user_id, status, request.args.get("symbol"), limit)})
+    query = parse_query(OrdersQuery)
+    return jsonify({"orders": services().entry.list(g.user_id, query.status, query.symbol, query.limit)})
 
 
 @bp.get("/orders/<order_id>")
@@ -46,4 +43,4 @@ def cancel_order(order_id: str):
 @bp.delete("/orders")
 @login_required
 def cancel_all():
-    return jsonify({"canceled": services().entry.cancel_all(g.user_id, request.args.get("symbol"))})
+    return jsonify({"canceled": services().entry.cancel_all(g.user_id, parse_query(CancelAllQuery).symbol)})

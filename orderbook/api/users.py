@@ -1,6 +1,6 @@
 from flask import Blueprint, jsonify
 
-from orderbook.schemas import Credentials, parse
+from orderbook.schemas import Credentials, Registration, parse
 from orderbook.services import bearer_token, login_required, services
 
 bp = Blueprint("users", __name__)
@@ -8,7 +8,7 @@ bp = Blueprint("users", __name__)
 
 @bp.post("/users")
 def register():
-    body = parse(Credentials)
+    body = parse(Registration)
     return jsonify(services().auth.register(body.username, body.password)), 201
 
 

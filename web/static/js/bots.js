@@ -5,6 +5,7 @@ import { JsonText, del, describe, get, post } from "./api.js";
 import { $, el, showMessage } from "./dom.js";
 
 const ACTIVE = new Set(["waiting", "fired"]);
+const PAGE = 50; // bots listed: GET /bots is paged
 const EXAMPLE = `{
   "$when": {"$comparison": {"itemA": {"$ask": "KRYP"}, "type": "lte", "itemB": "12.00"}},
   "$do": [{"$order": {"kind": "LIMIT", "intent": "BUY", "bid": "12.00", "shares": 5}}],
@@ -119,16 +120,16 @@ export class BotsPanel {
       return;
     }
     try {
-      const { bots } = await get("/bots");
-      this.#render(bots);
+      const { bots, next_cursor: more } = await get(`/bots?limit=${PAGE}`);
+      this.#render(bots, more);
     } catch (err) {
       if (err.status !== 401) showMessage("#bot-message", describe(err), "error");
     }
   }
 
-  #render(bots) {
-    const newestFirst = [...bots].reverse();
-    $("#my-bots").replaceChildren(...newestFirst.map((bot) =>
+  // One page, newest first (the API's order); older bots beyond it are noted, not listed.
+  #render(bots, more) {
+    $("#my-bots").replaceChildren(...bots.map((bot) =>
       el("tr", { "data-bot-id": bot.bot_id, "data-status": bot.status },
          el("td", {}, bot.name), el("td", { class: `status-${bot.status}` }, bot.status),
          el("td", {}, stepText(bot)), el("td", {}, describeAction(bot.last_action)),
@@ -136,6 +137,7 @@ export class BotsPanel {
            ? el("button", { type: "button", class: "stop", onclick: () => this.#stop(bot) }, "Stop")
            : ""))));
     if (!bots.length) $("#my-bots").append(el("tr", { class: "empty" }, el("td", { colspan: 5 }, "No bots yet.")));
+    if (more) $("#my-bots").append(el("tr", { class: "empty" }, el("td", { colspan: 5 }, `The newest ${PAGE} are shown.`)));
   }
 
   async #stop(bot) {

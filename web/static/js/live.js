@@ -3,7 +3,7 @@
 import { io } from "/vendor/socket.io.esm.min.js";
 
 export const CHANNELS = ["book", "trades", "ticker", "candles"];
-const EVENTS = ["book_snapshot", "book_update", "trade", "ticker", "candle", "order", "error"];
+const EVENTS = ["book_snapshot", "book_update", "trade", "ticker", "candle", "order", "error", "session_ended"];
 
 export class LiveFeed {
   // handlers: {book_snapshot(data), ..., status(text)}

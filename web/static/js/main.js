@@ -44,6 +44,8 @@ const live = new LiveFeed({
   },
   order: () => refreshAccountSoon(),
   refused: (error) => account.signOut(`Live updates refused your session: ${error.message}. Please log in again.`),
+  // My token was revoked (logged out elsewhere) or expired: the server stopped my order events.
+  session_ended: (error) => account.signOut(`Your session ended: ${error.message}. Please log in again.`),
   error: (error) => { $("#live-status").textContent = `live error: ${error.message} (${error.code})`; },
 });
 

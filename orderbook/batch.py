@@ -1,0 +1,207 @@
+"""One batch of inbox commands matched against the cached book, as the writes that commit it.
+
+``MatchedBatch.apply`` turns one inbox entry into book events (the pure
+``OrderBook`` does the matching), records each event in the journal and in the
+orders' stored states, and answers the command's submitter. ``finish`` adds the
+states and level totals the batch changed. Nothing here does I/O except asking
+Redis whether an order id it is told to void exists; the writes go to a
+``BatchWriter`` and reach Redis in one commit_batch call (``orderbook.matcher``).
+"""
+from __future__ import annotations
+
+import orjson
+
+from exchange import keys
+from exchange.money import fee
+from orderbook.book_cache import BookCache
+from orderbook.commands import command_problem, decode, hold_for, new_state, order_time_ms
+from orderbook.commit_batch import BatchWriter
+from orderbook.model import (
+    Accepted, Amended, CommandRejected, Done, NewOrder, OrderType, Rested, Side, Status, TimeInForce, Trade,
+    VoidOrder, Voided, event_to_dict,
+)
+
+# A new order older than this (by the id's entry time) is refused: its hold may have been
+# voided so long ago that the voided id is forgotten (kept for VOIDED_MEMORY_MS).
+ORDER_MAX_AGE_MS = 24 * 3600 * 1000
+VOIDED_MEMORY_MS = 7 * ORDER_MAX_AGE_MS
+ORDER_FIELDS = ("side", "type", "price", "protection_price", "quantity", "time_in_force", "post_only",
+                "self_trade", "client_order_id", "maker_fee_bps", "taker_fee_bps", "hold")
+
+
+class MatchedBatch:
+    def __init__(self, cache: BookCache, symbol: str, seq: int, now_ms: int, *,
+                 max_open_orders: int | None = None, own_reply_to: str | None = None):
+        self.cache = cache
+        self.symbol = symbol
+        self.start_seq = seq  # the sequence the book was at: the batch commits only onto it
+        self.seq = seq  # the last sequence used: the next event gets seq + 1
+        self.now_ms = now_ms
+        self.max_open_orders = max_open_orders
+        self.own_reply_to = own_reply_to
+        self.own_reply: bytes | None = None  # the reply to own_reply_to's command, kept in memory
+        self.writer = BatchWriter(symbol)
+        self.states: dict[str, dict] = {}  # every order the batch touched, as it leaves them
+        self.levels: set[tuple[Side, int]] = set()  # the price levels the batch changed
+
+    # ---- commands -------------------------------------------------------------------------
+
+    def apply(self, entry_id: bytes, entry: dict) -> None:
+        """One inbox entry: {b"c": command, b"r": reply address (else the entry id)}."""
+        reply_to = entry.get(b"r", entry_id).decode()
+        replies: dict = {}
+        for event in self._events_for(entry.get(b"c"), replies):
+            self.seq += 1
+            self._record(event, replies)
+        # The reply is the order as this command left it, before later commands touch it.
+        reply = orjson.dumps(replies)
+        if reply_to == self.own_reply_to:
+            self.own_reply = reply  # its submitter is the caller: no need to go through Redis
+        else:
+            self.writer.reply(reply_to, reply)
+
+    def _events_for(self, raw: bytes | None, replies: dict) -> list:
+        try:
+            command, data = decode(raw)
+            problem = command_problem(command, data)
+        except (KeyError, TypeError, ValueError):
+            command, data, problem = None, {}, "invalid_command"
+        if problem is not None:
+            # Refuse it on the journal rather than let one bad entry block the symbol.
+            return [CommandRejected(str(data.get("order_id")), str(data.get("user_id")), problem)]
+        if isinstance(command, VoidOrder):
+            return self._void(command, replies)
+        if isinstance(command, NewOrder):
+            return self._new_order(command, data, replies)
+        return self.cache.book.apply(command)
+
+    def _new_order(self, order: NewOrder, data: dict, replies: dict) -> list:
+        state = new_state(data)
+        state["priority"] = self.seq + 1  # the sequence of its 'accepted' event
+        if order.order_id in self.cache.voided:
+            # Its hold was voided while the order was on its way: it must never trade.
+            state.update(status=Status.REJECTED.value, reason="order_voided", updated_ms=self.now_ms)
+            self.states[order.order_id] = state
+            return [CommandRejected(order.order_id, order.user_id, "order_voided")]
+        if self.now_ms - (order_time_ms(order.order_id) or self.now_ms) > ORDER_MAX_AGE_MS:
+            return [CommandRejected(order.order_id, order.user_id, "order_expired")]
+        self.states[order.order_id] = state
+        replies.update(order=state, fills=[])
+        book = self.cache.book
+        if self._over_open_orders(order):
+            return book.reject(order, "too_many_open_orders", priority=state["priority"])
+        return book.place(order, priority=state["priority"])
+
+    def _over_open_orders(self, order: NewOrder) -> bool:
+        """Whether a GTC limit order (one that may rest) finds its owner at the open-order cap."""
+        return (self.max_open_orders is not None and order.type is OrderType.LIMIT
+                and order.time_in_force is TimeInForce.GTC
+                and self.cache.book.open_orders(order.user_id) >= self.max_open_orders)
+
+    def _void(self, command: VoidOrder, replies: dict) -> list:
+        """Void an order id unless the book already knows it (then its own events settle its hold)."""
+        order_id = command.order_id
+        known = (order_id in self.states or order_id in self.cache.records
+                 or order_id in self.cache.voided
+                 or self.cache.client.hexists(keys.orders(self.symbol), order_id))
+        replies["voided"] = not known
+        if known:
+            return []
+        self.cache.voided.add(order_id)  # if the commit fails, the reload that follows rebuilds this
+        return [Voided(order_id, command.user_id, command.asset)]
+
+    # ---- events -----------------------------------------------------------------------------
+
+    def _state(self, order_id: str) -> dict:
+        state = self.states.get(order_id)
+        if state is None:  # resting since an earlier batch
+            state = self.states[order_id] = self.cache.records[order_id]
+        return state
+
+    def _record(self, event, replies: dict) -> None:
+        journal = event_to_dict(event)
+        journal.update(sequence=self.seq, symbol=self.symbol, time=self.now_ms)
+        if isinstance(event, Accepted):
+            state = self.states[event.order_id]
+            journal.update(order={name: state[name] for name in ORDER_FIELDS})
+        elif isinstance(event, Trade):
+            self._trade(event, journal, replies)
+        elif isinstance(event, Rested):
+            self._rested(event)
+        elif isinstance(event, Amended):
+            state = self._state(event.order_id)
+            journal.update(side=state["side"],
+                           released=hold_for(state, state["remaining_quantity"]) - hold_for(state, event.remaining))
+            state.update(quantity=event.quantity, remaining_quantity=event.remaining, updated_ms=self.now_ms)
+            self.levels.add((Side(state["side"]), state["price"]))
+            replies["order"] = state
+        elif isinstance(event, Done):
+            self._done(event, journal, replies)
+        elif isinstance(event, CommandRejected):
+            replies["error"] = {"code": event.code}
+        elif isinstance(event, Voided):
+            self.writer.void(event.order_id, self.now_ms, self.now_ms - VOIDED_MEMORY_MS)
+        self.writer.journal(self.seq, orjson.dumps(journal))
+
+    def _rested(self, event: Rested) -> None:
+        state = self._state(event.order_id)
+        self.cache.rested(state)
+        self.writer.rest(event.side, event.price, state["priority"], event.order_id)
+        self.writer.open_order(event.user_id, event.order_id)
+        self.levels.add((event.side, event.price))
+
+    def _done(self, event: Done, journal: dict, replies: dict) -> None:
+        state = self._state(event.order_id)
+        journal.update(side=state["side"], released=hold_for(state, event.remaining))
+        state.update(status=event.status.value, reason=event.reason, updated_ms=self.now_ms)
+        if event.status is not Status.FILLED:
+            state["remaining_quantity"] = event.remaining
+        if self.cache.left(event.order_id) is not None:  # it was resting: off Redis's book too
+            side = Side(state["side"])
+            self.writer.unrest(side, state["priority"], event.order_id)
+            self.writer.close_order(event.user_id, event.order_id)
+            self.levels.add((side, state["price"]))
+        replies.setdefault("order", state)
+
+    def _trade(self, event: Trade, journal: dict, replies: dict) -> None:
+        maker, taker = self._state(event.maker_order_id), self._state(event.taker_order_id)
+        trade_id = f"{self.symbol}-{self.seq}"
+        price, quantity = event.price, event.quantity
+        maker_fee = fee(price, quantity, maker["maker_fee_bps"])
+        taker_fee = fee(price, quantity, taker["taker_fee_bps"])
+        if event.taker_side is Side.BUY:
+            buyer, seller, buyer_left, buyer_fee, seller_fee = taker, maker, event.taker_remaining, taker_fee, maker_fee
+        else:
+            buyer, seller, buyer_left, buyer_fee, seller_fee = maker, taker, event.maker_remaining, maker_fee, taker_fee
+        journal.update(trade_id=trade_id, buy_order_id=buyer["order_id"], sell_order_id=seller["order_id"],
+                       buyer_id=buyer["user_id"], seller_id=seller["user_id"],
+                       buyer_fee=buyer_fee, seller_fee=seller_fee,
+                       # the buyer's hold shrinks to what its remaining quantity needs
+                       buyer_hold_used=hold_for(buyer, buyer_left + quantity) - hold_for(buyer, buyer_left))
+        for state, remaining, liquidity, paid in ((maker, event.maker_remaining, "maker", maker_fee),
+                                                  (taker, event.taker_remaining, "taker", taker_fee)):
+            state.update(filled_quantity=state["filled_quantity"] + quantity, remaining_quantity=remaining,
+                         status=Status.PARTIALLY_FILLED.value, updated_ms=self.now_ms, fees=state["fees"] + paid)
+            fill = {"trade_id": trade_id, "price": price, "quantity": quantity, "fee": paid,
+                    "liquidity": liquidity, "time": self.now_ms, "sequence": self.seq}
+            self.writer.append_fill(state["order_id"], orjson.dumps(fill))
+            if liquidity == "taker" and "fills" in replies:
+                replies["fills"].append(fill)
+        self.levels.add((event.taker_side.opposite(), price))
+        self.writer.recent_trade(orjson.dumps({"trade_id": trade_id, "price": price, "quantity": quantity,
+                                               "time": self.now_ms, "taker_side": event.taker_side.value,
+                                               "sequence": self.seq}))
+
+    # ---- the end ----------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Add the orders' states and the price levels' totals as the batch leaves them."""
+        for order_id, state in self.states.items():
+            self.writer.save_order(order_id, orjson.dumps(state))
+        book = self.cache.book
+        if self.cache.levels_stale:  # after a reload: rewrite them all, whatever they were
+            self.writer.clear_levels()
+            bids, asks = book.l2()
+            self.levels = {(Side.BUY, price) for price, _ in bids} | {(Side.SELL, price) for price, _ in asks}
+        for side, price in sorted(self.levels):
+            self.writer.level(side, price, book.level_quantity(side, price))

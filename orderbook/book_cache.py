@@ -1,0 +1,119 @@
+"""A matcher's copy of one symbol's book, kept between batches and brought up to date from Redis.
+
+The pure ``OrderBook`` holds what matching needs of each resting order; ``records``
+holds the rest of its stored state (fees, hold, times), the one copy a batch
+updates and commits. Only this class adds or drops either, so they stay in
+step. ``seq`` is the journal sequence the copy reflects (None: do not trust it,
+reload). Another matcher's batches are followed by replaying the
+journal and reading only the orders they touched; anything unusual reloads.
+"""
+from __future__ import annotations
+
+import orjson
+import redis
+
+from exchange import keys
+from orderbook.book import OrderBook
+from orderbook.commands import resting_from_state
+from orderbook.model import Status
+
+CATCH_UP_MAX_EVENTS = 20_000  # beyond this gap a full reload is cheaper
+
+
+class BookCache:
+    def __init__(self, client: redis.Redis, symbol: str):
+        self.client = client
+        self.symbol = symbol
+        self.book = OrderBook()
+        self.seq: int | None = None  # the sequence the book reflects
+        self.journal_id: bytes | None = None  # the journal entry id of that sequence
+        self.records: dict[str, dict] = {}  # resting order id -> its stored state
+        self.voided: set[str] = set()  # order ids the book refuses for good (keys.voided)
+        # Set by a reload: the level totals in Redis are rewritten from this book at the next commit.
+        self.levels_stale = True
+        self.catch_ups = 0
+
+    def rested(self, state: dict) -> None:
+        """A batch rested this order (the book already holds it)."""
+        self.records[state["order_id"]] = state
+
+    def left(self, order_id: str) -> dict | None:
+        """A batch took this order off the book; returns its record if it was resting."""
+        return self.records.pop(order_id, None)
+
+    def invalidate(self) -> None:
+        """The book ran ahead of Redis (a batch that did not commit): rebuild it before trusting it."""
+        self.seq = None
+
+    def sync(self, seq: int) -> None:
+        """Bring the book to ``seq``, the sequence Redis is at."""
+        if seq != self.seq:
+            self.catch_up(seq)
+
+    def reload(self) -> None:
+        """Rebuild the book from Redis: every resting order's state, and the voided ids."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(keys.seq(self.symbol))
+        pipe.xrevrange(keys.events(self.symbol), count=1)
+        pipe.zrange(keys.bids(self.symbol), 0, -1)
+        pipe.zrange(keys.asks(self.symbol), 0, -1)
+        pipe.zrange(keys.voided(self.symbol), 0, -1)
+        seq, last_event, bid_members, ask_members, voided = pipe.execute()
+        order_ids = [m.decode().split(":", 1)[1] for m in bid_members + ask_members]
+        raw_states = self.client.hmget(keys.orders(self.symbol), order_ids) if order_ids else []
+        self.book, self.records = OrderBook(), {}
+        for raw in raw_states:
+            self._load(orjson.loads(raw))
+        self.voided = {order_id.decode() for order_id in voided}
+        self.seq = int(seq or 0)
+        self.journal_id = last_event[0][0] if last_event else b"0-0"
+        self.levels_stale = True
+
+    def catch_up(self, seq: int) -> None:
+        """Bring the book from ``self.seq`` to ``seq`` by replaying the journal."""
+        gap = seq - (self.seq or 0)
+        if self.seq is None or self.journal_id is None or not 0 < gap <= CATCH_UP_MAX_EVENTS:
+            return self.reload()
+        entries = self.client.xrange(keys.events(self.symbol), min=b"(" + self.journal_id, count=gap)
+        if (len(entries) != gap or int(entries[0][1][b"sequence"]) != self.seq + 1
+                or int(entries[-1][1][b"sequence"]) != seq):
+            return self.reload()
+        self._apply_states(self._touched(entries))
+        self.seq = seq
+        self.journal_id = entries[-1][0]
+        self.catch_ups += 1
+
+    def _touched(self, entries: list) -> list[str]:
+        """The order ids the journal entries touched (voided ids are noted as they pass)."""
+        touched: dict[str, None] = {}
+        for _id, fields in entries:
+            event = orjson.loads(fields[b"event"])
+            if event["type"] == "voided":
+                self.voided.add(event["order_id"])
+                continue
+            for name in ("order_id", "maker_order_id", "taker_order_id"):
+                if name in event:
+                    touched[event[name]] = None
+        return list(touched)
+
+    def _apply_states(self, order_ids: list[str]) -> None:
+        raw_states = self.client.hmget(keys.orders(self.symbol), order_ids) if order_ids else []
+        states = [orjson.loads(raw) for raw in raw_states if raw]
+        for state in sorted(states, key=lambda st: st["priority"] or 0):
+            order_id = state["order_id"]
+            if Status(state["status"]).is_done:
+                self.book.discard(order_id)
+                self.records.pop(order_id, None)
+                continue
+            # After a command is applied, every order that is not done is resting; a new one
+            # has a later priority than any the book holds, so it goes last at its level.
+            resting = self.book.get(order_id)
+            if resting is None:
+                self._load(state)
+            else:
+                resting.quantity, resting.remaining = state["quantity"], state["remaining_quantity"]
+                self.records[order_id] = state
+
+    def _load(self, state: dict) -> None:
+        self.book.load(resting_from_state(state))
+        self.records[state["order_id"]] = state

@@ -1,0 +1,135 @@
+"""Query strings, validated by pydantic models like request bodies (orderbook.schemas).
+
+Every bad value is a 400 ``invalid_parameter`` whose message starts with the
+parameter's name. The same models describe the query parameters in the
+OpenAPI document (orderbook.openapi). Parameters a model does not name are ignored.
+"""
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Annotated, Literal
+
+from flask import request
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from orderbook.errors import ApiError
+from ticker.candles import INTERVALS
+
+MAX_CANDLES = 10_000  # a candles request may span at most this many intervals
+MAX_EPOCH_S = 10**11
+BOTS_PAGE = 50
+MAX_BOTS_PAGE = 200
+
+_ASCII_INTEGER = re.compile(r"[0-9]{1,18}")
+
+
+def _ascii_integer(raw: object) -> object:
+    """Only plain ASCII digits: str.isdigit() also takes '²' and '①' (which int() then refuses),
+    and int() takes '٣', ' 5', '+5' and '1_0'."""
+    if isinstance(raw, str):
+        if not _ASCII_INTEGER.fullmatch(raw):
+            raise ValueError("not a plain integer")
+        return int(raw)
+    return raw
+
+
+Integer = Annotated[int, BeforeValidator(_ascii_integer)]
+EpochSeconds = Annotated[int, Field(ge=0, le=MAX_EPOCH_S), BeforeValidator(_ascii_integer)]
+Symbol = Annotated[str, Field(max_length=16)]
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+@cache
+def parameter_schemas(model: type[Query]) -> dict[str, dict]:
+    """Each parameter's JSON Schema, without the null an optional one's type allows:
+    a query string has no null, an absent parameter takes its default."""
+    schemas = {}
+    for name, schema in model.model_json_schema()["properties"].items():
+        schema = {key: value for key, value in schema.items() if key != "title"}
+        branches = [branch for branch in schema.pop("anyOf", ()) if branch.get("type") != "null"]
+        if len(branches) == 1:
+            schema.update(branches[0])
+        if schema.get("default", 0) is None:
+            del schema["default"]
+        schemas[name] = schema
+    return schemas
+
+
+def _message(model: type[Query], name: str, pydantic_message: str) -> str:
+    schema = parameter_schemas(model).get(name, {})
+    if "enum" in schema:
+        return f"{name} must be one of {', '.join(schema['enum'])}"
+    if schema.get("type") == "integer":
+        return f"{name} must be an integer from {schema['minimum']} to {schema['maximum']}"
+    return f"{name}: {pydantic_message}"
+
+
+def parse_query(model: type[Query]) -> Query:
+    """The request's query string as ``model`` (the first value of a repeated parameter),
+    or a 400 invalid_parameter naming the first bad one."""
+    try:
+        return model.model_validate(request.args.to_dict(flat=True))
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        name = str(first["loc"][0]) if first.get("loc") else "query"
+        raise ApiError(400, "invalid_parameter", _message(model, name, first["msg"])) from None
+
+
+class BookQuery(Query):
+    depth: Integer = Field(50, ge=1, le=500, description="price levels per side (a snapshot costs what it returns)")
+
+
+class TradesQuery(Query):
+    limit: Integer = Field(100, ge=1, le=1000, description="most recent trades")
+
+
+class LeaderboardQuery(Query):
+    limit: Integer = Field(100, ge=1, le=10_000, description="top accounts")
+
+
+class OrdersQuery(Query):
+    status: Literal["open", "all"] = Field("open", description="open orders, or every recent order")
+    symbol: Symbol | None = Field(None, description="only this symbol's")
+    limit: Integer = Field(100, ge=1, le=1000, description="most recent orders")
+
+
+class CancelAllQuery(Query):
+    symbol: Symbol | None = Field(None, description="only this symbol's")
+
+
+class FillsQuery(Query):
+    symbol: Symbol | None = Field(None, description="only this symbol's")
+    limit: Integer = Field(100, ge=1, le=1000, description="most recent fills")
+
+
+class BotsQuery(Query):
+    limit: Integer = Field(BOTS_PAGE, ge=1, le=MAX_BOTS_PAGE, description="bots per page, newest first")
+    cursor: Annotated[str, Field(max_length=200)] | None = Field(None, description="the previous page's next_cursor")
+
+
+class CandleQuery(Query):
+    """[start, end) in epoch seconds, at most ``limit`` candles of ``interval``."""
+
+    interval: Literal[tuple(INTERVALS)] = Field("1m", description="candle width")
+    start: EpochSeconds | None = Field(None, description="epoch seconds; by default end - limit candles")
+    end: EpochSeconds | None = Field(None, description="epoch seconds, exclusive; by default past the live candle")
+    limit: Integer = Field(500, ge=1, le=1000, description="most candles, the newest kept")
+
+    @property
+    def seconds(self) -> int:
+        return INTERVALS[self.interval]
+
+    def span(self, now_s: int) -> tuple[int, int]:
+        """[start, end): by default the last ``limit`` intervals up to and including the live one."""
+        end = self.end if self.end is not None else now_s + self.seconds
+        start = self.start if self.start is not None else end - self.seconds * self.limit
+        if start > end:
+            raise ApiError(400, "invalid_range", "start must not be after end")
+        if (end - start) // self.seconds > MAX_CANDLES:
+            raise ApiError(400, "range_too_large",
+                           f"a request may span at most {MAX_CANDLES} {self.interval} candles")
+        return max(0, start), end
