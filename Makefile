@@ -3,6 +3,8 @@
 # make test  - the full test suite; tests start their own servers on free ports
 # make bench - every script in bench/ (a .py with a __main__ block; the rest
 #              are helpers): engine.py first, then http*.py, then the others
+# make chaos - the whole stack under a bot swarm and seeded faults for CHAOS_DURATION
+#              seconds (600), then the money checks; CHAOS_SEED=N repeats a run
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +17,10 @@ BENCH_SCRIPTS = $(shell grep -l '__name__ == "__main__"' bench/*.py 2>/dev/null)
 BENCHES = $(filter bench/engine.py,$(BENCH_SCRIPTS)) $(filter bench/http%.py,$(BENCH_SCRIPTS)) \
           $(filter-out bench/engine.py bench/http%.py,$(BENCH_SCRIPTS))
 
-.PHONY: up test bench venv
+CHAOS_DURATION ?= 600
+CHAOS_SEED ?=
+
+.PHONY: up test bench chaos venv
 .DEFAULT_GOAL := up
 
 venv: $(STAMP)
@@ -44,3 +49,6 @@ bench: $(STAMP)
 	@test -n "$(strip $(BENCHES))" || echo "no benchmarks in bench/ yet"
 	@set -e; for script in $(BENCHES); do \
 	  echo "== $$script"; PYTHONPATH=$(CURDIR) $(PY) $$script; done
+
+chaos: $(STAMP) $(NPM_STAMP)
+	$(PY) -m devstack chaos --duration $(CHAOS_DURATION) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -27,6 +28,7 @@ from rich.table import Table
 
 from bots import swarm_accounts
 from bots.client import ApiError, ExchangeClient
+from bots.record import OrderRecord, RecordingClient
 from bots.scoreboard import Standing, rank
 from bots.strategies import TRADER_KINDS, MarketMaker, MarketMakerConfig, Strategy
 from bots.strategies.base import must_back_off
@@ -34,7 +36,11 @@ from exchange.config import settings
 from exchange.money import format_cents, parse_cents
 from exchange.valuation import Holdings
 
+T = TypeVar("T")
 SETTLE_TIMEOUT_S = 20.0  # how long to wait for the bots' holds to be released at the end
+# How long a call outside the bots' own rounds (registration, the final reads) keeps
+# retrying an overloaded or unreachable exchange: a data store restarting takes seconds.
+RETRY_FOR_S = 60.0
 
 
 @dataclass
@@ -51,6 +57,7 @@ class SwarmConfig:
     maker_interval_s: float = 2.0
     trader_interval_s: float = 1.0
     fair_value: int = 10_000  # ticks: where makers quote when a symbol has no book and no trades
+    record: str | None = None  # a file to write every order answered 2xx to (bots/record.py)
 
 
 @dataclass
@@ -118,20 +125,41 @@ def plan(config: SwarmConfig, symbols: list[str]) -> list[tuple[str, type[Strate
     return bots
 
 
-def sign_in(config: SwarmConfig, symbols: list[str], rng: random.Random, console: Console) -> list[SwarmBot]:
+def retrying(call: Callable[[], T], retry_for_s: float = RETRY_FOR_S) -> T:
+    """call(), again after a growing pause while the exchange is overloaded or unreachable."""
+    deadline = time.monotonic() + retry_for_s
+    pause = 0.2
+    while True:
+        try:
+            return call()
+        except ApiError as error:
+            if not must_back_off(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(5.0, pause * 2)
+
+
+def new_client(config: SwarmConfig, record: OrderRecord | None) -> ExchangeClient:
+    return RecordingClient(config.url, record) if record else ExchangeClient(config.url)
+
+
+def sign_in(config: SwarmConfig, symbols: list[str], rng: random.Random, console: Console,
+            record: OrderRecord | None = None) -> list[SwarmBot]:
     """The bots, logged in as an earlier run left them or registered now, under the remembered
-    (or given, or fresh) prefix and password, which are then remembered for the next run."""
+    (or given, or fresh) prefix and password, which are then remembered for the next run.
+    An exchange that is restarting is retried; a registration whose answer was lost is
+    found by the retry's login."""
     identity = swarm_accounts.choose(config.accounts_file, config.url, config.prefix, config.password)
     config.prefix, config.password = identity.prefix, identity.password
     bots, registered = [], 0
     for name, strategy_class, strategy_config, symbol in plan(config, symbols):
-        client = ExchangeClient(config.url)
+        client = new_client(config, record)
         username = f"{config.prefix}-{name}"
-        if swarm_accounts.sign_in(client, username, config.password):
+        if retrying(lambda: swarm_accounts.sign_in(client, username, config.password)):
             registered += 1
         else:
-            client.cancel_all()  # what an earlier run that was killed left open
-        start = Holdings.from_balances(client.account()["balances"])
+            retrying(client.cancel_all)  # what an earlier run that was killed left open
+        start = Holdings.from_balances(retrying(client.account)["balances"])
         strategy = strategy_class(client, symbol, strategy_config, rng=random.Random(rng.getrandbits(64)))
         bots.append(SwarmBot(username, client, strategy, start))
     swarm_accounts.remember(config.accounts_file, config.url, identity)
@@ -195,13 +223,13 @@ def wait_until_released(bots: list[SwarmBot], wait_s: float) -> None:
 def last_prices(client: ExchangeClient, symbols: list[str]) -> dict[str, int | None]:
     prices = {}
     for symbol in symbols:
-        trades = client.trades(symbol, limit=1)
+        trades = retrying(lambda: client.trades(symbol, limit=1))
         prices[symbol] = parse_cents(trades[0]["price"]) if trades else None
     return prices
 
 
 def trades_since(client: ExchangeClient, symbols: list[str], start_ms: int) -> dict[str, int]:
-    return {symbol: sum(1 for t in client.trades(symbol, limit=1000) if t["time"] >= start_ms)
+    return {symbol: sum(1 for t in retrying(lambda: client.trades(symbol, limit=1000)) if t["time"] >= start_ms)
             for symbol in symbols}
 
 
@@ -212,10 +240,34 @@ def progress_line(bots: list[SwarmBot]) -> str:
             f"filled {sum(s.bought + s.sold for s in stats)} sh  errors {errors}")
 
 
+def drive(bots: list[SwarmBot], config: SwarmConfig, rng: random.Random, stop: threading.Event,
+          console: Console) -> float:
+    """Run every bot in its own thread until the duration is up or ``stop`` is set; the seconds it ran."""
+    started = time.monotonic()
+    for bot in bots:
+        bot.thread = threading.Thread(target=run_bot, name=bot.username, daemon=True,
+                                      args=(bot, stop, rng.uniform(0, bot.strategy.config.interval_s)))
+        bot.thread.start()
+    with Progress(TextColumn("[bold]swarm"), BarColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+                  console=console) as progress:
+        task = progress.add_task(progress_line(bots), total=config.duration_s)
+        while not stop.wait(0.5):
+            elapsed = time.monotonic() - started
+            progress.update(task, completed=min(elapsed, config.duration_s), description=progress_line(bots))
+            if elapsed >= config.duration_s:
+                break
+    stop.set()
+    duration_s = time.monotonic() - started
+    for bot in bots:
+        bot.thread.join()
+    return duration_s
+
+
 def run(config: SwarmConfig, console: Console) -> SwarmReport:
     rng = random.Random(config.seed)
     public = ExchangeClient(config.url)
-    symbols = config.symbols or [s["symbol"] for s in public.symbols()]
+    symbols = config.symbols or [s["symbol"] for s in retrying(public.symbols)]
+    record = OrderRecord(config.record) if config.record else None
 
     stop = threading.Event()
     stopped_by = ["duration"]
@@ -226,25 +278,9 @@ def run(config: SwarmConfig, console: Console) -> SwarmReport:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        bots = sign_in(config, symbols, rng, console)
-        started = time.monotonic()
+        bots = sign_in(config, symbols, rng, console, record)
         start_ms = int(time.time() * 1000)
-        for bot in bots:
-            bot.thread = threading.Thread(target=run_bot, name=bot.username, daemon=True,
-                                          args=(bot, stop, rng.uniform(0, bot.strategy.config.interval_s)))
-            bot.thread.start()
-        with Progress(TextColumn("[bold]swarm"), BarColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
-                      console=console) as progress:
-            task = progress.add_task(progress_line(bots), total=config.duration_s)
-            while not stop.wait(0.5):
-                elapsed = time.monotonic() - started
-                progress.update(task, completed=min(elapsed, config.duration_s), description=progress_line(bots))
-                if elapsed >= config.duration_s:
-                    break
-        stop.set()
-        duration_s = time.monotonic() - started
-        for bot in bots:
-            bot.thread.join()
+        duration_s = drive(bots, config, rng, stop, console)
     finally:
         stop.set()
         for sig, handler in previous.items():
@@ -252,10 +288,12 @@ def run(config: SwarmConfig, console: Console) -> SwarmReport:
     console.log(f"stopped ({stopped_by[0]}) after {duration_s:.1f}s; canceling open orders")
     errors: Counter = Counter()
     left = sum(cancel_everything(bot, errors) for bot in bots)
+    if record:
+        record.close()  # the cancels place nothing; every order is in the file now
     wait_until_released(bots, SETTLE_TIMEOUT_S)
     prices = last_prices(public, symbols)
     standings = [Standing(bot.username, bot.strategy.kind, bot.strategy.symbol,
-                          Holdings.from_balances(bot.client.account()["balances"]).value(prices),
+                          Holdings.from_balances(retrying(bot.client.account)["balances"]).value(prices),
                           bot.start.value(prices)) for bot in bots]
     return SwarmReport(config.prefix, symbols, duration_s, stopped_by[0], rank(standings), bots,
                        trades_since(public, symbols, start_ms), prices, left, errors)
@@ -295,7 +333,7 @@ def main(args) -> int:
                          symbols=args.symbols, seed=args.seed, prefix=args.prefix or "", password=args.password or "",
                          accounts_file=Path(args.accounts) if args.accounts else None,
                          maker_interval_s=args.maker_interval, trader_interval_s=args.trader_interval,
-                         fair_value=parse_cents(args.fair_value))
+                         fair_value=parse_cents(args.fair_value), record=args.record)
     console = Console(stderr=args.json)
     if not console.is_terminal:
         console.width = max(console.width, 120)  # a log file is no reason to clip the leaderboard
@@ -329,3 +367,5 @@ def add_arguments(parser) -> None:
     parser.add_argument("--trader-interval", type=float, default=1.0, help="seconds between a trader's steps")
     parser.add_argument("--fair-value", default="100.00", help="where makers quote a symbol with no price yet")
     parser.add_argument("--json", action="store_true", help="print the final figures as JSON on stdout")
+    parser.add_argument("--record", metavar="FILE",
+                        help="append every order answered 2xx to FILE (JSON lines, with the owner's token)")

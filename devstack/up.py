@@ -210,9 +210,9 @@ def banner(config: StackConfig, layout: Layout, stack: list[Program], env: dict,
     ])
 
 
-def up(dry_run: bool = False) -> None:
-    config = StackConfig.from_env()
-    layout = Layout(config.data_dir)
+def prepare(config: StackConfig, layout: Layout) -> tuple[Path, list[Program], dict[str, str], dict]:
+    """Check the machine, plan the stack and write its configs; returns supervisord's
+    config file and what ``plan`` chose. `make up` and `make chaos` both start here."""
     preflight(config, layout)
     layout.create()
     stack, env, chosen = plan(config, layout)
@@ -220,10 +220,20 @@ def up(dry_run: bool = False) -> None:
     conf.write_text(supervisor.render(stack, run_dir=layout.run, log_dir=layout.logs))
     conf.chmod(0o600)  # it holds the control socket's password
     (layout.run / "ports.json").write_text(json.dumps(chosen, indent=2) + "\n")
+    return conf, stack, env, chosen
+
+
+def supervisord_command(conf: Path) -> list[str]:
+    return [sys.executable, "-m", "supervisor.supervisord", "-n", "-c", str(conf)]
+
+
+def up(dry_run: bool = False) -> None:
+    config = StackConfig.from_env()
+    layout = Layout(config.data_dir)
+    conf, stack, env, chosen = prepare(config, layout)
     print(banner(config, layout, stack, env, chosen), flush=True)
     if dry_run:
         print(f"dry run: configs written to {layout.run} and {layout.nginx}")
         return
     os.chdir(ROOT)
-    argv = [sys.executable, "-m", "supervisor.supervisord", "-n", "-c", str(conf)]
-    os.execve(sys.executable, argv, {**os.environ, **env})
+    os.execve(sys.executable, supervisord_command(conf), {**os.environ, **env})
