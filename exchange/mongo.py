@@ -4,7 +4,12 @@ Only processes that never run under eventlet import this module.
 """
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
 from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo.errors import ConnectionFailure
 from pymongo.database import Database
 
 USERS = "users"        # {_id: user_id, username, password_hash, created_ms}
@@ -12,11 +17,12 @@ ACCOUNTS = "accounts"  # {_id: user_id, cash: {available, on_hold}, positions: {
 TRADES = "trades"      # {_id: trade_id, symbol, sequence, price, quantity, buyer_id, seller_id, fees, time}
 FILLS = "fills"        # {_id: trade_id:side, user_id, order_id, symbol, side, price, quantity, fee, liquidity}
 CANDLES = "candles"    # {_id: "SYM:start", symbol, start, open, high, low, close, volume, trades}: closed minutes
-CURSORS = "ledger_cursors"  # {_id: symbol, sequence}: the last journal sequence applied to the ledger
+CURSORS = "ledger_cursors"  # {_id: symbol, sequence, epoch, entry_id}: the last journal event the ledger applied
 BOTS = "bots"          # {_id: bot_id, owner_id, name, rule, status, step, action_index, claim, last_action, ...}
 BOT_SLOTS = "bot_slots"  # {_id: "owner:n", owner_id, slot: n, bot_id, taken}: a place under BOT_MAX_ACTIVE
 
 
+log = logging.getLogger("exchange.mongo")
 _clients: dict[str, MongoClient] = {}
 
 
@@ -36,6 +42,25 @@ def close_all() -> None:
 
 def database(url: str, name: str) -> Database:
     return client(url)[name]
+
+
+def ensure_indexes_soon(db: Database, retry_s: float = 5.0) -> None:
+    """ensure_indexes, now if MongoDB answers, else retried in a background thread: a process
+    (an API replica) restarted while MongoDB is away must still start and serve what it can."""
+    try:
+        ensure_indexes(db)
+        return
+    except ConnectionFailure as error:
+        log.warning("MongoDB unavailable (%s); creating its indexes once it is back", error)
+
+    def retry() -> None:
+        while True:
+            time.sleep(retry_s)
+            try:
+                return ensure_indexes(db)
+            except ConnectionFailure:
+                continue
+    threading.Thread(target=retry, name="mongo-indexes", daemon=True).start()
 
 
 def ensure_indexes(db: Database) -> None:

@@ -6,6 +6,7 @@ import sys
 import time
 
 import redis
+from pymongo.errors import ConnectionFailure
 
 from exchange import keys, mongo
 from exchange.config import Settings
@@ -47,6 +48,15 @@ def catch_up(client: redis.Redis, settings: Settings, timeout_s: float = 60.0) -
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionFailure) as error:
+        store = "Redis" if isinstance(error, redis.exceptions.RedisError) else "MongoDB"
+        print(f"PROBLEM: cannot reach {store} ({error}); nothing was checked or repaired past this point")
+        return 1
+
+
+def run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ledger")
     parser.add_argument("command", choices=("check", "reconcile", "recover"),
                         help="recover: after Redis lost data, with every writer stopped (ledger/README.md)")

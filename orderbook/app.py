@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     app.json.sort_keys = False
     services = Services.build(settings)
-    mongo.ensure_indexes(services.auth.db)
+    mongo.ensure_indexes_soon(services.auth.db)
     app.extensions["exchange"] = services
     errors.register(app)
     for blueprint in (users.bp, orders.bp, account.bp, market.bp, bots.bp, leaderboard.bp):

@@ -1,6 +1,10 @@
 """API errors: every failure is a JSON body {"error": {"code", "message"}} with a 4xx status."""
 from __future__ import annotations
 
+import logging
+
+import pymongo.errors
+import redis.exceptions
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -35,6 +39,8 @@ def error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
+log = logging.getLogger("orderbook.errors")
+
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
                429: "rate_limited"}
@@ -61,6 +67,17 @@ def register(app: Flask) -> None:
         if not request.content_length:
             raise err
         return jsonify(error_body("invalid_json", "the request body nests too deeply to parse")), 400
+
+    @app.errorhandler(redis.exceptions.ConnectionError)  # BusyLoadingError too: Redis reloading its file
+    @app.errorhandler(redis.exceptions.TimeoutError)
+    @app.errorhandler(pymongo.errors.ConnectionFailure)
+    def _store_unavailable(err: Exception):
+        # A data store restarting or away is the exchange's trouble, not the request's: a
+        # transient 503 the client may retry, with the error body every answer has. An order
+        # that was held but not queued when it happened is voided by reconciliation.
+        log.warning("data store unavailable on %s %s: %s", request.method, request.path, err)
+        body = error_body("unavailable", "a data store is unavailable (restarting?); retry shortly")
+        return jsonify(body), 503, {"Retry-After": "1"}
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
