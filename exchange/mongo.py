@@ -60,6 +60,9 @@ def ensure_indexes_soon(db: Database, retry_s: float = 5.0) -> None:
                 return ensure_indexes(db)
             except ConnectionFailure:
                 continue
+            except Exception as error:  # noqa: BLE001 - e.g. the client was closed: nothing to wait for
+                log.warning("MongoDB's indexes were not created: %s", error)
+                return
     threading.Thread(target=retry, name="mongo-indexes", daemon=True).start()
 
 
