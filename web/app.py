@@ -57,6 +57,13 @@ class WebApp:
         server.disconnect(session.sid, namespace="/", ignore_queue=True)
 
 
+def sent_by_the_client(socketio: SocketIO) -> bool:
+    """Whether this "connect" or "disconnect" is a connected client's own event of that name,
+    which Socket.IO hands to the same handler; the real ones run while the socket is still
+    connecting or already leaving."""
+    return socketio.server.manager.is_connected(request.sid, "/")
+
+
 def create_app(settings: Settings, replica: str = "1") -> WebApp:
     app = Flask(__name__, static_folder=None)  # pages.blueprint serves /static itself
     client = redis.Redis.from_url(settings.redis_url)
@@ -78,6 +85,8 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
         """Anonymous, or with ``auth: {token}`` for private ``order`` events. A bad
         token refuses the connection: the client's connect_error carries
         ``{message, data: {code, message}}``."""
+        if sent_by_the_client(socketio):
+            return  # else a socket could swap the token its rechecks watch and keep its old user's room
         try:
             user_id = signed_in.connect(request.sid, auth)
         except TokenError as error:
@@ -88,6 +97,8 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
 
     @socketio.on("disconnect")
     def disconnect(*_reason):
+        if sent_by_the_client(socketio):
+            return  # else the socket would leave the rechecks and keep its user's room
         signed_in.remove(request.sid)
 
     def parsed(data) -> tuple[str, tuple[str, ...]] | None:
