@@ -16,11 +16,12 @@ import redis
 from exchange import keys
 from exchange.config import Settings
 from exchange.money import CASH, MoneyError, collar_down, collar_up, format_cents, hold_needed, parse_cents
+from exchange.order_ids import new_order_id, order_id_symbol
 from exchange.scripts import Scripts
 from exchange.top_of_book import read_top
 from ledger.accounts import Accounts, HoldOutcome, NoAccount
 from orderbook import views
-from orderbook.commands import encode_amend, encode_cancel, encode_new, new_order_id, order_id_symbol
+from orderbook.commands import encode_amend, encode_cancel, encode_new
 from orderbook.errors import ApiError, bad_request, not_found
 from orderbook.matcher import SymbolMatcher
 from orderbook.model import NewOrder, OrderType, SelfTrade, Side, TimeInForce

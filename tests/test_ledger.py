@@ -4,8 +4,8 @@ from __future__ import annotations
 import random
 
 from exchange import keys, mongo
+from exchange.order_ids import new_order_id
 from ledger.reconcile import void_orphan_holds
-from orderbook.commands import new_order_id
 
 ORDERS = "/api/v1/orders"
 
