@@ -25,6 +25,7 @@ from orderbook.commands import encode_amend, encode_cancel, encode_new
 from orderbook.errors import ApiError, bad_request, not_found
 from orderbook.matcher import SymbolMatcher
 from orderbook.model import NewOrder, OrderType, SelfTrade, Side, TimeInForce
+from orderbook.queries import listed_symbol
 from orderbook.schemas import PlaceOrder
 
 
@@ -60,7 +61,7 @@ class OrderEntry:
     # ---- placing --------------------------------------------------------------------
 
     def place(self, user_id: str, req: PlaceOrder) -> tuple[int, dict]:
-        symbol = self.symbol(req.symbol, status=400)
+        symbol = listed_symbol(req.symbol, self.settings.symbols, status=400)
         side = Side(req.side)
         order_type = OrderType(req.type)
         limit_price = self._limit_price(req, order_type)
@@ -191,7 +192,7 @@ class OrderEntry:
         return self._command_result(user_id, symbol, order_id, encode_amend(order_id, user_id, new_quantity))
 
     def cancel_all(self, user_id: str, symbol: str | None) -> list[dict]:
-        symbols = [self.symbol(symbol)] if symbol else list(self.settings.symbols)
+        symbols = [listed_symbol(symbol, self.settings.symbols)] if symbol else list(self.settings.symbols)
         canceled = []
         for sym in symbols:
             open_ids = [m.decode() for m in self.client.smembers(keys.open_orders(sym, user_id))]
@@ -285,11 +286,6 @@ class OrderEntry:
 
     # ---- queries ----------------------------------------------------------------------
 
-    def symbol(self, symbol: str | None, status: int = 404) -> str:
-        if not symbol or symbol.upper() not in self.settings.symbols:
-            raise ApiError(status, "unknown_symbol", f"unknown symbol {symbol!r}; see /api/v1/symbols")
-        return symbol.upper()
-
     def _order_symbol(self, order_id: str) -> str:
         """The symbol an order id names; 404 for a string no order id has (so a cancel of
         one never reaches a matcher)."""
@@ -325,7 +321,7 @@ class OrderEntry:
         return found
 
     def list(self, user_id: str, status: str, symbol: str | None, limit: int) -> list[dict]:
-        symbols = [self.symbol(symbol, status=400)] if symbol else list(self.settings.symbols)
+        symbols = [listed_symbol(symbol, self.settings.symbols, status=400)] if symbol else list(self.settings.symbols)
         if status == "open":
             by_symbol = {s: [m.decode() for m in self.client.smembers(keys.open_orders(s, user_id))]
                          for s in symbols}
