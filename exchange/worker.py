@@ -1,4 +1,4 @@
-"""The one shape of every worker process: bootstrap, loops of named steps, teardown.
+"""The one shape of every worker process: bootstrap, named loops, teardown.
 
     class CandleWorker(Worker):
         name = "ticker.worker"
@@ -9,9 +9,9 @@
     run(CandleWorker())
 
 ``run`` sets up logging, turns SIGTERM and SIGINT into the worker's ``stopping``
-event, calls ``bootstrap``, and runs each loop in a thread of its own: its step
+event, calls ``bootstrap``, and runs each loop in a thread of its own: its work
 again and again, waiting ``idle_s`` after a pass that did nothing (or
-``every_s`` after each pass), until the event is set. Then ``teardown``. A step
+``every_s`` after each pass), until the event is set. Then ``teardown``. Work
 that raises one of its loop's ``retry_on`` errors (a store outage, say) is
 logged and retried after ``retry_s``; any other error ends the process with
 exit status 1, so its supervisor restarts it instead of it living on with a
@@ -32,7 +32,7 @@ JOIN_TIMEOUT_S = 10.0
 
 @dataclass
 class Loop:
-    step: Callable[[], int]  # one pass; returns how much it did
+    work: Callable[[], int]  # one pass of the loop's work; returns how much it did (0: idle)
     idle_s: float = 0.05  # the wait after a pass that did nothing
     every_s: Callable[[], float] | None = None  # if set: the wait after every pass, whatever it did
     retry_on: tuple[type[BaseException], ...] = ()  # logged and retried; anything else ends the process
@@ -65,11 +65,11 @@ class Worker:
 
 
 def repeat(name: str, loop: Loop, stopping: threading.Event, failed: threading.Event) -> None:
-    """Run one loop's step until ``stopping``; a failure it cannot retry stops every loop."""
+    """Run one loop's work until ``stopping``; a failure it cannot retry stops every loop."""
     stopping.wait(loop.first_after_s)
     while not stopping.is_set():
         try:
-            work = loop.step()
+            work = loop.work()
         except loop.retry_on:
             log.exception("%s: pass failed; retrying in %.1f s", name, loop.retry_s)
             stopping.wait(loop.retry_s)

@@ -26,7 +26,7 @@ from ledger import retention
 from ledger.consumer import JournalConsumer
 from ledger.reconcile import void_orphan_holds
 from ledger.record import LedgerOfRecord
-from ledger.settler import SettlementFailed, SymbolSettler
+from ledger.live_settlement import SettlementFailed, SymbolSettler
 
 log = logging.getLogger("ledger.worker")
 IDLE_SLEEP_S = 0.02

@@ -206,7 +206,7 @@ class SymbolMatcher:
 
 
 class StandingMatcher:
-    """A worker that holds a symbol's lock and matches commands as they arrive, one ``step`` at a time.
+    """A worker that holds a symbol's lock and matches commands as they arrive, one ``serve_once`` at a time.
 
     Submitters that see the lock held wait for their reply instead of contending
     for it, so one lock holder serves every order. If this process stops or
@@ -220,7 +220,7 @@ class StandingMatcher:
         self.wait_ms = max(1, int(matcher.lock_ttl_s * 1000 / 4))
         self.tenure = 0  # the lease acquisition the matcher's fence was taken in (0: none yet)
 
-    def step(self) -> int:
+    def serve_once(self) -> int:
         """Match what arrives for a while if this worker holds the lease: 1, or 0 standing by."""
         if not self.lease.ensure():
             return 0

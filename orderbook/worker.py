@@ -32,7 +32,7 @@ class MatchingWorker(Worker):
                          for symbol in settings.symbols}
 
     def loops(self) -> dict[str, Loop]:
-        return {f"match-{symbol}": Loop(standing.step, idle_s=STANDBY_POLL_S)
+        return {f"match-{symbol}": Loop(standing.serve_once, idle_s=STANDBY_POLL_S)
                 for symbol, standing in self.standing.items()}
 
     def teardown(self) -> None:

@@ -452,7 +452,7 @@ def test_standing_matcher_commits_only_while_its_lock_lives(redis_client, monkey
     redis_client.config_set("hz", 100)  # blocking reads time out within 10 ms, not 100
     stop = threading.Event()
     standing = StandingMatcher(matcher)  # run as the matching worker runs it: the worker skeleton's loop
-    server = threading.Thread(target=repeat, args=("match", Loop(standing.step, idle_s=0.01), stop, threading.Event()))
+    server = threading.Thread(target=repeat, args=("match", Loop(standing.serve_once, idle_s=0.01), stop, threading.Event()))
     server.start()
     try:
         for burst in (commands[i:i + 40] for i in range(0, len(commands), 40)):
