@@ -29,7 +29,7 @@ from rich.table import Table
 from bots import swarm_accounts
 from bots.client import ApiError, ExchangeClient
 from bots.record import OrderRecord, RecordingClient
-from bots.scoreboard import Standing, rank
+from bots.scoreboard import BotScore, rank
 from bots.strategies import TRADER_KINDS, MarketMaker, MarketMakerConfig, Strategy
 from bots.strategies.base import must_back_off
 from exchange.config import settings
@@ -75,7 +75,7 @@ class SwarmReport:
     symbols: list[str]
     duration_s: float
     stopped_by: str
-    standings: list[Standing]
+    standings: list[BotScore]
     bots: list[SwarmBot]
     trades: dict[str, int]  # trades on each symbol since the swarm started (everyone's, up to 1000)
     last_prices: dict[str, int | None]
@@ -292,7 +292,7 @@ def run(config: SwarmConfig, console: Console) -> SwarmReport:
         record.close()  # the cancels place nothing; every order is in the file now
     wait_until_released(bots, SETTLE_TIMEOUT_S)
     prices = last_prices(public, symbols)
-    standings = [Standing(bot.username, bot.strategy.kind, bot.strategy.symbol,
+    standings = [BotScore(bot.username, bot.strategy.kind, bot.strategy.symbol,
                           Holdings.from_balances(retrying(bot.api.account)["balances"]).value(prices),
                           bot.start.value(prices)) for bot in bots]
     return SwarmReport(config.prefix, symbols, duration_s, stopped_by[0], rank(standings), bots,
