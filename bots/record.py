@@ -24,10 +24,10 @@ class OrderRecord:
         self._out = os.fdopen(fd, "a", buffering=1)  # line-buffered: a killed swarm loses no whole line
         self._lock = threading.Lock()
 
-    def add(self, client: ExchangeClient, order: dict) -> None:
+    def add(self, api: ExchangeClient, order: dict) -> None:
         line = json.dumps({"order_id": order.get("order_id"), "symbol": order.get("symbol"),
-                           "status": order.get("status"), "username": client.username,
-                           "user_id": client.user_id, "token": client.token})
+                           "status": order.get("status"), "username": api.username,
+                           "user_id": api.user_id, "token": api.token})
         with self._lock:
             self._out.write(line + "\n")
 

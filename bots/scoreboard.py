@@ -1,4 +1,4 @@
-"""The swarm's leaderboard rows, valued by ``exchange.valuation`` in integer cents.
+"""The swarm's scores: one row per bot (its kind, symbol, value and P&L), valued by ``exchange.valuation`` in integer cents.
 
 Starting value is the account as it began (cash and shares before the first
 order), marked at the same last prices as its value.
@@ -11,7 +11,7 @@ from exchange.money import format_cents
 
 
 @dataclass(frozen=True)
-class Standing:
+class BotScore:
     username: str
     kind: str
     symbol: str
@@ -28,6 +28,6 @@ class Standing:
                 "pnl": format_cents(self.pnl)}
 
 
-def rank(standings: list[Standing]) -> list[Standing]:
+def rank(standings: list[BotScore]) -> list[BotScore]:
     """Highest value first; ties by name so the order is stable."""
     return sorted(standings, key=lambda s: (-s.value, s.username))

@@ -29,7 +29,7 @@ from rich.table import Table
 from bots import swarm_accounts
 from bots.client import ApiError, ExchangeClient
 from bots.record import OrderRecord, RecordingClient
-from bots.scoreboard import Standing, rank
+from bots.scoreboard import BotScore, rank
 from bots.strategies import TRADER_KINDS, MarketMaker, MarketMakerConfig, Strategy
 from bots.strategies.base import must_back_off
 from exchange.config import settings
@@ -63,7 +63,7 @@ class SwarmConfig:
 @dataclass
 class SwarmBot:
     username: str
-    client: ExchangeClient
+    api: ExchangeClient
     strategy: Strategy
     start: Holdings
     thread: threading.Thread | None = None
@@ -75,7 +75,7 @@ class SwarmReport:
     symbols: list[str]
     duration_s: float
     stopped_by: str
-    standings: list[Standing]
+    standings: list[BotScore]
     bots: list[SwarmBot]
     trades: dict[str, int]  # trades on each symbol since the swarm started (everyone's, up to 1000)
     last_prices: dict[str, int | None]
@@ -96,7 +96,7 @@ class SwarmReport:
         by_name = {bot.username: bot for bot in self.bots}
         return {"prefix": self.prefix, "symbols": self.symbols,
                 "last_prices": {s: None if p is None else format_cents(p) for s, p in self.last_prices.items()},
-                "leaderboard": [{**s.as_dict(), "user_id": by_name[s.username].client.user_id,
+                "leaderboard": [{**s.as_dict(), "user_id": by_name[s.username].api.user_id,
                                  **by_name[s.username].strategy.stats.as_dict()} for s in self.standings],
                 "totals": self.totals()}
 
@@ -139,7 +139,7 @@ def retrying(call: Callable[[], T], retry_for_s: float = RETRY_FOR_S) -> T:
         pause = min(5.0, pause * 2)
 
 
-def new_client(config: SwarmConfig, record: OrderRecord | None) -> ExchangeClient:
+def new_api(config: SwarmConfig, record: OrderRecord | None) -> ExchangeClient:
     return RecordingClient(config.url, record) if record else ExchangeClient(config.url)
 
 
@@ -153,15 +153,15 @@ def sign_in(config: SwarmConfig, symbols: list[str], rng: random.Random, console
     config.prefix, config.password = identity.prefix, identity.password
     bots, registered = [], 0
     for name, strategy_class, strategy_config, symbol in plan(config, symbols):
-        client = new_client(config, record)
+        api = new_api(config, record)
         username = f"{config.prefix}-{name}"
-        if retrying(lambda: swarm_accounts.sign_in(client, username, config.password)):
+        if retrying(lambda: swarm_accounts.sign_in(api, username, config.password)):
             registered += 1
         else:
-            retrying(client.cancel_all)  # what an earlier run that was killed left open
-        start = Holdings.from_balances(retrying(client.account)["balances"])
-        strategy = strategy_class(client, symbol, strategy_config, rng=random.Random(rng.getrandbits(64)))
-        bots.append(SwarmBot(username, client, strategy, start))
+            retrying(api.cancel_all)  # what an earlier run that was killed left open
+        start = Holdings.from_balances(retrying(api.account)["balances"])
+        strategy = strategy_class(api, symbol, strategy_config, rng=random.Random(rng.getrandbits(64)))
+        bots.append(SwarmBot(username, api, strategy, start))
     swarm_accounts.remember(config.accounts_file, config.url, identity)
     console.log(f"registered {registered} and logged in {len(bots) - registered} bots as {config.prefix}-* "
                 f"on {', '.join(symbols)}")
@@ -171,25 +171,25 @@ def sign_in(config: SwarmConfig, symbols: list[str], rng: random.Random, console
 # ---- running it ----------------------------------------------------------------------------
 
 def run_bot(bot: SwarmBot, stop: threading.Event, first_delay_s: float) -> None:
-    """The bot's thread: a step, a pause, until told to stop. step() never raises an ApiError."""
+    """The bot's thread: a round, a pause, until told to stop. play_round() never raises an ApiError."""
     if stop.wait(first_delay_s):
         return
     while not stop.is_set():
-        bot.strategy.step()
+        bot.strategy.play_round()
         stop.wait(bot.strategy.config.interval_s)
 
 
 def cancel_everything(bot: SwarmBot, errors: Counter, attempts: int = 20) -> int:
     """Cancel the bot's open orders on every symbol until none is left; the number still open."""
     try:
-        bot.strategy.shutdown()  # its own symbol first, counting what filled since its last step
+        bot.strategy.shutdown()  # its own symbol first, counting what filled since its last round
     except ApiError as error:
         errors[error.code] += 1
     left = -1
     for attempt in range(attempts):
         try:
-            bot.client.cancel_all()
-            left = len(bot.client.open_orders())
+            bot.api.cancel_all()
+            left = len(bot.api.open_orders())
             if left == 0:
                 return 0
         except ApiError as error:
@@ -209,7 +209,7 @@ def wait_until_released(bots: list[SwarmBot], wait_s: float) -> None:
         still = []
         for bot in pending:
             try:
-                balances = bot.client.account()["balances"]
+                balances = bot.api.account()["balances"]
             except ApiError:
                 still.append(bot)
                 continue
@@ -220,16 +220,16 @@ def wait_until_released(bots: list[SwarmBot], wait_s: float) -> None:
             time.sleep(0.2)
 
 
-def last_prices(client: ExchangeClient, symbols: list[str]) -> dict[str, int | None]:
+def last_prices(api: ExchangeClient, symbols: list[str]) -> dict[str, int | None]:
     prices = {}
     for symbol in symbols:
-        trades = retrying(lambda: client.trades(symbol, limit=1))
+        trades = retrying(lambda: api.trades(symbol, limit=1))
         prices[symbol] = parse_cents(trades[0]["price"]) if trades else None
     return prices
 
 
-def trades_since(client: ExchangeClient, symbols: list[str], start_ms: int) -> dict[str, int]:
-    return {symbol: sum(1 for t in retrying(lambda: client.trades(symbol, limit=1000)) if t["time"] >= start_ms)
+def trades_since(api: ExchangeClient, symbols: list[str], start_ms: int) -> dict[str, int]:
+    return {symbol: sum(1 for t in retrying(lambda: api.trades(symbol, limit=1000)) if t["time"] >= start_ms)
             for symbol in symbols}
 
 
@@ -292,8 +292,8 @@ def run(config: SwarmConfig, console: Console) -> SwarmReport:
         record.close()  # the cancels place nothing; every order is in the file now
     wait_until_released(bots, SETTLE_TIMEOUT_S)
     prices = last_prices(public, symbols)
-    standings = [Standing(bot.username, bot.strategy.kind, bot.strategy.symbol,
-                          Holdings.from_balances(retrying(bot.client.account)["balances"]).value(prices),
+    standings = [BotScore(bot.username, bot.strategy.kind, bot.strategy.symbol,
+                          Holdings.from_balances(retrying(bot.api.account)["balances"]).value(prices),
                           bot.start.value(prices)) for bot in bots]
     return SwarmReport(config.prefix, symbols, duration_s, stopped_by[0], rank(standings), bots,
                        trades_since(public, symbols, start_ms), prices, left, errors)
@@ -364,7 +364,7 @@ def add_arguments(parser) -> None:
                         help="file remembering each URL's prefix and password, so runs reuse their accounts "
                              "(default: %(default)s; empty: remember nothing)")
     parser.add_argument("--maker-interval", type=float, default=2.0, help="seconds between a maker's refreshes")
-    parser.add_argument("--trader-interval", type=float, default=1.0, help="seconds between a trader's steps")
+    parser.add_argument("--trader-interval", type=float, default=1.0, help="seconds between a trader's rounds")
     parser.add_argument("--fair-value", default="100.00", help="where makers quote a symbol with no price yet")
     parser.add_argument("--json", action="store_true", help="print the final figures as JSON on stdout")
     parser.add_argument("--record", metavar="FILE",

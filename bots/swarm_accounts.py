@@ -46,16 +46,16 @@ def remember(path: Path | None, url: str, identity: SwarmIdentity) -> None:
         json.dump(saved, file, indent=2)
 
 
-def sign_in(client: ExchangeClient, username: str, password: str) -> bool:
+def sign_in(api: ExchangeClient, username: str, password: str) -> bool:
     """Log ``username`` in, or register it if it does not exist; True if it was registered now."""
     try:
-        client.login(username, password)
+        api.login(username, password)
         return False
     except ApiError as error:
         if error.code != "invalid_credentials":
             raise
     try:
-        client.register(username, password)
+        api.register(username, password)
     except ApiError as error:
         if error.code == "username_taken":
             raise ApiError(error.status, error.code,

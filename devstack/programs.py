@@ -12,24 +12,13 @@ ORDERBOOK_APP = "orderbook.app:create_app()"
 HEALTHZ_PATH = "/api/v1/healthz"
 WEB_HEALTHZ_PATH = "/healthz"
 
-# Plain worker processes: (program name, module run with `python -m`); each
-# runs once its module exists.
+# Plain worker processes: (program name, module run with `python -m`).
 WORKERS = (
     ("matcher", "orderbook.worker"),
     ("ledger-worker", "ledger.worker"),
     ("ticker", "ticker.worker"),
     ("bot-runner", "bots.runner"),
 )
-
-
-def module_exists(module: str) -> bool:
-    """Whether a module's file is in the tree (without importing it)."""
-    path = ROOT.joinpath(*module.split("."))
-    return path.with_suffix(".py").exists() or (path / "__main__.py").exists()
-
-
-def existing_workers() -> list[tuple[str, str]]:
-    return [(name, module) for name, module in WORKERS if module_exists(module)]
 
 
 def redis_command(port: int, data_dir: Path) -> list[str]:

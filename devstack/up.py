@@ -116,8 +116,6 @@ def preflight(config: StackConfig, layout: Layout) -> None:
     binaries.nginx()  # exits with the apt-get line if nginx is missing
     if config.redis_url is None:
         binaries.redis_server()
-    if not programs.module_exists("orderbook.app"):
-        raise SystemExit("orderbook/app.py is missing: the API is not built yet")
     running = running_supervisord(layout.run / "supervisord.pid")
     if running:
         raise SystemExit(f"the stack is already running from {layout.data_dir} (supervisord pid {running})")
@@ -144,7 +142,7 @@ def stack_secret(layout: Layout) -> str:
 def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, str], dict]:
     """The programs to run, the environment they share, and the ports chosen."""
     local = {"redis": config.redis_url is None, "mongo": config.mongo_url is None}
-    web_replicas = config.web_replicas if programs.module_exists("web.server") else 0
+    web_replicas = config.web_replicas
     count = sum(local.values()) + config.orderbook_replicas + web_replicas
     ports = iter(distinct_free_ports(count, {config.exchange_port}))
     redis_port = next(ports) if local["redis"] else None
@@ -161,7 +159,7 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
     for number, port in enumerate(replica_ports, start=1):
         stack.append(Program(f"orderbook-{number}", programs.orderbook_command(port),
                              priority=30, wait_for=backing))
-    for name, module in programs.existing_workers():
+    for name, module in programs.WORKERS:
         stack.append(Program(name, programs.worker_command(module), priority=30, wait_for=backing))
     for number, port in enumerate(web_ports, start=1):
         # Redis only: the web tier never touches MongoDB.

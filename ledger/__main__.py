@@ -16,7 +16,7 @@ from ledger.consumer import JournalConsumer
 from ledger.reconcile import ORPHAN_GRACE_MS, void_orphan_holds
 from ledger.record import LedgerOfRecord
 from ledger.recovery import RecoveryRefused, recover
-from ledger.settler import SymbolSettler
+from ledger.live_settlement import SymbolSettler
 
 
 def catch_up(client: redis.Redis, settings: Settings, timeout_s: float = 60.0) -> list[str]:

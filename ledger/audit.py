@@ -22,7 +22,8 @@ from pymongo.database import Database
 from exchange import keys, mongo
 from exchange.faults import journal_faults
 from exchange.money import CASH
-from orderbook.commands import hold_for, order_id_symbol
+from exchange.order_ids import order_id_symbol
+from orderbook.commands import hold_for
 
 
 @dataclass

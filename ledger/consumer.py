@@ -40,7 +40,7 @@ class JournalConsumer(JournalWorker):
         self.halted = False
         self._next_look = 0.0  # when to look again at the fault record or the journal's position
 
-    def step(self) -> int:
+    def apply_batch(self) -> int:
         if self.halted and not self._fault_cleared():
             return 0
         try:

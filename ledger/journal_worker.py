@@ -9,7 +9,7 @@ from exchange.lease import Lease
 
 
 class JournalWorker:
-    """Calls ``step()`` (one batch; returns entries read) while this worker holds the lease."""
+    """Calls ``apply_batch()`` (one batch; returns entries read) while this worker holds the lease."""
 
     def __init__(self, client: redis.Redis, symbol: str, lease_key: str, batch_size: int, lease_ms: int):
         self.client = client
@@ -18,7 +18,7 @@ class JournalWorker:
         self.lease_s = lease_ms / 1000
         self.lease = Lease(client, lease_key, self.lease_s)
 
-    def step(self) -> int:
+    def apply_batch(self) -> int:
         raise NotImplementedError
 
     def run_once(self) -> int:
@@ -28,7 +28,7 @@ class JournalWorker:
         total = 0
         started = time.monotonic()
         while time.monotonic() - started < self.lease_s / 3:  # well before the lease needs renewing
-            count = self.step()
+            count = self.apply_batch()
             total += count
             if count < self.batch_size:
                 break

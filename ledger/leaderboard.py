@@ -35,7 +35,7 @@ from exchange import keys, mongo
 from exchange.top_of_book import read_tops
 from exchange.valuation import Holdings, market_value
 from exchange.money import CASH
-from ledger.settlement import HOUSE
+from ledger.postings import HOUSE
 
 
 @dataclass(frozen=True)

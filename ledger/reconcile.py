@@ -19,8 +19,9 @@ import redis
 
 from exchange import keys
 from exchange.config import Settings
+from exchange.order_ids import order_id_symbol, order_time_ms
 from ledger.audit import holds_of, live_accounts, order_states
-from orderbook.commands import encode_void, order_id_symbol, order_time_ms
+from orderbook.commands import encode_void
 from orderbook.matcher import SymbolMatcher
 
 ORPHAN_GRACE_MS = 60_000

@@ -17,7 +17,7 @@ from pymongo.database import Database
 
 from exchange import mongo
 from exchange.streams import entry_order
-from ledger.settlement import net_deltas, trade_records
+from ledger.postings import net_deltas, trade_records
 
 
 class JournalFault(Exception):

@@ -42,7 +42,7 @@ from ledger.audit import journal_problems
 from ledger.consumer import GROUP
 from ledger.record import LedgerOfRecord
 from exchange.money import CASH
-from ledger.settlement import hold_asset
+from ledger.postings import hold_asset
 from orderbook.commands import encode_cancel, hold_for
 from orderbook.matcher import SymbolMatcher
 

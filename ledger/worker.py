@@ -1,19 +1,19 @@
 """Settlement worker: ``python -m ledger.worker``.
 
-Two loops, one thread each, so a slow MongoDB never delays live balances:
-  live:   for each symbol, apply the journal to the live Redis accounts; every
-          RECONCILE_INTERVAL_S also void holds whose order never reached a book
-          and trim the journal behind its slowest consumer (ledger/retention.py);
-  record: for each symbol, feed the journal to the ledger of record in MongoDB.
-Both sleep briefly when idle and stop cleanly on SIGTERM or Ctrl-C.
+Three loops (``exchange.worker``), one thread each, so a slow MongoDB never
+delays live balances:
+  live:        for each symbol, apply the journal to the live Redis accounts;
+  record:      for each symbol, feed the journal to the ledger of record in MongoDB;
+  maintenance: every MAINTENANCE_INTERVAL_S, void holds whose order never
+               reached a book (ledger/reconcile.py) and trim each journal behind
+               its slowest reader (ledger/retention.py).
+They sleep briefly when idle and stop cleanly on SIGTERM or Ctrl-C.
 """
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
-import threading
 import time
 
 import redis
@@ -21,81 +21,72 @@ import redis
 from exchange import mongo
 from exchange.config import Settings
 from exchange.scripts import Scripts
+from exchange.worker import Loop, Worker, run
 from ledger import retention
 from ledger.consumer import JournalConsumer
 from ledger.reconcile import void_orphan_holds
 from ledger.record import LedgerOfRecord
-from ledger.settler import SettlementFailed, SymbolSettler
+from ledger.live_settlement import SettlementFailed, SymbolSettler
 
 log = logging.getLogger("ledger.worker")
 IDLE_SLEEP_S = 0.02
-RECONCILE_INTERVAL_S = 30.0
+MAINTENANCE_INTERVAL_S = 30.0
 
 
-class Worker:
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.client = redis.Redis.from_url(settings.redis_url)
-        scripts = Scripts(self.client)
+class LedgerWorker(Worker):
+    name = "ledger.worker"
+
+    def bootstrap(self) -> None:
+        self.settings = settings = Settings.from_env()
+        self.redis = redis.Redis.from_url(settings.redis_url)
+        scripts = Scripts(self.redis)
         db = mongo.database(settings.mongo_url, settings.mongo_db)
         mongo.ensure_indexes(db)
         ledger = LedgerOfRecord(mongo.client(settings.mongo_url), db)
         consumer_name = f"{socket.gethostname()}-{os.getpid()}"
-        self.settlers = [SymbolSettler(self.client, s, scripts) for s in settings.symbols]
-        self.consumers = [JournalConsumer(self.client, s, ledger, consumer_name) for s in settings.symbols]
-        self.stopping = threading.Event()
+        self.settlers = [SymbolSettler(self.redis, s, scripts) for s in settings.symbols]
+        self.consumers = [JournalConsumer(self.redis, s, ledger, consumer_name) for s in settings.symbols]
+        self.failed_until: dict[str, float] = {}  # symbol -> when its live settlement is tried again
 
-    def stop(self, *_signal) -> None:
-        self.stopping.set()
+    def loops(self) -> dict[str, Loop]:
+        return {
+            "live": Loop(self.settle_live, idle_s=IDLE_SLEEP_S),
+            # a MongoDB outage must not stop live settlement: its own loop, retried
+            "record": Loop(self.settle_record, idle_s=IDLE_SLEEP_S, retry_on=(Exception,)),
+            "maintenance": Loop(self.maintain, every_s=lambda: MAINTENANCE_INTERVAL_S, retry_on=(Exception,),
+                                first_after_s=MAINTENANCE_INTERVAL_S),
+        }
 
-    def live_loop(self) -> None:
-        next_reconcile = time.monotonic() + RECONCILE_INTERVAL_S
-        while not self.stopping.is_set():
-            if not sum(self._settle(settler) for settler in self.settlers):
-                self.stopping.wait(IDLE_SLEEP_S)
-            if time.monotonic() >= next_reconcile:
-                for line in void_orphan_holds(self.client, self.settings, wait_s=1.0):
-                    log.warning("reconcile: %s", line)
-                for symbol in self.settings.symbols:
-                    retention.trim(self.client, symbol)
-                next_reconcile = time.monotonic() + RECONCILE_INTERVAL_S
-
-    def _settle(self, settler: SymbolSettler) -> int:
-        try:
-            return settler.run_once()
-        except SettlementFailed:  # its cursor stayed; retry after a pause, the other symbols go on
-            log.exception("live settlement of %s failed; retrying", settler.symbol)
-            self.stopping.wait(1.0)
-            return 0
-
-    def record_loop(self) -> None:
-        while not self.stopping.is_set():
+    def settle_live(self) -> int:
+        """Each symbol's journal into the live accounts. A symbol whose batch failed keeps its
+        cursor and is tried again a second later; the other symbols go on meanwhile."""
+        work, now = 0, time.monotonic()
+        for settler in self.settlers:
+            if self.failed_until.get(settler.symbol, 0.0) > now:
+                continue
             try:
-                applied = sum(consumer.run_once() for consumer in self.consumers)
-            except Exception:  # a MongoDB outage must not stop live settlement
-                log.exception("ledger of record: batch failed; retrying")
-                applied = 0
-                self.stopping.wait(1.0)
-            if not applied:
-                self.stopping.wait(IDLE_SLEEP_S)
+                work += settler.run_once()
+            except SettlementFailed:
+                log.exception("live settlement of %s failed; retrying in a second", settler.symbol)
+                self.failed_until[settler.symbol] = now + 1.0
+        return work
 
-    def run(self) -> None:
-        log.info("settling %s", ", ".join(self.settings.symbols))
-        record = threading.Thread(target=self.record_loop, name="ledger-of-record", daemon=True)
-        record.start()
-        self.live_loop()
-        record.join(timeout=10)
-        for step in (*self.settlers, *self.consumers):
-            step.stop()  # hand the symbols over at once instead of when the leases expire
-        log.info("stopped")
+    def settle_record(self) -> int:
+        return sum(consumer.run_once() for consumer in self.consumers)
+
+    def maintain(self) -> int:
+        """Void holds whose order never reached a book, and trim each journal behind its readers."""
+        for line in void_orphan_holds(self.redis, self.settings, wait_s=1.0):
+            log.warning("reconcile: %s", line)
+        return sum(retention.trim(self.redis, symbol) for symbol in self.settings.symbols)
+
+    def teardown(self) -> None:
+        for walker in (*self.settlers, *self.consumers):
+            walker.stop()  # hand the symbols over at once instead of when the leases expire
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    worker = Worker(Settings.from_env())
-    signal.signal(signal.SIGTERM, worker.stop)
-    signal.signal(signal.SIGINT, worker.stop)
-    worker.run()
+    run(LedgerWorker())
 
 
 if __name__ == "__main__":

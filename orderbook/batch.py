@@ -13,8 +13,9 @@ import orjson
 
 from exchange import keys
 from exchange.money import fee
+from exchange.order_ids import order_time_ms
 from orderbook.book_cache import BookCache
-from orderbook.commands import command_problem, decode, hold_for, new_state, order_time_ms
+from orderbook.commands import command_problem, decode, hold_for, new_state
 from orderbook.commit_batch import BatchWriter
 from orderbook.model import (
     Accepted, Amended, CommandRejected, Done, NewOrder, OrderType, Rested, Side, Status, TimeInForce, Trade,

@@ -1,12 +1,10 @@
 """Encoding of inbox commands and order states, shared by order entry and the matcher."""
 from __future__ import annotations
 
-import re
-import uuid
-
 import orjson
 
 from exchange.money import hold_needed
+from exchange.order_ids import order_id_symbol
 
 from orderbook.model import (
     AmendOrder, CancelOrder, Command, NewOrder, OrderType, RestingOrder, SelfTrade, Side, Status, TimeInForce,
@@ -37,29 +35,6 @@ def encode_amend(order_id: str, user_id: str, new_quantity: int) -> bytes:
 
 def encode_void(order_id: str, user_id: str, asset: str) -> bytes:
     return orjson.dumps({"kind": "void", "order_id": order_id, "user_id": user_id, "asset": asset})
-
-
-def new_order_id(symbol: str, now_ms: int) -> str:
-    """'KRYP.<12 hex digits of entry time ms><16 random hex>': the symbol routes lookups,
-    the time lets reconciliation tell a stuck hold from one still in flight."""
-    return f"{symbol}.{now_ms:012x}{uuid.uuid4().hex[:16]}"
-
-
-_ORDER_ID_TAIL = re.compile(r"[0-9a-f]{28}")
-
-
-def order_id_symbol(order_id: str) -> str | None:
-    """The symbol an id of new_order_id's shape names, or None for any other string."""
-    symbol, dot, tail = order_id.partition(".")
-    return symbol if dot and _ORDER_ID_TAIL.fullmatch(tail) else None
-
-
-def order_time_ms(order_id: str) -> int | None:
-    _symbol, _, rest = order_id.partition(".")
-    try:
-        return int(rest[:12], 16)
-    except ValueError:
-        return None
 
 
 def decode(raw: bytes) -> tuple[Command | VoidOrder, dict]:

@@ -7,7 +7,6 @@ process, another replica, or the standing matcher) applies it exactly once.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 
 import orjson
@@ -16,14 +15,17 @@ import redis
 from exchange import keys
 from exchange.config import Settings
 from exchange.money import CASH, MoneyError, collar_down, collar_up, format_cents, hold_needed, parse_cents
+from exchange.order_ids import new_order_id, order_id_symbol
 from exchange.scripts import Scripts
 from exchange.top_of_book import read_top
 from ledger.accounts import Accounts, HoldOutcome, NoAccount
 from orderbook import views
-from orderbook.commands import encode_amend, encode_cancel, encode_new, new_order_id, order_id_symbol
+from orderbook.commands import encode_amend, encode_cancel, encode_new
 from orderbook.errors import ApiError, bad_request, not_found
 from orderbook.matcher import SymbolMatcher
+from orderbook.submission import Submitter
 from orderbook.model import NewOrder, OrderType, SelfTrade, Side, TimeInForce
+from orderbook.queries import listed_symbol
 from orderbook.schemas import PlaceOrder
 
 
@@ -42,8 +44,6 @@ def refused_by_book(code: str) -> ApiError:
     return ApiError(status, code, message)
 
 
-LOCK_RETRY_S = 0.01  # how long to wait on a lock holder before trying the lock again
-PIPELINED_WAIT_S = 0.05  # the reply wait sent with the append, when a standing matcher is active
 
 
 class OrderEntry:
@@ -52,14 +52,14 @@ class OrderEntry:
         self.client = client
         self.accounts = accounts
         self.after_hold: Callable[[NewOrder], None] | None = None
-        self._holder_seen: dict[str, bool] = {}  # symbol -> another matcher held its lock last time
         self.matchers = {symbol: SymbolMatcher.for_settings(client, symbol, settings, scripts)
                          for symbol in settings.symbols}
+        self.submitter = Submitter(client, self.matchers, settings.order_wait_ms)
 
     # ---- placing --------------------------------------------------------------------
 
     def place(self, user_id: str, req: PlaceOrder) -> tuple[int, dict]:
-        symbol = self.symbol(req.symbol, status=400)
+        symbol = listed_symbol(req.symbol, self.settings.symbols, status=400)
         side = Side(req.side)
         order_type = OrderType(req.type)
         limit_price = self._limit_price(req, order_type)
@@ -84,8 +84,8 @@ class OrderEntry:
         command = encode_new(order, symbol=symbol, client_order_id=req.client_order_id, created_ms=now_ms,
                              maker_fee_bps=self.settings.maker_fee_bps, taker_fee_bps=self.settings.taker_fee_bps,
                              hold=hold)
-        reply, _fills = self._submit(symbol, command,
-                                     lambda pipe: pipe.zadd(keys.user_orders(user_id), {order_id: now_ms}))
+        reply = self.submitter.submit(
+            symbol, command, also=lambda pipe: pipe.zadd(keys.user_orders(user_id), {order_id: now_ms})).result
         if reply is None:
             return 202, {"order_id": order_id, "client_order_id": req.client_order_id, "symbol": symbol,
                          "status": "pending", "message": "accepted; matching is still in progress"}
@@ -190,25 +190,22 @@ class OrderEntry:
         return self._command_result(user_id, symbol, order_id, encode_amend(order_id, user_id, new_quantity))
 
     def cancel_all(self, user_id: str, symbol: str | None) -> list[dict]:
-        symbols = [self.symbol(symbol)] if symbol else list(self.settings.symbols)
+        symbols = [listed_symbol(symbol, self.settings.symbols)] if symbol else list(self.settings.symbols)
         canceled = []
         for sym in symbols:
             open_ids = [m.decode() for m in self.client.smembers(keys.open_orders(sym, user_id))]
             if not open_ids:
                 continue
-            pipe = self.client.pipeline(transaction=False)
-            reply_tos = [uuid.uuid4().hex for _ in open_ids]
-            for order_id, reply_to in zip(open_ids, reply_tos):
-                pipe.xadd(keys.inbox(sym), {"c": encode_cancel(order_id, user_id), "r": reply_to})
-            pipe.execute()
+            reply_tos = self.submitter.append_all(sym, [encode_cancel(order_id, user_id) for order_id in open_ids])
             for reply_to in reply_tos:
-                reply = self._await(sym, reply_to, lock_held=False)
+                reply = self.submitter.await_reply(sym, reply_to, lock_held=False)
                 if reply and "error" not in reply:
                     canceled.append(views.order(reply["order"]))
         return canceled
 
     def _command_result(self, user_id: str, symbol: str, order_id: str, command: bytes) -> dict:
-        reply, fills = self._submit(symbol, command, fills_of=order_id)
+        submitted = self.submitter.submit(symbol, command, fills_of=order_id)
+        reply, fills = submitted.result, submitted.fills
         if reply is None:
             raise ApiError(503, "busy", "the book did not answer in time; the request stays queued")
         if "error" in reply:
@@ -221,73 +218,7 @@ class OrderEntry:
             raise bad_request(code, f"the order could not be changed: {code}")
         return views.order(reply["order"], self._fills(symbol, order_id) if fills is None else fills)
 
-    # ---- waiting for the matcher ----------------------------------------------------
-
-    def _submit(self, symbol: str, command: bytes, also=None,
-                fills_of: str | None = None) -> tuple[dict | None, list[dict] | None]:
-        """Append a command to the symbol's inbox (fixing its time priority) and wait for its result.
-
-        When a standing matcher was seen holding the lock last time, the wait for
-        the reply rides in the same pipeline as the append: one round trip. So does
-        the read of ``fills_of``'s fills, which Redis runs once the reply is there.
-        Otherwise the pipeline asks whether anyone holds the lock, and this thread
-        matches the command itself if nobody does.
-        Returns (reply or None after ORDER_WAIT_MS, those fills or None if not read).
-        """
-        reply_to = uuid.uuid4().hex
-        pipe = self.client.pipeline(transaction=False)
-        pipe.xadd(keys.inbox(symbol), {"c": command, "r": reply_to})
-        if also is not None:
-            also(pipe)
-        if self._holder_seen.get(symbol, False):
-            pipe.blpop([keys.reply(symbol, reply_to)], timeout=PIPELINED_WAIT_S)
-            if fills_of is not None:
-                pipe.lrange(keys.fills(symbol, fills_of), 0, -1)
-            results = pipe.execute()
-            popped = results[-2] if fills_of is not None else results[-1]
-            if popped is not None:
-                fills = None if fills_of is None else [orjson.loads(f) for f in results[-1]]
-                return orjson.loads(popped[1]), fills
-            # No reply within the pipelined wait: is anyone matching at all?
-            lock_held = bool(self.client.exists(self.matchers[symbol].lock.key))
-        else:
-            pipe.exists(self.matchers[symbol].lock.key)
-            lock_held = bool(pipe.execute()[-1])
-        self._holder_seen[symbol] = lock_held
-        return self._await(symbol, reply_to, lock_held), None
-
-    def _await(self, symbol: str, reply_to: str, lock_held: bool) -> dict | None:
-        """The matcher's reply to one inbox command, or None after ORDER_WAIT_MS.
-
-        If another worker holds the lock, it will most likely match this command
-        in its current run, so wait for the reply first and try the lock only if
-        none arrives within a few milliseconds.
-        """
-        matcher = self.matchers[symbol]
-        reply_key = keys.reply(symbol, reply_to)
-        deadline = time.monotonic() + self.settings.order_wait_ms / 1000
-        while time.monotonic() < deadline:
-            wait_s = LOCK_RETRY_S
-            if not lock_held:
-                drained = matcher.drain(own_reply_to=reply_to)
-                if drained.own_reply is not None:
-                    return drained.own_reply
-                if drained.held:
-                    wait_s = 0.001  # matched by another thread of ours or an earlier holder: the reply is there
-            popped = self.client.blpop([reply_key], timeout=wait_s)
-            if popped is not None:
-                return orjson.loads(popped[1])
-            # Nothing yet: contend for the lock only if nobody holds it (EXISTS is far
-            # cheaper than a Redlock attempt).
-            lock_held = bool(self.client.exists(matcher.lock.key))
-        return None
-
     # ---- queries ----------------------------------------------------------------------
-
-    def symbol(self, symbol: str | None, status: int = 404) -> str:
-        if not symbol or symbol.upper() not in self.settings.symbols:
-            raise ApiError(status, "unknown_symbol", f"unknown symbol {symbol!r}; see /api/v1/symbols")
-        return symbol.upper()
 
     def _order_symbol(self, order_id: str) -> str:
         """The symbol an order id names; 404 for a string no order id has (so a cancel of
@@ -324,7 +255,7 @@ class OrderEntry:
         return found
 
     def list(self, user_id: str, status: str, symbol: str | None, limit: int) -> list[dict]:
-        symbols = [self.symbol(symbol, status=400)] if symbol else list(self.settings.symbols)
+        symbols = [listed_symbol(symbol, self.settings.symbols, status=400)] if symbol else list(self.settings.symbols)
         if status == "open":
             by_symbol = {s: [m.decode() for m in self.client.smembers(keys.open_orders(s, user_id))]
                          for s in symbols}

@@ -58,7 +58,7 @@ class SymbolMatcher:
         self.fence: int | None = None  # the fencing token of this holder's current tenure
         self.epoch: int | None = None  # the journal's epoch, read with the fence
         self.before_commit = before_commit  # test hook: runs between matching and commit
-        self._local = threading.Lock()
+        self.turn = threading.Lock()  # one thread of this process matches the symbol at a time
         self.stale_commits = 0
         self.batches = 0
 
@@ -80,13 +80,13 @@ class SymbolMatcher:
         held is never left waiting for the next arrival.
         """
         result = DrainResult()
-        if not self._local.acquire(blocking=False):
+        if not self.turn.acquire(blocking=False):
             return result
         try:
             while self.lock.acquire(blocking=False):
                 result.held = True
                 try:
-                    run = self._drain_locked(own_reply_to=own_reply_to)
+                    run = self.drain_locked(own_reply_to=own_reply_to)
                 finally:
                     try:
                         self.lock.release()
@@ -97,7 +97,7 @@ class SymbolMatcher:
                 if not self.has_pending():
                     break
         finally:
-            self._local.release()
+            self.turn.release()
         return result
 
     def has_pending(self) -> bool:
@@ -109,39 +109,7 @@ class SymbolMatcher:
             return False
         return entry_order(last[0][0]) > entry_order(cursor or b"0-0")
 
-    def serve(self, running: Callable[[], bool], standby_poll_s: float = 0.2) -> None:
-        """Standing matcher: hold the symbol's lock and match commands as they arrive.
-
-        Submitters that see the lock held wait for their reply instead of
-        contending for it, so one lock holder serves every order. If this
-        process stops or pauses, its lock expires and submitters or a standby
-        matcher take over; the fence makes the hand-over safe.
-        """
-        lease = Lease(self.client, keys.lock(self.symbol), self.lock_ttl_s)
-        wait_ms = max(1, int(self.lock_ttl_s * 1000 / 4))
-        tenure = 0  # the lease acquisition self.fence was taken in (0: none yet)
-        try:
-            while running():
-                if not lease.ensure():
-                    time.sleep(standby_poll_s)
-                    continue
-                # Match only within the first half of the lock's lifetime since it was last
-                # renewed (ensure() renews after a third), so the lock never expires under a
-                # commit, however long the wait for commands was.
-                stop_at = lease.renewed_at + self.lock_ttl_s / 2
-                with self._local:
-                    if tenure == lease.acquisitions and self.cache.seq is not None:
-                        committed = self._wait_and_match(wait_ms, stop_at)
-                    else:  # a new tenure, or a batch failed: take a fresh fence and re-read the book
-                        committed = self._drain_locked(stop_at).committed
-                        tenure = lease.acquisitions
-                    if not committed:
-                        tenure = 0
-                        lease.release()  # another matcher took over the book
-        finally:
-            lease.release()
-
-    def _wait_and_match(self, wait_ms: int, stop_at: float) -> bool:
+    def wait_and_match(self, wait_ms: int, stop_at: float) -> bool:
         """Block until commands arrive after the cursor (or it is time to renew the lease),
         then match them under the fence this tenure already holds: a busy standing
         matcher needs no round trip beyond this read and one commit per batch."""
@@ -154,7 +122,7 @@ class SymbolMatcher:
             return True
         return self._match_run(streams[0][1], wait_ms, stop_at).committed
 
-    def _drain_locked(self, stop_at: float | None = None, own_reply_to: str | None = None) -> RunResult:
+    def drain_locked(self, stop_at: float | None = None, own_reply_to: str | None = None) -> RunResult:
         """Take a fencing token and match every pending command."""
         fence, seq, cursor, entries, epoch = self.scripts.begin_batch(
             keys=[keys.fence(self.symbol), keys.seq(self.symbol), keys.cursor(self.symbol),
@@ -235,3 +203,42 @@ class SymbolMatcher:
         except NoScriptError:  # Redis restarted or flushed its scripts: load it, commit without waiting
             return self._call_commit(script_keys, args[:4] + [self.batch_max_commands] + args[5:], 0)
         return result, (streams[0][1] if streams else [])
+
+
+class StandingMatcher:
+    """A worker that holds a symbol's lock and matches commands as they arrive, one ``serve_once`` at a time.
+
+    Submitters that see the lock held wait for their reply instead of contending
+    for it, so one lock holder serves every order. If this process stops or
+    pauses, its lock expires and submitters or a standby matcher take over; the
+    fence makes the hand-over safe.
+    """
+
+    def __init__(self, matcher: SymbolMatcher):
+        self.matcher = matcher
+        self.lease = Lease(matcher.client, keys.lock(matcher.symbol), matcher.lock_ttl_s)
+        self.wait_ms = max(1, int(matcher.lock_ttl_s * 1000 / 4))
+        self.tenure = 0  # the lease acquisition the matcher's fence was taken in (0: none yet)
+
+    def serve_once(self) -> int:
+        """Match what arrives for a while if this worker holds the lease: 1, or 0 standing by."""
+        if not self.lease.ensure():
+            return 0
+        matcher = self.matcher
+        # Match only within the first half of the lock's lifetime since it was last renewed
+        # (ensure() renews after a third), so the lock never expires under a commit, however
+        # long the wait for commands was.
+        stop_at = self.lease.renewed_at + matcher.lock_ttl_s / 2
+        with matcher.turn:
+            if self.tenure == self.lease.acquisitions and matcher.cache.seq is not None:
+                committed = matcher.wait_and_match(self.wait_ms, stop_at)
+            else:  # a new tenure, or a batch failed: take a fresh fence and re-read the book
+                committed = matcher.drain_locked(stop_at).committed
+                self.tenure = self.lease.acquisitions
+            if not committed:
+                self.tenure = 0
+                self.lease.release()  # another matcher took over the book
+        return 1
+
+    def stop(self) -> None:
+        self.lease.release()

@@ -34,6 +34,15 @@ def _ascii_integer(raw: object) -> object:
     return raw
 
 
+def listed_symbol(raw: str | None, symbols: tuple[str, ...], status: int = 404) -> str:
+    """A symbol as listed (case aside), or ``status`` ``unknown_symbol``: 404 in a path, 400 in a
+    body or a query. Only ASCII letters fold (``str.upper`` also makes 'pupſ' read 'PUPS')."""
+    symbol = raw.upper() if raw is not None and raw.isascii() else None
+    if symbol not in symbols:
+        raise ApiError(status, "unknown_symbol", f"unknown symbol {raw!r}; see /api/v1/symbols")
+    return symbol
+
+
 Integer = Annotated[int, BeforeValidator(_ascii_integer)]
 EpochSeconds = Annotated[int, Field(ge=0, le=MAX_EPOCH_S), BeforeValidator(_ascii_integer)]
 Symbol = Annotated[str, Field(max_length=16)]

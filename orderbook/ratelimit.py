@@ -1,6 +1,6 @@
-"""Per-client rate limits (Flask-Limiter, counters in Redis so every replica shares them).
+"""Per-requester rate limits (Flask-Limiter, counters in Redis so every replica shares them).
 
-A client is the user its bearer token names when the token is valid, else its
+A requester is the user its bearer token names when the token is valid, else its
 address (nginx's X-Real-IP, else the peer's): keying on whatever token a request
 sends would give every junk token a fresh budget, and the logins, registrations
 and scans behind them none at all. RATE_LIMIT takes Flask-Limiter's syntax
@@ -28,7 +28,7 @@ def address_key() -> str:
     return "a:" + (request.headers.get("X-Real-IP") or get_remote_address())
 
 
-def client_key() -> str:
+def requester_key() -> str:
     user_id, _error = token_check()
     if user_id is not None:
         return "u:" + user_id
@@ -43,7 +43,7 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
     def breached(limit) -> None:
         raise ApiError(429, "rate_limited", f"too many requests: the limit is {limit.limit}")
 
-    limiter = Limiter(client_key, app=app, default_limits=[settings.rate_limit] if settings.rate_limit else [],
+    limiter = Limiter(requester_key, app=app, default_limits=[settings.rate_limit] if settings.rate_limit else [],
                       storage_uri=settings.redis_url, key_prefix=keys.rate_limit_prefix(),
                       strategy="fixed-window", headers_enabled=True, on_breach=breached,
                       default_limits_exempt_when=lambda: request.path.endswith("/healthz"))

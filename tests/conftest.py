@@ -84,7 +84,7 @@ def settle(settings, redis_client, app):
     from exchange import mongo
     from ledger.consumer import JournalConsumer
     from ledger.record import LedgerOfRecord
-    from ledger.settler import SymbolSettler
+    from ledger.live_settlement import SymbolSettler
 
     ledger = LedgerOfRecord(mongo.client(settings.mongo_url), mongo.database(settings.mongo_url, settings.mongo_db))
     steps = [SymbolSettler(redis_client, s) for s in settings.symbols]

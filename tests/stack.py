@@ -4,8 +4,7 @@
         requests.get(stack.base_url + "/api/v1/healthz")
 
 Starts redis-server and SecantusDB (unless URLs are given), N gunicorn
-orderbook replicas, the matching and ledger workers (those whose modules
-exist, devstack.programs.WORKERS), M web (Socket.IO) replicas when asked
+orderbook replicas, the matching and ledger workers (devstack.programs.WORKERS), M web (Socket.IO) replicas when asked
 (``web_replicas=2``; none by default) and nginx, with the same command lines and the same rendered nginx
 config as `make up` (devstack.programs, devstack.nginx). Each process runs in
 its own session with its log under the stack's temp dir; stop() ends them
@@ -121,7 +120,7 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
             wait_until_healthy(f"http://127.0.0.1:{replica.port}{programs.HEALTHZ_PATH}", replica)
 
         if workers:
-            for name, module in programs.existing_workers():
+            for name, module in programs.WORKERS:
                 if workers is not True and name not in workers:
                     continue
                 stack.workers.append(Proc(programs.worker_command(module), env=child_env,

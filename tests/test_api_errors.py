@@ -154,7 +154,7 @@ def test_a_deeply_nested_body_is_invalid_json(client, register, path, body):
 
 
 def test_only_strings_shaped_like_order_ids_name_a_symbol():
-    from orderbook.commands import new_order_id, order_id_symbol
+    from exchange.order_ids import new_order_id, order_id_symbol
 
     assert order_id_symbol(new_order_id("KRYP", 1795479423746)) == "KRYP"
     for junk in ("KRYP.doesnotexist", "garbage", "KRYP." + "0" * 27, "KRYP." + "0" * 29, "KRYP." + "G" * 28, ""):

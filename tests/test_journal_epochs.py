@@ -17,7 +17,7 @@ from exchange import keys, mongo
 from ledger.consumer import JournalConsumer
 from ledger.record import JournalFault, LedgerOfRecord, Position, fresh_entries
 from ledger.recovery import RecoveryRefused, recover
-from ledger.settler import SymbolSettler
+from ledger.live_settlement import SymbolSettler
 
 ORDERS = "/api/v1/orders"
 SYMBOLS = ("KRYP", "ADAM", "PUPS")

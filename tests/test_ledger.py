@@ -4,8 +4,8 @@ from __future__ import annotations
 import random
 
 from exchange import keys, mongo
+from exchange.order_ids import new_order_id
 from ledger.reconcile import void_orphan_holds
-from orderbook.commands import new_order_id
 
 ORDERS = "/api/v1/orders"
 
@@ -135,7 +135,7 @@ def test_journal_is_trimmed_only_behind_every_consumer_and_the_retention_period(
 def test_live_settlement_keeps_its_cursor_until_every_account_step_applied(client, register, redis_client):
     import pytest
 
-    from ledger.settler import SettlementFailed, SymbolSettler
+    from ledger.live_settlement import SettlementFailed, SymbolSettler
 
     alice, bob = register("alice"), register("bob")
     client.post(ORDERS, json={"symbol": "KRYP", "side": "sell", "price": "10.00", "quantity": 2}, headers=alice)

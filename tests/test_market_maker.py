@@ -43,7 +43,7 @@ def test_maker_rests_two_sided_quotes_within_its_spread_and_follows_the_referenc
                                order_size=4, max_position=40, max_reference_spread_bps=1_500)
     maker = MarketMaker(maker_client, "KRYP", config)
 
-    assert maker.step() and maker.stats.errors == {}
+    assert maker.play_round() and maker.stats.errors == {}
     expected = [("buy", 4_980, 4), ("buy", 4_985, 4), ("buy", 4_990, 4),
                 ("sell", 5_010, 4), ("sell", 5_015, 4), ("sell", 5_020, 4)]
     assert quotes(maker_client, "KRYP") == expected
@@ -57,7 +57,7 @@ def test_maker_rests_two_sided_quotes_within_its_spread_and_follows_the_referenc
     other.place_order("KRYP", "buy", 2, price="48.00")
     other.place_order("KRYP", "sell", 2, price="54.00")
     first_ids = {o["order_id"] for o in maker_client.open_orders("KRYP")}
-    assert maker.step() and maker.stats.errors == {} and maker.position == 0
+    assert maker.play_round() and maker.stats.errors == {} and maker.position == 0
     now_open = maker_client.open_orders("KRYP")
     assert not first_ids & {o["order_id"] for o in now_open}
     assert quotes(maker_client, "KRYP") == [(side, price + 100, qty) for side, price, qty in expected]
@@ -66,7 +66,7 @@ def test_maker_rests_two_sided_quotes_within_its_spread_and_follows_the_referenc
 
     # No book and no trades: it quotes around its configured fair value.
     other.cancel_all("KRYP")
-    assert maker.step()
+    assert maker.play_round()
     best_bid, best_ask = max(p for s, p, _ in quotes(maker_client, "KRYP") if s == "buy"), \
         min(p for s, p, _ in quotes(maker_client, "KRYP") if s == "sell")
     assert (best_bid, best_ask) == (7_990, 8_010)
@@ -83,7 +83,7 @@ def test_maker_inventory_stays_within_its_limit_while_being_hit(stack):
     sold_to_maker = 0
     rounds_at_limit = 0
     for _ in range(8):
-        assert maker.step()
+        assert maker.play_round()
         resting = quotes(maker_client, "ADAM")
         bid_total = sum(q for side, _, q in resting if side == "buy")
         assert sold_to_maker + bid_total <= config.max_position  # even if every bid is hit, it stays inside
@@ -99,7 +99,7 @@ def test_maker_inventory_stays_within_its_limit_while_being_hit(stack):
             assert error.code == "no_liquidity" and sold_to_maker == config.max_position
         assert sold_to_maker <= config.max_position
     assert sold_to_maker == config.max_position and rounds_at_limit >= 3
-    maker.step()
+    maker.play_round()
     assert maker.position == config.max_position  # what it counted from its own orders
     maker.shutdown()
 
@@ -116,7 +116,7 @@ def test_maker_skips_quotes_it_cannot_fund_on_a_real_exchange(stack):
     config = MarketMakerConfig(fair_value=parse_cents("10.00"), spread_ticks=10, levels=2, level_spacing_ticks=5,
                                order_size=owned * 3 // 4, skew_ticks_per_share=0, max_position=10 * owned)
     maker = MarketMaker(maker_client, "PUPS", config)
-    assert maker.step()
+    assert maker.play_round()
     assert maker.stats.errors == {"insufficient_funds": 1}  # the second ask: it owns too few shares
     assert maker.backoff_until == 0
     sides = [side for side, _, _ in quotes(maker_client, "PUPS")]

@@ -28,9 +28,10 @@ from hypothesis import strategies as st
 from exchange import keys
 from exchange.lease import Lease
 from exchange.scripts import Scripts
+from exchange.worker import Loop, repeat
 from orderbook.commands import encode_amend, encode_cancel, encode_new
 from orderbook.market import book_levels
-from orderbook.matcher import SymbolMatcher
+from orderbook.matcher import StandingMatcher, SymbolMatcher
 from orderbook.model import AmendOrder, CancelOrder, NewOrder, OrderType, Side, event_to_dict
 from tests.command_streams import build_commands, command_specs, random_commands
 from tests.matcher_worker import go_key, ready_key
@@ -428,7 +429,7 @@ def test_standing_matcher_commits_only_while_its_lock_lives(redis_client, monkey
     due must not keep it committing past the lock's expiry (the fence would refuse the
     commit, and a submitter would take the book)."""
     ttl_s = 0.6
-    wait_s = ttl_s / 4  # serve()'s longest blocking read
+    wait_s = ttl_s / 4  # the standing matcher's longest blocking read
     commands = stream(seed=8, count=200)
     ensures: list[tuple[float, bool]] = []  # (monotonic time, renewed) of each lease check
     lock_ttls: list[int] = []
@@ -450,7 +451,8 @@ def test_standing_matcher_commits_only_while_its_lock_lives(redis_client, monkey
     hz = redis_client.config_get("hz")["hz"]
     redis_client.config_set("hz", 100)  # blocking reads time out within 10 ms, not 100
     stop = threading.Event()
-    server = threading.Thread(target=matcher.serve, args=(lambda: not stop.is_set(), 0.01))
+    standing = StandingMatcher(matcher)  # run as the matching worker runs it: the worker skeleton's loop
+    server = threading.Thread(target=repeat, args=("match", Loop(standing.serve_once, idle_s=0.01), stop, threading.Event()))
     server.start()
     try:
         for burst in (commands[i:i + 40] for i in range(0, len(commands), 40)):
@@ -469,6 +471,7 @@ def test_standing_matcher_commits_only_while_its_lock_lives(redis_client, monkey
     finally:
         stop.set()
         server.join(10)
+        standing.stop()
         redis_client.config_set("hz", hz)
     assert len(lock_ttls) == matcher.batches >= len(commands) // 2
     assert min(lock_ttls) > 0, f"committed with the lock gone: {sorted(lock_ttls)[:5]}"

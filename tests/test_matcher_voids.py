@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from exchange import keys
-from orderbook.commands import encode_cancel, encode_new, encode_void, new_order_id
+from exchange.order_ids import new_order_id
+from orderbook.commands import encode_cancel, encode_new, encode_void
 from orderbook.batch import ORDER_MAX_AGE_MS
 from orderbook.matcher import SymbolMatcher
 from orderbook.model import NewOrder, Side

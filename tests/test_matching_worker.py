@@ -96,7 +96,7 @@ def test_cancels_through_the_standing_worker_answer_with_fills_and_refuse_other_
     try:
         wait_for_lock(redis_client)
         entry.place("bob", PlaceOrder(symbol=SYMBOL, side="buy", price="9.00", quantity=1))  # learns of the worker
-        assert entry._holder_seen[SYMBOL]
+        assert entry.submitter.holder_seen[SYMBOL]
         _, order = entry.place("alice", PlaceOrder(symbol=SYMBOL, side="buy", price="10.00", quantity=10))
         entry.place("bob", PlaceOrder(symbol=SYMBOL, side="sell", price="10.00", quantity=4))
         with pytest.raises(ApiError) as err:

@@ -105,7 +105,7 @@ def maker(client, **overrides) -> MarketMaker:
 def test_maker_quotes_around_the_fair_value_on_an_empty_market():
     client = FakeClient()
     mm = maker(client)
-    assert mm.step()
+    assert mm.play_round()
     assert sorted(quotes_of(client)) == sorted([
         ("buy", 9_990, 5), ("buy", 9_985, 5), ("buy", 9_980, 5),
         ("sell", 10_010, 5), ("sell", 10_015, 5), ("sell", 10_020, 5)])
@@ -114,28 +114,28 @@ def test_maker_quotes_around_the_fair_value_on_an_empty_market():
 
 def test_maker_uses_the_book_mid_then_the_last_trade():
     tight = FakeClient(bids=[(5_000, 3)], asks=[(5_010, 3)], last_prices=[7_000])
-    maker(tight, levels=1).step()
+    maker(tight, levels=1).play_round()
     assert sorted(quotes_of(tight)) == [("buy", 4_995, 5), ("sell", 5_015, 5)]  # mid 5005
 
     wide = FakeClient(bids=[(1_000, 3)], asks=[(9_000, 3)], last_prices=[7_000])  # no reference: too wide
-    maker(wide, levels=1).step()
+    maker(wide, levels=1).play_round()
     assert sorted(quotes_of(wide)) == [("buy", 6_990, 5), ("sell", 7_010, 5)]
 
     one_sided = FakeClient(asks=[(8_000, 3)], last_prices=[6_000, 6_100])
-    maker(one_sided, levels=1).step()
+    maker(one_sided, levels=1).play_round()
     assert sorted(quotes_of(one_sided)) == [("buy", 6_090, 5), ("sell", 6_110, 5)]
 
 
 def test_maker_replaces_its_quotes_and_leans_against_its_inventory():
     client = FakeClient()
     mm = maker(client)
-    mm.step()
+    mm.play_round()
     first = {o["order_id"] for o in client.open()}
     best_bid = next(o for o in client.open() if o["side"] == "buy" and parse_cents(o["price"]) == 9_990)
     client.fill(best_bid["order_id"], 5)  # someone sold it 5: long 5
     partly = next(o for o in client.open() if o["side"] == "buy" and parse_cents(o["price"]) == 9_985)
     client.fill(partly["order_id"], 2)  # and 2 more: long 7
-    mm.step()
+    mm.play_round()
     assert mm.position == 7 and mm.stats.bought == 7
     assert not first & {o["order_id"] for o in client.open()}  # every old quote was replaced
     # long 7 -> every quote 7 ticks lower
@@ -147,7 +147,7 @@ def test_maker_replaces_its_quotes_and_leans_against_its_inventory():
     client.fill(ask["order_id"], 5)
     ask = next(o for o in client.open() if o["side"] == "sell" and parse_cents(o["price"]) == 10_008)
     client.fill(ask["order_id"], 5)
-    mm.step()
+    mm.play_round()
     assert mm.position == -3  # short 3 -> quotes 3 ticks higher than neutral
     assert min(p for s, p, _ in quotes_of(client) if s == "sell") == 10_013
     assert max(p for s, p, _ in quotes_of(client) if s == "buy") == 9_993
@@ -156,11 +156,11 @@ def test_maker_replaces_its_quotes_and_leans_against_its_inventory():
 def test_maker_never_rests_more_than_its_position_limit_allows():
     client = FakeClient()
     mm = maker(client, skew_ticks_per_share=0, max_position=12)
-    mm.step()
+    mm.play_round()
     assert sum(q for s, _, q in quotes_of(client) if s == "buy") == 12  # 5 + 5 + 2, not 15
     for order in [o for o in client.open() if o["side"] == "buy"]:
         client.fill(order["order_id"], order["quantity"])  # every bid is hit before the refresh
-    mm.step()
+    mm.play_round()
     assert mm.position == 12
     quotes = quotes_of(client)
     assert [s for s, _, _ in quotes] == ["sell"] * 3  # at the limit: only quotes that reduce it
@@ -176,7 +176,7 @@ def test_maker_skips_a_quote_it_cannot_fund_and_keeps_the_rest():
     client = FakeClient()
     client.fail("place_order", 422, "insufficient_funds", times=2)
     mm = maker(client)
-    assert mm.step()
+    assert mm.play_round()
     assert len(client.open()) == 4
     assert mm.stats.errors["insufficient_funds"] == 2
     assert mm.backoff_until == 0  # refused orders are no reason to slow down
@@ -187,31 +187,31 @@ def test_maker_backs_off_when_rate_limited_and_recovers():
     client = FakeClient()
     mm = MarketMaker(client, "KRYP", MarketMakerConfig(min_backoff_s=1.0, max_backoff_s=3.0), clock=lambda: now[0])
     client.fail("book", 429, "rate_limited", times=3)
-    assert mm.step()  # the 429 is caught, not raised
+    assert mm.play_round()  # the 429 is caught, not raised
     assert mm.stats.errors["rate_limited"] == 1 and client.open() == []
     calls = len(client.calls)
     now[0] += 0.5
-    assert not mm.step() and len(client.calls) == calls  # backing off: no request at all
+    assert not mm.play_round() and len(client.calls) == calls  # backing off: no request at all
     now[0] += 0.6
-    assert mm.step()  # second 429: the pause doubles
+    assert mm.play_round()  # second 429: the pause doubles
     assert mm.backoff_s == 2.0
     now[0] += 2.1
-    assert mm.step()
+    assert mm.play_round()
     assert mm.backoff_s == 3.0  # capped
     now[0] += 3.1
-    assert mm.step()
+    assert mm.play_round()
     assert len(client.open()) == 6 and mm.backoff_s == 0.0
 
 
 def test_connection_errors_and_5xx_also_back_off_but_never_raise():
     client = FakeClient()
     mm = maker(client)
-    mm.step()
+    mm.play_round()
     client.fail("cancel_all", 0, "connection_error")
-    assert mm.step() and mm.stats.errors["connection_error"] == 1 and mm.backoff_s > 0
+    assert mm.play_round() and mm.stats.errors["connection_error"] == 1 and mm.backoff_s > 0
     mm.backoff_until = 0
     client.fail("book", 502, "http_502")
-    assert mm.step() and mm.stats.errors["http_502"] == 1 and mm.backoff_s > 0
+    assert mm.play_round() and mm.stats.errors["http_502"] == 1 and mm.backoff_s > 0
 
 
 # ---- random walk ---------------------------------------------------------------------------
@@ -226,24 +226,24 @@ def test_random_walk_is_reproducible_from_its_seed():
         client = FakeClient(bids=[(9_990, 5)], asks=[(10_010, 5)])
         trader = walker(client, seed=7)
         for _ in range(30):
-            trader.step()
+            trader.play_round()
         runs.append([(o["side"], o["type"], o["price"], o["quantity"]) for o in client.placed])
     assert runs[0] == runs[1]
     other = FakeClient(bids=[(9_990, 5)], asks=[(10_010, 5)])
     trader = walker(other, seed=8)
     for _ in range(30):
-        trader.step()
+        trader.play_round()
     assert [(o["side"], o["type"], o["price"], o["quantity"]) for o in other.placed] != runs[0]
 
 
 def test_random_walk_orders_stay_around_its_fair_value_and_include_market_orders():
     client = FakeClient(bids=[(9_990, 5)], asks=[(10_010, 5)])
-    cfg = dict(step_ticks=10, order_offset_ticks=30, cross_ticks=10, max_quantity=4, market_order_pct=20)
+    cfg = dict(walk_ticks=10, order_offset_ticks=30, cross_ticks=10, max_quantity=4, market_order_pct=20)
     trader = walker(client, seed=1, **cfg)
     kinds = set()
     for _ in range(200):
         before = len(client.placed)
-        trader.step()
+        trader.play_round()
         order = client.placed[before]
         kinds.add(order["type"])
         assert 1 <= order["quantity"] <= 4
@@ -260,7 +260,7 @@ def test_random_walk_keeps_at_most_its_open_orders_canceling_the_oldest():
     client = FakeClient(bids=[(9_990, 5)], asks=[(10_010, 5)])
     trader = walker(client, seed=3, market_order_pct=0, max_open_orders=3)
     for _ in range(10):
-        trader.step()
+        trader.play_round()
         assert len(client.open()) <= 3
     assert [o["order_id"] for o in client.open()] == [o["order_id"] for o in client.placed[-3:]]
 
@@ -270,18 +270,18 @@ def test_random_walk_keeps_at_most_its_open_orders_canceling_the_oldest():
 def test_momentum_buys_an_up_trend_and_sells_a_down_trend():
     cfg = MomentumConfig(short_window=3, long_window=6, threshold_bps=10, order_size=4, slippage_bps=50)
     up = FakeClient(last_prices=[1_000, 1_000, 1_000, 1_010, 1_020, 1_030])
-    MomentumTrader(up, "PUPS", cfg).step()
+    MomentumTrader(up, "PUPS", cfg).play_round()
     assert [(o["side"], o["price"], o["quantity"], o["time_in_force"]) for o in up.placed] == [
         ("buy", format_cents(collar_up(1_030, 50)), 4, "IOC")]
 
     down = FakeClient(last_prices=[1_030, 1_020, 1_010, 1_000, 1_000, 990])
-    MomentumTrader(down, "PUPS", cfg).step()
+    MomentumTrader(down, "PUPS", cfg).play_round()
     assert [(o["side"], o["price"]) for o in down.placed] == [("sell", format_cents(collar_down(990, 50)))]
 
     flat = FakeClient(last_prices=[1_000, 1_001, 1_000, 1_000, 1_001, 1_000])
-    MomentumTrader(flat, "PUPS", cfg).step()
+    MomentumTrader(flat, "PUPS", cfg).play_round()
     few = FakeClient(last_prices=[1_000, 1_100])
-    MomentumTrader(few, "PUPS", cfg).step()
+    MomentumTrader(few, "PUPS", cfg).play_round()
     assert flat.placed == [] and few.placed == []
 
 
@@ -290,7 +290,7 @@ def test_momentum_stops_buying_at_its_position_limit():
     trader = MomentumTrader(client, "PUPS", MomentumConfig(short_window=3, long_window=6, order_size=4,
                                                            max_position=10))
     for _ in range(5):
-        trader.step()
+        trader.play_round()
     assert [o["quantity"] for o in client.placed] == [4, 4, 2]
     assert trader.position == 10
 
@@ -298,16 +298,16 @@ def test_momentum_stops_buying_at_its_position_limit():
 def test_mean_reversion_sells_above_the_band_and_buys_below():
     cfg = MeanReversionConfig(window=5, band_bps=100, order_size=2, slippage_bps=20)
     high = FakeClient(last_prices=[1_000, 1_000, 1_000, 1_000, 1_060])  # avg 1012, last 4.7% above
-    MeanReversionTrader(high, "KRYP", cfg).step()
+    MeanReversionTrader(high, "KRYP", cfg).play_round()
     assert [(o["side"], o["price"], o["quantity"]) for o in high.placed] == [
         ("sell", format_cents(collar_down(1_060, 20)), 2)]
 
     low = FakeClient(last_prices=[1_000, 1_000, 1_000, 1_000, 950])
-    MeanReversionTrader(low, "KRYP", cfg).step()
+    MeanReversionTrader(low, "KRYP", cfg).play_round()
     assert [o["side"] for o in low.placed] == ["buy"]
 
     inside = FakeClient(last_prices=[1_000, 1_000, 1_000, 1_000, 1_008])  # 0.6% above: inside the band
-    MeanReversionTrader(inside, "KRYP", cfg).step()
+    MeanReversionTrader(inside, "KRYP", cfg).play_round()
     assert inside.placed == []
 
 
@@ -316,5 +316,5 @@ def test_traders_count_refused_orders_and_carry_on(code, status):
     client = FakeClient(last_prices=[1_000, 1_000, 1_000, 1_000, 950])
     trader = MeanReversionTrader(client, "KRYP", MeanReversionConfig(window=5, band_bps=100))
     client.fail("place_order", status, code)
-    assert trader.step() and trader.stats.errors[code] == 1 and trader.position == 0
-    assert trader.step() and trader.position == 3  # the next round trades again, no pause
+    assert trader.play_round() and trader.stats.errors[code] == 1 and trader.position == 0
+    assert trader.play_round() and trader.position == 3  # the next round trades again, no pause

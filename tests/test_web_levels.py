@@ -13,7 +13,7 @@ from orderbook.book import OrderBook
 from orderbook.model import NewOrder, Side, event_to_dict
 from tests.command_streams import build_commands, command_specs
 from web import messages
-from web.levels import LevelBook, RestingOrder, merge
+from web.levels import LevelBook, RestingOrder, changes_between, merge
 from web.subscriptions import SubscriptionError, parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,11 +68,12 @@ def test_levels_sorted_best_first_and_a_filled_maker_leaves():
     assert levels.apply({"type": "accepted", "order_id": "x"}) == []
 
 
-def test_diff_turns_one_book_into_another():
-    old = LevelBook(1, {"a": RestingOrder("buy", 100, 5), "b": RestingOrder("sell", 105, 2)})
+def test_changes_between_turn_the_levels_shown_into_another_book():
+    shown = LevelBook(1, {"a": RestingOrder("buy", 100, 5), "b": RestingOrder("sell", 105, 2),
+                          "e": RestingOrder("sell", 107, 1)}).totals
     new = LevelBook(9, {"c": RestingOrder("buy", 100, 3), "d": RestingOrder("buy", 99, 1),
                         "b": RestingOrder("sell", 105, 2)})
-    assert old.diff(new) == [("buy", 99, 1), ("buy", 100, 3)]
+    assert changes_between(shown, new) == [("buy", 99, 1), ("buy", 100, 3), ("sell", 107, 0)]
 
 
 def test_merge_keeps_the_last_total_of_each_level():

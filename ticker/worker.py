@@ -1,16 +1,14 @@
 """Candle worker: ``python -m ticker.worker``.
 
-Loop, for each symbol: fold new journal trades into the live candles (exactly
-once: the batch commits only if the ticker cursor has not moved, so any number
-of replicas may run); close candles whose interval has ended; and, if this
-replica holds the symbol's flusher lease (a pottery Redlock), persist closed
-minutes to MongoDB. Stops cleanly on SIGTERM or Ctrl-C.
+One loop (``exchange.worker``), each pass for each symbol: fold new journal
+trades into the live candles (exactly once: the batch commits only if the
+ticker cursor has not moved, so any number of replicas may run); close candles
+whose interval has ended; and, if this replica holds the symbol's flusher lease
+(a pottery Redlock), persist closed minutes to MongoDB. Stops cleanly on SIGTERM
+or Ctrl-C.
 """
 from __future__ import annotations
 
-import logging
-import signal
-import threading
 import time
 
 import orjson
@@ -20,11 +18,11 @@ from exchange import keys, mongo
 from exchange.config import Settings
 from exchange.lease import Lease
 from exchange.scripts import Scripts
+from exchange.worker import Loop, Worker, run
 from ticker.feed import LiveFeed
 from ticker.quotes import candle_view, quote
 from ticker.store import CandleStore
 
-log = logging.getLogger("ticker.worker")
 BATCH = 1000
 IDLE_SLEEP_S = 0.05
 FLUSHER_LEASE_S = 5.0
@@ -91,28 +89,34 @@ class SymbolTicker:
         self.flusher.release()
 
 
+class TickerWorker(Worker):
+    name = "ticker.worker"
+
+    def bootstrap(self) -> None:
+        settings = Settings.from_env()
+        client = redis.Redis.from_url(settings.redis_url)
+        db = mongo.database(settings.mongo_url, settings.mongo_db)
+        mongo.ensure_indexes(db)
+        store = CandleStore(client, db, Scripts(client))
+        clock = time.time
+        if settings.ticker_clock_speed != 1:
+            clock = accelerated_clock(settings.ticker_clock_origin_ms, settings.ticker_clock_speed)
+        feed = LiveFeed(settings.redis_url)
+        self.tickers = [SymbolTicker(client, store, symbol, clock, feed) for symbol in settings.symbols]
+
+    def loops(self) -> dict[str, Loop]:
+        return {"candles": Loop(self.roll, idle_s=IDLE_SLEEP_S)}
+
+    def roll(self) -> int:
+        return sum(ticker.run_once() for ticker in self.tickers)
+
+    def teardown(self) -> None:
+        for ticker in self.tickers:
+            ticker.stop()
+
+
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = Settings.from_env()
-    client = redis.Redis.from_url(settings.redis_url)
-    db = mongo.database(settings.mongo_url, settings.mongo_db)
-    mongo.ensure_indexes(db)
-    store = CandleStore(client, db, Scripts(client))
-    clock = time.time
-    if settings.ticker_clock_speed != 1:
-        clock = accelerated_clock(settings.ticker_clock_origin_ms, settings.ticker_clock_speed)
-    feed = LiveFeed(settings.redis_url)
-    tickers = [SymbolTicker(client, store, symbol, clock, feed) for symbol in settings.symbols]
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    log.info("rolling candles for %s", ", ".join(settings.symbols))
-    while not stopping.is_set():
-        if not sum(ticker.run_once() for ticker in tickers):
-            stopping.wait(IDLE_SLEEP_S)
-    for ticker in tickers:
-        ticker.stop()
-    log.info("stopped")
+    run(TickerWorker())
 
 
 if __name__ == "__main__":

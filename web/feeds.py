@@ -35,7 +35,7 @@ from exchange import keys
 from exchange.scripts import source
 from exchange import rooms
 from web import messages
-from web.levels import BUY, SELL, LevelBook, RestingOrder, merge
+from web.levels import BUY, SELL, LevelBook, RestingOrder, changes_between, merge
 
 log = logging.getLogger("web.feeds")
 
@@ -176,10 +176,7 @@ class BookFeed:
         this replica read them, or following them failed), and send clients the
         difference from the levels they were last sent."""
         fresh, last_id = self.load()
-        changes = [(side, price, fresh.level(side, price))
-                   for side in (BUY, SELL)
-                   for price in sorted(self.shown[side].keys() | fresh.totals[side].keys())
-                   if self.shown[side].get(price, 0) != fresh.level(side, price)]
+        changes = changes_between(self.shown, fresh)
         self.reloads += 1
         log.warning("%s: reloaded the book at sequence %d (%d levels differed from what was sent)",
                     self.symbol, fresh.sequence, len(changes))

@@ -43,16 +43,6 @@ class LevelBook:
     def level(self, side: str, price: int) -> int:
         return self.totals[side].get(price, 0)
 
-    def diff(self, other: "LevelBook") -> list[Level]:
-        """The changes that turn this book's levels into ``other``'s."""
-        changes = []
-        for side in (BUY, SELL):
-            mine, theirs = self.totals[side], other.totals[side]
-            for price in sorted(mine.keys() | theirs.keys()):
-                if mine.get(price, 0) != theirs.get(price, 0):
-                    changes.append((side, price, theirs.get(price, 0)))
-        return changes
-
     # ---- applying the journal ---------------------------------------------------
 
     def apply(self, event: dict) -> list[Level]:
@@ -89,6 +79,17 @@ class LevelBook:
         else:
             del totals[order.price]
         return [(order.side, order.price, total)]
+
+
+def changes_between(shown: dict[str, dict[int, int]], book: LevelBook) -> list[Level]:
+    """The changes that turn the levels ``shown`` ({side: {price: total}}) into ``book``'s."""
+    changes = []
+    for side in (BUY, SELL):
+        mine, theirs = shown[side], book.totals[side]
+        for price in sorted(mine.keys() | theirs.keys()):
+            if mine.get(price, 0) != theirs.get(price, 0):
+                changes.append((side, price, theirs.get(price, 0)))
+    return changes
 
 
 def merge(changes: list[Level]) -> list[Level]:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Mapping, Union
 
 COMPARISONS = ("gt", "gte", "lt", "lte", "eq")
-MARKET_FIELDS = ("ticker", "bid", "ask", "mid")  # operands that name a symbol's price
 
 
 # ---- operands --------------------------------------------------------------------------

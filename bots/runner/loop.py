@@ -17,7 +17,6 @@ Stops cleanly on SIGTERM or Ctrl-C.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 import uuid
@@ -33,6 +32,7 @@ from bots.store import WAITING, BotStore, client_order_id, now_ms, stored_rule
 from exchange import mongo
 from exchange.config import Settings
 from exchange.tokens import Tokens
+from exchange.worker import Loop, Worker, run
 from ledger.accounts import Accounts
 
 log = logging.getLogger("bots.runner")
@@ -63,7 +63,8 @@ class OwnerClients:
 
 
 class Runner:
-    def __init__(self, settings: Settings, client: redis.Redis, store: BotStore, api_url: str):
+    def __init__(self, settings: Settings, client: redis.Redis, store: BotStore, api_url: str,
+                 stopping: threading.Event | None = None):
         self.settings = settings
         self.client = client
         self.store = store
@@ -73,10 +74,12 @@ class Runner:
         self.rules: dict[str, Rule] = {}
         self.claims: dict[str, str] = {}  # bot id -> this runner's claim on it while fired
         self.active_bots = 0
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()  # set: finish the bot at hand, start no other
 
-    def stop(self, *_signal) -> None:
-        self.stopping.set()
+    def pause(self) -> float:
+        """How long to wait between passes: each pass costs a MongoDB query, so longer with no active bot."""
+        interval_s = self.settings.bot_runner_interval_ms / 1000
+        return interval_s if self.active_bots else max(interval_s, IDLE_INTERVAL_S)
 
     # ---- one pass ----------------------------------------------------------------------------
 
@@ -173,29 +176,24 @@ class Runner:
         self.claims.pop(bot_id, None)
         return taken
 
-    # ---- the loop ----------------------------------------------------------------------------
 
-    def run(self) -> None:
-        log.info("running rule bots against %s", self.owners.api_url)
-        interval_s = self.settings.bot_runner_interval_ms / 1000
-        while not self.stopping.is_set():
-            try:
-                self.run_once()
-            except Exception:  # a store outage must not end the runner; the supervisor would only restart it
-                log.exception("pass failed; retrying")
-                self.stopping.wait(1.0)
-            self.stopping.wait(interval_s if self.active_bots else max(interval_s, IDLE_INTERVAL_S))
-        log.info("stopped")
+
+class RunnerWorker(Worker):
+    name = "bots.runner"
+
+    def bootstrap(self) -> None:
+        settings = Settings.from_env()
+        db = mongo.database(settings.mongo_url, settings.mongo_db)
+        mongo.ensure_indexes(db)
+        self.runner = Runner(settings, redis.Redis.from_url(settings.redis_url),
+                             BotStore(db, settings.bot_max_active),
+                             settings.api_url or f"http://127.0.0.1:{settings.exchange_port}", self.stopping)
+        log.info("running rule bots against %s", self.runner.owners.api_url)
+
+    def loops(self) -> dict[str, Loop]:
+        # A store outage must not end the runner (its supervisor would only restart it): retried.
+        return {"rules": Loop(self.runner.run_once, every_s=self.runner.pause, retry_on=(Exception,))}
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = Settings.from_env()
-    client = redis.Redis.from_url(settings.redis_url)
-    db = mongo.database(settings.mongo_url, settings.mongo_db)
-    mongo.ensure_indexes(db)
-    runner = Runner(settings, client, BotStore(db, settings.bot_max_active),
-                    settings.api_url or f"http://127.0.0.1:{settings.exchange_port}")
-    signal.signal(signal.SIGTERM, runner.stop)
-    signal.signal(signal.SIGINT, runner.stop)
-    runner.run()
+    run(RunnerWorker())

@@ -1,4 +1,4 @@
-"""Trading strategies: each a small class whose ``step()`` is one decision round."""
+"""Trading strategies: each a small class whose ``play_round()`` is one decision round."""
 from bots.strategies.base import Strategy, StrategyConfig
 from bots.strategies.market_maker import MarketMaker, MarketMakerConfig
 from bots.strategies.mean_reversion import MeanReversionConfig, MeanReversionTrader

@@ -1,10 +1,10 @@
-"""What every strategy shares: one decision round per ``step()``, error handling, own-order tracking.
+"""What every strategy shares: one decision round per ``play_round()``, error handling, own-order tracking.
 
 A strategy trades one symbol through an ``ExchangeClient`` (or anything with the
 same methods, such as a test's fake). Prices are integer ticks inside; they
 become decimal strings only when an order is sent.
 
-Errors never escape ``step()``. An order the exchange refuses for this order
+Errors never escape ``play_round()``. An order the exchange refuses for this order
 alone (``insufficient_funds``, ``no_liquidity``, a post-only cross, ...) is
 counted and skipped. A sign that the exchange is overloaded or unreachable
 (``rate_limited``, ``busy``, a network error, a 5xx) ends the round and makes
@@ -32,7 +32,7 @@ def must_back_off(error: ApiError) -> bool:
 
 @dataclass
 class BotStats:
-    steps: int = 0
+    rounds: int = 0
     orders_placed: int = 0
     orders_canceled: int = 0
     bought: int = 0  # shares this bot's orders bought / sold, as far as it has seen
@@ -40,13 +40,13 @@ class BotStats:
     errors: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict:
-        return {"steps": self.steps, "orders_placed": self.orders_placed, "orders_canceled": self.orders_canceled,
+        return {"rounds": self.rounds, "orders_placed": self.orders_placed, "orders_canceled": self.orders_canceled,
                 "bought": self.bought, "sold": self.sold, "errors": dict(self.errors)}
 
 
 @dataclass
 class StrategyConfig:
-    interval_s: float = 1.0  # pause between two steps (the swarm's pacing)
+    interval_s: float = 1.0  # pause between two rounds (the swarm's pacing)
     min_backoff_s: float = 0.5
     max_backoff_s: float = 10.0
 
@@ -56,9 +56,9 @@ class Strategy:
 
     kind = "strategy"
 
-    def __init__(self, client, symbol: str, config: StrategyConfig, *, rng: random.Random | None = None,
+    def __init__(self, api, symbol: str, config: StrategyConfig, *, rng: random.Random | None = None,
                  clock: Callable[[], float] = time.monotonic):
-        self.client = client
+        self.api = api
         self.symbol = symbol
         self.config = config
         self.rng = rng or random.Random()
@@ -71,12 +71,12 @@ class Strategy:
 
     # ---- the round ----------------------------------------------------------------------
 
-    def step(self) -> bool:
+    def play_round(self) -> bool:
         """One decision round; False when the bot is still backing off and did nothing."""
         now = self.clock()
         if now < self.backoff_until:
             return False
-        self.stats.steps += 1
+        self.stats.rounds += 1
         try:
             self.decide()
         except ApiError as error:
@@ -97,7 +97,7 @@ class Strategy:
               time_in_force: str = "GTC", post_only: bool = False) -> dict | None:
         """Send one order; None if the exchange refused it for reasons of its own (counted in stats)."""
         try:
-            order = self.client.place_order(self.symbol, side, quantity, type=type,
+            order = self.api.place_order(self.symbol, side, quantity, type=type,
                                             price=None if price is None else format_cents(price),
                                             time_in_force=time_in_force, post_only=post_only)
         except ApiError as error:
@@ -132,7 +132,7 @@ class Strategy:
         """Cancel every open order of ours on the symbol and count what filled before the cancel."""
         if not self.working and not always:
             return
-        canceled = self.client.cancel_all(self.symbol).get("canceled", [])
+        canceled = self.api.cancel_all(self.symbol).get("canceled", [])
         self.stats.orders_canceled += len(canceled)
         for order in canceled:
             self.track(order)
@@ -143,13 +143,13 @@ class Strategy:
         if not self.working:
             return
         if still_open is None:
-            still_open = {order["order_id"]: order for order in self.client.open_orders(self.symbol)}
+            still_open = {order["order_id"]: order for order in self.api.open_orders(self.symbol)}
         for order_id in list(self.working):
             if order_id in still_open:
                 self.track(still_open[order_id])
                 continue
             try:
-                self.track(self.client.order(order_id))
+                self.track(self.api.order(order_id))
             except ApiError as error:
                 if error.code != "not_found":
                     raise
@@ -166,11 +166,11 @@ class Strategy:
 
     def cancel_order(self, order_id: str) -> None:
         try:
-            order = self.client.cancel_order(order_id)
+            order = self.api.cancel_order(order_id)
         except ApiError as error:
             if error.code not in ("order_not_open", "not_found"):
                 raise
-            order = self.client.order(order_id) if error.code == "order_not_open" else None
+            order = self.api.order(order_id) if error.code == "order_not_open" else None
             if order is None:
                 self.working.pop(order_id, None)
                 return
@@ -186,11 +186,11 @@ class Strategy:
 
     def recent_prices(self, count: int) -> list[int]:
         """The last ``count`` trade prices, oldest first."""
-        return [parse_cents(t["price"]) for t in reversed(self.client.trades(self.symbol, limit=count))]
+        return [parse_cents(t["price"]) for t in reversed(self.api.trades(self.symbol, limit=count))]
 
     def reference_price(self, fair_value: int, max_spread_bps: int = 500, book: dict | None = None) -> int:
         """Mid of the book when it is tight enough, else the last trade, else ``fair_value`` (ticks)."""
-        book = book if book is not None else self.client.book(self.symbol, depth=1)
+        book = book if book is not None else self.api.book(self.symbol, depth=1)
         mid = book_mid(book, max_spread_bps)
         if mid is not None:
             return mid

@@ -1,6 +1,6 @@
 """Market maker: two-sided quotes around a reference price, leaning against its inventory.
 
-Each step is one refresh: cancel the old quotes (counting what filled), read the
+Each round is one refresh: cancel the old quotes (counting what filled), read the
 book without them, and quote ``levels`` bids and asks around the reference
 (book mid, else last trade, else the configured fair value). Its inventory is
 the shares it bought minus those it sold since it started. Long, it shifts
@@ -20,7 +20,7 @@ from bots.strategies.base import Strategy, StrategyConfig
 
 @dataclass
 class MarketMakerConfig(StrategyConfig):
-    interval_s: float = 2.0  # the refresh interval: quotes are replaced once per step
+    interval_s: float = 2.0  # the refresh interval: quotes are replaced once per round
     fair_value: int = 10_000  # ticks ($100.00): the reference when the market has neither book nor trades
     spread_ticks: int = 20  # best ask - best bid
     levels: int = 3

@@ -1,6 +1,6 @@
 """Mean-reversion trader: bets that the price returns to its moving average.
 
-Each step reads the last ``window`` trade prices. When the last price is above
+Each round reads the last ``window`` trade prices. When the last price is above
 the average by more than ``band_bps`` it sells, below by more than that it
 buys: ``order_size`` shares with an IOC order at most ``slippage_bps`` from the
 last price, never beyond ``max_position`` shares long or short of where it

@@ -1,6 +1,6 @@
 """Momentum trader: follows the trend of recent trade prices.
 
-Each step reads the last ``long_window`` trade prices. When the short moving
+Each round reads the last ``long_window`` trade prices. When the short moving
 average is above the long one by more than ``threshold_bps`` it buys, when
 below it sells, each time ``order_size`` shares with an IOC order at most
 ``slippage_bps`` away from the last price, and never beyond ``max_position``

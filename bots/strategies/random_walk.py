@@ -1,6 +1,6 @@
 """Random-walk noise trader: its own fair value wanders; it trades around it.
 
-Each step moves the fair value by a random number of ticks (seeded RNG), plus a
+Each round moves the fair value by a random number of ticks (seeded RNG), plus a
 small pull towards the market's reference price so a swarm of them stays near
 one market. Then, with probability ``market_order_pct`` percent, it sends a
 small market order on a random side; otherwise a limit order on a random side
@@ -17,8 +17,8 @@ from bots.strategies.base import Strategy, StrategyConfig
 @dataclass
 class RandomWalkConfig(StrategyConfig):
     fair_value: int = 10_000  # ticks: where the walk starts when the market has no price yet
-    step_ticks: int = 10  # the walk's step is uniform in [-step_ticks, step_ticks]
-    pull_pct: int = 10  # each step moves this percentage of the way to the market's reference
+    walk_ticks: int = 10  # the walk's move is uniform in [-walk_ticks, walk_ticks]
+    pull_pct: int = 10  # each round moves this percentage of the way to the market's reference
     order_offset_ticks: int = 20  # a limit buy rests up to this far below the fair value (a sell above)
     cross_ticks: int = 20  # ... and may be priced up to this far through it
     max_quantity: int = 5
@@ -51,7 +51,7 @@ class RandomWalkTrader(Strategy):
         if self.fair is None:
             self.fair = reference
         pull = (reference - self.fair) * cfg.pull_pct // 100
-        self.fair = max(1, self.fair + self.rng.randint(-cfg.step_ticks, cfg.step_ticks) + pull)
+        self.fair = max(1, self.fair + self.rng.randint(-cfg.walk_ticks, cfg.walk_ticks) + pull)
         return self.fair
 
     def limit_price(self, side: str) -> int:

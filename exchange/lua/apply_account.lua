@@ -1,13 +1,13 @@
--- apply_account: apply settlement steps to one live account, each exactly once.
+-- apply_account: apply settlement postings to one live account, each exactly once.
 -- KEYS[1] account hash
--- ARGV[1] symbol whose journal the steps come from
--- ARGV[2..] steps: <sequence> <n ops> then n ops, each one of
+-- ARGV[1] symbol whose journal the postings come from
+-- ARGV[2..] postings: <sequence> <n ops> then n ops, each one of
 --   add <field> <delta>    HINCRBY
 --   del <field>            HDEL (an order's hold record, once the order is done)
 --   release <field> <asset>   give back whatever the hold record <field> still holds, then HDEL it
 --                          (a voided order: nobody but the live account knows what it held)
--- A step whose sequence is not above applied:<symbol> was applied before and is
--- skipped, so a redelivered batch changes nothing. Returns the steps applied.
+-- A posting whose sequence is not above applied:<symbol> was applied before and is
+-- skipped, so a redelivered batch changes nothing. Returns the postings applied.
 local applied_field = 'applied:' .. ARGV[1]
 local applied = tonumber(redis.call('HGET', KEYS[1], applied_field) or '0')
 local i = 2

@@ -4,7 +4,7 @@ from exchange.money import CASH, CASH_LABEL, format_cents
 from ledger.accounts import NoAccount
 from orderbook.errors import ApiError
 from orderbook import views
-from orderbook.queries import FillsQuery, parse_query
+from orderbook.queries import FillsQuery, listed_symbol, parse_query
 from orderbook.services import login_required, services
 
 bp = Blueprint("account", __name__)
@@ -43,7 +43,7 @@ def account():
 @login_required
 def fills():
     query = parse_query(FillsQuery)
-    symbol = None if query.symbol is None else services().entry.symbol(query.symbol, status=400)
+    symbol = None if query.symbol is None else listed_symbol(query.symbol, services().settings.symbols, status=400)
     fills = services().ledger.fills(g.user_id, symbol, query.limit)
     return jsonify({"fills": [views.history_fill(f) for f in fills]})
 
@@ -58,6 +58,6 @@ def balance(user_id: str):
 @bp.get("/holdings/<symbol>/<user_id>")
 @login_required
 def holdings(symbol: str, user_id: str):
-    symbol = services().entry.symbol(symbol)
+    symbol = listed_symbol(symbol, services().settings.symbols)
     _own(user_id)
     return jsonify({"user_id": user_id, "symbol": symbol, **_balances()[symbol]})

@@ -4,7 +4,7 @@ import time
 from flask import Blueprint, jsonify
 
 from exchange.faults import journal_faults
-from orderbook.queries import BookQuery, CandleQuery, TradesQuery, parse_query
+from orderbook.queries import BookQuery, CandleQuery, TradesQuery, listed_symbol, parse_query
 from orderbook.services import services
 from ticker.candles import rollup
 from ticker.quotes import candle_view, quote
@@ -29,19 +29,19 @@ def symbols():
 
 @bp.get("/book/<symbol>")
 def book(symbol: str):
-    symbol = services().entry.symbol(symbol)
+    symbol = listed_symbol(symbol, services().settings.symbols)
     return jsonify(services().market.book(symbol, parse_query(BookQuery).depth))
 
 
 @bp.get("/ticker/<symbol>")
 def ticker(symbol: str):
-    symbol = services().entry.symbol(symbol)
+    symbol = listed_symbol(symbol, services().settings.symbols)
     return jsonify(quote(services().redis, services().candles, symbol, int(time.time())))
 
 
 @bp.get("/candles/<symbol>")
 def candles(symbol: str):
-    symbol = services().entry.symbol(symbol)
+    symbol = listed_symbol(symbol, services().settings.symbols)
     query = parse_query(CandleQuery)
     start, end = query.span(now_s=int(time.time()))
     minutes = services().candles.minutes(symbol, start - start % 60, end)
@@ -52,5 +52,5 @@ def candles(symbol: str):
 
 @bp.get("/trades/<symbol>")
 def trades(symbol: str):
-    symbol = services().entry.symbol(symbol)
+    symbol = listed_symbol(symbol, services().settings.symbols)
     return jsonify({"symbol": symbol, "trades": services().market.trades(symbol, parse_query(TradesQuery).limit)})

@@ -7,11 +7,11 @@ import redis
 from exchange import keys
 from exchange.scripts import Scripts
 from ledger.journal_worker import JournalWorker
-from ledger.settlement import encode_steps, group_by_account
+from ledger.postings import encode_postings, group_by_account
 
 
 class SettlementFailed(Exception):
-    """An account step of a batch failed; the batch stays unsettled."""
+    """An account posting of a batch failed; the batch stays unsettled."""
 
 
 class SymbolSettler(JournalWorker):
@@ -20,21 +20,21 @@ class SymbolSettler(JournalWorker):
         super().__init__(client, symbol, keys.settlement_lease(symbol), batch_size, lease_ms)
         self.scripts = scripts or Scripts(client)
 
-    def step(self) -> int:
+    def apply_batch(self) -> int:
         cursor = self.client.get(keys.settled_cursor(self.symbol)) or b"0-0"
         entries = self.client.xrange(keys.events(self.symbol), min=b"(" + cursor, count=self.batch_size)
         if not entries:
             return 0
         events = [orjson.loads(fields[b"event"]) for _id, fields in entries]
         pipe = self.client.pipeline(transaction=False)
-        for user_id, steps in group_by_account(events).items():
-            self.scripts.apply_account(keys=[keys.account(user_id)], args=[self.symbol, *encode_steps(steps)],
+        for user_id, postings in group_by_account(events).items():
+            self.scripts.apply_account(keys=[keys.account(user_id)], args=[self.symbol, *encode_postings(postings)],
                                        client=pipe)
         failed = [result for result in pipe.execute(raise_on_error=False) if isinstance(result, Exception)]
         if failed:
             # The cursor stays: the next pass retries the batch, and each account's own
-            # sequence makes the steps that did apply no-ops.
-            raise SettlementFailed(f"{self.symbol}: {len(failed)} account step(s) failed: {failed[0]}")
+            # sequence makes the postings that did apply no-ops.
+            raise SettlementFailed(f"{self.symbol}: {len(failed)} account posting(s) failed: {failed[0]}")
         # Its own round trip, after every account step is known applied (the accounts and
         # the cursor live in different slots, so no one script or transaction can hold both).
         self.client.set(keys.settled_cursor(self.symbol), entries[-1][0])

@@ -1,4 +1,4 @@
-"""What each journal event does to accounts, as per-account steps. Pure: no I/O.
+"""What each journal event does to accounts, as postings: per-account changes. Pure: no I/O.
 
 Every amount comes from the event itself (the matcher computes them with the
 fee rates and hold fixed at entry), so applying an event needs no other state:
@@ -13,8 +13,8 @@ fee rates and hold fixed at entry), so applying an event needs no other state:
 
 ``used`` is what the buyer's hold shrinks by (what the remaining quantity no
 longer needs); the difference from what the fill cost is price improvement.
-A step is (sequence, ops) for one account; ``apply_account.lua`` applies each
-step at most once per account.
+A posting is (sequence, ops) for one account; ``apply_account.lua`` applies each
+posting at most once per account.
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _release(asset: str, order_id: str, amount: int) -> list[Op]:
             ("add", hold_field(order_id, asset), -amount)]
 
 
-def steps_for(event: dict) -> list[tuple[str, list[Op]]]:
+def postings_for(event: dict) -> list[tuple[str, list[Op]]]:
     """[(user_id, ops)] for one journal event."""
     kind = event["type"]
     symbol = event["symbol"]
@@ -52,10 +52,10 @@ def steps_for(event: dict) -> list[tuple[str, list[Op]]]:
                  ("add", f"{symbol}:available", q), ("add", hold_field(event["buy_order_id"], CASH), -used)]
         seller = [("add", f"{symbol}:on_hold", -q), ("add", f"{CASH}:available", p * q - seller_fee),
                   ("add", hold_field(event["sell_order_id"], symbol), -q)]
-        steps = [(event["buyer_id"], buyer), (event["seller_id"], seller)]
+        postings = [(event["buyer_id"], buyer), (event["seller_id"], seller)]
         if buyer_fee + seller_fee:
-            steps.append((HOUSE, [("add", f"{CASH}:available", buyer_fee + seller_fee)]))
-        return steps
+            postings.append((HOUSE, [("add", f"{CASH}:available", buyer_fee + seller_fee)]))
+        return postings
     if kind == "done":
         released = event["released"]
         asset = hold_asset(symbol, event["side"])
@@ -73,22 +73,22 @@ def group_by_account(events: list[dict]) -> dict[str, list[tuple[int, list[Op]]]
     """Events in sequence order -> {user_id: [(sequence, ops), ...]} in the same order."""
     by_account: dict[str, list[tuple[int, list[Op]]]] = defaultdict(list)
     for event in events:
-        for user_id, ops in steps_for(event):
+        for user_id, ops in postings_for(event):
             by_account[user_id].append((event["sequence"], ops))
     return by_account
 
 
-def encode_steps(steps: list[tuple[int, list[Op]]]) -> list:
+def encode_postings(postings: list[tuple[int, list[Op]]]) -> list:
     """ARGV tail for apply_account.lua."""
     args: list = []
-    for sequence, ops in steps:
+    for sequence, ops in postings:
         args += [sequence, len(ops)]
         for op in ops:
             args += list(op)
     return args
 
 
-def placement_ops(event: dict) -> list[tuple[str, list[Op]]]:
+def placement_postings(event: dict) -> list[tuple[str, list[Op]]]:
     """An accepted order's hold. The live account placed it at entry; the ledger of record
     places it when the order reaches the journal."""
     order = event["order"]
@@ -108,8 +108,8 @@ def net_deltas(events: list[dict]) -> dict[str, dict[str, int]]:
     """The whole batch as one $inc per account document: {user_id: {path: delta}}."""
     deltas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for event in events:
-        steps = placement_ops(event) if event["type"] == "accepted" else steps_for(event)
-        for user_id, ops in steps:
+        postings = placement_postings(event) if event["type"] == "accepted" else postings_for(event)
+        for user_id, ops in postings:
             for op in ops:
                 path = record_field(op[1]) if op[0] == "add" else None
                 if path is not None:

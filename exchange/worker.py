@@ -1,0 +1,110 @@
+"""The one shape of every worker process: bootstrap, named loops, teardown.
+
+    class CandleWorker(Worker):
+        name = "ticker.worker"
+        def bootstrap(self): ...           # connect, build what the loops need
+        def loops(self): return {"candles": Loop(self.roll, idle_s=0.05)}
+        def roll(self) -> int: ...         # one pass; returns how much it did (0: idle)
+        def teardown(self): ...            # hand leases over at once
+    run(CandleWorker())
+
+``run`` sets up logging, turns SIGTERM and SIGINT into the worker's ``stopping``
+event, calls ``bootstrap``, and runs each loop in a thread of its own: its work
+again and again, waiting ``idle_s`` after a pass that did nothing (or
+``every_s`` after each pass), until the event is set. Then ``teardown``. Work
+that raises one of its loop's ``retry_on`` errors (a store outage, say) is
+logged and retried after ``retry_s``; any other error ends the process with
+exit status 1, so its supervisor restarts it instead of it living on with a
+dead loop (teardown is skipped then: the leases it would release expire by themselves).
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger("exchange.worker")
+JOIN_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Loop:
+    work: Callable[[], int]  # one pass of the loop's work; returns how much it did (0: idle)
+    idle_s: float = 0.05  # the wait after a pass that did nothing
+    every_s: Callable[[], float] | None = None  # if set: the wait after every pass, whatever it did
+    retry_on: tuple[type[BaseException], ...] = ()  # logged and retried; anything else ends the process
+    retry_s: float = 1.0
+    first_after_s: float = 0.0  # the wait before the first pass
+
+    def pause_after(self, work: int) -> float:
+        if self.every_s is not None:
+            return self.every_s()
+        return 0.0 if work else self.idle_s
+
+
+class Worker:
+    name = "worker"
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+
+    def bootstrap(self) -> None:
+        """Connect and build what the loops need (before any loop starts)."""
+
+    def loops(self) -> dict[str, Loop]:
+        raise NotImplementedError
+
+    def teardown(self) -> None:
+        """After every loop stopped: release what others should take over at once."""
+
+    def stop(self, *_signal) -> None:
+        self.stopping.set()
+
+
+def repeat(name: str, loop: Loop, stopping: threading.Event, failed: threading.Event) -> None:
+    """Run one loop's work until ``stopping``; a failure it cannot retry stops every loop."""
+    stopping.wait(loop.first_after_s)
+    while not stopping.is_set():
+        try:
+            work = loop.work()
+        except loop.retry_on:
+            log.exception("%s: pass failed; retrying in %.1f s", name, loop.retry_s)
+            stopping.wait(loop.retry_s)
+            continue
+        except Exception as error:  # noqa: BLE001 - ends the process: its supervisor restarts it
+            if stopping.is_set():  # another loop failed first and said why; this one only stops
+                log.warning("%s: %s while stopping", name, error)
+            else:
+                log.exception("%s failed; exiting so that the supervisor restarts this worker", name)
+            failed.set()
+            stopping.set()
+            return
+        pause = loop.pause_after(work)
+        if pause:
+            stopping.wait(pause)
+
+
+def run(worker: Worker) -> None:
+    """bootstrap, the loops (one thread each) until SIGTERM or SIGINT, teardown; then exit."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    signal.signal(signal.SIGTERM, worker.stop)
+    signal.signal(signal.SIGINT, worker.stop)
+    worker.bootstrap()
+    failed = threading.Event()
+    threads = [threading.Thread(target=repeat, args=(name, loop, worker.stopping, failed), name=name, daemon=True)
+               for name, loop in worker.loops().items()]
+    for thread in threads:
+        thread.start()
+    log.info("%s: running %s", worker.name, ", ".join(thread.name for thread in threads))
+    worker.stopping.wait()
+    for thread in threads:
+        thread.join(timeout=JOIN_TIMEOUT_S)
+    if failed.is_set():  # most likely a store is gone: what teardown would release expires by itself
+        log.error("%s: stopped after a failure (see above); exit 1", worker.name)
+        sys.exit(1)
+    worker.teardown()
+    log.info("%s: stopped", worker.name)
+    sys.exit(0)
