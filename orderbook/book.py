@@ -149,31 +149,42 @@ class OrderBook:
             priority = self._next_priority
         self._next_priority = max(self._next_priority, priority + 1)
         events: list[Event] = [Accepted(order.order_id, order.user_id, order.side, order.quantity, order.price)]
-        limit = order.limit
-        opposite = order.side.opposite()
+        refusal = self._refusal(order)
+        if refusal is not None:
+            return [*events, Done(order.order_id, order.user_id, *refusal, order.quantity)]
+        remaining, canceled_by_stp = self._take(order, events)
+        ending = self._ending(order, remaining, canceled_by_stp)
+        if ending is not None:
+            return [*events, Done(order.order_id, order.user_id, *ending, remaining)]
+        self._insert(RestingOrder(order.order_id, order.user_id, order.side, order.price,
+                                  order.quantity, remaining, priority))
+        return [*events, Rested(order.order_id, order.user_id, order.side, order.price, remaining)]
 
-        def done(status: Status, reason: str, remaining: int) -> list[Event]:
-            events.append(Done(order.order_id, order.user_id, status, reason, remaining))
-            return events
-
-        if order.post_only and self._crosses(order.side, limit, self.best_price(opposite)):
-            return done(Status.REJECTED, "post_only_would_take", order.quantity)
+    def _refusal(self, order: NewOrder) -> tuple[Status, str] | None:
+        """Why the order is done before it takes anything, or None."""
+        if order.post_only and self._crosses(order.side, order.limit, self.best_price(order.side.opposite())):
+            return Status.REJECTED, "post_only_would_take"
         if order.time_in_force is TimeInForce.FOK and self._fillable(order) < order.quantity:
-            return done(Status.CANCELED, "fok_not_fillable", order.quantity)
+            return Status.CANCELED, "fok_not_fillable"
+        return None
 
+    def _take(self, order: NewOrder, events: list[Event]) -> tuple[int, bool]:
+        """Trade ``order`` against the opposite side, best price then earliest, appending the
+        events; returns (what is left, whether its self-trade rule canceled it)."""
+        opposite = order.side.opposite()
         remaining = order.quantity
-        taker_canceled_by_stp = False
-        while remaining and not taker_canceled_by_stp:
+        while remaining:
             best = self.best_price(opposite)
-            if best is None or not self._crosses(order.side, limit, best):
+            if best is None or not self._crosses(order.side, order.limit, best):
                 break
             resting = next(iter(self._levels[opposite][self._key(opposite, best)].values()))
             if resting.user_id == order.user_id:
                 if order.self_trade in (SelfTrade.CANCEL_RESTING, SelfTrade.CANCEL_BOTH):
                     self._remove(resting)
-                    events.append(Done(resting.order_id, resting.user_id, Status.CANCELED, "self_trade", resting.remaining))
+                    events.append(Done(resting.order_id, resting.user_id, Status.CANCELED, "self_trade",
+                                       resting.remaining))
                 if order.self_trade in (SelfTrade.CANCEL_TAKER, SelfTrade.CANCEL_BOTH):
-                    taker_canceled_by_stp = True
+                    return remaining, True
                 continue
             quantity = min(remaining, resting.remaining)
             resting.remaining -= quantity
@@ -187,19 +198,20 @@ class OrderBook:
             if resting.remaining == 0:
                 self._remove(resting)
                 events.append(Done(resting.order_id, resting.user_id, Status.FILLED, "filled", 0))
+        return remaining, False
 
+    @staticmethod
+    def _ending(order: NewOrder, remaining: int, canceled_by_stp: bool) -> tuple[Status, str] | None:
+        """How the order ends after taking what it could, or None if its remainder rests."""
         if remaining == 0:
-            return done(Status.FILLED, "filled", 0)
-        if taker_canceled_by_stp:
-            return done(Status.CANCELED, "self_trade", remaining)
+            return Status.FILLED, "filled"
+        if canceled_by_stp:
+            return Status.CANCELED, "self_trade"
         if order.type is OrderType.MARKET:
-            return done(Status.CANCELED, "market_remainder", remaining)
+            return Status.CANCELED, "market_remainder"
         if order.time_in_force is not TimeInForce.GTC:
-            return done(Status.CANCELED, "ioc_remainder", remaining)
-        self._insert(RestingOrder(order.order_id, order.user_id, order.side, order.price,
-                                  order.quantity, remaining, priority))
-        events.append(Rested(order.order_id, order.user_id, order.side, order.price, remaining))
-        return events
+            return Status.CANCELED, "ioc_remainder"
+        return None
 
     def cancel(self, command: CancelOrder) -> list[Event]:
         resting = self._owned(command.order_id, command.user_id)

@@ -15,9 +15,9 @@ import redis
 from flask import Flask, jsonify, request
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room, leave_room
 
+from exchange import rooms
 from exchange.config import Settings
 from exchange.tokens import TokenError, Tokens
-from exchange import rooms
 from web import pages
 from web.feeds import Feeds
 from web.sessions import RECHECK_S, EndedSession, SignedInSockets
@@ -77,9 +77,17 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
         socketio.server.enter_room(sid, room, namespace="/")
 
     feeds = Feeds(client, settings.symbols, emit_here, enter_room)
-    subscribe_throttle = SubscribeThrottle()
     signed_in = SignedInSockets(Tokens(settings, client))
+    _session_events(socketio, signed_in, emit_here, settings, replica)
+    _subscription_events(socketio, feeds, emit_here, settings)
+    _healthz(app, feeds, replica)
+    app.register_blueprint(pages.blueprint)
+    app.wsgi_app = StickyCookie(app.wsgi_app, replica)
+    return WebApp(app, socketio, feeds, signed_in)
 
+
+def _session_events(socketio: SocketIO, signed_in: SignedInSockets, emit_here, settings: Settings,
+                    replica: str) -> None:
     @socketio.on("connect")
     def connect(auth):
         """Anonymous, or with ``auth: {token}`` for private ``order`` events. A bad
@@ -100,6 +108,17 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
         if sent_by_the_client(socketio):
             return  # else the socket would leave the rechecks and keep its user's room
         signed_in.remove(request.sid)
+
+    @socketio.on_error_default
+    def unexpected(error):
+        # Never a traceback to the client, and never a dropped connection.
+        log.exception("socket.io handler failed")
+        emit_here("error", {"code": "internal_error", "message": "the server could not handle that event"},
+                  request.sid)
+
+
+def _subscription_events(socketio: SocketIO, feeds: Feeds, emit_here, settings: Settings) -> None:
+    subscribe_throttle = SubscribeThrottle()
 
     def parsed(data) -> tuple[str, tuple[str, ...]] | None:
         """(symbol, channels) of a (un)subscribe payload, or None after telling the client why not."""
@@ -135,13 +154,8 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
             leave_room(rooms.channel(symbol, channel))
         emit_here("unsubscribed", {"symbol": symbol, "channels": list(channels)}, request.sid)
 
-    @socketio.on_error_default
-    def unexpected(error):
-        # Never a traceback to the client, and never a dropped connection.
-        log.exception("socket.io handler failed")
-        emit_here("error", {"code": "internal_error", "message": "the server could not handle that event"},
-                  request.sid)
 
+def _healthz(app: Flask, feeds: Feeds, replica: str) -> None:
     @app.get("/healthz")
     def healthz():
         unhealthy = feeds.unhealthy()
@@ -150,7 +164,3 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
         if unhealthy:  # a dead or failing feed means stale books for this replica's clients
             return jsonify({**body, "unhealthy_feeds": unhealthy}), 503
         return jsonify(body)
-
-    app.register_blueprint(pages.blueprint)
-    app.wsgi_app = StickyCookie(app.wsgi_app, replica)
-    return WebApp(app, socketio, feeds, signed_in)

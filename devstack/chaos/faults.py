@@ -27,7 +27,7 @@ from devstack.chaos.stack import ChaosStack
 from exchange.config import Settings
 from ticker.worker import FLUSHER_LEASE_S
 
-LEDGER_LEASE_S = 3.0  # ledger/consumer.py and ledger/settler.py: lease_ms=3000
+LEDGER_LEASE_S = 3.0  # ledger/consumer.py and ledger/live_settlement.py: lease_ms=3000
 PAUSE_MARGIN_S = 1.0  # a pause outlasts the lease by this much
 PORT_WAIT_S = 60.0
 
