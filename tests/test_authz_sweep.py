@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from orderbook.commands import new_order_id
+from exchange.order_ids import new_order_id
 from tests.stack import start_stack
 
 API = "/api/v1"
