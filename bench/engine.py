@@ -17,6 +17,9 @@ from common import fund_accounts, measure_eval_rate, process_cpu_s, redis_cpu_s,
 
 SYMBOL = "KRYP"
 MID = 10_000  # $100.00 in ticks
+# Each submitter is one user whose flow rests thousands of orders: the open-order cap (a
+# guard against one user filling the book) is lifted, so the flow is the same from run to run.
+UNCAPPED = 10**9
 
 
 def submitter(index: int, start_at: float, queue, redis_port: int, seconds: float, seed: int) -> None:
@@ -29,7 +32,8 @@ def submitter(index: int, start_at: float, queue, redis_port: int, seconds: floa
     from orderbook.errors import ApiError
     from orderbook.schemas import PlaceOrder
 
-    settings = Settings(redis_url=f"redis://127.0.0.1:{redis_port}/0", symbols=(SYMBOL,))
+    settings = Settings(redis_url=f"redis://127.0.0.1:{redis_port}/0", symbols=(SYMBOL,),
+                        max_open_orders=UNCAPPED)
     client = redis.Redis(port=redis_port)
     scripts = Scripts(client)
     entry = OrderEntry(settings, client, Accounts(client, scripts), scripts)
@@ -87,7 +91,8 @@ def main() -> None:
         client.flushall()
         fund_accounts(client, [f"bench-{i}" for i in range(args.submitters)], (SYMBOL,))
         worker = python_module("orderbook.worker", env={"REDIS_URL": f"redis://127.0.0.1:{server.port}/0",
-                                                         "SYMBOLS": SYMBOL}) if args.worker else None
+                                                         "SYMBOLS": SYMBOL, "MAX_OPEN_ORDERS": str(UNCAPPED)}
+                               ) if args.worker else None
         matcher_cpu_s, redis_cpu_start = process_cpu_s(worker.pid) if worker else 0.0, redis_cpu_s(client)
         try:
             results = run_processes(submitter, args.submitters, (server.port, args.seconds, args.seed))

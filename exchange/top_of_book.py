@@ -45,3 +45,12 @@ def read_tops(client: redis.Redis, symbols: Iterable[str]) -> dict[str, TopOfBoo
 
 def read_top(client: redis.Redis, symbol: str) -> TopOfBook:
     return read_tops(client, [symbol])[symbol]
+
+
+def read_best(client: redis.Redis, symbol: str, side: str) -> int | None:
+    """The best price on one side ('buy': the best bid, 'sell': the best ask), in one read."""
+    key = keys.bids(symbol) if side == "buy" else keys.asks(symbol)
+    best = client.zrange(key, 0, 0, withscores=True, score_cast_func=int)
+    if not best:
+        return None
+    return -best[0][1] if side == "buy" else best[0][1]

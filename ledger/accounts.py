@@ -82,11 +82,10 @@ class Accounts:
         """Reserve ``amount`` of ``asset`` for ``order_id``, in one script with the order's client
         order id: the id's first answer (the order, ``insufficient`` or ``refusal``, a refusal
         decided before the hold) is recorded atomically and every later use of the id gets it."""
-        script_keys = [keys.account(user_id)]
-        if client_order_id is not None:
+        script_keys, args = [keys.account(user_id)], [asset, amount, order_id]
+        if client_order_id is not None:  # its answers are recorded: encode them only then
             script_keys.append(keys.client_order_id(user_id, client_order_id))
-        args = [asset, amount, order_id, CLIENT_ORDER_ID_TTL_S,
-                orjson.dumps(refusal) if refusal else "", orjson.dumps(insufficient or {})]
+            args += [CLIENT_ORDER_ID_TTL_S, orjson.dumps(refusal) if refusal else "", orjson.dumps(insufficient or {})]
         result = self.scripts.place_hold(keys=script_keys, args=args)
         if result[0] == -1:
             raise NoAccount(user_id)

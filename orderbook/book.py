@@ -38,6 +38,7 @@ class OrderBook:
         self._levels: dict[Side, SortedDict] = {Side.BUY: SortedDict(), Side.SELL: SortedDict()}
         self._orders: dict[str, RestingOrder] = {}
         self._open_by_user: dict[str, int] = {}
+        self._totals: dict[Side, dict[int, int]] = {Side.BUY: {}, Side.SELL: {}}  # price -> quantity resting
         self._next_priority = 0
 
     # ---- queries ------------------------------------------------------------
@@ -69,8 +70,7 @@ class OrderBook:
 
     def level_quantity(self, side: Side, price: int) -> int:
         """The total remaining quantity resting at one price (0: no such level)."""
-        level = self._levels[side].get(self._key(side, price))
-        return sum(order.remaining for order in level.values()) if level else 0
+        return self._totals[side].get(price, 0)
 
     def resting_orders(self, side: Side) -> Iterator[RestingOrder]:
         """Resting orders of one side, best first (price, then arrival)."""
@@ -85,7 +85,7 @@ class OrderBook:
                 if depth is not None and len(out) >= depth:
                     break
                 price = -key if side is Side.BUY else key
-                out.append([price, sum(o.remaining for o in level.values())])
+                out.append([price, self._totals[side][price]])
             return out
 
         return side_levels(Side.BUY), side_levels(Side.SELL)
@@ -109,6 +109,10 @@ class OrderBook:
         for order in self._orders.values():
             by_user[order.user_id] = by_user.get(order.user_id, 0) + 1
         assert by_user == self._open_by_user, "open-order counts out of step with the orders"
+        for side, levels in self._levels.items():
+            totals = {(-key if side is Side.BUY else key): sum(o.remaining for o in level.values())
+                      for key, level in levels.items()}
+            assert totals == self._totals[side], f"level totals out of step on {side}"
         bid, ask = self.best_bid, self.best_ask
         assert bid is None or ask is None or bid < ask, f"crossed book {bid} >= {ask}"
 
@@ -120,6 +124,12 @@ class OrderBook:
         Orders must be loaded in priority order within a price level."""
         self._insert(order)
         self._next_priority = max(self._next_priority, order.priority + 1)
+
+    def resize(self, order_id: str, quantity: int, remaining: int) -> None:
+        """Set a resting order's quantities as they are elsewhere (e.g. replayed from the journal)."""
+        order = self._orders[order_id]
+        self._totals[order.side][order.price] += remaining - order.remaining
+        order.quantity, order.remaining = quantity, remaining
 
     def discard(self, order_id: str) -> None:
         """Drop a resting order that left the book elsewhere (e.g. replayed from the journal)."""
@@ -188,6 +198,7 @@ class OrderBook:
                 continue
             quantity = min(remaining, resting.remaining)
             resting.remaining -= quantity
+            self._totals[opposite][resting.price] -= quantity
             remaining -= quantity
             events.append(Trade(
                 maker_order_id=resting.order_id, taker_order_id=order.order_id,
@@ -229,6 +240,7 @@ class OrderBook:
         released = resting.quantity - command.new_quantity
         resting.quantity = command.new_quantity
         resting.remaining -= released
+        self._totals[resting.side][resting.price] -= released
         return [Amended(resting.order_id, resting.user_id, resting.quantity, resting.remaining)]
 
     # ---- internals ------------------------------------------------------------
@@ -277,6 +289,8 @@ class OrderBook:
             level = levels[key] = {}
         level[order.order_id] = order
         self._orders[order.order_id] = order
+        totals = self._totals[order.side]
+        totals[order.price] = totals.get(order.price, 0) + order.remaining
         self._open_by_user[order.user_id] = self._open_by_user.get(order.user_id, 0) + 1
 
     def _remove(self, order: RestingOrder) -> None:
@@ -286,6 +300,9 @@ class OrderBook:
         del level[order.order_id]
         if not level:
             del levels[key]
+            del self._totals[order.side][order.price]
+        else:
+            self._totals[order.side][order.price] -= order.remaining
         del self._orders[order.order_id]
         left = self._open_by_user[order.user_id] - 1
         if left:

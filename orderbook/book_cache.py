@@ -107,11 +107,10 @@ class BookCache:
                 continue
             # After a command is applied, every order that is not done is resting; a new one
             # has a later priority than any the book holds, so it goes last at its level.
-            resting = self.book.get(order_id)
-            if resting is None:
+            if self.book.get(order_id) is None:
                 self._load(state)
             else:
-                resting.quantity, resting.remaining = state["quantity"], state["remaining_quantity"]
+                self.book.resize(order_id, state["quantity"], state["remaining_quantity"])
                 self.records[order_id] = state
 
     def _load(self, state: dict) -> None:

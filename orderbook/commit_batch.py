@@ -8,6 +8,7 @@ outside this module knows an opcode or an index.
 from __future__ import annotations
 
 from enum import IntEnum
+from functools import cache
 
 from exchange import keys
 from orderbook.model import Side
@@ -32,7 +33,8 @@ class Key(IntEnum):
     ASK_DEPTH = 14
 
 
-def fixed_keys(symbol: str) -> list[str]:
+@cache  # built once per symbol: a batch commits many times a second
+def fixed_keys(symbol: str) -> tuple[str, ...]:
     """The symbol's keys in ``Key`` order."""
     by_role = {
         Key.FENCE: keys.fence(symbol), Key.SEQ: keys.seq(symbol), Key.CURSOR: keys.cursor(symbol),
@@ -42,7 +44,7 @@ def fixed_keys(symbol: str) -> list[str]:
         Key.BID_LEVELS: keys.levels(symbol, Side.BUY.value), Key.ASK_LEVELS: keys.levels(symbol, Side.SELL.value),
         Key.BID_DEPTH: keys.depth(symbol, Side.BUY.value), Key.ASK_DEPTH: keys.depth(symbol, Side.SELL.value),
     }
-    return [by_role[key] for key in Key]
+    return tuple(by_role[key] for key in Key)
 
 
 def book_score(side: Side, price: int) -> int:
@@ -122,7 +124,7 @@ class BatchWriter:
     # ---- the call -------------------------------------------------------------------------
 
     def script_keys(self) -> list[str]:
-        return self.fixed + self.extra_keys
+        return [*self.fixed, *self.extra_keys]
 
     def script_args(self, fence: int, seq: int, next_seq: int, cursor: bytes, read_count: int) -> list:
         """ARGV: the fence and sequence checks, the new cursor, how much to read next, then the ops."""

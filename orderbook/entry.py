@@ -17,7 +17,7 @@ from exchange.config import Settings
 from exchange.money import CASH, MoneyError, collar_down, collar_up, format_cents, hold_needed, parse_cents
 from exchange.order_ids import new_order_id, order_id_symbol
 from exchange.scripts import Scripts
-from exchange.top_of_book import read_top
+from exchange.top_of_book import read_best
 from ledger.accounts import Accounts, HoldOutcome, NoAccount
 from orderbook import views
 from orderbook.commands import encode_amend, encode_cancel, encode_new
@@ -117,16 +117,14 @@ class OrderEntry:
 
     def _protection_price(self, symbol: str, side: Side, quantity: int) -> int:
         """The collar a market order may not trade beyond, from the opposite best price."""
-        top = read_top(self.client, symbol)
+        best = read_best(self.client, symbol, side.opposite().value)
+        if best is None:
+            what = "a market buy has nothing to buy" if side is Side.BUY else "a market sell has nobody to sell to"
+            raise ApiError(422, "no_liquidity", f"no {'asks' if side is Side.BUY else 'bids'} on {symbol}: {what}")
+        self._check_value(best, quantity)
         if side is Side.BUY:
-            if top.ask is None:
-                raise ApiError(422, "no_liquidity", f"no asks on {symbol}: a market buy has nothing to buy")
-            self._check_value(top.ask, quantity)
-            return collar_up(top.ask, self.settings.market_collar_bps)
-        if top.bid is None:
-            raise ApiError(422, "no_liquidity", f"no bids on {symbol}: a market sell has nobody to sell to")
-        self._check_value(top.bid, quantity)
-        return collar_down(top.bid, self.settings.market_collar_bps)
+            return collar_up(best, self.settings.market_collar_bps)
+        return collar_down(best, self.settings.market_collar_bps)
 
     def _hold(self, user_id: str, symbol: str, order: NewOrder, client_order_id: str | None,
               refusal: ApiError | None) -> int | tuple[int, dict]:
@@ -140,11 +138,11 @@ class OrderEntry:
         asset = CASH if order.side is Side.BUY else symbol
         what = "cash (price × quantity + fees)" if asset == CASH else f"{symbol} shares"
         insufficient = ApiError(422, "insufficient_funds", f"not enough available {what} for this order")
+        records = {} if client_order_id is None else {  # only a client order id keeps its answers
+            "refusal": refusal and refusal.as_record(), "insufficient": insufficient.as_record()}
         try:
             hold = self.accounts.hold_order(user_id, asset, amount, order.order_id,
-                                            client_order_id=client_order_id,
-                                            refusal=refusal and refusal.as_record(),
-                                            insufficient=insufficient.as_record())
+                                            client_order_id=client_order_id, **records)
         except NoAccount:
             raise ApiError(403, "no_account", "this user has no trading account") from None
         if hold.outcome is HoldOutcome.PLACED:

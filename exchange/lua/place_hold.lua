@@ -2,7 +2,7 @@
 -- answer for that id is the only one.
 -- KEYS[1] account hash   KEYS[2] the client order id's record (absent: the order has none)
 -- ARGV[1] asset ('cash' or a symbol)   ARGV[2] amount (integer > 0)   ARGV[3] order id
--- ARGV[4] seconds the client order id's record lives
+-- ARGV[4..6] only with a client order id: ARGV[4] seconds its record lives
 -- ARGV[5] a refusal already decided (JSON) to record as the id's answer, or ''
 -- ARGV[6] the refusal (JSON) to record if funds are insufficient
 -- Moves amount from <asset>:available to <asset>:on_hold and records it as
