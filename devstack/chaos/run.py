@@ -139,8 +139,10 @@ def print_what_happened(done: list[FaultResult], swarm: Outcome, reconciles: lis
     errors = ", ".join(f"{code} {n}" for code, n in sorted(totals.get("errors", {}).items())) or "none"
     console.print(f"load: {totals.get('bots', '?')} bots, {totals.get('orders_placed', '?')} orders placed, "
                   f"{totals.get('trades', '?')} trades on the tape; errors the bots saw: {escape(errors)}")
-    released = sum(line.startswith("released ") for outcome in reconciles for line in outcome.log.splitlines())
-    console.print(f"reconcile --grace-ms 0: {len(reconciles)} runs, {released} holds released")
+    lines = [line for outcome in reconciles for line in outcome.log.splitlines()]
+    voided, kept = (sum(line.startswith(word) for line in lines) for word in ("voided ", "kept "))
+    console.print(f"reconcile --grace-ms 0: {len(reconciles)} runs, {voided} holds voided through the book, "
+                  f"{kept} kept (the order reached the book first)")
     for number, outcome in enumerate(reconciles, 1):
         last = (outcome.log.strip().splitlines() or [""])[-1][:160]
         console.print(f"  reconcile-{number}: exit {outcome.returncode}: {escape(last)}")
