@@ -103,3 +103,13 @@ def audit(settings, redis_client):
     from ledger.audit import check
 
     return lambda: check(redis_client, mongo.database(settings.mongo_url, settings.mongo_db), settings.symbols)
+
+
+@pytest.fixture
+def clients():
+    """Live (Socket.IO) clients a test opens: each is closed when the test ends."""
+    opened: list = []
+    yield opened
+    for client in opened:
+        client.close()
+

@@ -33,14 +33,6 @@ def stack():
             assert "Traceback" not in replica.log(), replica.log()[-4000:]
 
 
-@pytest.fixture
-def clients():
-    opened: list[LiveClient] = []
-    yield opened
-    for client in opened:
-        client.close()
-
-
 class User:
     def __init__(self, stack, name: str):
         self.stack = stack

@@ -98,14 +98,6 @@ class LiveClient:
         self.sio.disconnect()
 
 
-@pytest.fixture
-def clients():
-    opened: list[LiveClient] = []
-    yield opened
-    for client in opened:
-        client.close()
-
-
 def register(base_url: str, name: str) -> tuple[str, dict]:
     resp = requests.post(f"{base_url}/api/v1/users", json={"username": f"{name}{random.randrange(10**9)}",
                                                            "password": "correct horse"}, timeout=10)

@@ -36,14 +36,6 @@ def web_url(stack, request):
     replica.stop()
 
 
-@pytest.fixture
-def clients():
-    opened: list[LiveClient] = []
-    yield opened
-    for client in opened:
-        client.close()
-
-
 def api(stack, method: str, path: str, token: str | None = None, **body):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return requests.request(method, f"{stack.base_url}/api/v1{path}", json=body or None, headers=headers, timeout=15)
