@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -55,8 +56,12 @@ def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict 
             "errors": int(errors.group(1)) if errors else 0}
 
 
-def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = False) -> dict:
-    env = {"STARTING_CASH": "100000000.00", "STARTING_SHARES": "100000000", "RATE_LIMIT": ""}
+def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = False,
+                   rate_limits: bool = False) -> dict:
+    """``rate_limits``: the request and order limits as `make up` has them; else off."""
+    env = {"STARTING_CASH": "100000000.00", "STARTING_SHARES": "100000000"}
+    if not rate_limits:
+        env.update(RATE_LIMIT="", ORDER_RATE_LIMIT="")
     with start_stack(replicas=args.replicas, env=env, workers=workers) as stack:
         tokens = []
         for i in range(USERS):
@@ -78,7 +83,9 @@ def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = Fal
 def measure_ceiling(args) -> dict:
     server = start_redis()
     work_dir = Path(tempfile.mkdtemp(prefix="bench-ping-"))
-    env = {"REDIS_URL": programs.redis_url(server.port), "PYTHONPATH": str(programs.ROOT)}
+    # gunicorn's config (the same file the API uses) wants a signing key, though ping signs nothing
+    env = {"REDIS_URL": programs.redis_url(server.port), "PYTHONPATH": str(programs.ROOT),
+           "SECRET_KEY": secrets.token_urlsafe(48)}
     procs = [server]
     try:
         for number in range(args.replicas):
@@ -120,7 +127,9 @@ def main() -> None:
     # the targets are for; then the whole stack, whose settlement and candle workers share the cores.
     orders = measure_orders(args, ("matcher",), light_load=True)
     full = measure_orders(args, True)
-    for label, run in (("http orders", orders), ("  whole stack (+ ledger, ticker, bot runner)", full)):
+    as_run = measure_orders(args, True, rate_limits=True)
+    for label, run in (("http orders", orders), ("  whole stack (+ ledger, ticker, bot runner)", full),
+                       ("  whole stack with make up's rate limits", as_run)):
         print(f"{label}: {run['rps']:,.0f} orders/s ({run['rps'] / ceiling['rps']:.2f} x ceiling), "
               f"p50 {run['p50']:.1f} ms, p99 {run['p99']:.1f} ms ({run['requests']:,} requests, "
               f"{run['errors']} non-2xx; last trade {run['last']}, sequence {run['sequence']:,})")

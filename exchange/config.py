@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from limits import parse_many
+
 from exchange.money import parse_cash
 
 
@@ -27,6 +29,25 @@ def _positive(env: dict, name: str, default: int) -> int:
     if value < 1:
         raise SystemExit(f"{name} must be at least 1, got {value}")
     return value
+
+
+@dataclass(frozen=True)
+class OrderRate:
+    """How many orders one user may place per window (ORDER_RATE_LIMIT, Flask-Limiter's syntax)."""
+
+    per_window: int
+    window_ms: int
+
+    @classmethod
+    def parse(cls, text: str) -> "OrderRate | None":
+        """'50/second' -> OrderRate(50, 1000); '' -> None (no limit). One limit only."""
+        if not text:
+            return None
+        try:
+            (limit,) = parse_many(text)
+        except ValueError:
+            raise SystemExit(f"ORDER_RATE_LIMIT must be one limit such as '50/second', got {text!r}") from None
+        return cls(limit.amount, limit.get_expiry() * 1000)
 
 
 ASYNC_MODES = ("eventlet", "threading")
@@ -79,7 +100,10 @@ class Settings:
     order_wait_ms: int = 5000
     secret_key: str = ""  # required where tokens are signed or checked: signing_key()
     token_ttl_s: int = 7 * 24 * 3600
-    rate_limit: str = "50/second;1500/minute"
+    # Request limits per requester (Flask-Limiter syntax, empty: off), for everything but placing
+    # orders, which the hold script limits per user (ORDER_RATE_LIMIT: one limit, empty: off).
+    rate_limit: str = "50/second"
+    order_rate: OrderRate | None = OrderRate(50, 1000)
     # Registrations per client address (each one hashes a password and opens an account).
     registration_rate_limit: str = "20/hour"
     # The public leaderboard is computed at most once per this many seconds, for every replica.
@@ -127,6 +151,7 @@ class Settings:
             secret_key=env.get("SECRET_KEY", cls.secret_key),
             token_ttl_s=_int(env, "TOKEN_TTL_S", cls.token_ttl_s),
             rate_limit=env.get("RATE_LIMIT", cls.rate_limit),
+            order_rate=OrderRate.parse(env.get("ORDER_RATE_LIMIT", "50/second")),
             registration_rate_limit=env.get("REGISTRATION_RATE_LIMIT", cls.registration_rate_limit),
             leaderboard_max_age_s=_positive(env, "LEADERBOARD_MAX_AGE_S", cls.leaderboard_max_age_s),
             data_dir=env.get("EXCHANGE_DATA_DIR", cls.data_dir),

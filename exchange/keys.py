@@ -131,6 +131,11 @@ def user_orders(user_id: str) -> str:
     return f"{_user(user_id)}:orders"
 
 
+def order_rate(user_id: str) -> str:
+    """Counter of the orders one user placed in the current order-rate window (expires with it)."""
+    return f"{_user(user_id)}:order-rate"
+
+
 def client_order_id(user_id: str, client_id: str) -> str:
     return f"{_user(user_id)}:coid:{client_id}"
 

@@ -15,9 +15,9 @@ import orjson
 import redis
 
 from exchange import keys
+from exchange.config import OrderRate
 from exchange.money import CASH
 from exchange.scripts import Scripts
-
 
 
 CLIENT_ORDER_ID_TTL_S = 7 * 24 * 3600  # how long a client order id keeps its answer
@@ -32,12 +32,15 @@ class HoldOutcome(Enum):
     PLACED = 1
     ANSWERED_BEFORE = 2  # the client order id already has an answer: ``Hold.prior``
     REFUSED = 3  # the refusal given was recorded as the client order id's answer
+    RATE_LIMITED = 4  # over the owner's order rate: nothing held, nothing recorded
 
 
 @dataclass(frozen=True)
 class Hold:
     outcome: HoldOutcome
     prior: dict | None = None  # {"order_id": ...} or {"error": {"status", "code", "message"}}
+    retry_after_ms: int = 0  # RATE_LIMITED: when the owner's window ends
+
 
 
 class Accounts:
@@ -77,20 +80,24 @@ class Accounts:
         return self.hold_order(user_id, asset, amount, order_id).outcome is HoldOutcome.PLACED
 
     def hold_order(self, user_id: str, asset: str, amount: int, order_id: str, *,
-                   client_order_id: str | None = None, refusal: dict | None = None,
-                   insufficient: dict | None = None) -> Hold:
-        """Reserve ``amount`` of ``asset`` for ``order_id``, in one script with the order's client
-        order id: the id's first answer (the order, ``insufficient`` or ``refusal``, a refusal
-        decided before the hold) is recorded atomically and every later use of the id gets it."""
-        script_keys, args = [keys.account(user_id)], [asset, amount, order_id]
+                   rate: OrderRate | None = None, client_order_id: str | None = None,
+                   refusal: dict | None = None, insufficient: dict | None = None) -> Hold:
+        """Reserve ``amount`` of ``asset`` for ``order_id``, in one script that also counts the
+        order against its owner's ``rate`` and records the order's client order id: the id's
+        first answer (the order, ``insufficient`` or ``refusal``, a refusal decided before the
+        hold) is recorded atomically and every later use of the id gets it."""
+        script_keys = [keys.account(user_id), keys.order_rate(user_id)]
+        args = [asset, amount, order_id, rate.per_window if rate else 0, rate.window_ms if rate else 0]
         if client_order_id is not None:  # its answers are recorded: encode them only then
             script_keys.append(keys.client_order_id(user_id, client_order_id))
             args += [CLIENT_ORDER_ID_TTL_S, orjson.dumps(refusal) if refusal else "", orjson.dumps(insufficient or {})]
         result = self.scripts.place_hold(keys=script_keys, args=args)
         if result[0] == -1:
             raise NoAccount(user_id)
-        prior = orjson.loads(result[1]) if result[0] == 2 else None
-        return Hold(HoldOutcome(result[0]), prior)
+        outcome = HoldOutcome(result[0])
+        if outcome is HoldOutcome.RATE_LIMITED:
+            return Hold(outcome, retry_after_ms=max(1, result[1]))
+        return Hold(outcome, orjson.loads(result[1]) if outcome is HoldOutcome.ANSWERED_BEFORE else None)
 
     def balances(self, user_id: str) -> dict[str, dict[str, int]]:
         """{asset: {"available": n, "on_hold": n}} from the live hash."""

@@ -141,12 +141,17 @@ class OrderEntry:
         records = {} if client_order_id is None else {  # only a client order id keeps its answers
             "refusal": refusal and refusal.as_record(), "insufficient": insufficient.as_record()}
         try:
-            hold = self.accounts.hold_order(user_id, asset, amount, order.order_id,
+            hold = self.accounts.hold_order(user_id, asset, amount, order.order_id, rate=self.settings.order_rate,
                                             client_order_id=client_order_id, **records)
         except NoAccount:
             raise ApiError(403, "no_account", "this user has no trading account") from None
         if hold.outcome is HoldOutcome.PLACED:
             return amount
+        if hold.outcome is HoldOutcome.RATE_LIMITED:
+            retry_after = -(-hold.retry_after_ms // 1000)  # whole seconds, rounded up
+            raise ApiError(429, "rate_limited", f"too many orders: at most {self.settings.order_rate.per_window} "
+                           f"per {self.settings.order_rate.window_ms // 1000} s (ORDER_RATE_LIMIT)",
+                           {"Retry-After": str(retry_after)})
         if hold.outcome is HoldOutcome.ANSWERED_BEFORE:
             if "error" in hold.prior:
                 raise ApiError.from_record(hold.prior)

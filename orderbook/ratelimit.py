@@ -4,7 +4,9 @@ A requester is the user its bearer token names when the token is valid, else its
 address (nginx's X-Real-IP, else the peer's): keying on whatever token a request
 sends would give every junk token a fresh budget, and the logins, registrations
 and scans behind them none at all. RATE_LIMIT takes Flask-Limiter's syntax
-("100/second;3000/minute"); empty turns it off.
+("100/second"); empty turns it off. One limit per scope, checked in one round trip.
+Placing an order is not counted here: the hold script counts it against
+ORDER_RATE_LIMIT per user, in the round trip the order makes anyway.
 
 Registrations have their own, much lower limit per address whatever the token,
 REGISTRATION_RATE_LIMIT ("20/hour"; empty turns it off): each one hashes a
@@ -22,6 +24,7 @@ from orderbook.errors import ApiError
 from orderbook.services import token_check
 
 REGISTER_ENDPOINT = "users.register"
+PLACE_ORDER_ENDPOINT = "orders.place_order"
 
 
 def address_key() -> str:
@@ -41,12 +44,21 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
         return None
 
     def breached(limit) -> None:
-        raise ApiError(429, "rate_limited", f"too many requests: the limit is {limit.limit}")
+        # Retry-After without asking Redis when the window ends: its length is always enough.
+        raise ApiError(429, "rate_limited", f"too many requests: the limit is {limit.limit}",
+                       {"Retry-After": str(max(1, limit.limit.get_expiry()))})
 
+    # One counter per request (fixed window, no X-RateLimit-* headers, whose reads would cost more
+    # round trips): the only Redis call a request makes before its handler's own.
     limiter = Limiter(requester_key, app=app, default_limits=[settings.rate_limit] if settings.rate_limit else [],
                       storage_uri=settings.redis_url, key_prefix=keys.rate_limit_prefix(),
-                      strategy="fixed-window", headers_enabled=True, on_breach=breached,
+                      strategy="fixed-window", headers_enabled=False, on_breach=breached,
                       default_limits_exempt_when=lambda: request.path.endswith("/healthz"))
+    # Placing an order is limited per user by the hold script itself (ORDER_RATE_LIMIT), in the
+    # round trip the order makes anyway.
+    # A request filter, not limiter.exempt: it is the limiter's first check, before any limit
+    # is resolved.
+    limiter.request_filter(lambda: request.endpoint == PLACE_ORDER_ENDPOINT)
     if settings.registration_rate_limit:
         registration = limiter.limit(settings.registration_rate_limit, key_func=address_key,
                                      scope="registration", override_defaults=False)

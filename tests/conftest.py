@@ -42,9 +42,9 @@ def settings(redis_server, mongo_server, request) -> Settings:
     return Settings(redis_url=f"redis://127.0.0.1:{redis_server.port}/0",
                     mongo_url=f"mongodb://127.0.0.1:{mongo_server.port}/?directConnection=true",
                     mongo_db=db_name, secret_key=TEST_SECRET_KEY,
-                    # Tests register users by the dozen from one address; the tests of the
-                    # registration limit set their own.
-                    registration_rate_limit="")
+                    # Tests register users by the dozen from one address, and place orders
+                    # faster than any person: the tests of those limits set their own.
+                    registration_rate_limit="", order_rate=None)
 
 
 @pytest.fixture
