@@ -26,7 +26,7 @@ USERS = ("alice", "bob", "carol", "dave")
 @pytest.fixture
 def entry(redis_server, redis_client):
     settings = Settings(redis_url=f"redis://127.0.0.1:{redis_server.port}/0", symbols=(SYMBOL,),
-                        lock_ttl_ms=TTL_MS, order_wait_ms=10_000)
+                        lock_ttl_ms=TTL_MS, order_wait_ms=10_000, order_rate=None)
     accounts = Accounts(redis_client)
     for user in USERS:
         accounts.open(user, 10**12, {SYMBOL: 10**9})

@@ -274,6 +274,9 @@ def test_a_logout_elsewhere_signs_the_page_out(stack, page_on):
     page.fill("#auth-password", "correct horse battery")
     page.click("#register")
     expect(page.locator("#whoami")).to_have_text(username)
+    # Signing in reconnects the live socket with the token; revoked before that socket is up,
+    # the token would be refused at connect, which is another path.
+    expect(page.locator("#live-status")).to_have_text("live", timeout=WAIT_MS)
     token = page.evaluate("JSON.parse(localStorage.getItem('exchange.session')).token")
     revoked = requests.delete(f"{stack.base_url}/api/v1/sessions", headers={"Authorization": f"Bearer {token}"},
                               timeout=10)
