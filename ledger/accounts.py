@@ -42,6 +42,23 @@ class Hold:
     retry_after_ms: int = 0  # RATE_LIMITED: when the owner's window ends
 
 
+@dataclass(frozen=True)
+class HoldRequest:
+    """One order's hold: ``amount`` of ``asset``; with a client order id, the answers to record."""
+    asset: str
+    amount: int
+    order_id: str
+    client_order_id: str | None = None
+    refusal: dict | None = None  # a refusal decided before the hold, recorded as the id's answer
+    insufficient: dict | None = None  # the refusal recorded if funds are insufficient
+
+
+def _hold(reply: list) -> Hold:
+    outcome = HoldOutcome(reply[0])
+    if outcome is HoldOutcome.RATE_LIMITED:
+        return Hold(outcome, retry_after_ms=max(1, reply[1]))
+    return Hold(outcome, orjson.loads(reply[1]) if outcome is HoldOutcome.ANSWERED_BEFORE else None)
+
 
 class Accounts:
     def __init__(self, client: redis.Redis, scripts: Scripts | None = None):
@@ -82,22 +99,29 @@ class Accounts:
     def hold_order(self, user_id: str, asset: str, amount: int, order_id: str, *,
                    rate: OrderRate | None = None, client_order_id: str | None = None,
                    refusal: dict | None = None, insufficient: dict | None = None) -> Hold:
-        """Reserve ``amount`` of ``asset`` for ``order_id``, in one script that also counts the
-        order against its owner's ``rate`` and records the order's client order id: the id's
-        first answer (the order, ``insufficient`` or ``refusal``, a refusal decided before the
-        hold) is recorded atomically and every later use of the id gets it."""
+        """Reserve ``amount`` of ``asset`` for ``order_id`` (see ``hold_orders``)."""
+        request = HoldRequest(asset, amount, order_id, client_order_id, refusal, insufficient)
+        return self.hold_orders(user_id, [request], rate=rate)[0]
+
+    def hold_orders(self, user_id: str, requests: list[HoldRequest], *, rate: OrderRate | None = None) -> list[Hold]:
+        """Reserve each order's funds, in the order given, in one script that also counts each
+        order against its owner's ``rate`` and records its client order id: the id's first answer
+        (the order, ``insufficient`` or ``refusal``, a refusal decided before the hold) is recorded
+        atomically and every later use of the id gets it. One outcome per request, in order."""
         script_keys = [keys.account(user_id), keys.order_rate(user_id)]
-        args = [asset, amount, order_id, rate.per_window if rate else 0, rate.window_ms if rate else 0]
-        if client_order_id is not None:  # its answers are recorded: encode them only then
-            script_keys.append(keys.client_order_id(user_id, client_order_id))
-            args += [CLIENT_ORDER_ID_TTL_S, orjson.dumps(refusal) if refusal else "", orjson.dumps(insufficient or {})]
+        args: list = [rate.per_window if rate else 0, rate.window_ms if rate else 0, CLIENT_ORDER_ID_TTL_S]
+        for request in requests:
+            coid_index = 0
+            if request.client_order_id is not None:  # its answers are recorded: encode them only then
+                script_keys.append(keys.client_order_id(user_id, request.client_order_id))
+                coid_index = len(script_keys)
+            args += [request.asset, request.amount, request.order_id, coid_index,
+                     orjson.dumps(request.refusal) if coid_index and request.refusal else "",
+                     orjson.dumps(request.insufficient or {}) if coid_index else ""]
         result = self.scripts.place_hold(keys=script_keys, args=args)
-        if result[0] == -1:
+        if result == -1:
             raise NoAccount(user_id)
-        outcome = HoldOutcome(result[0])
-        if outcome is HoldOutcome.RATE_LIMITED:
-            return Hold(outcome, retry_after_ms=max(1, result[1]))
-        return Hold(outcome, orjson.loads(result[1]) if outcome is HoldOutcome.ANSWERED_BEFORE else None)
+        return [_hold(reply) for reply in result]
 
     def balances(self, user_id: str) -> dict[str, dict[str, int]]:
         """{asset: {"available": n, "on_hold": n}} from the live hash."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import orjson
 import redis
@@ -18,7 +19,7 @@ from exchange.money import CASH, MoneyError, collar_down, collar_up, format_cent
 from exchange.order_ids import new_order_id, order_id_symbol
 from exchange.scripts import Scripts
 from exchange.top_of_book import read_best
-from ledger.accounts import Accounts, HoldOutcome, NoAccount
+from ledger.accounts import Accounts, Hold, HoldOutcome, HoldRequest, NoAccount
 from orderbook import views
 from orderbook.commands import encode_amend, encode_cancel, encode_new
 from orderbook.errors import ApiError, bad_request, not_found
@@ -44,6 +45,22 @@ def refused_by_book(code: str) -> ApiError:
     return ApiError(status, code, message)
 
 
+def insufficient_funds(asset: str) -> ApiError:
+    what = "cash (price × quantity + fees)" if asset == CASH else f"{asset} shares"
+    return ApiError(422, "insufficient_funds", f"not enough available {what} for this order")
+
+
+@dataclass(frozen=True)
+class Placing:
+    """A valid order on its way: the request, its symbol, the order, when it was entered, and a
+    refusal decided before its hold (a market order with nothing to trade against)."""
+    request: PlaceOrder
+    symbol: str
+    order: NewOrder
+    created_ms: int
+    refusal: ApiError | None = None
+
+
 
 
 class OrderEntry:
@@ -59,12 +76,24 @@ class OrderEntry:
     # ---- placing --------------------------------------------------------------------
 
     def place(self, user_id: str, req: PlaceOrder) -> tuple[int, dict]:
+        placing = self.prepare(user_id, req, int(time.time() * 1000))
+        answer = self.hold_all(user_id, [placing])[0]
+        if isinstance(answer, ApiError):
+            raise answer
+        if isinstance(answer, str):
+            return self.existing(user_id, answer)  # the client order id's earlier order
+        if self.after_hold is not None:
+            self.after_hold(placing.order)  # failpoint for crash tests: the hold is placed, the order not yet queued
+        reply = self.submitter.submit(placing.symbol, self.command(placing, answer),
+                                      also=lambda pipe: self.record_order(pipe, placing)).result
+        return self.outcome(placing, reply)
+
+    def prepare(self, user_id: str, req: PlaceOrder, now_ms: int) -> Placing:
+        """The order a valid request places, or the ApiError for a bad one."""
         symbol = listed_symbol(req.symbol, self.settings.symbols, status=400)
         side = Side(req.side)
         order_type = OrderType(req.type)
         limit_price = self._limit_price(req, order_type)
-        now_ms = int(time.time() * 1000)
-        order_id = new_order_id(symbol, now_ms)
         self._check_value(limit_price, req.quantity)
         protection, refusal = None, None
         if order_type is OrderType.MARKET:
@@ -72,23 +101,31 @@ class OrderEntry:
                 protection = self._protection_price(symbol, side, req.quantity)
             except ApiError as error:  # with a client order id, this answer is recorded for it
                 refusal = error
-        order = NewOrder(order_id=order_id, user_id=user_id, side=side, quantity=req.quantity,
+        if refusal is not None and req.client_order_id is None:
+            raise refusal
+        order = NewOrder(order_id=new_order_id(symbol, now_ms), user_id=user_id, side=side, quantity=req.quantity,
                          type=order_type, price=limit_price, protection_price=protection,
                          time_in_force=TimeInForce(req.time_in_force), post_only=req.post_only,
                          self_trade=SelfTrade(req.self_trade))
-        hold = self._hold(user_id, symbol, order, req.client_order_id, refusal)
-        if isinstance(hold, tuple):
-            return hold  # the client order id's earlier order
-        if self.after_hold is not None:
-            self.after_hold(order)  # failpoint for crash tests: the hold is placed, the order not yet queued
-        command = encode_new(order, symbol=symbol, client_order_id=req.client_order_id, created_ms=now_ms,
-                             maker_fee_bps=self.settings.maker_fee_bps, taker_fee_bps=self.settings.taker_fee_bps,
-                             hold=hold)
-        reply = self.submitter.submit(
-            symbol, command, also=lambda pipe: pipe.zadd(keys.user_orders(user_id), {order_id: now_ms})).result
+        return Placing(req, symbol, order, now_ms, refusal)
+
+    def command(self, placing: Placing, hold: int) -> bytes:
+        return encode_new(placing.order, symbol=placing.symbol, client_order_id=placing.request.client_order_id,
+                          created_ms=placing.created_ms, maker_fee_bps=self.settings.maker_fee_bps,
+                          taker_fee_bps=self.settings.taker_fee_bps, hold=hold)
+
+    @staticmethod
+    def record_order(pipe: redis.client.Pipeline, placing: Placing) -> None:
+        """The order in its owner's list, written in the round trip that appends it."""
+        pipe.zadd(keys.user_orders(placing.order.user_id), {placing.order.order_id: placing.created_ms})
+
+    @staticmethod
+    def outcome(placing: Placing, reply: dict | None) -> tuple[int, dict]:
+        """(status, the order as the API shows it) from the book's reply; raises the book's refusal."""
         if reply is None:
-            return 202, {"order_id": order_id, "client_order_id": req.client_order_id, "symbol": symbol,
-                         "status": "pending", "message": "accepted; matching is still in progress"}
+            return 202, {"order_id": placing.order.order_id, "client_order_id": placing.request.client_order_id,
+                         "symbol": placing.symbol, "status": "pending",
+                         "message": "accepted; matching is still in progress"}
         if "error" in reply:
             raise refused_by_book(reply["error"]["code"])
         if reply["order"]["reason"] in BOOK_REFUSALS:  # accepted only to be rejected whole
@@ -126,39 +163,43 @@ class OrderEntry:
             return collar_up(best, self.settings.market_collar_bps)
         return collar_down(best, self.settings.market_collar_bps)
 
-    def _hold(self, user_id: str, symbol: str, order: NewOrder, client_order_id: str | None,
-              refusal: ApiError | None) -> int | tuple[int, dict]:
-        """Place the order's hold (cents for a buy, shares for a sell) and return its amount, or
-        raise the refusal. With a client order id, the id's first answer is the only one: a
-        repeat gets (status, that order) or the same refusal, whatever raced it."""
-        if refusal is not None and client_order_id is None:
-            raise refusal
-        reserve_bps = max(self.settings.maker_fee_bps, self.settings.taker_fee_bps)
-        amount = 0 if refusal else hold_needed(order.side.value, order.limit, order.quantity, reserve_bps)
-        asset = CASH if order.side is Side.BUY else symbol
-        what = "cash (price × quantity + fees)" if asset == CASH else f"{symbol} shares"
-        insufficient = ApiError(422, "insufficient_funds", f"not enough available {what} for this order")
-        records = {} if client_order_id is None else {  # only a client order id keeps its answers
-            "refusal": refusal and refusal.as_record(), "insufficient": insufficient.as_record()}
+    def hold_all(self, user_id: str, placings: list[Placing]) -> list[int | str | ApiError]:
+        """Place the orders' holds (cents for a buy, shares for a sell), in order, in one script.
+        Per order: the amount held, the order id a client order id answered before with, or the
+        refusal. With a client order id, the id's first answer is the only one: a repeat gets that
+        order or the same refusal, whatever raced it."""
+        requests = [self._hold_request(placing) for placing in placings]
         try:
-            hold = self.accounts.hold_order(user_id, asset, amount, order.order_id, rate=self.settings.order_rate,
-                                            client_order_id=client_order_id, **records)
+            holds = self.accounts.hold_orders(user_id, requests, rate=self.settings.order_rate)
         except NoAccount:
             raise ApiError(403, "no_account", "this user has no trading account") from None
+        return [self._hold_answer(request, hold) for request, hold in zip(requests, holds)]
+
+    def _hold_request(self, placing: Placing) -> HoldRequest:
+        order, refusal = placing.order, placing.refusal
+        reserve_bps = max(self.settings.maker_fee_bps, self.settings.taker_fee_bps)
+        amount = 0 if refusal else hold_needed(order.side.value, order.limit, order.quantity, reserve_bps)
+        asset = CASH if order.side is Side.BUY else placing.symbol
+        if placing.request.client_order_id is None:  # only a client order id keeps its answers
+            return HoldRequest(asset, amount, order.order_id)
+        return HoldRequest(asset, amount, order.order_id, placing.request.client_order_id,
+                           refusal and refusal.as_record(), insufficient_funds(asset).as_record())
+
+    def _hold_answer(self, request: HoldRequest, hold: Hold) -> int | str | ApiError:
         if hold.outcome is HoldOutcome.PLACED:
-            return amount
+            return request.amount
         if hold.outcome is HoldOutcome.RATE_LIMITED:
             retry_after = -(-hold.retry_after_ms // 1000)  # whole seconds, rounded up
-            raise ApiError(429, "rate_limited", f"too many orders: at most {self.settings.order_rate.per_window} "
-                           f"per {self.settings.order_rate.window_ms // 1000} s (ORDER_RATE_LIMIT)",
-                           {"Retry-After": str(retry_after)})
+            return ApiError(429, "rate_limited", f"too many orders: at most {self.settings.order_rate.per_window} "
+                            f"per {self.settings.order_rate.window_ms // 1000} s (ORDER_RATE_LIMIT)",
+                            {"Retry-After": str(retry_after)})
         if hold.outcome is HoldOutcome.ANSWERED_BEFORE:
-            if "error" in hold.prior:
-                raise ApiError.from_record(hold.prior)
-            return self._existing(user_id, hold.prior["order_id"])
-        raise refusal if hold.outcome is HoldOutcome.REFUSED else insufficient
+            return ApiError.from_record(hold.prior) if "error" in hold.prior else hold.prior["order_id"]
+        if hold.outcome is HoldOutcome.REFUSED:
+            return ApiError.from_record(request.refusal)
+        return insufficient_funds(request.asset)
 
-    def _existing(self, user_id: str, order_id: str) -> tuple[int, dict]:
+    def existing(self, user_id: str, order_id: str) -> tuple[int, dict]:
         """The order a repeated client_order_id refers to, waiting briefly if it is still matching;
         its refusal if the book refused it or its hold was voided."""
         symbol = order_id_symbol(order_id)
@@ -199,9 +240,9 @@ class OrderEntry:
             open_ids = [m.decode() for m in self.client.smembers(keys.open_orders(sym, user_id))]
             if not open_ids:
                 continue
-            reply_tos = self.submitter.append_all(sym, [encode_cancel(order_id, user_id) for order_id in open_ids])
+            reply_tos = self.submitter.append_all([(sym, encode_cancel(order_id, user_id)) for order_id in open_ids])
             for reply_to in reply_tos:
-                reply = self.submitter.await_reply(sym, reply_to, lock_held=False)
+                reply = self.submitter.await_reply(sym, reply_to, lock_held=self.submitter.holder_seen[sym])
                 if reply and "error" not in reply:
                     canceled.append(views.order(reply["order"]))
         return canceled

@@ -64,13 +64,22 @@ class Submitter:
         lock_held = self._record_holder(symbol, self.client.exists(self.matchers[symbol].lock.key))
         return Reply(self.await_reply(symbol, reply_to, lock_held))
 
-    def append_all(self, symbol: str, commands: list[bytes]) -> list[str]:
-        """Append several commands in one round trip; returns their reply addresses, in order."""
+    def append_all(self, commands: list[tuple[str, bytes]],
+                   also: Callable[[redis.client.Pipeline], None] | None = None) -> list[str]:
+        """Append several (symbol, command)s, each symbol's in the order given, and ``also``'s
+        writes, in one round trip that also looks at each symbol's lock; returns the commands'
+        reply addresses, in order (for ``await_reply``)."""
         reply_tos = [uuid.uuid4().hex for _ in commands]
         pipe = self.client.pipeline(transaction=False)
-        for command, reply_to in zip(commands, reply_tos):
+        for (symbol, command), reply_to in zip(commands, reply_tos):
             pipe.xadd(keys.inbox(symbol), {"c": command, "r": reply_to})
-        pipe.execute()
+        if also is not None:
+            also(pipe)
+        symbols = list(dict.fromkeys(symbol for symbol, _ in commands))
+        for symbol in symbols:
+            pipe.exists(self.matchers[symbol].lock.key)
+        for symbol, exists in zip(symbols, pipe.execute()[-len(symbols):] if symbols else []):
+            self._record_holder(symbol, exists)
         return reply_tos
 
     def await_reply(self, symbol: str, reply_to: str, lock_held: bool) -> dict | None:

@@ -1,52 +1,66 @@
--- place_hold: reserve funds for an order, or refuse; count the order against its owner's
--- order rate; with a client order id, the first answer for that id is the only one.
+-- place_hold: reserve funds for one user's orders (one, or a batch), in the order given, or
+-- refuse each; count each order against its owner's order rate; with a client order id, the
+-- first answer for that id is the only one.
 -- KEYS[1] account hash   KEYS[2] the owner's order-rate counter (one window)
--- KEYS[3] the client order id's record (absent: the order has none)
--- ARGV[1] asset ('cash' or a symbol)   ARGV[2] amount (integer > 0)   ARGV[3] order id
--- ARGV[4] orders allowed per window (0: no limit)   ARGV[5] the window, ms
--- ARGV[6..8] only with a client order id: ARGV[6] seconds its record lives
--- ARGV[7] a refusal already decided (JSON) to record as the id's answer, or ''
--- ARGV[8] the refusal (JSON) to record if funds are insufficient
+-- KEYS[3..] the client order ids' records, of the orders that have one
+-- ARGV[1] orders allowed per window (0: no limit)   ARGV[2] the window, ms
+-- ARGV[3] seconds a client order id's record lives
+-- then 6 per order: asset ('cash' or a symbol), amount (integer >= 0), order id,
+-- the index in KEYS of its client order id's record (0: it has none),
+-- a refusal already decided (JSON) to record as the id's answer, or '',
+-- the refusal (JSON) to record if funds are insufficient, or ''
 -- Moves amount from <asset>:available to <asset>:on_hold and records it as
 -- hold:<order id>:<asset> = amount; the client order id's record becomes {"order_id": ...}.
--- Returns {1} held, {0} insufficient funds, {3} the given refusal recorded, {-1} no account,
--- {2, <record>} when the client order id already has an answer (nothing else happens), or
--- {4, <ms until the window ends>} over the order rate (nothing is held or recorded: a retry
--- after the window is a new try).
+-- Returns -1 if there is no account, else one reply per order: {1} held, {0} insufficient
+-- funds, {3} the given refusal recorded, {2, <record>} when the client order id already has an
+-- answer (nothing else happens), or {4, <ms until the window ends>} over the order rate
+-- (nothing is held or recorded: a retry after the window is a new try).
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {-1}
+  return -1
 end
-local coid = KEYS[3]
-if coid then
-  local existing = redis.call('GET', coid)
-  if existing then
-    return {2, existing}
+local per_window = tonumber(ARGV[1])
+local record_ttl = ARGV[3]
+
+local function place(asset, amount, order_id, coid, refusal, insufficient)
+  if coid then
+    local existing = redis.call('GET', coid)
+    if existing then
+      return {2, existing}
+    end
   end
-end
-local per_window = tonumber(ARGV[4])
-if per_window > 0 then
-  local placed = redis.call('INCR', KEYS[2])
-  if placed == 1 then
-    redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  if per_window > 0 then
+    local placed = redis.call('INCR', KEYS[2])
+    if placed == 1 then
+      redis.call('PEXPIRE', KEYS[2], ARGV[2])
+    end
+    if placed > per_window then
+      return {4, redis.call('PTTL', KEYS[2])}
+    end
   end
-  if placed > per_window then
-    return {4, redis.call('PTTL', KEYS[2])}
+  if coid and refusal ~= '' then
+    redis.call('SET', coid, refusal, 'EX', record_ttl)
+    return {3}
   end
+  local available = tonumber(redis.call('HGET', KEYS[1], asset .. ':available') or '0')
+  if available < amount then
+    if coid then redis.call('SET', coid, insufficient, 'EX', record_ttl) end
+    return {0}
+  end
+  redis.call('HINCRBY', KEYS[1], asset .. ':available', -amount)
+  redis.call('HINCRBY', KEYS[1], asset .. ':on_hold', amount)
+  redis.call('HSET', KEYS[1], 'hold:' .. order_id .. ':' .. asset, amount)
+  if coid then
+    redis.call('SET', coid, cjson.encode({order_id = order_id}), 'EX', record_ttl)
+  end
+  return {1}
 end
-if coid and ARGV[7] ~= '' then
-  redis.call('SET', coid, ARGV[7], 'EX', ARGV[6])
-  return {3}
+
+local replies = {}
+for first = 4, #ARGV, 6 do
+  local coid_index = tonumber(ARGV[first + 3])
+  local coid = nil
+  if coid_index > 0 then coid = KEYS[coid_index] end
+  replies[#replies + 1] = place(ARGV[first], tonumber(ARGV[first + 1]), ARGV[first + 2], coid,
+                                ARGV[first + 4], ARGV[first + 5])
 end
-local amount = tonumber(ARGV[2])
-local available = tonumber(redis.call('HGET', KEYS[1], ARGV[1] .. ':available') or '0')
-if available < amount then
-  if coid then redis.call('SET', coid, ARGV[8], 'EX', ARGV[6]) end
-  return {0}
-end
-redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':available', -amount)
-redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':on_hold', amount)
-redis.call('HSET', KEYS[1], 'hold:' .. ARGV[3] .. ':' .. ARGV[1], amount)
-if coid then
-  redis.call('SET', coid, cjson.encode({order_id = ARGV[3]}), 'EX', ARGV[6])
-end
-return {1}
+return replies
