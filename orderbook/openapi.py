@@ -6,7 +6,7 @@ from typing import NamedTuple
 from bots.rules import schema as rule_schema
 from orderbook.queries import (BookQuery, BotsQuery, CancelAllQuery, CandleQuery, FillsQuery, LeaderboardQuery,
                                OrdersQuery, Query, TradesQuery, parameter_schemas)
-from orderbook.schemas import AmendOrderBody, Credentials, PlaceOrder, Registration
+from orderbook.schemas import MAX_BATCH_ORDERS, AmendOrderBody, Credentials, PlaceOrder, Registration
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
@@ -20,6 +20,16 @@ class BotBody:
     def model_json_schema() -> dict:
         return {"type": "object", "required": ["rule"], "additionalProperties": False,
                 "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 64}, "rule": rule_schema()}}
+
+
+class PlaceOrdersBody:
+    """POST /orders/batch's body: up to MAX_BATCH_ORDERS orders, each one POST /orders's body."""
+
+    @staticmethod
+    def model_json_schema() -> dict:
+        return {"type": "object", "required": ["orders"], "additionalProperties": False,
+                "properties": {"orders": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH_ORDERS,
+                                          "items": PlaceOrder.model_json_schema()}}}
 
 
 class Operation(NamedTuple):
@@ -38,6 +48,10 @@ ROUTES = {
     "/orders": {"post": Operation("Place an order; the response shows its fills", PlaceOrder, authenticated=True),
                 "get": Operation("List my orders", query=OrdersQuery, authenticated=True),
                 "delete": Operation("Cancel all my open orders", query=CancelAllQuery, authenticated=True)},
+    "/orders/batch": {"post": Operation(
+        f"Place up to {MAX_BATCH_ORDERS} orders, each as if sent alone, in the order given; `orders` answers each "
+        "in turn: the order as POST /orders shows it, or its own error. One bad order fails alone",
+        PlaceOrdersBody, authenticated=True)},
     "/orders/{order_id}": {
         "get": Operation("One of my orders, with its fills", authenticated=True),
         "patch": Operation("Reduce an order's quantity, keeping its priority", AmendOrderBody, authenticated=True),

@@ -24,7 +24,7 @@ from orderbook.errors import ApiError
 from orderbook.services import token_check
 
 REGISTER_ENDPOINT = "users.register"
-PLACE_ORDER_ENDPOINT = "orders.place_order"
+PLACE_ORDER_ENDPOINTS = frozenset({"orders.place_order", "orders.place_orders"})
 
 
 def address_key() -> str:
@@ -54,11 +54,11 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
                       storage_uri=settings.redis_url, key_prefix=keys.rate_limit_prefix(),
                       strategy="fixed-window", headers_enabled=False, on_breach=breached,
                       default_limits_exempt_when=lambda: request.path.endswith("/healthz"))
-    # Placing an order is limited per user by the hold script itself (ORDER_RATE_LIMIT), in the
-    # round trip the order makes anyway.
+    # Placing orders (one, or a batch) is limited per user and per order by the hold script
+    # itself (ORDER_RATE_LIMIT), in the round trip the orders make anyway.
     # A request filter, not limiter.exempt: it is the limiter's first check, before any limit
     # is resolved.
-    limiter.request_filter(lambda: request.endpoint == PLACE_ORDER_ENDPOINT)
+    limiter.request_filter(lambda: request.endpoint in PLACE_ORDER_ENDPOINTS)
     if settings.registration_rate_limit:
         registration = limiter.limit(settings.registration_rate_limit, key_func=address_key,
                                      scope="registration", override_defaults=False)

@@ -1,7 +1,7 @@
 """Request bodies, validated by pydantic and turned into 4xx errors with codes."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
@@ -10,6 +10,7 @@ from orderbook import passwords
 from orderbook.errors import ApiError
 
 MAX_QUANTITY = 1_000_000_000
+MAX_BATCH_ORDERS = 20  # orders in one POST /orders/batch
 
 
 class Body(BaseModel):
@@ -38,6 +39,11 @@ class PlaceOrder(Body):
                                               pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
+class PlaceOrders(Body):
+    """A batch's envelope; its orders are validated one by one (``parse_batch``)."""
+    orders: list[Any] = Field(min_length=1, max_length=MAX_BATCH_ORDERS)
+
+
 class AmendOrderBody(Body):
     quantity: StrictInt = Field(gt=0, le=MAX_QUANTITY, description="the new, smaller total quantity")
 
@@ -54,14 +60,30 @@ def _code_for(error: dict) -> str:
 def parse(model: type[Body]) -> Body:
     """The JSON body as ``model``, or an ApiError naming the first problem."""
     data = request.get_json(silent=True, force=True)
-    if data is None:
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    return validate(model, data)
+
+
+def validate(model: type[Body], data: object, where: str = "") -> Body:
+    """``data`` as ``model``, or an ApiError naming the first problem (``where`` prefixes its field)."""
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", f"{where or 'the request body'} must be a JSON object")
     try:
         return model.model_validate(data)
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        raise ApiError(400, _code_for(first), f"{field}: {first['msg']}") from None
+        raise ApiError(400, _code_for(first), f"{where}{'.' if where else ''}{field}: {first['msg']}") from None
 
+
+def parse_batch() -> list[PlaceOrder | ApiError]:
+    """POST /orders/batch's orders, each validated on its own: one bad order is its own error."""
+    body = parse(PlaceOrders)
+    placed: list[PlaceOrder | ApiError] = []
+    for index, data in enumerate(body.orders):
+        try:
+            placed.append(validate(PlaceOrder, data, f"orders.{index}"))
+        except ApiError as error:
+            placed.append(error)
+    return placed

@@ -332,6 +332,22 @@ def test_a_client_order_id_the_other_user_used_places_a_new_order_of_the_callers
     assert state_of(stack, bob) == before
 
 
+@sweeps("POST /api/v1/orders/batch")
+def test_a_batch_places_the_callers_own_orders_whatever_client_order_ids_it_repeats(stack, world):
+    alice, bob = world.alice, world.bob
+    before = state_of(stack, bob)
+    order = {"symbol": "KRYP", "side": "buy", "type": "limit", "price": "1.25", "quantity": 1}
+    batch = {"orders": [{**order, "client_order_id": SHARED_CID}, order]}
+    answers = call(stack, "POST /api/v1/orders/batch", alice, json=batch).json()["orders"]
+    assert [answer["status"] for answer in answers] == ["new", "new"]  # with the id: alice's own, new or earlier
+    assert bob.orders["open"] not in {answer["order_id"] for answer in answers}
+    for answer in answers:
+        assert call(stack, "GET /api/v1/orders/<order_id>", bob, order_id=answer["order_id"]).status_code == 404
+    bobs = call(stack, "POST /api/v1/orders/batch", bob, json={"orders": [{**order, "client_order_id": SHARED_CID}]})
+    assert bobs.status_code == 200 and bobs.json()["orders"][0]["order_id"] == bob.orders["open"]
+    assert state_of(stack, bob) == before
+
+
 @sweeps("GET /api/v1/leaderboard")
 def test_the_leaderboard_shows_cash_and_shares_only_in_the_callers_own_row(stack, world):
     alice, bob = world.alice, world.bob

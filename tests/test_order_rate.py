@@ -46,3 +46,13 @@ def test_the_order_rate_takes_one_limit():
     with pytest.raises(SystemExit, match="ORDER_RATE_LIMIT"):
         OrderRate.parse("5/second;100/minute")
     assert OrderRate.parse("") is None and OrderRate.parse("50/second") == OrderRate(50, 1000)
+
+
+def test_each_order_of_a_batch_counts_against_the_order_rate(client, register, redis_client):
+    alice = register("alice")
+    answers = client.post("/api/v1/orders/batch", json={"orders": [BUY] * 5}, headers=alice).json["orders"]
+    assert [answer.get("status") or answer["error"]["code"] for answer in answers] == [
+        "new", "new", "new", "rate_limited", "rate_limited"]  # though the request limit is two a minute
+    account = redis_client.hgetall(keys.account(alice.user_id))
+    assert len([field for field in account if field.startswith(b"hold:")]) == 3
+    assert int(account[b"cash:on_hold"]) == 3 * 100

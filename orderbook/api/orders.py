@@ -1,6 +1,7 @@
 from flask import Blueprint, g, jsonify
 
-from orderbook.schemas import AmendOrderBody, PlaceOrder, parse
+from orderbook.order_batch import place_batch
+from orderbook.schemas import AmendOrderBody, PlaceOrder, parse, parse_batch
 from orderbook.queries import CancelAllQuery, OrdersQuery, parse_query
 from orderbook.services import login_required, services
 
@@ -12,6 +13,13 @@ bp = Blueprint("orders", __name__)
 def place_order():
     status, order = services().entry.place(g.user_id, parse(PlaceOrder))
     return jsonify(order), status
+
+
+@bp.post("/orders/batch")
+@login_required
+def place_orders():
+    """Up to 20 orders, each placed as if sent alone; one answer per order, in order."""
+    return jsonify({"orders": place_batch(services().entry, g.user_id, parse_batch())})
 
 
 @bp.get("/orders")

@@ -1,0 +1,76 @@
+"""A batch of one user's orders (POST /orders/batch), each placed as if sent alone.
+
+The orders are validated one by one, held in the order given by one hold script
+call, and appended to their symbols' inboxes in the order given, all in one round
+trip; each order is its own inbox entry, since an entry's id is the order's place
+in time priority. Then each reply is awaited in turn: the first wait usually
+matches the whole batch (a matcher drains an inbox in one run), and the rest find
+their replies there. Each order's answer is what POST /orders would answer: the
+order, ``pending``, or its error. One bad order never fails the others.
+
+"As if sent alone" has two limits, both from preparing and holding every order
+before any of them matches. A market order's collar, and its ``no_liquidity``
+refusal, come from the book as the batch arrived, not as the batch's earlier
+orders left it. And a buy that would have freed cash by filling below its limit
+does not free it for a later order of the same batch.
+"""
+from __future__ import annotations
+
+import time
+
+from orderbook.entry import OrderEntry, Placing
+from orderbook.errors import ApiError, error_body
+from orderbook.schemas import PlaceOrder
+
+
+def place_batch(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | ApiError]) -> list[dict]:
+    """One answer per request, in order: the order as POST /orders shows it, or {"error": ...}."""
+    answers: list[dict | ApiError | None] = [None] * len(requests)
+    placings = _prepare(entry, user_id, requests, answers)
+    holds = entry.hold_all(user_id, list(placings.values())) if placings else []
+    queued: dict[int, Placing] = {}
+    earlier: dict[int, str] = {}  # the client order ids that answered with an earlier order
+    commands = []
+    for (index, placing), hold in zip(placings.items(), holds):
+        if isinstance(hold, ApiError):
+            answers[index] = hold
+        elif isinstance(hold, str):
+            earlier[index] = hold
+        else:
+            queued[index] = placing
+            commands.append((placing.symbol, entry.command(placing, hold)))
+
+    def record_orders(pipe) -> None:
+        for placing in queued.values():
+            entry.record_order(pipe, placing)
+    reply_tos = entry.submitter.append_all(commands, also=record_orders) if commands else []
+    for (index, placing), reply_to in zip(queued.items(), reply_tos):
+        lock_held = entry.submitter.holder_seen.get(placing.symbol, False)
+        answers[index] = _answer(lambda: entry.outcome(placing, entry.submitter.await_reply(
+            placing.symbol, reply_to, lock_held)))
+    for index, order_id in earlier.items():  # after the batch's own orders, which they may name
+        answers[index] = _answer(lambda: entry.existing(user_id, order_id))
+    return [error_body(answer.code, answer.message) if isinstance(answer, ApiError) else answer
+            for answer in answers]
+
+
+def _prepare(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | ApiError],
+             answers: list) -> dict[int, Placing]:
+    """The valid orders by their place in the batch; the errors of the others go in ``answers``."""
+    now_ms = int(time.time() * 1000)
+    placings = {}
+    for index, request in enumerate(requests):
+        try:
+            if isinstance(request, ApiError):
+                raise request
+            placings[index] = entry.prepare(user_id, request, now_ms)
+        except ApiError as error:
+            answers[index] = error
+    return placings
+
+
+def _answer(place) -> dict | ApiError:
+    try:
+        return place()[1]
+    except ApiError as error:
+        return error
