@@ -48,6 +48,13 @@ class RecordingClient(ExchangeClient):
         self.record.add(self, order)
         return order
 
+    def place_orders(self, orders: list[dict]) -> list[dict]:
+        answers = super().place_orders(orders)
+        for answer in answers:
+            if "error" not in answer:
+                self.record.add(self, answer)
+        return answers
+
 
 def read_orders(path: str | Path) -> list[dict]:
     """The recorded orders; a last line cut short by a crash is skipped."""

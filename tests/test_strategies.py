@@ -48,6 +48,17 @@ class FakeClient:
         self.placed.append(order)
         return dict(order)
 
+    def place_orders(self, orders):
+        """A batch: each order as place_order would answer it (its failures included), in order."""
+        self._call("place_orders")
+        answers = []
+        for body in orders:
+            try:
+                answers.append(self.place_order(**body))
+            except ApiError as error:
+                answers.append({"error": {"code": error.code, "message": error.message}})
+        return answers
+
     def fill(self, order_id: str, quantity: int) -> None:
         order = self.orders[order_id]
         order["filled_quantity"] += quantity
@@ -180,6 +191,19 @@ def test_maker_skips_a_quote_it_cannot_fund_and_keeps_the_rest():
     assert len(client.open()) == 4
     assert mm.stats.errors["insufficient_funds"] == 2
     assert mm.backoff_until == 0  # refused orders are no reason to slow down
+
+
+def test_maker_quotes_in_one_batch_and_backs_off_when_part_of_it_is_rate_limited():
+    now = [100.0]
+    client = FakeClient()
+    mm = MarketMaker(client, "KRYP", MarketMakerConfig(min_backoff_s=1.0), clock=lambda: now[0])
+    assert mm.play_round()
+    assert client.calls.count("place_orders") == 1 and len(client.open()) == 6
+    client.fail("place_order", 429, "rate_limited", times=2)  # two orders of the next batch
+    now[0] += 1
+    assert mm.play_round()
+    assert len(client.open()) == 4 and set(mm.working) == {o["order_id"] for o in client.open()}
+    assert mm.stats.errors["rate_limited"] == 1 and mm.backoff_until == now[0] + 1.0
 
 
 def test_maker_backs_off_when_rate_limited_and_recovers():

@@ -22,6 +22,7 @@ from bots.client import ApiError
 from exchange.money import collar_down, collar_up, format_cents, parse_cents
 
 BACK_OFF_CODES = frozenset({"rate_limited", "busy", "connection_error"})
+BATCH_ORDERS = 20  # the most orders one POST /orders/batch takes
 FINAL_STATUSES = frozenset({"filled", "canceled", "rejected"})
 SIGN = {"buy": 1, "sell": -1}
 
@@ -109,6 +110,33 @@ class Strategy:
         self.working[order["order_id"]] = (side, 0)
         self.track(order)
         return order
+
+    def place_all(self, quotes: list[tuple[str, int, int]], *, post_only: bool = False) -> list[dict]:
+        """Send GTC limit orders, (side, quantity, price ticks) each, in batches of BATCH_ORDERS;
+        the orders placed. A refusal of one order is counted and skipped, as in ``place``; a sign
+        of overload (``rate_limited``, ``busy``) ends the round once what was placed is tracked."""
+        placed, overload = [], None
+        for first in range(0, len(quotes), BATCH_ORDERS):
+            if overload is not None:
+                break
+            bodies = [{"symbol": self.symbol, "side": side, "type": "limit", "quantity": quantity,
+                       "price": format_cents(price), "time_in_force": "GTC", "post_only": post_only}
+                      for side, quantity, price in quotes[first:first + BATCH_ORDERS]]
+            for answer in self.api.place_orders(bodies):
+                error = answer.get("error")
+                if error is not None and error["code"] in BACK_OFF_CODES:
+                    overload = overload or ApiError(200, error["code"], error["message"])  # answered in a 200
+                elif error is not None:
+                    self.stats.errors[error["code"]] += 1
+                if error is not None:
+                    continue
+                self.stats.orders_placed += 1
+                self.working[answer["order_id"]] = (answer["side"], 0)
+                self.track(answer)
+                placed.append(answer)
+        if overload is not None:
+            raise overload
+        return placed
 
     def track(self, order: dict) -> None:
         """Count the new fills of one of our orders (from any reply that shows its state)."""

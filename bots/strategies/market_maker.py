@@ -2,7 +2,8 @@
 
 Each round is one refresh: cancel the old quotes (counting what filled), read the
 book without them, and quote ``levels`` bids and asks around the reference
-(book mid, else last trade, else the configured fair value). Its inventory is
+(book mid, else last trade, else the configured fair value), all in one
+request (POST /orders/batch). Its inventory is
 the shares it bought minus those it sold since it started. Long, it shifts
 both sides down by ``skew_ticks_per_share`` per share, so its bid is less
 likely and its ask more likely to trade; short, up. The bids it rests never
@@ -38,8 +39,7 @@ class MarketMaker(Strategy):
     def decide(self) -> None:
         self.cancel_working()
         reference = self.reference_price(self.config.fair_value, self.config.max_reference_spread_bps)
-        for side, price, quantity in self.quotes(reference):
-            self.place(side, quantity, price, post_only=True)
+        self.place_all([(side, quantity, price) for side, price, quantity in self.quotes(reference)], post_only=True)
 
     def quotes(self, reference: int) -> list[tuple[str, int, int]]:
         """(side, price ticks, quantity) for every quote to rest around ``reference``, best first per side."""
