@@ -32,8 +32,9 @@ def submitter(index: int, start_at: float, queue, redis_port: int, seconds: floa
     from orderbook.errors import ApiError
     from orderbook.schemas import PlaceOrder
 
+    # One user per submitter, each placing far more than ORDER_RATE_LIMIT allows a person.
     settings = Settings(redis_url=f"redis://127.0.0.1:{redis_port}/0", symbols=(SYMBOL,),
-                        max_open_orders=UNCAPPED)
+                        max_open_orders=UNCAPPED, order_rate=None)
     client = redis.Redis(port=redis_port)
     scripts = Scripts(client)
     entry = OrderEntry(settings, client, Accounts(client, scripts), scripts)

@@ -24,6 +24,23 @@ def _int(env: dict, name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _bps_or_off(env: dict, name: str, default: int | None) -> int | None:
+    """Basis points between 1 and 9999; empty or 0 turns the rule off (None)."""
+    if env.get(name) in ("", "0"):
+        return None
+    value = _int(env, name, default)
+    if value is not None and not 0 < value < 10_000:
+        raise SystemExit(f"{name} must be between 1 and 9999 basis points, or empty to turn it off")
+    return value
+
+
+def _positive_or_off(env: dict, name: str, default: int | None) -> int | None:
+    """A positive integer; empty turns the rule off (None)."""
+    if env.get(name) == "":
+        return None
+    return default if env.get(name) is None else _positive(env, name, 1)
+
+
 def _positive(env: dict, name: str, default: int) -> int:
     value = _int(env, name, default)
     if value < 1:
@@ -95,6 +112,10 @@ class Settings:
     # beyond it are refused), and the smallest order value (price × quantity, cents).
     max_open_orders: int = 200
     min_order_cents: int = 100
+    max_order_notional_cents: int | None = 100_000_000  # $1,000,000 an order (None: no cap)
+    # A limit order priced more than this many bps from the symbol's reference price (last
+    # trade, else mid) is refused by the matcher; a market order's collar stops at that edge.
+    price_band_bps: int | None = 1000
     lock_ttl_ms: int = 2000
     batch_max_commands: int = 256
     order_wait_ms: int = 5000
@@ -145,6 +166,8 @@ class Settings:
             market_collar_bps=_int(env, "MARKET_COLLAR_BPS", cls.market_collar_bps),
             max_open_orders=_int(env, "MAX_OPEN_ORDERS", cls.max_open_orders),
             min_order_cents=_int(env, "MIN_ORDER_CENTS", cls.min_order_cents),
+            price_band_bps=_bps_or_off(env, "PRICE_BAND_BPS", cls.price_band_bps),
+            max_order_notional_cents=_positive_or_off(env, "MAX_ORDER_NOTIONAL_CENTS", cls.max_order_notional_cents),
             lock_ttl_ms=_int(env, "LOCK_TTL_MS", cls.lock_ttl_ms),
             batch_max_commands=_int(env, "BATCH_MAX_COMMANDS", cls.batch_max_commands),
             order_wait_ms=_int(env, "ORDER_WAIT_MS", cls.order_wait_ms),

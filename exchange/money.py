@@ -70,6 +70,11 @@ def collar_down(ticks: int, bps: int) -> int:
     return max(1, ticks * (10_000 - bps) // 10_000)
 
 
+def price_band(reference: int, bps: int) -> tuple[int, int]:
+    """The lowest and highest prices within ``bps`` of ``reference`` (ticks), both included."""
+    return max(1, -(-reference * (10_000 - bps) // 10_000)), reference * (10_000 + bps) // 10_000
+
+
 # ---- fees and holds ------------------------------------------------------------------
 # A fill's fee is floor(price × quantity × bps / 10000) cents. A buy order holds
 # its notional at its hold price (limit, or a market order's collar) plus a fee

@@ -9,10 +9,12 @@ Redis whether an order id it is told to void exists; the writes go to a
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import orjson
 
 from exchange import keys
-from exchange.money import fee
+from exchange.money import fee, price_band
 from exchange.order_ids import order_time_ms
 from orderbook.book_cache import BookCache
 from orderbook.commands import command_problem, decode, hold_for, new_state
@@ -30,16 +32,23 @@ ORDER_FIELDS = ("side", "type", "price", "protection_price", "quantity", "time_i
                 "self_trade", "client_order_id", "maker_fee_bps", "taker_fee_bps", "hold")
 
 
+@dataclass(frozen=True)
+class BookRules:
+    """What the matcher refuses or bounds as an order arrives."""
+    max_open_orders: int | None = None  # per user, GTC limit orders (None: no cap)
+    price_band_bps: int | None = None  # from the reference price: last trade, else mid (None: no band)
+
+
 class MatchedBatch:
     def __init__(self, cache: BookCache, symbol: str, epoch: int, seq: int, now_ms: int, *,
-                 max_open_orders: int | None = None, own_reply_to: str | None = None):
+                 rules: BookRules = BookRules(), own_reply_to: str | None = None):
         self.cache = cache
         self.symbol = symbol
         self.epoch = epoch
         self.start_seq = seq  # the sequence the book was at: the batch commits only onto it
         self.seq = seq  # the last sequence used: the next event gets seq + 1
         self.now_ms = now_ms
-        self.max_open_orders = max_open_orders
+        self.rules = rules
         self.own_reply_to = own_reply_to
         self.own_reply: bytes | None = None  # the reply to own_reply_to's command, kept in memory
         self.writer = BatchWriter(symbol)
@@ -92,13 +101,46 @@ class MatchedBatch:
         book = self.cache.book
         if self._over_open_orders(order):
             return book.reject(order, "too_many_open_orders", priority=state["priority"])
-        return book.place(order, priority=state["priority"])
+        banded = self._within_band(order)
+        if banded is None:
+            return book.reject(order, "price_out_of_band", priority=state["priority"])
+        return book.place(banded, priority=state["priority"])
 
     def _over_open_orders(self, order: NewOrder) -> bool:
         """Whether a GTC limit order (one that may rest) finds its owner at the open-order cap."""
-        return (self.max_open_orders is not None and order.type is OrderType.LIMIT
-                and order.time_in_force is TimeInForce.GTC
-                and self.cache.book.open_orders(order.user_id) >= self.max_open_orders)
+        cap = self.rules.max_open_orders
+        return (cap is not None and order.type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTC
+                and self.cache.book.open_orders(order.user_id) >= cap)
+
+    def _within_band(self, order: NewOrder) -> NewOrder | None:
+        """The order as the price band lets it trade: None for a limit order priced outside the
+        band; a market order with its collar pulled in to the band's edge (never let out)."""
+        band = self._band()
+        if band is None:
+            return order
+        low, high = band
+        if order.type is OrderType.LIMIT:
+            return order if low <= order.price <= high else None
+        collar = order.protection_price
+        if order.side is Side.BUY:
+            collar = high if collar is None else min(collar, high)
+        else:
+            collar = low if collar is None else max(collar, low)
+        # Only the book sees the tighter collar: the stored state keeps the one the hold was
+        # computed from, since the hold's releases are computed from it.
+        return replace(order, protection_price=collar)
+
+    def _band(self) -> tuple[int, int] | None:
+        """The symbol's price band now: around the last trade, else the mid (None: no band)."""
+        if self.rules.price_band_bps is None:
+            return None
+        reference = self.cache.last_price
+        if reference is None:
+            bid, ask = self.cache.book.best_bid, self.cache.book.best_ask
+            if bid is None or ask is None:
+                return None
+            reference = (bid + ask) // 2
+        return price_band(reference, self.rules.price_band_bps)
 
     def _void(self, command: VoidOrder, replies: dict) -> list:
         """Void an order id unless the book already knows it (then its own events settle its hold)."""
@@ -190,6 +232,7 @@ class MatchedBatch:
             if liquidity == "taker" and "fills" in replies:
                 replies["fills"].append(fill)
         self.levels.add((event.taker_side.opposite(), price))
+        self.cache.last_price = price
         self.writer.recent_trade(orjson.dumps({"trade_id": trade_id, "price": price, "quantity": quantity,
                                                "time": self.now_ms, "taker_side": event.taker_side.value,
                                                "sequence": self.seq}))

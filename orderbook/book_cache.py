@@ -29,6 +29,7 @@ class BookCache:
         self.journal_id: bytes | None = None  # the journal entry id of that sequence
         self.records: dict[str, dict] = {}  # resting order id -> its stored state
         self.voided: set[str] = set()  # order ids the book refuses for good (keys.voided)
+        self.last_price: int | None = None  # the last trade's price: the price band's reference
         # Set by a reload: the level totals in Redis are rewritten from this book at the next commit.
         self.levels_stale = True
         self.catch_ups = 0
@@ -58,13 +59,15 @@ class BookCache:
         pipe.zrange(keys.bids(self.symbol), 0, -1)
         pipe.zrange(keys.asks(self.symbol), 0, -1)
         pipe.zrange(keys.voided(self.symbol), 0, -1)
-        seq, last_event, bid_members, ask_members, voided = pipe.execute()
+        pipe.lindex(keys.trades(self.symbol), 0)
+        seq, last_event, bid_members, ask_members, voided, last_trade = pipe.execute()
         order_ids = [m.decode().split(":", 1)[1] for m in bid_members + ask_members]
         raw_states = self.client.hmget(keys.orders(self.symbol), order_ids) if order_ids else []
         self.book, self.records = OrderBook(), {}
         for raw in raw_states:
             self._load(orjson.loads(raw))
         self.voided = {order_id.decode() for order_id in voided}
+        self.last_price = orjson.loads(last_trade)["price"] if last_trade else None
         self.seq = int(seq or 0)
         self.journal_id = last_event[0][0] if last_event else b"0-0"
         self.levels_stale = True
@@ -84,13 +87,15 @@ class BookCache:
         self.catch_ups += 1
 
     def _touched(self, entries: list) -> list[str]:
-        """The order ids the journal entries touched (voided ids are noted as they pass)."""
+        """The order ids the journal entries touched (voided ids and trade prices are noted as they pass)."""
         touched: dict[str, None] = {}
         for _id, fields in entries:
             event = orjson.loads(fields[b"event"])
             if event["type"] == "voided":
                 self.voided.add(event["order_id"])
                 continue
+            if event["type"] == "trade":
+                self.last_price = event["price"]
             for name in ("order_id", "maker_order_id", "taker_order_id"):
                 if name in event:
                     touched[event[name]] = None

@@ -35,6 +35,8 @@ BOOK_REFUSALS = {
     "order_voided": (422, "the order reached the book after reconciliation voided it (its submitter "
                           "stalled between the hold and the book); nothing was placed and its hold is released"),
     "order_expired": (422, "the order reached the book more than a day after it was entered; nothing was placed"),
+    "price_out_of_band": (422, "the price is more than PRICE_BAND_BPS from the symbol's reference price (the "
+                               "last trade, else the mid); nothing was placed"),
     "too_many_open_orders": (422, "you have MAX_OPEN_ORDERS open orders on this symbol already; cancel some "
                                   "first (IOC, FOK and market orders are still accepted)"),
 }
@@ -133,10 +135,17 @@ class OrderEntry:
         return 201, views.order(reply["order"], reply["fills"])
 
     def _check_value(self, price: int | None, quantity: int) -> None:
-        """Refuse an order worth less than MIN_ORDER_CENTS (a market order: at the best price)."""
-        if price is not None and price * quantity < self.settings.min_order_cents:
+        """Refuse an order worth less than MIN_ORDER_CENTS or more than MAX_ORDER_NOTIONAL_CENTS
+        (price × quantity; a market order's at the best opposite price)."""
+        if price is None:
+            return
+        if price * quantity < self.settings.min_order_cents:
             raise ApiError(422, "order_too_small", f"an order must be worth at least "
                            f"{format_cents(self.settings.min_order_cents)} (price × quantity)")
+        largest = self.settings.max_order_notional_cents
+        if largest is not None and price * quantity > largest:
+            raise ApiError(422, "order_too_large", f"an order may be worth at most {format_cents(largest)} "
+                           "(price × quantity, MAX_ORDER_NOTIONAL_CENTS)")
 
     def _limit_price(self, req: PlaceOrder, order_type: OrderType) -> int | None:
         if order_type is OrderType.MARKET:

@@ -26,7 +26,7 @@ from exchange.config import Settings
 from exchange.lease import Lease
 from exchange.scripts import Scripts
 from exchange.streams import entry_order
-from orderbook.batch import MatchedBatch
+from orderbook.batch import BookRules, MatchedBatch
 from orderbook.book_cache import BookCache
 
 
@@ -44,14 +44,14 @@ class RunResult:
 
 class SymbolMatcher:
     def __init__(self, client: redis.Redis, symbol: str, *, lock_ttl_ms: int = 2000,
-                 batch_max_commands: int = 256, max_open_orders: int | None = None,
+                 batch_max_commands: int = 256, rules: BookRules = BookRules(),
                  scripts: Scripts | None = None, before_commit: Callable[[], None] | None = None):
         self.client = client
         self.symbol = symbol
         self.scripts = scripts or Scripts(client)
         self.lock_ttl_s = lock_ttl_ms / 1000
         self.batch_max_commands = batch_max_commands
-        self.max_open_orders = max_open_orders  # per user, GTC limit orders (None: no cap)
+        self.rules = rules  # what the book refuses or bounds as an order arrives
         self.lock = Redlock(key=keys.lock(symbol), masters={client}, auto_release_time=self.lock_ttl_s)
         self.cache = BookCache(client, symbol)
         self.cursor: bytes | None = None  # last inbox entry known applied
@@ -66,7 +66,7 @@ class SymbolMatcher:
     def for_settings(cls, client: redis.Redis, symbol: str, settings: Settings,
                      scripts: Scripts | None = None) -> "SymbolMatcher":
         return cls(client, symbol, lock_ttl_ms=settings.lock_ttl_ms, batch_max_commands=settings.batch_max_commands,
-                   max_open_orders=settings.max_open_orders, scripts=scripts)
+                   rules=BookRules(settings.max_open_orders, settings.price_band_bps), scripts=scripts)
 
     # ---- taking turns ---------------------------------------------------------------
 
@@ -163,7 +163,7 @@ class SymbolMatcher:
         seq = self.cache.seq
         self.cache.invalidate()
         batch = MatchedBatch(self.cache, self.symbol, self.epoch, seq, int(time.time() * 1000),
-                             max_open_orders=self.max_open_orders, own_reply_to=own_reply_to)
+                             rules=self.rules, own_reply_to=own_reply_to)
         for entry_id, fields in entries:
             # {b"c": command, b"r": reply address}: a dict from XREAD, a flat list from a script's XRANGE
             batch.apply(entry_id, fields if isinstance(fields, dict) else dict(zip(fields[::2], fields[1::2])))

@@ -58,7 +58,8 @@ def test_a_book_snapshot_reads_only_the_levels_it_returns(client, register, redi
     from orderbook.schemas import PlaceOrder
 
     entry = app.extensions["exchange"].entry
-    entry.matchers["KRYP"].max_open_orders = None  # many orders at few levels
+    matcher = entry.matchers["KRYP"]
+    matcher.rules = replace(matcher.rules, max_open_orders=None)  # many orders at few levels
     users = [register(f"user{i}") for i in range(4)]
     for user in users:
         for i in range(60):
@@ -70,3 +71,25 @@ def test_a_book_snapshot_reads_only_the_levels_it_returns(client, register, redi
     assert "cmdstat_hget" not in stats  # no resting order was read
     assert stats["cmdstat_zrange"]["calls"] <= 2 and stats["cmdstat_hmget"]["calls"] <= 2
     assert redis_client.zcard(keys.asks("KRYP")) == 240
+
+
+def test_an_order_worth_more_than_the_notional_cap_is_refused(client, register, settings, app):
+    alice = register("alice")
+    app.extensions["exchange"].entry.settings = replace(settings, max_order_notional_cents=100_000)  # $1,000
+    at_cap = client.post(ORDERS, json={"symbol": "KRYP", "side": "buy", "price": "10.00", "quantity": 100},
+                         headers=alice)
+    assert at_cap.status_code == 201, at_cap.json
+    over = client.post(ORDERS, json={"symbol": "KRYP", "side": "buy", "price": "10.01", "quantity": 100},
+                       headers=alice)
+    assert over.status_code == 422 and over.json["error"]["code"] == "order_too_large"
+    assert "at most 1000.00" in over.json["error"]["message"]
+
+
+def test_the_notional_cap_is_a_positive_amount_or_off():
+    from exchange.config import Settings
+
+    assert Settings.from_env({}).max_order_notional_cents == 100_000_000
+    assert Settings.from_env({"MAX_ORDER_NOTIONAL_CENTS": ""}).max_order_notional_cents is None
+    assert Settings.from_env({"MAX_ORDER_NOTIONAL_CENTS": "5000"}).max_order_notional_cents == 5000
+    with pytest.raises(SystemExit, match="MAX_ORDER_NOTIONAL_CENTS"):
+        Settings.from_env({"MAX_ORDER_NOTIONAL_CENTS": "0"})
