@@ -116,6 +116,11 @@ class Settings:
     # A limit order priced more than this many bps from the symbol's reference price (last
     # trade, else mid) is refused by the matcher; a market order's collar stops at that edge.
     price_band_bps: int | None = 1000
+    # Circuit breaker: a last price that moves more than HALT_MOVE_BPS within HALT_WINDOW_S
+    # halts the symbol's new orders for HALT_S (cancels go on); the book stays as it is.
+    halt_move_bps: int | None = 500
+    halt_window_s: int = 60
+    halt_s: int = 30
     lock_ttl_ms: int = 2000
     batch_max_commands: int = 256
     order_wait_ms: int = 5000
@@ -167,6 +172,9 @@ class Settings:
             max_open_orders=_int(env, "MAX_OPEN_ORDERS", cls.max_open_orders),
             min_order_cents=_int(env, "MIN_ORDER_CENTS", cls.min_order_cents),
             price_band_bps=_bps_or_off(env, "PRICE_BAND_BPS", cls.price_band_bps),
+            halt_move_bps=_bps_or_off(env, "HALT_MOVE_BPS", cls.halt_move_bps),
+            halt_window_s=_positive(env, "HALT_WINDOW_S", cls.halt_window_s),
+            halt_s=_positive(env, "HALT_S", cls.halt_s),
             max_order_notional_cents=_positive_or_off(env, "MAX_ORDER_NOTIONAL_CENTS", cls.max_order_notional_cents),
             lock_ttl_ms=_int(env, "LOCK_TTL_MS", cls.lock_ttl_ms),
             batch_max_commands=_int(env, "BATCH_MAX_COMMANDS", cls.batch_max_commands),

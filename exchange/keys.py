@@ -101,6 +101,12 @@ def fills(symbol: str, order_id: str) -> str:
     return f"{_sym(symbol)}:fills:{order_id}"
 
 
+def trading_status(symbol: str) -> str:
+    """JSON of the symbol's trading status (exchange.trading_status), written by the matcher with
+    the halted and resumed journal events; absent: trading."""
+    return f"{_sym(symbol)}:trading"
+
+
 def trades(symbol: str) -> str:
     """List of the most recent trades (JSON), newest first, capped by the commit."""
     return f"{_sym(symbol)}:trades"

@@ -1,4 +1,4 @@
-"""A symbol's best bid, best ask and last trade price, read from its live book.
+"""A symbol's best bid, best ask, last trade price and trading status, read from its live book.
 
 One reader for order entry (a market order's collar), the ticker's quote, the
 bot runner's quotes and the leaderboard's marks. Book scores are integer ticks
@@ -13,6 +13,7 @@ import orjson
 import redis
 
 from exchange import keys
+from exchange.trading_status import TradingStatus
 
 
 @dataclass(frozen=True)
@@ -21,10 +22,11 @@ class TopOfBook:
     bid: int | None
     ask: int | None
     last: int | None  # the last trade's price
+    status: TradingStatus = TradingStatus()
 
 
 def read_tops(client: redis.Redis, symbols: Iterable[str]) -> dict[str, TopOfBook]:
-    """{symbol: its top of book}, in one round trip. Each symbol's four reads are one
+    """{symbol: its top of book}, in one round trip. Each symbol's five reads are one
     transaction in its own slot, so a quote is never half of one commit."""
     symbols = list(symbols)
     pipe = client.pipeline(transaction=len(symbols) == 1)
@@ -33,13 +35,15 @@ def read_tops(client: redis.Redis, symbols: Iterable[str]) -> dict[str, TopOfBoo
         pipe.zrange(keys.bids(symbol), 0, 0, withscores=True, score_cast_func=int)
         pipe.zrange(keys.asks(symbol), 0, 0, withscores=True, score_cast_func=int)
         pipe.lindex(keys.trades(symbol), 0)
+        pipe.get(keys.trading_status(symbol))
     replies = pipe.execute()
     tops = {}
     for i, symbol in enumerate(symbols):
-        seq, best_bid, best_ask, last = replies[4 * i:4 * i + 4]
+        seq, best_bid, best_ask, last, status = replies[5 * i:5 * i + 5]
         tops[symbol] = TopOfBook(sequence=int(seq or 0), bid=-best_bid[0][1] if best_bid else None,
                                  ask=best_ask[0][1] if best_ask else None,
-                                 last=orjson.loads(last)["price"] if last else None)
+                                 last=orjson.loads(last)["price"] if last else None,
+                                 status=TradingStatus.from_json(status))
     return tops
 
 

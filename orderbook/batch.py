@@ -20,8 +20,8 @@ from orderbook.book_cache import BookCache
 from orderbook.commands import command_problem, decode, hold_for, new_state
 from orderbook.commit_batch import BatchWriter
 from orderbook.model import (
-    Accepted, Amended, CommandRejected, Done, NewOrder, OrderType, Rested, Side, Status, TimeInForce, Trade,
-    VoidOrder, Voided, event_to_dict,
+    Accepted, Amended, CommandRejected, Done, Halted, HaltSymbol, NewOrder, OrderType, Rested, Resumed,
+    ResumeSymbol, Side, Status, TimeInForce, Trade, VoidOrder, Voided, event_to_dict,
 )
 
 # A new order older than this (by the id's entry time) is refused: its hold may have been
@@ -34,9 +34,12 @@ ORDER_FIELDS = ("side", "type", "price", "protection_price", "quantity", "time_i
 
 @dataclass(frozen=True)
 class BookRules:
-    """What the matcher refuses or bounds as an order arrives."""
+    """What the matcher refuses or bounds as an order arrives, and when it halts the symbol."""
     max_open_orders: int | None = None  # per user, GTC limit orders (None: no cap)
     price_band_bps: int | None = None  # from the reference price: last trade, else mid (None: no band)
+    halt_move_bps: int | None = None  # a move within halt_window_ms that halts the symbol (None: never)
+    halt_window_ms: int = 60_000
+    halt_ms: int = 30_000  # how long a circuit-breaker halt lasts
 
 
 class MatchedBatch:
@@ -54,6 +57,7 @@ class MatchedBatch:
         self.writer = BatchWriter(symbol)
         self.states: dict[str, dict] = {}  # every order the batch touched, as it leaves them
         self.levels: set[tuple[Side, int]] = set()  # the price levels the batch changed
+        self.breaker_tripped = False  # the command being applied moved the price past HALT_MOVE_BPS
 
     # ---- commands -------------------------------------------------------------------------
 
@@ -62,14 +66,25 @@ class MatchedBatch:
         reply_to = entry.get(b"r", entry_id).decode()
         replies: dict = {}
         for event in self._events_for(entry.get(b"c"), replies):
-            self.seq += 1
-            self._record(event, replies)
+            self._add(event, replies)
+        if self.breaker_tripped:  # after the command that moved the price: it trades in full
+            self.breaker_tripped = False
+            self._add(Halted(self.now_ms + self.rules.halt_ms, "circuit_breaker"), replies)
         # The reply is the order as this command left it, before later commands touch it.
         reply = orjson.dumps(replies)
         if reply_to == self.own_reply_to:
             self.own_reply = reply  # its submitter is the caller: no need to go through Redis
         else:
             self.writer.reply(reply_to, reply)
+
+    def resume_if_due(self) -> None:
+        """Reopen the symbol if its timed halt is over (first in a batch, before any command)."""
+        if self.cache.status.due_to_resume(self.now_ms):
+            self._add(Resumed("halt_ended"), {})
+
+    def _add(self, event, replies: dict) -> None:
+        self.seq += 1
+        self._record(event, replies)
 
     def _events_for(self, raw: bytes | None, replies: dict) -> list:
         try:
@@ -84,6 +99,10 @@ class MatchedBatch:
             return self._void(command, replies)
         if isinstance(command, NewOrder):
             return self._new_order(command, data, replies)
+        if isinstance(command, HaltSymbol):
+            return [Halted(command.until_ms, "operator")]
+        if isinstance(command, ResumeSymbol):
+            return [Resumed("operator")] if self.cache.status.halted else []
         return self.cache.book.apply(command)
 
     def _new_order(self, order: NewOrder, data: dict, replies: dict) -> list:
@@ -99,6 +118,8 @@ class MatchedBatch:
         self.states[order.order_id] = state
         replies.update(order=state, fills=[])
         book = self.cache.book
+        if self.cache.status.halted_at(self.now_ms):
+            return book.reject(order, "symbol_halted", priority=state["priority"])
         if self._over_open_orders(order):
             return book.reject(order, "too_many_open_orders", priority=state["priority"])
         banded = self._within_band(order)
@@ -185,6 +206,10 @@ class MatchedBatch:
             replies["error"] = {"code": event.code}
         elif isinstance(event, Voided):
             self.writer.void(event.order_id, self.now_ms, self.now_ms - VOIDED_MEMORY_MS)
+        elif isinstance(event, (Halted, Resumed)):
+            self.cache.trading(event, self.now_ms)
+            self.writer.trading_status(self.cache.status.to_json())
+            replies["status"] = self.cache.status.as_view(self.now_ms)
         self.writer.journal(self.seq, orjson.dumps(journal))
 
     def _rested(self, event: Rested) -> None:
@@ -232,10 +257,19 @@ class MatchedBatch:
             if liquidity == "taker" and "fills" in replies:
                 replies["fills"].append(fill)
         self.levels.add((event.taker_side.opposite(), price))
-        self.cache.last_price = price
+        self._watch_price(price)
         self.writer.recent_trade(orjson.dumps({"trade_id": trade_id, "price": price, "quantity": quantity,
                                                "time": self.now_ms, "taker_side": event.taker_side.value,
                                                "sequence": self.seq}))
+
+    def _watch_price(self, price: int) -> None:
+        """The trade's price is the band's new reference; if it moved past HALT_MOVE_BPS within
+        the window, the symbol halts after the command that traded it."""
+        self.cache.last_price = price
+        move_bps = self.rules.halt_move_bps
+        if move_bps is not None and not self.cache.status.halted:
+            self.breaker_tripped |= self.cache.prices.moved(price, move_bps)
+        self.cache.prices.add(self.now_ms, price)
 
     # ---- the end ----------------------------------------------------------------------------
 

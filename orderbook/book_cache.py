@@ -15,13 +15,15 @@ import redis
 from exchange import keys
 from orderbook.book import OrderBook
 from orderbook.commands import resting_from_state
-from orderbook.model import Status
+from orderbook.halts import PriceWindow
+from orderbook.model import Halted, Resumed, Status
+from exchange.trading_status import TradingStatus
 
 CATCH_UP_MAX_EVENTS = 20_000  # beyond this gap a full reload is cheaper
 
 
 class BookCache:
-    def __init__(self, client: redis.Redis, symbol: str):
+    def __init__(self, client: redis.Redis, symbol: str, price_window_ms: int = 60_000):
         self.client = client
         self.symbol = symbol
         self.book = OrderBook()
@@ -30,6 +32,8 @@ class BookCache:
         self.records: dict[str, dict] = {}  # resting order id -> its stored state
         self.voided: set[str] = set()  # order ids the book refuses for good (keys.voided)
         self.last_price: int | None = None  # the last trade's price: the price band's reference
+        self.prices = PriceWindow(price_window_ms)  # the circuit breaker's recent trade prices
+        self.status = TradingStatus()  # trading, or halted
         # Set by a reload: the level totals in Redis are rewritten from this book at the next commit.
         self.levels_stale = True
         self.catch_ups = 0
@@ -59,15 +63,17 @@ class BookCache:
         pipe.zrange(keys.bids(self.symbol), 0, -1)
         pipe.zrange(keys.asks(self.symbol), 0, -1)
         pipe.zrange(keys.voided(self.symbol), 0, -1)
-        pipe.lindex(keys.trades(self.symbol), 0)
-        seq, last_event, bid_members, ask_members, voided, last_trade = pipe.execute()
+        pipe.lrange(keys.trades(self.symbol), 0, -1)  # newest first, capped by the commit
+        pipe.get(keys.trading_status(self.symbol))
+        seq, last_event, bid_members, ask_members, voided, recent, status = pipe.execute()
         order_ids = [m.decode().split(":", 1)[1] for m in bid_members + ask_members]
         raw_states = self.client.hmget(keys.orders(self.symbol), order_ids) if order_ids else []
         self.book, self.records = OrderBook(), {}
         for raw in raw_states:
             self._load(orjson.loads(raw))
         self.voided = {order_id.decode() for order_id in voided}
-        self.last_price = orjson.loads(last_trade)["price"] if last_trade else None
+        self.status = TradingStatus.from_json(status)
+        self._load_trades([orjson.loads(trade) for trade in reversed(recent)])
         self.seq = int(seq or 0)
         self.journal_id = last_event[0][0] if last_event else b"0-0"
         self.levels_stale = True
@@ -87,7 +93,7 @@ class BookCache:
         self.catch_ups += 1
 
     def _touched(self, entries: list) -> list[str]:
-        """The order ids the journal entries touched (voided ids and trade prices are noted as they pass)."""
+        """The order ids the journal entries touched (voided ids, trade prices and halts are noted as they pass)."""
         touched: dict[str, None] = {}
         for _id, fields in entries:
             event = orjson.loads(fields[b"event"])
@@ -96,6 +102,10 @@ class BookCache:
                 continue
             if event["type"] == "trade":
                 self.last_price = event["price"]
+                self.prices.add(event["time"], event["price"])
+            elif event["type"] in ("halted", "resumed"):
+                self.trading(Halted(event["until_ms"], event["reason"]) if event["type"] == "halted"
+                             else Resumed(event["reason"]), event["time"])
             for name in ("order_id", "maker_order_id", "taker_order_id"):
                 if name in event:
                     touched[event[name]] = None
@@ -117,6 +127,23 @@ class BookCache:
             else:
                 self.book.resize(order_id, state["quantity"], state["remaining_quantity"])
                 self.records[order_id] = state
+
+    def trading(self, event: Halted | Resumed, time_ms: int) -> None:
+        """The trading status a halted or resumed event leaves; a halt starts the breaker's window afresh."""
+        if isinstance(event, Halted):
+            self.status = TradingStatus(True, event.until_ms, event.reason, last_halt_ms=time_ms)
+            self.prices.clear()
+        else:
+            self.status = TradingStatus(last_halt_ms=self.status.last_halt_ms)
+
+    def _load_trades(self, trades: list[dict]) -> None:
+        """The recent trades, oldest first: the last price, and the breaker's window since the last halt."""
+        self.last_price = trades[-1]["price"] if trades else None
+        self.prices.clear()
+        since_ms = self.status.last_halt_ms or 0
+        for trade in trades:
+            if trade["time"] >= since_ms:
+                self.prices.add(trade["time"], trade["price"])
 
     def _load(self, state: dict) -> None:
         self.book.load(resting_from_state(state))

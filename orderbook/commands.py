@@ -7,8 +7,8 @@ from exchange.money import hold_needed
 from exchange.order_ids import order_id_symbol
 
 from orderbook.model import (
-    AmendOrder, CancelOrder, Command, NewOrder, OrderType, RestingOrder, SelfTrade, Side, Status, TimeInForce,
-    VoidOrder,
+    AmendOrder, CancelOrder, Command, HaltSymbol, NewOrder, OrderType, RestingOrder, ResumeSymbol, SelfTrade, Side,
+    Status, TimeInForce, VoidOrder,
 )
 
 
@@ -37,9 +37,21 @@ def encode_void(order_id: str, user_id: str, asset: str) -> bytes:
     return orjson.dumps({"kind": "void", "order_id": order_id, "user_id": user_id, "asset": asset})
 
 
-def decode(raw: bytes) -> tuple[Command | VoidOrder, dict]:
+def encode_halt(until_ms: int | None, user_id: str = "operator") -> bytes:
+    return orjson.dumps({"kind": "halt", "user_id": user_id, "until_ms": until_ms})
+
+
+def encode_resume(user_id: str = "operator") -> bytes:
+    return orjson.dumps({"kind": "resume", "user_id": user_id})
+
+
+def decode(raw: bytes) -> tuple[Command | VoidOrder | HaltSymbol | ResumeSymbol, dict]:
     data = orjson.loads(raw)
     kind = data["kind"]
+    if kind == "halt":
+        return HaltSymbol(data["user_id"], data["until_ms"]), data
+    if kind == "resume":
+        return ResumeSymbol(data["user_id"]), data
     if kind == "cancel":
         return CancelOrder(data["order_id"], data["user_id"]), data
     if kind == "amend":
@@ -54,11 +66,13 @@ def decode(raw: bytes) -> tuple[Command | VoidOrder, dict]:
     ), data
 
 
-def command_problem(command: Command | VoidOrder, data: dict) -> str | None:
+def command_problem(command: Command | VoidOrder | HaltSymbol | ResumeSymbol, data: dict) -> str | None:
     """Why an inbox command cannot be applied, or None. Order entry never queues such a
     command; the matcher checks anyway, since one bad entry must not block a symbol."""
     if isinstance(command, VoidOrder):
         return None if isinstance(command.asset, str) and order_id_symbol(command.order_id) else "invalid_command"
+    if isinstance(command, HaltSymbol):
+        return None if command.until_ms is None or isinstance(command.until_ms, int) else "invalid_command"
     if not isinstance(command, NewOrder):
         return None
     if command.quantity <= 0 or (command.type is OrderType.LIMIT and (command.price or 0) <= 0):

@@ -121,6 +121,9 @@ class BatchWriter:
     def recent_trade(self, trade_json: bytes) -> None:
         self.ops += ["T", trade_json]
 
+    def trading_status(self, status_json: bytes) -> None:
+        self.ops += ["ST", self._key(keys.trading_status(self.symbol)), status_json]
+
     # ---- the call -------------------------------------------------------------------------
 
     def script_keys(self) -> list[str]:

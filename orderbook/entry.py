@@ -37,6 +37,8 @@ BOOK_REFUSALS = {
     "order_expired": (422, "the order reached the book more than a day after it was entered; nothing was placed"),
     "price_out_of_band": (422, "the price is more than PRICE_BAND_BPS from the symbol's reference price (the "
                                "last trade, else the mid); nothing was placed"),
+    "symbol_halted": (422, "trading in this symbol is halted (see GET /symbols: halted_until); cancels still "
+                           "work, and nothing was placed"),
     "too_many_open_orders": (422, "you have MAX_OPEN_ORDERS open orders on this symbol already; cancel some "
                                   "first (IOC, FOK and market orders are still accepted)"),
 }

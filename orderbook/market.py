@@ -1,12 +1,15 @@
 """Public market data read from the live book: symbols, L2 book, recent trades."""
 from __future__ import annotations
 
+import time
+
 import orjson
 import redis
 
 from exchange import keys
 from exchange.money import CASH_LABEL, format_price
 from exchange.scripts import Scripts
+from exchange.trading_status import TradingStatus
 from orderbook import views
 
 SYMBOL_NAMES = {"KRYP": "Kryptonite", "ADAM": "Adamantium", "PUPS": "Puppies"}
@@ -28,8 +31,13 @@ class MarketData:
         self.symbols = symbols
 
     def list_symbols(self) -> list[dict]:
-        return [{"symbol": s, "name": SYMBOL_NAMES.get(s, s), "tick_size": "0.01", "currency": CASH_LABEL}
-                for s in self.symbols]
+        """Each listed symbol with its trading status (one round trip for all)."""
+        pipe = self.client.pipeline(transaction=False)
+        for symbol in self.symbols:
+            pipe.get(keys.trading_status(symbol))
+        now_ms = int(time.time() * 1000)
+        return [{"symbol": s, "name": SYMBOL_NAMES.get(s, s), "tick_size": "0.01", "currency": CASH_LABEL,
+                 **TradingStatus.from_json(status).as_view(now_ms)} for s, status in zip(self.symbols, pipe.execute())]
 
     def book(self, symbol: str, depth: int) -> dict:
         seq, bids, asks = book_levels(self.scripts, symbol, depth)

@@ -53,7 +53,7 @@ class SymbolMatcher:
         self.batch_max_commands = batch_max_commands
         self.rules = rules  # what the book refuses or bounds as an order arrives
         self.lock = Redlock(key=keys.lock(symbol), masters={client}, auto_release_time=self.lock_ttl_s)
-        self.cache = BookCache(client, symbol)
+        self.cache = BookCache(client, symbol, price_window_ms=rules.halt_window_ms)
         self.cursor: bytes | None = None  # last inbox entry known applied
         self.fence: int | None = None  # the fencing token of this holder's current tenure
         self.epoch: int | None = None  # the journal's epoch, read with the fence
@@ -66,7 +66,8 @@ class SymbolMatcher:
     def for_settings(cls, client: redis.Redis, symbol: str, settings: Settings,
                      scripts: Scripts | None = None) -> "SymbolMatcher":
         return cls(client, symbol, lock_ttl_ms=settings.lock_ttl_ms, batch_max_commands=settings.batch_max_commands,
-                   rules=BookRules(settings.max_open_orders, settings.price_band_bps), scripts=scripts)
+                   rules=BookRules(settings.max_open_orders, settings.price_band_bps, settings.halt_move_bps,
+                                   settings.halt_window_s * 1000, settings.halt_s * 1000), scripts=scripts)
 
     # ---- taking turns ---------------------------------------------------------------
 
@@ -116,11 +117,17 @@ class SymbolMatcher:
         block_ms = min(wait_ms, int((stop_at - time.monotonic()) * 1000))
         if block_ms < 1:
             return True  # time to renew first
+        status = self.cache.status
+        if status.halted and status.until_ms is not None:  # wake to reopen on time
+            block_ms = max(1, min(block_ms, status.until_ms - int(time.time() * 1000) + 1))
         streams = self.client.xread({keys.inbox(self.symbol): self.cursor or b"0-0"},
                                     count=self.batch_max_commands, block=block_ms)
-        if not streams:
-            return True
-        return self._match_run(streams[0][1], wait_ms, stop_at).committed
+        if streams:
+            return self._match_run(streams[0][1], wait_ms, stop_at).committed
+        if self.cache.status.due_to_resume(int(time.time() * 1000)):  # a batch of no commands reopens it
+            batch = self._match([], None)
+            return self._commit(batch, self.cursor or b"0-0", 0) is not None
+        return True
 
     def drain_locked(self, stop_at: float | None = None, own_reply_to: str | None = None) -> RunResult:
         """Take a fencing token and match every pending command."""
@@ -164,6 +171,7 @@ class SymbolMatcher:
         self.cache.invalidate()
         batch = MatchedBatch(self.cache, self.symbol, self.epoch, seq, int(time.time() * 1000),
                              rules=self.rules, own_reply_to=own_reply_to)
+        batch.resume_if_due()
         for entry_id, fields in entries:
             # {b"c": command, b"r": reply address}: a dict from XREAD, a flat list from a script's XRANGE
             batch.apply(entry_id, fields if isinstance(fields, dict) else dict(zip(fields[::2], fields[1::2])))

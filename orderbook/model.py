@@ -92,6 +92,21 @@ class VoidOrder:
     asset: str  # what the order's hold is in: 'cash' or a symbol
 
 
+@dataclass(frozen=True)
+class HaltSymbol:
+    """An operator's halt: new orders are refused until ``until_ms`` (None: until resumed)."""
+
+    user_id: str  # who asked: "operator"
+    until_ms: int | None
+
+
+@dataclass(frozen=True)
+class ResumeSymbol:
+    """An operator's end to a halt, whatever started it."""
+
+    user_id: str
+
+
 Command = NewOrder | CancelOrder | AmendOrder
 
 
@@ -191,7 +206,24 @@ class Voided:
     type: str = "voided"
 
 
-Event = Accepted | Trade | Rested | Amended | Done | CommandRejected | Voided
+@dataclass(frozen=True)
+class Halted:
+    """The symbol stops taking new orders until ``until_ms`` (None: until resumed); cancels go on."""
+
+    until_ms: int | None
+    reason: str  # circuit_breaker | operator
+    type: str = "halted"
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """The symbol takes new orders again, its book as the halt left it."""
+
+    reason: str  # halt_ended | operator
+    type: str = "resumed"
+
+
+Event = Accepted | Trade | Rested | Amended | Done | CommandRejected | Voided | Halted | Resumed
 
 
 def event_to_dict(event: Event) -> dict:

@@ -43,8 +43,9 @@ def settings(redis_server, mongo_server, request) -> Settings:
                     mongo_url=f"mongodb://127.0.0.1:{mongo_server.port}/?directConnection=true",
                     mongo_db=db_name, secret_key=TEST_SECRET_KEY,
                     # Tests register users by the dozen from one address, and place orders
-                    # faster than any person: the tests of those limits set their own.
-                    registration_rate_limit="", order_rate=None)
+                    # faster than any person, at whatever prices they need: the tests of those
+                    # limits, price bands and halts set their own.
+                    registration_rate_limit="", order_rate=None, price_band_bps=None, halt_move_bps=None)
 
 
 @pytest.fixture

@@ -13,12 +13,28 @@ import orjson
 from exchange import keys
 from orderbook.book import OrderBook
 from orderbook.model import (
-    AmendOrder, CancelOrder, CommandRejected, NewOrder, OrderType, SelfTrade, Side, TimeInForce, Voided,
-    event_to_dict,
+    AmendOrder, CancelOrder, CommandRejected, Halted, NewOrder, OrderType, Resumed, SelfTrade, Side, TimeInForce,
+    Voided, event_to_dict,
 )
 
 JOURNAL_ONLY = ("sequence", "epoch", "symbol", "time", "order", "trade_id", "buy_order_id", "sell_order_id",
                 "buyer_id", "seller_id", "buyer_fee", "seller_fee", "buyer_hold_used", "released", "side")
+
+
+# Orders the matcher rejects whole by its own rules (the pure book knows none of them).
+MATCHER_REFUSALS = ("too_many_open_orders", "price_out_of_band", "symbol_halted")
+
+
+def matcher_event(event: dict):
+    """The event of a command the matcher decides alone, as it was journaled."""
+    kind = event["type"]
+    if kind == "voided":
+        return Voided(event["order_id"], event["user_id"], event["asset"])
+    if kind == "halted":
+        return Halted(event["until_ms"], event["reason"])
+    if kind == "resumed":
+        return Resumed(event["reason"])
+    return CommandRejected(event["order_id"], event["user_id"], event["code"])
 
 
 def read_journal(client, symbol: str) -> list[dict]:
@@ -41,7 +57,7 @@ def commands_from_journal(events: list[dict]) -> list[tuple[int, object]]:
             commands.append((event["sequence"], CancelOrder(event["order_id"], event["user_id"])))
         elif kind == "amended":
             commands.append((event["sequence"], AmendOrder(event["order_id"], event["user_id"], event["quantity"])))
-        elif kind == "voided":
+        elif kind in ("voided", "halted", "resumed"):
             commands.append((event["sequence"], None))  # decided by the matcher, not the book
         elif kind == "command_rejected":
             if event["code"] in ("invalid_command", "order_voided", "order_expired"):
@@ -61,11 +77,13 @@ def assert_journal_is_sequential(client, symbol: str) -> list[dict]:
     replayed = []
     for sequence, command in commands_from_journal(events):
         if command is None:
-            event = events[sequence - 1]
-            replayed.append(Voided(event["order_id"], event["user_id"], event["asset"]) if event["type"] == "voided"
-                            else CommandRejected(event["order_id"], event["user_id"], event["code"]))
+            replayed.append(matcher_event(events[sequence - 1]))
         elif isinstance(command, NewOrder):
-            replayed += book.place(command, priority=sequence)
+            after = events[sequence] if sequence < len(events) else {}
+            if after.get("type") == "done" and after.get("reason") in MATCHER_REFUSALS:
+                replayed += book.reject(command, after["reason"], priority=sequence)
+            else:
+                replayed += book.place(command, priority=sequence)
         else:
             replayed += book.apply(command)
         book.validate()

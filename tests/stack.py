@@ -105,12 +105,14 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
             stack.servers.append(start_mongo(work_dir / "mongo"))
             stack.mongo_url = programs.mongo_url(stack.servers[-1].port)
         # Tests register users by the dozen from one address and place orders faster than any
-        # person: no registration or order-rate limit unless ``env`` sets one (the swarm's test
-        # keeps `make up`'s).
+        # person, at whatever prices they need: no registration or order-rate limit, price band
+        # or circuit breaker unless ``env`` sets one (the chaos run, devstack/chaos, keeps
+        # `make up`'s).
         child_env = {"REDIS_URL": stack.redis_url, "MONGO_URL": stack.mongo_url,
                      "EXCHANGE_DATA_DIR": str(work_dir), "EXCHANGE_PORT": str(port),
                      "SECRET_KEY": secrets.token_urlsafe(48), "PYTHONUNBUFFERED": "1",
-                     "REGISTRATION_RATE_LIMIT": "", "ORDER_RATE_LIMIT": "", **(env or {})}
+                     "REGISTRATION_RATE_LIMIT": "", "ORDER_RATE_LIMIT": "", "PRICE_BAND_BPS": "",
+                     "HALT_MOVE_BPS": "", **(env or {})}
         stack.child_env = child_env
 
         for number in range(1, replicas + 1):

@@ -96,7 +96,7 @@ def test_bad_requests_raise_api_errors_with_the_servers_code(stack):
     assert (finer.status, finer.code) == (400, "invalid_price")
     unknown = api_error(client.place_order, "NOPE", "buy", 1, price="1.00")
     assert (unknown.status, unknown.code) == (400, "unknown_symbol")
-    broke = api_error(client.place_order, "KRYP", "buy", 10**6, price="10000.00")
+    broke = api_error(client.place_order, "KRYP", "buy", 1000, price="1000.00")  # $1,000,000: at the cap
     assert (broke.status, broke.code) == (422, "insufficient_funds")
     missing = api_error(client.order, "KRYP.nothing")
     assert (missing.status, missing.code) == (404, "not_found")

@@ -17,6 +17,7 @@ from exchange import keys
 from exchange.money import format_price
 from exchange.scripts import Scripts
 from orderbook.market import book_levels
+from orderbook.commands import encode_halt, encode_resume
 from orderbook.matcher import SymbolMatcher
 from tests.test_matcher_redis import SYMBOL, enqueue, stream
 from exchange import rooms
@@ -30,7 +31,7 @@ class Client:
     def __init__(self):
         self.sequence = None
         self.levels = {"buy": {}, "sell": {}}
-        self.trades, self.orders = [], []
+        self.trades, self.orders, self.statuses = [], [], []
 
     def snapshot(self, data):
         self.sequence = data["sequence"]
@@ -63,7 +64,8 @@ class Room:
         for sid in self.rooms.get(to, {to} if to in self.clients else set()):
             client = self.clients[sid]
             {"book_snapshot": client.snapshot, "book_update": client.update,
-             "trade": client.trades.append, "order": client.orders.append}[event](payload)
+             "trade": client.trades.append, "order": client.orders.append,
+             "status": client.statuses.append}[event](payload)
 
     def enter_room(self, sid, room):
         self.rooms.setdefault(room, set()).add(sid)
@@ -106,6 +108,7 @@ def test_snapshot_then_deltas_rebuild_the_rest_book(redis_client):
     feed.subscribe("early")
     room.enter_room("early", rooms.channel(SYMBOL, "trades"))
     assert early.book() == rest_book(redis_client)
+    assert early.statuses == [{"symbol": SYMBOL, "status": "trading", "halted_until": None, "halt_reason": None}]
 
     match(redis_client, commands[100:250])
     follow(redis_client, feed)
@@ -123,6 +126,34 @@ def test_snapshot_then_deltas_rebuild_the_rest_book(redis_client):
     # Every trade after the feed's start went out to the trades room, once, in order.
     traded = [e["trade_id"] for e in journal if e["type"] == "trade" and e["sequence"] > started_at]
     assert traded and [t["trade_id"] for t in early.trades] == traded
+
+
+def test_the_books_subscribers_hear_when_the_symbol_halts_and_reopens(redis_client):
+    match(redis_client, stream(seed=5, count=20))
+    room = Room()
+    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room)
+    feed.start()
+    watcher = room.connect("watcher")
+    feed.subscribe("watcher")
+    for command in (encode_halt(None), encode_resume()):
+        redis_client.xadd(keys.inbox(SYMBOL), {"c": command})
+        SymbolMatcher(redis_client, SYMBOL).drain()
+    follow(redis_client, feed)
+    sequences = {e["type"]: e["sequence"] for e in read_events(redis_client) if e["type"] in ("halted", "resumed")}
+    assert watcher.statuses[1:] == [
+        {"symbol": SYMBOL, "sequence": sequences["halted"], "status": "halted", "halted_until": None,
+         "halt_reason": "operator"},
+        {"symbol": SYMBOL, "sequence": sequences["resumed"], "status": "trading", "halted_until": None,
+         "halt_reason": None}]
+    late = room.connect("late")
+    redis_client.xadd(keys.inbox(SYMBOL), {"c": encode_halt(None)})
+    SymbolMatcher(redis_client, SYMBOL).drain()
+    feed.subscribe("late")  # the status comes with the snapshot
+    assert late.statuses[0]["status"] == "halted"
+
+
+def read_events(client) -> list[dict]:
+    return [orjson.loads(f[b"event"]) for _id, f in client.xrange(keys.events(SYMBOL))]
 
 
 def watched_feed(redis_client):

@@ -351,3 +351,35 @@ def test_depth_book_and_price_checks_as_the_browser_runs_them(stack, page_on):
     assert "0.01 tick" in result["tick"] and result["ok"] is None
     assert result["zero"] and result["word"]
     assert (result["ticks"], result["back"]) == (1230, "12.05")
+
+
+def test_a_halt_shows_a_banner_until_the_symbol_reopens(stack, page_on):
+    """An operator halts the symbol on screen: the page says so at once (the status event),
+    a page opened during the halt says so too (the quote), and the banner goes at the reopening."""
+    import redis
+    from playwright.sync_api import expect
+
+    from exchange.config import Settings
+    from orderbook.operator import set_trading
+
+    client = redis.Redis.from_url(stack.redis_url)
+    settings = Settings(redis_url=stack.redis_url)
+    page = page_on()
+    wait_until_live(page)
+    page.select_option("#symbol", "PUPS")
+    banner = page.locator("#halt-banner")
+    expect(banner).to_be_hidden()
+    try:
+        assert set_trading(client, settings, "PUPS", halt=True)["status"] == "halted"
+        expect(banner).to_contain_text("Trading in PUPS is halted", timeout=WAIT_MS)
+        expect(banner).to_contain_text("the operator halted it")
+        later = page_on()
+        wait_until_live(later)
+        later.select_option("#symbol", "PUPS")
+        expect(later.locator("#halt-banner")).to_be_visible(timeout=WAIT_MS)
+        later.select_option("#symbol", SYMBOL)
+        expect(later.locator("#halt-banner")).to_be_hidden(timeout=WAIT_MS)  # the other symbols trade on
+    finally:
+        set_trading(client, settings, "PUPS", halt=False)
+        client.close()
+    expect(banner).to_be_hidden(timeout=WAIT_MS)

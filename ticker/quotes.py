@@ -38,4 +38,5 @@ def quote(client: redis.Redis, store: CandleStore, symbol: str, now_s: int) -> d
         "volume_24h": sum(c.volume for c in day),
         "open_24h": format_price(day[0].open) if day else None,
         "change_24h": format_price(day[-1].close - day[0].open) if day else None,
+        **top.status.as_view(now_s * 1000),
     }

@@ -34,6 +34,7 @@ import redis
 from exchange import keys
 from exchange.scripts import source
 from exchange import rooms
+from exchange.trading_status import TradingStatus
 from web import messages
 from web.levels import BUY, SELL, LevelBook, RestingOrder, changes_between, merge
 
@@ -100,6 +101,8 @@ class BookFeed:
                 self._resync()
             self._catch_up_chain()
             self.emit("book_snapshot", messages.book_snapshot(self.symbol, self.book), sid)
+            status = TradingStatus.from_json(self.client.get(keys.trading_status(self.symbol)))
+            self.emit("status", {"symbol": self.symbol, **status.as_view(int(time.time() * 1000))}, sid)
             self.enter_room(sid, rooms.channel(self.symbol, "book"))
 
     def _catch_up_chain(self) -> None:
@@ -188,6 +191,8 @@ class BookFeed:
     def _send_events(self, event: dict) -> None:
         if event["type"] == "trade":
             self.emit("trade", messages.trade(event), rooms.channel(self.symbol, "trades"))
+        elif event["type"] in ("halted", "resumed"):  # those who see the book learn whether it takes orders
+            self.emit("status", messages.trading_status(event), rooms.channel(self.symbol, "book"))
         for user_id, payload in messages.order_events(event):
             self.emit("order", payload, rooms.user(user_id))
 

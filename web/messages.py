@@ -27,6 +27,13 @@ def trade(event: dict) -> dict:
             "sequence": event["sequence"]}
 
 
+def trading_status(event: dict) -> dict:
+    """A halted or resumed event as the ``status`` message (the shape of GET /symbols' status fields)."""
+    halted = event["type"] == "halted"
+    return {"symbol": event["symbol"], "sequence": event["sequence"], "status": "halted" if halted else "trading",
+            "halted_until": event["until_ms"] if halted else None, "halt_reason": event["reason"] if halted else None}
+
+
 def order_events(event: dict) -> list[tuple[str, dict]]:
     """[(user id, private ``order`` payload)] for one journal event: accepted, fill
     (one for each side of a trade), amended, canceled, or done (filled or rejected).

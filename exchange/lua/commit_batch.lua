@@ -21,6 +21,7 @@
 --   R  <key idx> <json>                  push a reply (expires after 60 s)
 --   E  <sequence> <json>                 append an event to the journal
 --   T  <json>                            push a trade onto the recent-trades list (newest first, capped)
+--   ST <key idx> <json>                  set the symbol's trading status (halted or trading)
 --   V  <order id> <time ms> <forget before ms>   refuse an order id for good; forget older ones
 --   D  <levels key idx> <depth key idx> <score> <price> <total>   a level's total (0: the level is gone)
 --   D0                                   drop every level total (a full set of D ops follows)
@@ -57,6 +58,8 @@ while i <= n do
     last_event_id = redis.call('XADD', KEYS[5], '*', 'sequence', ARGV[i + 1], 'event', ARGV[i + 2]); i = i + 3
   elseif op == 'T' then
     redis.call('LPUSH', KEYS[9], ARGV[i + 1]); i = i + 2
+  elseif op == 'ST' then
+    redis.call('SET', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]); i = i + 3
   elseif op == 'V' then
     redis.call('ZADD', KEYS[10], ARGV[i + 2], ARGV[i + 1])
     redis.call('ZREMRANGEBYSCORE', KEYS[10], '-inf', '(' .. ARGV[i + 3]); i = i + 4

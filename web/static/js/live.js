@@ -3,10 +3,12 @@
 import { io } from "/vendor/socket.io.esm.min.js";
 
 export const CHANNELS = ["book", "trades", "ticker", "candles"];
-const EVENTS = ["book_snapshot", "book_update", "trade", "ticker", "candle", "order", "error", "session_ended"];
+const EVENTS = [
+  "book_snapshot", "book_update", "trade", "ticker", "candle", "status", "order", "error", "session_ended",
+];
 
 export class LiveFeed {
-  // handlers: {book_snapshot(data), ..., status(text)}
+  // handlers: {book_snapshot(data), ..., status(data), connection(text)}
   constructor(handlers) {
     this.handlers = handlers;
     this.socket = null;
@@ -24,15 +26,15 @@ export class LiveFeed {
       tryAllTransports: true,
     });
     this.socket.on("connect", () => {
-      this.handlers.status?.("live");
+      this.handlers.connection?.("live");
       if (this.symbol) this.socket.emit("subscribe", { symbol: this.symbol, channels: CHANNELS });
     });
-    this.socket.on("disconnect", () => this.handlers.status?.("reconnecting…"));
+    this.socket.on("disconnect", () => this.handlers.connection?.("reconnecting…"));
     this.socket.on("connect_error", (err) => {
       // The server refused us (err.data = {code, message}, e.g. an expired token):
       // the client does not retry that by itself.
       if (err.data?.code) this.handlers.refused?.(err.data);
-      else this.handlers.status?.(`offline (${err.message})`);
+      else this.handlers.connection?.(`offline (${err.message})`);
     });
     for (const name of EVENTS) {
       this.socket.on(name, (data) => {

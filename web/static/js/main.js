@@ -23,7 +23,8 @@ const chart = new PriceChart($("#chart"));
 const tape = new Tape();
 
 const live = new LiveFeed({
-  status: (text) => { $("#live-status").textContent = text; },
+  connection: (text) => { $("#live-status").textContent = text; },
+  status: (status) => renderTradingStatus(status), // the symbol halted or reopened
   book_snapshot: (snapshot) => {
     state.book.loadSnapshot(snapshot);
     renderBook(state.book);
@@ -85,7 +86,26 @@ function leaderboardSoon() {
 
 async function loadQuote(symbol) {
   const quote = await get(`/ticker/${symbol}`);
-  if (symbol === state.symbol) renderQuote(quote);
+  if (symbol === state.symbol) {
+    renderQuote(quote);
+    renderTradingStatus(quote);
+  }
+}
+
+// A halted symbol refuses new orders (cancels still work) until it reopens.
+let reopenTimer = null;
+function renderTradingStatus(status) {
+  if (status.symbol !== state.symbol) return;
+  const banner = $("#halt-banner");
+  const halted = status.status === "halted";
+  banner.hidden = !halted;
+  clearTimeout(reopenTimer);
+  if (!halted) return;
+  const why = status.halt_reason === "circuit_breaker" ? "the price moved too far too fast" : "the operator halted it";
+  const until = status.halted_until ? ` until ${new Date(status.halted_until).toLocaleTimeString()}` : "";
+  banner.textContent = `Trading in ${status.symbol} is halted${until} (${why}): new orders are refused; cancels still work.`;
+  // The reopening comes as a status event; ask again once it is due, in case it was missed.
+  if (status.halted_until) reopenTimer = setTimeout(() => loadQuote(status.symbol), status.halted_until - Date.now() + 1000);
 }
 
 // The book over REST, shown until the live snapshot (which replaces it) arrives.
