@@ -15,8 +15,9 @@ class TradingStatus:
     halted: bool = False
     until_ms: int | None = None  # a halt's end (None while halted: until an operator resumes it)
     reason: str | None = None  # circuit_breaker | operator
-    # When the last halt began (kept after it ends): the circuit breaker counts trades after it.
-    last_halt_ms: int | None = None
+    # The journal sequence of the last halt (kept after it ends): the circuit breaker counts only
+    # the trades after it.
+    last_halt_seq: int = 0
 
     def halted_at(self, now_ms: int) -> bool:
         return self.halted and (self.until_ms is None or now_ms < self.until_ms)
@@ -32,11 +33,11 @@ class TradingStatus:
 
     def to_json(self) -> bytes:
         return orjson.dumps({"halted": self.halted, "until_ms": self.until_ms, "reason": self.reason,
-                             "last_halt_ms": self.last_halt_ms})
+                             "last_halt_seq": self.last_halt_seq})
 
     @classmethod
     def from_json(cls, raw: bytes | None) -> "TradingStatus":
         if not raw:
             return cls()
         data = orjson.loads(raw)
-        return cls(bool(data["halted"]), data["until_ms"], data["reason"], data.get("last_halt_ms"))
+        return cls(bool(data["halted"]), data["until_ms"], data["reason"], data.get("last_halt_seq", 0))

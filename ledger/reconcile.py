@@ -87,5 +87,7 @@ def _queued_order_ids(client: redis.Redis, symbols: tuple[str, ...]) -> set[str]
     for symbol in symbols:
         cursor = client.get(keys.cursor(symbol)) or b"0-0"
         for _id, fields in client.xrange(keys.inbox(symbol), min=b"(" + cursor):
-            queued.add(orjson.loads(fields[b"c"])["order_id"])
+            order_id = orjson.loads(fields[b"c"]).get("order_id")
+            if order_id is not None:  # an operator's halt or resume names no order
+                queued.add(order_id)
     return queued

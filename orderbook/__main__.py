@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Redis is unreachable at {settings.redis_url}: {err}", file=sys.stderr)
         return 1
     if status is None:
-        print(f"{args.symbol.upper()}: the book did not answer in time; the command stays queued", file=sys.stderr)
+        print(f"{args.symbol.upper()}: no matcher answered in time (is the matching worker running?); the "
+              "command stays queued, and the next order for the symbol applies it first", file=sys.stderr)
         return 1
     print(f"{args.symbol.upper()}: {status.get('status', 'trading (it was not halted)')}"
           + (f" until {status['halted_until']} ms" if status.get("halted_until") else ""))

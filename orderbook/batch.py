@@ -58,6 +58,7 @@ class MatchedBatch:
         self.states: dict[str, dict] = {}  # every order the batch touched, as it leaves them
         self.levels: set[tuple[Side, int]] = set()  # the price levels the batch changed
         self.breaker_tripped = False  # the command being applied moved the price past HALT_MOVE_BPS
+        self.book_collars: dict[str, int] = {}  # market orders whose collar the band pulled in
 
     # ---- commands -------------------------------------------------------------------------
 
@@ -125,6 +126,8 @@ class MatchedBatch:
         banded = self._within_band(order)
         if banded is None:
             return book.reject(order, "price_out_of_band", priority=state["priority"])
+        if banded.protection_price != order.protection_price:  # journaled, so a replay trades as the book did
+            self.book_collars[order.order_id] = banded.protection_price
         return book.place(banded, priority=state["priority"])
 
     def _over_open_orders(self, order: NewOrder) -> bool:
@@ -189,6 +192,8 @@ class MatchedBatch:
         if isinstance(event, Accepted):
             state = self.states[event.order_id]
             journal.update(order={name: state[name] for name in ORDER_FIELDS})
+            if event.order_id in self.book_collars:  # the band pulled its collar in
+                journal["order"]["book_protection_price"] = self.book_collars.pop(event.order_id)
         elif isinstance(event, Trade):
             self._trade(event, journal, replies)
         elif isinstance(event, Rested):
@@ -207,7 +212,7 @@ class MatchedBatch:
         elif isinstance(event, Voided):
             self.writer.void(event.order_id, self.now_ms, self.now_ms - VOIDED_MEMORY_MS)
         elif isinstance(event, (Halted, Resumed)):
-            self.cache.trading(event, self.now_ms)
+            self.cache.trading(event, self.seq)
             self.writer.trading_status(self.cache.status.to_json())
             replies["status"] = self.cache.status.as_view(self.now_ms)
         self.writer.journal(self.seq, orjson.dumps(journal))
@@ -266,10 +271,12 @@ class MatchedBatch:
         """The trade's price is the band's new reference; if it moved past HALT_MOVE_BPS within
         the window, the symbol halts after the command that traded it."""
         self.cache.last_price = price
-        move_bps = self.rules.halt_move_bps
-        if move_bps is not None and not self.cache.status.halted:
-            self.breaker_tripped |= self.cache.prices.moved(price, move_bps)
-        self.cache.prices.add(self.now_ms, price)
+        prices = self.cache.prices
+        if prices is None:  # no circuit breaker
+            return
+        if not self.cache.status.halted:
+            self.breaker_tripped |= prices.moved(self.now_ms, price, self.rules.halt_move_bps)
+        prices.add(self.now_ms, price)
 
     # ---- the end ----------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ journal and reading only the orders they touched; anything unusual reloads.
 """
 from __future__ import annotations
 
+import time
+
 import orjson
 import redis
 
@@ -20,10 +22,12 @@ from orderbook.model import Halted, Resumed, Status
 from exchange.trading_status import TradingStatus
 
 CATCH_UP_MAX_EVENTS = 20_000  # beyond this gap a full reload is cheaper
+WINDOW_READ_COUNT = 10_000  # journal entries read at a time to rebuild the breaker's window
+WINDOW_CLOCK_SLACK_MS = 5_000  # journal ids are Redis's clock, event times the matchers'
 
 
 class BookCache:
-    def __init__(self, client: redis.Redis, symbol: str, price_window_ms: int = 60_000):
+    def __init__(self, client: redis.Redis, symbol: str, price_window_ms: int | None = None):
         self.client = client
         self.symbol = symbol
         self.book = OrderBook()
@@ -32,7 +36,8 @@ class BookCache:
         self.records: dict[str, dict] = {}  # resting order id -> its stored state
         self.voided: set[str] = set()  # order ids the book refuses for good (keys.voided)
         self.last_price: int | None = None  # the last trade's price: the price band's reference
-        self.prices = PriceWindow(price_window_ms)  # the circuit breaker's recent trade prices
+        # The circuit breaker's recent trade prices (None: no breaker, nothing to keep).
+        self.prices = PriceWindow(price_window_ms) if price_window_ms else None
         self.status = TradingStatus()  # trading, or halted
         # Set by a reload: the level totals in Redis are rewritten from this book at the next commit.
         self.levels_stale = True
@@ -63,9 +68,9 @@ class BookCache:
         pipe.zrange(keys.bids(self.symbol), 0, -1)
         pipe.zrange(keys.asks(self.symbol), 0, -1)
         pipe.zrange(keys.voided(self.symbol), 0, -1)
-        pipe.lrange(keys.trades(self.symbol), 0, -1)  # newest first, capped by the commit
+        pipe.lindex(keys.trades(self.symbol), 0)
         pipe.get(keys.trading_status(self.symbol))
-        seq, last_event, bid_members, ask_members, voided, recent, status = pipe.execute()
+        seq, last_event, bid_members, ask_members, voided, last_trade, status = pipe.execute()
         order_ids = [m.decode().split(":", 1)[1] for m in bid_members + ask_members]
         raw_states = self.client.hmget(keys.orders(self.symbol), order_ids) if order_ids else []
         self.book, self.records = OrderBook(), {}
@@ -73,7 +78,8 @@ class BookCache:
             self._load(orjson.loads(raw))
         self.voided = {order_id.decode() for order_id in voided}
         self.status = TradingStatus.from_json(status)
-        self._load_trades([orjson.loads(trade) for trade in reversed(recent)])
+        self.last_price = orjson.loads(last_trade)["price"] if last_trade else None
+        self._load_window()
         self.seq = int(seq or 0)
         self.journal_id = last_event[0][0] if last_event else b"0-0"
         self.levels_stale = True
@@ -102,10 +108,11 @@ class BookCache:
                 continue
             if event["type"] == "trade":
                 self.last_price = event["price"]
-                self.prices.add(event["time"], event["price"])
+                if self.prices is not None:
+                    self.prices.add(event["time"], event["price"])
             elif event["type"] in ("halted", "resumed"):
                 self.trading(Halted(event["until_ms"], event["reason"]) if event["type"] == "halted"
-                             else Resumed(event["reason"]), event["time"])
+                             else Resumed(event["reason"]), event["sequence"])
             for name in ("order_id", "maker_order_id", "taker_order_id"):
                 if name in event:
                     touched[event[name]] = None
@@ -128,22 +135,33 @@ class BookCache:
                 self.book.resize(order_id, state["quantity"], state["remaining_quantity"])
                 self.records[order_id] = state
 
-    def trading(self, event: Halted | Resumed, time_ms: int) -> None:
-        """The trading status a halted or resumed event leaves; a halt starts the breaker's window afresh."""
+    def trading(self, event: Halted | Resumed, sequence: int) -> None:
+        """The trading status a halted or resumed event (at ``sequence``) leaves; a halt starts the
+        breaker's window afresh."""
         if isinstance(event, Halted):
-            self.status = TradingStatus(True, event.until_ms, event.reason, last_halt_ms=time_ms)
-            self.prices.clear()
+            self.status = TradingStatus(True, event.until_ms, event.reason, last_halt_seq=sequence)
+            if self.prices is not None:
+                self.prices.clear()
         else:
-            self.status = TradingStatus(last_halt_ms=self.status.last_halt_ms)
+            self.status = TradingStatus(last_halt_seq=self.status.last_halt_seq)
 
-    def _load_trades(self, trades: list[dict]) -> None:
-        """The recent trades, oldest first: the last price, and the breaker's window since the last halt."""
-        self.last_price = trades[-1]["price"] if trades else None
+    def _load_window(self) -> None:
+        """The breaker's window from the journal: the trades of its last span, after the last halt,
+        exactly as a matcher that followed the journal holds them."""
+        if self.prices is None:
+            return
         self.prices.clear()
-        since_ms = self.status.last_halt_ms or 0
-        for trade in trades:
-            if trade["time"] >= since_ms:
-                self.prices.add(trade["time"], trade["price"])
+        since_ms = int(time.time() * 1000) - self.prices.window_ms - WINDOW_CLOCK_SLACK_MS
+        after = f"{since_ms}-0"
+        while True:
+            entries = self.client.xrange(keys.events(self.symbol), min=after, count=WINDOW_READ_COUNT)
+            for entry_id, fields in entries:
+                event = orjson.loads(fields[b"event"])
+                if event["type"] == "trade" and event["sequence"] > self.status.last_halt_seq:
+                    self.prices.add(event["time"], event["price"])
+            if len(entries) < WINDOW_READ_COUNT:
+                return
+            after = b"(" + entries[-1][0]
 
     def _load(self, state: dict) -> None:
         self.book.load(resting_from_state(state))

@@ -210,11 +210,12 @@ class OrderEntry:
             return ApiError.from_record(request.refusal)
         return insufficient_funds(request.asset)
 
-    def existing(self, user_id: str, order_id: str) -> tuple[int, dict]:
-        """The order a repeated client_order_id refers to, waiting briefly if it is still matching;
-        its refusal if the book refused it or its hold was voided."""
+    def existing(self, user_id: str, order_id: str, deadline: float | None = None) -> tuple[int, dict]:
+        """The order a repeated client_order_id refers to, waiting briefly (until ``deadline``, by
+        default ORDER_WAIT_MS) if it is still matching; its refusal if the book refused it or its
+        hold was voided."""
         symbol = order_id_symbol(order_id)
-        deadline = time.monotonic() + self.settings.order_wait_ms / 1000
+        deadline = deadline or time.monotonic() + self.settings.order_wait_ms / 1000
         while True:
             found = self.find(user_id, order_id)
             if found is not None and found.get("reason") in BOOK_REFUSALS:

@@ -28,8 +28,10 @@ class PriceWindow:
         self._highs.append((time_ms, price))
         self._expire(time_ms)
 
-    def moved(self, price: int, move_bps: int) -> bool:
-        """Whether ``price`` is more than ``move_bps`` from a price within the window."""
+    def moved(self, now_ms: int, price: int, move_bps: int) -> bool:
+        """Whether ``price``, traded at ``now_ms``, is more than ``move_bps`` from a price traded
+        within the window before it."""
+        self._expire(now_ms)
         if not self._lows:
             return False
         low, high = self._lows[0][1], self._highs[0][1]

@@ -53,7 +53,7 @@ class SymbolMatcher:
         self.batch_max_commands = batch_max_commands
         self.rules = rules  # what the book refuses or bounds as an order arrives
         self.lock = Redlock(key=keys.lock(symbol), masters={client}, auto_release_time=self.lock_ttl_s)
-        self.cache = BookCache(client, symbol, price_window_ms=rules.halt_window_ms)
+        self.cache = BookCache(client, symbol, price_window_ms=rules.halt_window_ms if rules.halt_move_bps else None)
         self.cursor: bytes | None = None  # last inbox entry known applied
         self.fence: int | None = None  # the fencing token of this holder's current tenure
         self.epoch: int | None = None  # the journal's epoch, read with the fence

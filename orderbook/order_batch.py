@@ -5,8 +5,9 @@ call, and appended to their symbols' inboxes in the order given, all in one roun
 trip; each order is its own inbox entry, since an entry's id is the order's place
 in time priority. Then each reply is awaited in turn: the first wait usually
 matches the whole batch (a matcher drains an inbox in one run), and the rest find
-their replies there. Each order's answer is what POST /orders would answer: the
-order, ``pending``, or its error. One bad order never fails the others.
+their replies there, all within one ORDER_WAIT_MS. Each order's answer is what
+POST /orders would answer: the order, ``pending``, or its error. One bad order
+never fails the others.
 
 "As if sent alone" has two limits, both from preparing and holding every order
 before any of them matches. A market order's collar, and its ``no_liquidity``
@@ -44,12 +45,14 @@ def place_batch(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | Api
         for placing in queued.values():
             entry.record_order(pipe, placing)
     reply_tos = entry.submitter.append_all(commands, also=record_orders) if commands else []
+    # One wait for the whole batch: past it, what has no reply yet is answered pending.
+    deadline = time.monotonic() + entry.settings.order_wait_ms / 1000
     for (index, placing), reply_to in zip(queued.items(), reply_tos):
         lock_held = entry.submitter.holder_seen.get(placing.symbol, False)
         answers[index] = _answer(lambda: entry.outcome(placing, entry.submitter.await_reply(
-            placing.symbol, reply_to, lock_held)))
+            placing.symbol, reply_to, lock_held, deadline)))
     for index, order_id in earlier.items():  # after the batch's own orders, which they may name
-        answers[index] = _answer(lambda: entry.existing(user_id, order_id))
+        answers[index] = _answer(lambda: entry.existing(user_id, order_id, deadline))
     return [error_body(answer.code, answer.message) if isinstance(answer, ApiError) else answer
             for answer in answers]
 

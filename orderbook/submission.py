@@ -82,8 +82,9 @@ class Submitter:
             self._record_holder(symbol, exists)
         return reply_tos
 
-    def await_reply(self, symbol: str, reply_to: str, lock_held: bool) -> dict | None:
-        """The matcher's reply to one inbox command, or None after ORDER_WAIT_MS.
+    def await_reply(self, symbol: str, reply_to: str, lock_held: bool, deadline: float | None = None) -> dict | None:
+        """The matcher's reply to one inbox command, or None after ORDER_WAIT_MS (or at
+        ``deadline``, a time.monotonic() value, when several replies share one wait).
 
         If another worker holds the lock, it will most likely match this command
         in its current run, so wait for the reply first and try the lock only if
@@ -91,8 +92,8 @@ class Submitter:
         """
         matcher = self.matchers[symbol]
         reply_key = keys.reply(symbol, reply_to)
-        deadline = time.monotonic() + self.order_wait_s
-        while time.monotonic() < deadline:
+        deadline = deadline or time.monotonic() + self.order_wait_s
+        while True:  # at least one look, even past a shared deadline: the reply may be there
             wait_s = LOCK_RETRY_S
             if not lock_held:
                 drained = matcher.drain(own_reply_to=reply_to)
@@ -103,10 +104,11 @@ class Submitter:
             popped = self.client.blpop([reply_key], timeout=wait_s)
             if popped is not None:
                 return orjson.loads(popped[1])
+            if time.monotonic() >= deadline:
+                return None
             # Nothing yet: contend for the lock only if nobody holds it (EXISTS is far
             # cheaper than a Redlock attempt).
             lock_held = bool(self.client.exists(matcher.lock.key))
-        return None
 
     def _record_holder(self, symbol: str, exists: int) -> bool:
         self.holder_seen[symbol] = bool(exists)

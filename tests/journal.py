@@ -51,7 +51,9 @@ def commands_from_journal(events: list[dict]) -> list[tuple[int, object]]:
             commands.append((event["sequence"], NewOrder(
                 order_id=event["order_id"], user_id=event["user_id"], side=Side(o["side"]),
                 quantity=o["quantity"], type=OrderType(o["type"]), price=o["price"],
-                protection_price=o["protection_price"], time_in_force=TimeInForce(o["time_in_force"]),
+                # The collar the book traded with (the band may have pulled it in from the order's).
+                protection_price=o.get("book_protection_price", o["protection_price"]),
+                time_in_force=TimeInForce(o["time_in_force"]),
                 post_only=o["post_only"], self_trade=SelfTrade(o["self_trade"]))))
         elif kind == "done" and event["reason"] == "canceled":
             commands.append((event["sequence"], CancelOrder(event["order_id"], event["user_id"])))

@@ -47,12 +47,13 @@ def test_the_window_keeps_the_extremes_of_its_last_span():
     window = PriceWindow(window_ms=1000)
     for time_ms, price in ((0, 1000), (100, 1040), (200, 990), (300, 1020)):
         window.add(time_ms, price)
-    assert not window.moved(1039, 500) and window.moved(1040, 500)  # > 5 % over the low of 990
-    assert not window.moved(989, 500) and window.moved(987, 500)  # > 5 % under the high of 1040
-    window.add(1150, 1020)  # 0 and 100 have left the window: the high is now 1020
-    assert window.moved(968, 500) and not window.moved(970, 500)
+    assert not window.moved(400, 1039, 500) and window.moved(400, 1040, 500)  # > 5 % over the low of 990
+    assert not window.moved(400, 989, 500) and window.moved(400, 987, 500)  # > 5 % under the high of 1040
+    assert window.moved(1150, 968, 500) and not window.moved(1150, 970, 500)  # 0 and 100 have left: high 1020
+    assert not window.moved(600_000, 2000, 500)  # after a quiet spell nothing is left to compare with
+    window.add(600_000, 2000)
     window.clear()
-    assert not window.moved(1, 500)
+    assert not window.moved(600_001, 1, 500)
 
 
 def test_a_burst_that_moves_the_price_too_far_halts_the_symbol_until_it_reopens(client, register, settings,
@@ -86,13 +87,20 @@ def test_a_burst_that_moves_the_price_too_far_halts_the_symbol_until_it_reopens(
     audit()  # the refused orders' holds came back
 
 
-def test_after_a_halt_the_breaker_counts_only_trades_since(client, register):
+def test_after_a_halt_the_breaker_counts_only_trades_since(client, register, settings, redis_client):
+    """Both on the matcher that halted and on one that loads the book afresh from Redis."""
     alice, bob = register("alice"), register("bob")
     trade_at(client, alice, bob, "10.00")
     trade_at(client, alice, bob, "10.51")
     halted_until = kryp_status(client)["halted_until"]
     time.sleep(max(0.0, halted_until / 1000 - time.time()) + 0.1)
-    trade_at(client, alice, bob, "10.45")  # 4.5 % over the pre-halt $10.00: that price no longer counts
+    fresh = OrderEntry(settings, redis_client, Accounts(redis_client), Scripts(redis_client))  # reloads
+    for seller, buyer, price in ((bob.user_id, alice.user_id, "9.98"), (alice.user_id, bob.user_id, "10.45")):
+        # 5.0 % under the pre-halt $10.51, then 4.5 % over the pre-halt $10.00: neither counts any more
+        fresh.place(seller, PlaceOrder(symbol="KRYP", side="sell", price=price, quantity=1))
+        assert fresh.place(buyer, PlaceOrder(symbol="KRYP", side="buy", price=price, quantity=1))[1]["status"] == \
+            "filled"
+    assert place(client, alice, "buy", "10.40").json["status"] == "new"  # the halting matcher agrees
     assert kryp_status(client)["status"] == "trading"
 
 
@@ -120,7 +128,17 @@ def test_the_standing_matcher_reopens_on_time_without_any_order(settings, redis_
         worker.stop()
 
 
-def test_an_operator_halts_and_resumes_a_symbol_from_the_command_line(client, register, settings):
+@pytest.fixture
+def matching_worker(settings):
+    """The standing matcher, with the settings the tests' API has: the operator only asks it."""
+    worker = python_module("orderbook.worker", env={
+        "REDIS_URL": settings.redis_url, "SYMBOLS": ",".join(settings.symbols), "PRICE_BAND_BPS": "1000",
+        "HALT_MOVE_BPS": "500", "HALT_S": str(HALT_S)})
+    yield worker
+    worker.stop()
+
+
+def test_an_operator_halts_and_resumes_a_symbol_from_the_command_line(client, register, settings, matching_worker):
     alice = register("alice")
     env = {"REDIS_URL": settings.redis_url, "SYMBOLS": ",".join(settings.symbols), "PATH": "/usr/bin:/bin"}
 
@@ -143,3 +161,23 @@ def test_an_operator_halts_and_resumes_a_symbol_from_the_command_line(client, re
     assert timed.returncode == 0 and "until" in timed.stdout
     time.sleep(1.2)
     assert client.post(ORDERS, json=order, headers=alice).status_code == 201
+
+
+def test_without_a_matcher_the_operators_halt_waits_in_the_inbox_for_the_next_order(client, register, settings,
+                                                                                     redis_client):
+    from orderbook.operator import set_trading
+
+    alice = register("alice")
+    assert set_trading(redis_client, replace(settings, order_wait_ms=200), "KRYP", halt=True) is None
+    refused = place(client, alice, "buy", "5.00")  # its matcher applies the halt first, then the order
+    assert refused.json["error"]["code"] == "symbol_halted"
+
+
+def test_reconciliation_passes_over_an_operators_command_waiting_in_the_inbox(settings, redis_client):
+    from exchange import keys
+    from ledger import reconcile
+    from orderbook.commands import encode_halt
+
+    redis_client.xadd(keys.inbox("KRYP"), {"c": encode_halt(None)})  # queued: no matcher has run yet
+    assert reconcile._queued_order_ids(redis_client, settings.symbols) == set()
+    assert reconcile.void_orphan_holds(redis_client, settings) == []

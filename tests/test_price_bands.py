@@ -12,6 +12,7 @@ from ledger.accounts import Accounts
 from orderbook.entry import OrderEntry
 from orderbook.errors import ApiError
 from orderbook.schemas import PlaceOrder
+from tests.journal import assert_journal_is_sequential, read_journal
 
 ORDERS = "/api/v1/orders"
 
@@ -53,7 +54,7 @@ def test_without_trades_the_mid_is_the_reference_and_an_empty_book_has_no_band(c
     assert place(client, alice, "sell", "43.99").json["status"] == "new"
 
 
-def test_a_market_order_trades_up_to_the_bands_edge_and_no_further(client, register, settle, audit):
+def test_a_market_order_trades_up_to_the_bands_edge_and_no_further(client, register, settle, audit, redis_client):
     alice, bob = register("alice"), register("bob")
     for price, quantity in (("10.00", 2), ("10.99", 1), ("11.00", 1), ("11.01", 1), ("12.00", 1)):
         assert place(client, bob, "sell", price, quantity).json["status"] == "new"  # no bids: no band yet
@@ -62,6 +63,9 @@ def test_a_market_order_trades_up_to_the_bands_edge_and_no_further(client, regis
                          headers=alice).json  # its collar, 50 % over $10.00, would reach $15.00
     assert [fill["price"] for fill in bought["fills"]] == ["10.00", "10.99", "11.00"]
     assert (bought["status"], bought["filled_quantity"]) == ("canceled", 3)
+    accepted = [e for e in read_journal(redis_client, "KRYP") if e["type"] == "accepted"][-1]
+    assert (accepted["order"]["protection_price"], accepted["order"]["book_protection_price"]) == (1500, 1100)
+    assert_journal_is_sequential(redis_client, "KRYP")  # a replay trades with the collar the book used
     settle()
     audit()  # its hold, set from the wider collar, is released in full
     assert client.get("/api/v1/account", headers=alice).json["balances"]["USD"]["on_hold"] == "0.00"
