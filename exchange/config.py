@@ -34,6 +34,14 @@ def _bps_or_off(env: dict, name: str, default: int | None) -> int | None:
     return value
 
 
+def _choice(env: dict, name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip()
+    value = value.upper() if choices[0].isupper() else value.lower()
+    if value not in choices:
+        raise SystemExit(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}")
+    return value
+
+
 def _positive_or_off(env: dict, name: str, default: int | None) -> int | None:
     """A positive integer; empty turns the rule off (None)."""
     if env.get(name) == "":
@@ -156,6 +164,9 @@ class Settings:
     bot_max_active: int = 20
     bot_actions_per_minute: int = 30
     bot_runner_interval_ms: int = 250
+    # Logs: JSON lines (one object per record, for a collector) or text (for a terminal).
+    log_format: str = "json"
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -196,6 +207,8 @@ class Settings:
             ticker_clock_origin_ms=_int(env, "TICKER_CLOCK_ORIGIN_MS", cls.ticker_clock_origin_ms),
             web_replicas=_int(env, "WEB_REPLICAS", cls.web_replicas),
             socketio_async_mode=_async_mode(env.get("SOCKETIO_ASYNC_MODE") or cls.socketio_async_mode),
+            log_format=_choice(env, "LOG_FORMAT", ("json", "text"), cls.log_format),
+            log_level=_choice(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), cls.log_level),
             api_url=env.get("API_URL") or f"http://127.0.0.1:{_int(env, 'EXCHANGE_PORT', cls.exchange_port)}",
             bot_max_active=_int(env, "BOT_MAX_ACTIVE", cls.bot_max_active),
             bot_actions_per_minute=_int(env, "BOT_ACTIONS_PER_MINUTE", cls.bot_actions_per_minute),

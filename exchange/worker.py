@@ -26,6 +26,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from exchange import logs
+from exchange.config import Settings
+
 log = logging.getLogger("exchange.worker")
 JOIN_TIMEOUT_S = 10.0
 
@@ -89,7 +92,7 @@ def repeat(name: str, loop: Loop, stopping: threading.Event, failed: threading.E
 
 def run(worker: Worker) -> None:
     """bootstrap, the loops (one thread each) until SIGTERM or SIGINT, teardown; then exit."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(worker.name, Settings.from_env())
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
     worker.bootstrap()

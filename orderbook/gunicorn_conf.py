@@ -15,5 +15,15 @@ threads = _settings.gunicorn_threads
 # Longer than nginx's upstream keepalive_timeout (nginx/nginx.conf.template),
 # so nginx, not gunicorn, closes idle upstream connections.
 keepalive = 75
-accesslog = None
+# One access record per request, in the exchange's log format (LOG_FORMAT), with nginx's request id.
+accesslog = "-"
+logger_class = "orderbook.access_log.AccessLogger"
 graceful_timeout = 10
+
+
+def post_worker_init(worker) -> None:
+    """The app's own log records (errors, warnings) in the same format, tagged with the request id."""
+    from exchange import logs
+    from orderbook import request_ids
+
+    logs.configure("orderbook", _settings, request_id=request_ids.current)

@@ -3,6 +3,7 @@ fires a stored rule when another user trades the price through its threshold, th
 orders appear under the owner; DELETE stops a bot for good; refused orders and runaway rules are contained."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -60,11 +61,13 @@ def runner_passes(stack, count: int = 10) -> None:
 
 
 def fired_lines(stack, bot_id: str) -> list[str]:
+    """The runners' "bot <id> step <n> fired" log messages (their logs are JSON lines)."""
     lines = []
     for proc in stack.workers:
         if proc.name.startswith("bot-runner"):
-            lines += [line for line in proc.log_path.read_text().splitlines() if f"bot {bot_id} step" in line
-                      and line.endswith("fired")]
+            messages = [json.loads(line).get("message", "") for line in proc.log_path.read_text().splitlines()
+                        if line.startswith("{")]
+            lines += [m for m in messages if m.startswith(f"bot {bot_id} step") and m.endswith("fired")]
     return lines
 
 

@@ -19,6 +19,7 @@ import logging  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
+from exchange import logs  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 log = logging.getLogger("web.server")
@@ -32,9 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--replica", default="1", help="this replica's name, set in the sticky cookie")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-
     current = settings()
+    logs.configure(f"web-{args.replica}", current)
     web = create_app(current, replica=args.replica)
     web.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
