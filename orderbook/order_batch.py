@@ -24,8 +24,9 @@ from orderbook.errors import ApiError, error_body
 from orderbook.schemas import PlaceOrder
 
 
-def place_batch(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | ApiError]) -> list[dict]:
-    """One answer per request, in order: the order as POST /orders shows it, or {"error": ...}."""
+def place_batch(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | ApiError]) -> tuple[list[dict], dict]:
+    """One answer per request, in order: the order as POST /orders shows it, or {"error": ...};
+    and the response's headers: Retry-After when an order was over the order rate."""
     answers: list[dict | ApiError | None] = [None] * len(requests)
     placings = _prepare(entry, user_id, requests, answers)
     holds = entry.hold_all(user_id, list(placings.values())) if placings else []
@@ -53,8 +54,10 @@ def place_batch(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | Api
             placing.symbol, reply_to, lock_held, deadline)))
     for index, order_id in earlier.items():  # after the batch's own orders, which they may name
         answers[index] = _answer(lambda: entry.existing(user_id, order_id, deadline))
+    waits = [int(a.headers["Retry-After"]) for a in answers if isinstance(a, ApiError) and "Retry-After" in a.headers]
+    headers = {"Retry-After": str(max(waits))} if waits else {}
     return [error_body(answer.code, answer.message) if isinstance(answer, ApiError) else answer
-            for answer in answers]
+            for answer in answers], headers
 
 
 def _prepare(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | ApiError],

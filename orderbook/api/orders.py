@@ -19,7 +19,8 @@ def place_order():
 @login_required
 def place_orders():
     """Up to 20 orders, each placed as if sent alone; one answer per order, in order."""
-    return jsonify({"orders": place_batch(services().entry, g.user_id, parse_batch())})
+    answers, headers = place_batch(services().entry, g.user_id, parse_batch())
+    return jsonify({"orders": answers}), 200, headers
 
 
 @bp.get("/orders")
