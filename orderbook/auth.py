@@ -48,17 +48,21 @@ class Auth:
         starting_shares = {symbol: self.settings.starting_shares for symbol in self.settings.symbols}
         now_ms = int(time.time() * 1000)
         password_hash = hash_password(password)  # before the transaction: it takes a third of a second
+        def insert_user_and_account(session) -> None:
+            self.db[mongo.USERS].insert_one(
+                {"_id": user_id, "username": username, "password_hash": password_hash,
+                 "created_ms": now_ms}, session=session)
+            self.db[mongo.ACCOUNTS].insert_one(
+                {"_id": user_id,
+                 "cash": {"available": self.settings.starting_cash_cents, "on_hold": 0},
+                 "positions": {s: {"available": q, "on_hold": 0} for s, q in starting_shares.items()},
+                 "issued": {"cash": self.settings.starting_cash_cents, "shares": starting_shares}},
+                session=session)
         try:
-            with mongo.client(self.settings.mongo_url).start_session() as session, session.start_transaction():
-                self.db[mongo.USERS].insert_one(
-                    {"_id": user_id, "username": username, "password_hash": password_hash,
-                     "created_ms": now_ms}, session=session)
-                self.db[mongo.ACCOUNTS].insert_one(
-                    {"_id": user_id,
-                     "cash": {"available": self.settings.starting_cash_cents, "on_hold": 0},
-                     "positions": {s: {"available": q, "on_hold": 0} for s, q in starting_shares.items()},
-                     "issued": {"cash": self.settings.starting_cash_cents, "shares": starting_shares}},
-                    session=session)
+            # with_transaction retries a transient write conflict (concurrent registrations touch
+            # the same unique index): without it, one of them answered 500.
+            with mongo.client(self.settings.mongo_url).start_session() as session:
+                session.with_transaction(insert_user_and_account)
         except DuplicateKeyError:
             raise ApiError(409, "username_taken", f"username {username!r} is already registered") from None
         self.accounts.open(user_id, self.settings.starting_cash_cents, starting_shares)

@@ -132,3 +132,25 @@ def test_registrations_per_address_have_their_own_lower_limit(settings, redis_cl
         assert login(client, "user0", PASSWORD).status_code == 201
     finally:
         mongo.client(settings.mongo_url).drop_database(settings.mongo_db)
+
+
+def test_concurrent_registrations_all_succeed(client, monkeypatch, settings):
+    """Registrations whose MongoDB transactions overlap conflict on the users' unique index; the
+    transaction is retried, never answered 500. (Hashing is made cheap so many overlap.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from exchange import mongo
+    from orderbook import auth
+
+    monkeypatch.setattr(auth, "hash_password", lambda password: "not-a-real-hash")
+    names = [f"rush{n}" for n in range(48)]
+
+    def register(name: str) -> int:
+        return client.post("/api/v1/users", json={"username": name, "password": "correct horse"}).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(register, names))
+    assert codes == [201] * len(names)
+    db = mongo.database(settings.mongo_url, settings.mongo_db)
+    assert db[mongo.USERS].count_documents({"username": {"$in": names}}) == len(names)
+    assert db[mongo.ACCOUNTS].count_documents({}) >= len(names)
