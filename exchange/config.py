@@ -167,6 +167,8 @@ class Settings:
     # Logs: JSON lines (one object per record, for a collector) or text (for a terminal).
     log_format: str = "json"
     log_level: str = "INFO"
+    # GET /api/v1/healthz?deep=1 calls a kind of worker stale when its newest heartbeat is older.
+    health_stale_s: int = 10
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -209,6 +211,7 @@ class Settings:
             socketio_async_mode=_async_mode(env.get("SOCKETIO_ASYNC_MODE") or cls.socketio_async_mode),
             log_format=_choice(env, "LOG_FORMAT", ("json", "text"), cls.log_format),
             log_level=_choice(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), cls.log_level),
+            health_stale_s=_positive(env, "HEALTH_STALE_S", cls.health_stale_s),
             api_url=env.get("API_URL") or f"http://127.0.0.1:{_int(env, 'EXCHANGE_PORT', cls.exchange_port)}",
             bot_max_active=_int(env, "BOT_MAX_ACTIVE", cls.bot_max_active),
             bot_actions_per_minute=_int(env, "BOT_ACTIONS_PER_MINUTE", cls.bot_actions_per_minute),

@@ -228,3 +228,8 @@ def flusher_lease(symbol: str) -> str:
 def bot_actions(bot_id: str, minute: int) -> str:
     """Counter of the actions one rule bot took in one clock minute (its per-bot cap)."""
     return f"bot:{{{bot_id}}}:actions:{minute}"
+
+
+def heartbeats(kind: str) -> str:
+    """Hash of one kind of worker's heartbeats: instance ("host:pid") -> JSON {time_ms, pid, loops}."""
+    return f"health:{kind}:heartbeats"

@@ -33,11 +33,23 @@ def client(url: str) -> MongoClient:
     return _clients[url]
 
 
+_pingers: dict[str, MongoClient] = {}
+
+
+def ping(url: str, timeout_ms: int = 1000) -> None:
+    """Raise ConnectionFailure unless MongoDB answers within about ``timeout_ms`` (a health check
+    must not wait the 5 s server selection the other clients allow)."""
+    if url not in _pingers:
+        _pingers[url] = MongoClient(url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+    _pingers[url].admin.command("ping")
+
+
 def close_all() -> None:
     """Close every client this process opened (tests and clean shutdowns)."""
-    for cached in list(_clients.values()):
+    for cached in [*_clients.values(), *_pingers.values()]:
         cached.close()
     _clients.clear()
+    _pingers.clear()
 
 
 def database(url: str, name: str) -> Database:

@@ -9,7 +9,8 @@
     run(CandleWorker())
 
 ``run`` sets up logging, turns SIGTERM and SIGINT into the worker's ``stopping``
-event, calls ``bootstrap``, and runs each loop in a thread of its own: its work
+event, calls ``bootstrap``, and runs each loop in a thread of its own (and one more,
+the heartbeat: exchange/health.py): its work
 again and again, waiting ``idle_s`` after a pass that did nothing (or
 ``every_s`` after each pass), until the event is set. Then ``teardown``. Work
 that raises one of its loop's ``retry_on`` errors (a store outage, say) is
@@ -23,11 +24,15 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import redis
+
 from exchange import logs
 from exchange.config import Settings
+from exchange.health import HEARTBEAT_S, Heartbeat
 
 log = logging.getLogger("exchange.worker")
 JOIN_TIMEOUT_S = 10.0
@@ -67,12 +72,16 @@ class Worker:
         self.stopping.set()
 
 
-def repeat(name: str, loop: Loop, stopping: threading.Event, failed: threading.Event) -> None:
-    """Run one loop's work until ``stopping``; a failure it cannot retry stops every loop."""
+def repeat(name: str, loop: Loop, stopping: threading.Event, failed: threading.Event,
+           last_pass: dict[str, float] | None = None) -> None:
+    """Run one loop's work until ``stopping``; a failure it cannot retry stops every loop.
+    ``last_pass[name]`` is when a pass last finished (the heartbeat reports it)."""
     stopping.wait(loop.first_after_s)
     while not stopping.is_set():
         try:
             work = loop.work()
+            if last_pass is not None:
+                last_pass[name] = time.time()
         except loop.retry_on:
             log.exception("%s: pass failed; retrying in %.1f s", name, loop.retry_s)
             stopping.wait(loop.retry_s)
@@ -90,6 +99,13 @@ def repeat(name: str, loop: Loop, stopping: threading.Event, failed: threading.E
             stopping.wait(pause)
 
 
+def heartbeat_loop(kind: str, last_pass: dict[str, float]) -> Loop:
+    """Every worker's extra loop: a heartbeat a second, in Redis (exchange/health.py)."""
+    heartbeat = Heartbeat(redis.Redis.from_url(Settings.from_env().redis_url), kind, last_pass)
+    return Loop(heartbeat.beat, every_s=lambda: HEARTBEAT_S,
+                retry_on=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
+
+
 def run(worker: Worker) -> None:
     """bootstrap, the loops (one thread each) until SIGTERM or SIGINT, teardown; then exit."""
     logs.configure(worker.name, Settings.from_env())
@@ -97,8 +113,11 @@ def run(worker: Worker) -> None:
     signal.signal(signal.SIGINT, worker.stop)
     worker.bootstrap()
     failed = threading.Event()
-    threads = [threading.Thread(target=repeat, args=(name, loop, worker.stopping, failed), name=name, daemon=True)
-               for name, loop in worker.loops().items()]
+    last_pass: dict[str, float] = {}
+    loops = {**worker.loops(), "heartbeat": heartbeat_loop(worker.name, last_pass)}
+    threads = [threading.Thread(target=repeat, args=(name, loop, worker.stopping, failed, last_pass), name=name,
+                                daemon=True)
+               for name, loop in loops.items()]
     for thread in threads:
         thread.start()
     log.info("%s: running %s", worker.name, ", ".join(thread.name for thread in threads))

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from bots.rules import schema as rule_schema
-from orderbook.queries import (BookQuery, BotsQuery, CancelAllQuery, CandleQuery, FillsQuery, LeaderboardQuery,
-                               OrdersQuery, Query, TradesQuery, parameter_schemas)
+from orderbook.queries import (BookQuery, BotsQuery, CancelAllQuery, CandleQuery, FillsQuery, HealthQuery,
+                               LeaderboardQuery, OrdersQuery, Query, TradesQuery, parameter_schemas)
 from orderbook.schemas import MAX_BATCH_ORDERS, AmendOrderBody, Credentials, PlaceOrder, Registration
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
@@ -66,7 +66,9 @@ ROUTES = {
     "/ticker/{symbol}": {"get": Operation("Best bid/ask, spread, mid, last, sequence")},
     "/candles/{symbol}": {"get": Operation("OHLCV candles, oldest first", query=CandleQuery)},
     "/trades/{symbol}": {"get": Operation("Recent trades, newest first", query=TradesQuery)},
-    "/healthz": {"get": Operation("Liveness")},
+    "/healthz": {"get": Operation("This replica and its stores; with deep=1 every kind of worker too: heartbeat "
+                                  "age and journal lag per symbol, 503 degraded when one is stale or missing",
+                                  query=HealthQuery)},
     "/bots": {"post": Operation("Store a rule bot (bots/rules/schema.json); it starts waiting", BotBody,
                                 authenticated=True),
               "get": Operation("List my bots, newest first, a page at a time", query=BotsQuery, authenticated=True)},

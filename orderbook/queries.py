@@ -88,6 +88,14 @@ def parse_query(model: type[Query]) -> Query:
         raise ApiError(400, "invalid_parameter", _message(model, name, first["msg"])) from None
 
 
+class HealthQuery(Query):
+    deep: Literal["0", "1"] = Field("0", description="1: every kind of worker too (heartbeats, journal lag)")
+
+    @property
+    def is_deep(self) -> bool:
+        return self.deep == "1"
+
+
 class BookQuery(Query):
     depth: Integer = Field(50, ge=1, le=500, description="price levels per side (a snapshot costs what it returns)")
 

@@ -14,6 +14,7 @@ QUERY_PARAMETERS = {
     ("/candles/{symbol}", "get"): {"interval", "start", "end", "limit"},
     ("/leaderboard", "get"): {"limit"},
     ("/bots", "get"): {"limit", "cursor"},
+    ("/healthz", "get"): {"deep"},
 }
 
 

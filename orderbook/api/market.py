@@ -1,10 +1,9 @@
-import os
 import time
 
 from flask import Blueprint, jsonify
 
-from exchange.faults import journal_faults
-from orderbook.queries import BookQuery, CandleQuery, TradesQuery, listed_symbol, parse_query
+from orderbook import health
+from orderbook.queries import BookQuery, CandleQuery, HealthQuery, TradesQuery, listed_symbol, parse_query
 from orderbook.services import services
 from ticker.candles import rollup
 from ticker.quotes import candle_view, quote
@@ -14,12 +13,15 @@ bp = Blueprint("market", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    """503 ``degraded`` while the ledger of record is stopped for a symbol (Redis lost data)."""
-    faults = journal_faults(services().redis, services().settings.symbols)
-    body = {"status": "degraded" if faults else "ok", "service": "orderbook", "pid": os.getpid()}
-    if faults:
-        return jsonify({**body, "journal_faults": faults}), 503
-    return jsonify(body)
+    """Shallow: this replica and its stores. ``?deep=1``: every kind of worker too (orderbook/health.py)."""
+    found = services()
+    settings = found.settings
+    if parse_query(HealthQuery).is_deep:
+        status, body = health.deep(found.redis, found.ledger, settings.mongo_url, settings.symbols,
+                                   settings.health_stale_s)
+    else:
+        status, body = health.shallow(found.redis, settings.mongo_url, settings.symbols)
+    return jsonify(body), status
 
 
 @bp.get("/symbols")
