@@ -32,6 +32,7 @@ class Program:
     priority: int  # started in ascending order, stopped in descending order
     wait_for: tuple[int, ...] = field(default=())  # local ports that must accept connections first
     stopwaitsecs: int = 15
+    env: dict[str, str] = field(default_factory=dict)  # added to the stack's environment for this program
 
 
 def config_value(text: str) -> str:
@@ -67,7 +68,15 @@ stdout_logfile={config_value(str(log_dir / (program.name + ".log")))}
 stdout_logfile_maxbytes=10MB
 stdout_logfile_backups=2
 stdout_events_enabled=true
-"""
+""" + environment_line(program)
+
+
+def environment_line(program: Program) -> str:
+    """supervisord's ``environment=`` for what this program adds to the stack's environment."""
+    if not program.env:
+        return ""
+    pairs = ",".join(f'{name}="{value}"' for name, value in program.env.items())
+    return f"environment={config_value(pairs)}\n"
 
 
 def render(programs: list[Program], *, run_dir: Path, log_dir: Path) -> str:

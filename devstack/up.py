@@ -143,13 +143,18 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
     """The programs to run, the environment they share, and the ports chosen."""
     local = {"redis": config.redis_url is None, "mongo": config.mongo_url is None}
     web_replicas = config.web_replicas
-    count = sum(local.values()) + config.orderbook_replicas + web_replicas
+    count = sum(local.values()) + 2 * (config.orderbook_replicas + web_replicas) + len(programs.WORKERS)
     ports = iter(distinct_free_ports(count, {config.exchange_port}))
     redis_port = next(ports) if local["redis"] else None
     mongo_port = next(ports) if local["mongo"] else None
     replica_ports = [next(ports) for _ in range(config.orderbook_replicas)]
     web_ports = [next(ports) for _ in range(web_replicas)]
     backing = tuple(port for port in (redis_port, mongo_port) if port)
+    metrics: dict[str, int] = {}  # program -> its /metrics port
+
+    def with_metrics(name: str) -> dict[str, str]:
+        metrics[name] = next(ports)
+        return {"METRICS_PORT": str(metrics[name])}
 
     stack: list[Program] = []
     if redis_port:
@@ -158,13 +163,14 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
         stack.append(Program("mongo", programs.mongo_command(mongo_port, layout.mongo), priority=10))
     for number, port in enumerate(replica_ports, start=1):
         stack.append(Program(f"orderbook-{number}", programs.orderbook_command(port),
-                             priority=30, wait_for=backing))
+                             priority=30, wait_for=backing, env=with_metrics(f"orderbook-{number}")))
     for name, module in programs.WORKERS:
-        stack.append(Program(name, programs.worker_command(module), priority=30, wait_for=backing))
+        stack.append(Program(name, programs.worker_command(module), priority=30, wait_for=backing,
+                             env=with_metrics(name)))
     for number, port in enumerate(web_ports, start=1):
         # Redis only: the web tier never touches MongoDB.
         stack.append(Program(f"web-{number}", programs.web_command(port, number), priority=30,
-                             wait_for=(redis_port,) if redis_port else ()))
+                             wait_for=(redis_port,) if redis_port else (), env=with_metrics(f"web-{number}")))
     conf = nginx.write_conf(layout.nginx, listen=f"127.0.0.1:{config.exchange_port}",
                             orderbook=[f"127.0.0.1:{port}" for port in replica_ports],
                             web=[f"127.0.0.1:{port}" for port in web_ports])
@@ -180,7 +186,7 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
         "PYTHONUNBUFFERED": "1",
     }
     chosen = {"nginx": config.exchange_port, "redis": redis_port, "mongo": mongo_port,
-              "orderbook": replica_ports, "web": web_ports}
+              "orderbook": replica_ports, "web": web_ports, "metrics": metrics}
     return stack, env, chosen
 
 
@@ -199,6 +205,8 @@ def banner(config: StackConfig, layout: Layout, stack: list[Program], env: dict,
         "  web        " + (", ".join(f"127.0.0.1:{port}" for port in chosen["web"]) or "none"),
         f"  programs   {names}",
         f"  logs       {layout.logs}/<program>.log",
+        f"  metrics    {len(chosen['metrics'])} /metrics endpoints, listed for Prometheus in "
+        f"{layout.run / 'prometheus-targets.json'}",
         f"  control    .venv/bin/supervisorctl -c {layout.run / 'supervisord.conf'} status",
         f"  ledger     REDIS_URL='{shown(env['REDIS_URL'])}' MONGO_URL='{shown(env['MONGO_URL'])}'"
         " .venv/bin/python -m ledger check",
@@ -218,7 +226,17 @@ def prepare(config: StackConfig, layout: Layout) -> tuple[Path, list[Program], d
     conf.write_text(supervisor.render(stack, run_dir=layout.run, log_dir=layout.logs))
     conf.chmod(0o600)  # it holds the control socket's password
     (layout.run / "ports.json").write_text(json.dumps(chosen, indent=2) + "\n")
+    (layout.run / "prometheus-targets.json").write_text(json.dumps(prometheus_targets(chosen["metrics"]), indent=2)
+                                                        + "\n")
     return conf, stack, env, chosen
+
+
+def prometheus_targets(metrics: dict[str, int]) -> list[dict]:
+    """Prometheus file-based service discovery: one group per job (orderbook-1 and -2 are one job)."""
+    jobs: dict[str, list[str]] = {}
+    for program, port in metrics.items():
+        jobs.setdefault(re.sub(r"-\d+$", "", program), []).append(f"127.0.0.1:{port}")
+    return [{"targets": targets, "labels": {"job": job}} for job, targets in jobs.items()]
 
 
 def supervisord_command(conf: Path) -> list[str]:

@@ -169,6 +169,10 @@ class Settings:
     log_level: str = "INFO"
     # GET /api/v1/healthz?deep=1 calls a kind of worker stale when its newest heartbeat is older.
     health_stale_s: int = 10
+    # This process's Prometheus /metrics port (None: no metrics endpoint), and the address it
+    # listens on (0.0.0.0 in a container, for a Prometheus in another).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -212,6 +216,8 @@ class Settings:
             log_format=_choice(env, "LOG_FORMAT", ("json", "text"), cls.log_format),
             log_level=_choice(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), cls.log_level),
             health_stale_s=_positive(env, "HEALTH_STALE_S", cls.health_stale_s),
+            metrics_port=_positive_or_off(env, "METRICS_PORT", cls.metrics_port),
+            metrics_host=env.get("METRICS_HOST") or cls.metrics_host,
             api_url=env.get("API_URL") or f"http://127.0.0.1:{_int(env, 'EXCHANGE_PORT', cls.exchange_port)}",
             bot_max_active=_int(env, "BOT_MAX_ACTIVE", cls.bot_max_active),
             bot_actions_per_minute=_int(env, "BOT_ACTIONS_PER_MINUTE", cls.bot_actions_per_minute),

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import redis
 
-from exchange import logs
+from exchange import logs, metrics
 from exchange.config import Settings
 from exchange.health import HEARTBEAT_S, Heartbeat
 
@@ -108,7 +108,9 @@ def heartbeat_loop(kind: str, last_pass: dict[str, float]) -> Loop:
 
 def run(worker: Worker) -> None:
     """bootstrap, the loops (one thread each) until SIGTERM or SIGINT, teardown; then exit."""
-    logs.configure(worker.name, Settings.from_env())
+    settings = Settings.from_env()
+    logs.configure(worker.name, settings)
+    metrics.serve(settings.metrics_port, settings.metrics_host)
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
     worker.bootstrap()

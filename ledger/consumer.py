@@ -21,6 +21,7 @@ import orjson
 import redis
 
 from exchange import keys
+from exchange.metrics import APPLIED_SEQUENCE
 from ledger.journal_worker import JournalWorker
 from ledger.record import JournalFault, LedgerOfRecord
 
@@ -75,6 +76,7 @@ class JournalConsumer(JournalWorker):
             return 0
         self.ledger.apply(self.symbol, [(entry_id, orjson.loads(fields[b"event"])) for entry_id, fields in entries])
         self.client.xack(self.stream, GROUP, *[entry_id for entry_id, _ in entries])
+        APPLIED_SEQUENCE.labels(self.symbol, "ledger_of_record").set(int(entries[-1][1][b"sequence"]))
         return len(entries)
 
     def _check_position(self) -> None:

@@ -5,6 +5,7 @@ import orjson
 import redis
 
 from exchange import keys
+from exchange.metrics import APPLIED_SEQUENCE
 from exchange.scripts import Scripts
 from ledger.journal_worker import JournalWorker
 from ledger.postings import encode_postings, group_by_account
@@ -38,4 +39,5 @@ class SymbolSettler(JournalWorker):
         # Its own round trip, after every account step is known applied (the accounts and
         # the cursor live in different slots, so no one script or transaction can hold both).
         self.client.set(keys.settled_cursor(self.symbol), entries[-1][0])
+        APPLIED_SEQUENCE.labels(self.symbol, "live_accounts").set(int(entries[-1][1][b"sequence"]))
         return len(entries)

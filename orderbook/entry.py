@@ -15,6 +15,7 @@ import redis
 
 from exchange import keys
 from exchange.config import Settings
+from exchange.metrics import ORDER_RESULTS, ORDER_SECONDS, ORDERS, RATE_LIMITED
 from exchange.money import CASH, MoneyError, collar_down, collar_up, format_cents, hold_needed, parse_cents
 from exchange.order_ids import new_order_id, order_id_symbol
 from exchange.scripts import Scripts
@@ -49,6 +50,15 @@ def refused_by_book(code: str) -> ApiError:
     return ApiError(status, code, message)
 
 
+def count_order(req: PlaceOrder, *, status: int, result: str) -> None:
+    """Metrics: one order answered (``status``: the HTTP status it got; 201/202 reached the book)."""
+    ORDER_RESULTS.labels(req.type, req.time_in_force, result).inc()
+    if status in (201, 202):
+        ORDERS.labels(req.type, req.time_in_force).inc()
+    elif status == 429:
+        RATE_LIMITED.labels("order").inc()
+
+
 def insufficient_funds(asset: str) -> ApiError:
     what = "cash (price × quantity + fees)" if asset == CASH else f"{asset} shares"
     return ApiError(422, "insufficient_funds", f"not enough available {what} for this order")
@@ -80,6 +90,17 @@ class OrderEntry:
     # ---- placing --------------------------------------------------------------------
 
     def place(self, user_id: str, req: PlaceOrder) -> tuple[int, dict]:
+        started = time.perf_counter()
+        try:
+            status, order = self._place(user_id, req)
+        except ApiError as error:
+            count_order(req, status=error.status, result=error.code)
+            raise
+        count_order(req, status=status, result=order["status"])
+        ORDER_SECONDS.observe(time.perf_counter() - started)
+        return status, order
+
+    def _place(self, user_id: str, req: PlaceOrder) -> tuple[int, dict]:
         placing = self.prepare(user_id, req, int(time.time() * 1000))
         answer = self.hold_all(user_id, [placing])[0]
         if isinstance(answer, ApiError):

@@ -4,6 +4,10 @@ Threads suit this service: a request spends most of its time waiting on Redis
 (the hold, the inbox, the reply), and one process's threads share one matcher
 cache per symbol. GUNICORN_WORKERS / GUNICORN_THREADS override the defaults.
 """
+import os
+import shutil
+import tempfile
+
 from exchange.config import Settings, signing_key
 
 _settings = Settings.from_env()
@@ -19,6 +23,34 @@ keepalive = 75
 accesslog = "-"
 logger_class = "orderbook.access_log.AccessLogger"
 graceful_timeout = 10
+
+
+# Metrics (exchange/metrics.py): the workers write their samples to a directory of this replica's
+# own, set before any worker imports prometheus-client; the master serves them summed.
+if _settings.metrics_port:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="exchange-metrics-")
+
+
+def when_ready(server) -> None:
+    if _settings.metrics_port:
+        # Not exchange.metrics: importing it here would give the master sample files of its own.
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(_settings.metrics_port, addr=_settings.metrics_host, registry=registry)
+
+
+def child_exit(server, worker) -> None:
+    if _settings.metrics_port:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if _settings.metrics_port:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def post_worker_init(worker) -> None:

@@ -24,6 +24,7 @@ from redis.exceptions import NoScriptError
 from exchange import keys
 from exchange.config import Settings
 from exchange.lease import Lease
+from exchange.metrics import BATCHES, COMMIT_SECONDS, FENCE_REFUSALS, JOURNAL_SEQUENCE
 from exchange.scripts import Scripts
 from exchange.streams import entry_order
 from orderbook.batch import BookRules, MatchedBatch
@@ -183,15 +184,21 @@ class SymbolMatcher:
         if none were there yet), or None if the fence or the sequence refused it."""
         if self.before_commit is not None:
             self.before_commit()
+        started = time.perf_counter()
         result, next_entries = self._call_commit(batch.writer.script_keys(), batch.writer.script_args(
             self.fence, batch.start_seq, batch.seq, last_entry_id, 0 if wait_ms else self.batch_max_commands),
             wait_ms)
+        if not wait_ms or next_entries:  # else the round trip also waited for commands to arrive
+            COMMIT_SECONDS.observe(time.perf_counter() - started)
         if not isinstance(result, list):  # b"stale_fence" or b"stale_seq"
             self.stale_commits += 1
+            FENCE_REFUSALS.labels(self.symbol).inc()
             return None  # our cache ran ahead of a book we could not write: it stays invalid
         self.cache.seq, self.cache.journal_id = batch.seq, result[1] or self.cache.journal_id
         self.cache.levels_stale = False
         self.batches += 1
+        BATCHES.labels(self.symbol).inc()
+        JOURNAL_SEQUENCE.labels(self.symbol).set(batch.seq)
         self.cursor = last_entry_id
         return next_entries
 

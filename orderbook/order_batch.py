@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 
-from orderbook.entry import OrderEntry, Placing
+from orderbook.entry import OrderEntry, Placing, count_order
 from orderbook.errors import ApiError, error_body
 from orderbook.schemas import PlaceOrder
 
@@ -27,7 +27,7 @@ from orderbook.schemas import PlaceOrder
 def place_batch(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | ApiError]) -> tuple[list[dict], dict]:
     """One answer per request, in order: the order as POST /orders shows it, or {"error": ...};
     and the response's headers: Retry-After when an order was over the order rate."""
-    answers: list[dict | ApiError | None] = [None] * len(requests)
+    answers: list[tuple[int, dict] | ApiError | None] = [None] * len(requests)  # (status, order) or refusal
     placings = _prepare(entry, user_id, requests, answers)
     holds = entry.hold_all(user_id, list(placings.values())) if placings else []
     queued: dict[int, Placing] = {}
@@ -54,9 +54,20 @@ def place_batch(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | Api
             placing.symbol, reply_to, lock_held, deadline)))
     for index, order_id in earlier.items():  # after the batch's own orders, which they may name
         answers[index] = _answer(lambda: entry.existing(user_id, order_id, deadline))
+    return _finish(requests, answers)
+
+
+def _finish(requests: list[PlaceOrder | ApiError], answers: list) -> tuple[list[dict], dict]:
+    """The answers' bodies, and Retry-After (the longest wait) if an order was over the order rate;
+    each order counted in the metrics as POST /orders counts it."""
+    for request, answer in zip(requests, answers):
+        if isinstance(request, PlaceOrder):
+            failed = isinstance(answer, ApiError)
+            count_order(request, status=answer.status if failed else answer[0],
+                        result=answer.code if failed else answer[1]["status"])
     waits = [int(a.headers["Retry-After"]) for a in answers if isinstance(a, ApiError) and "Retry-After" in a.headers]
     headers = {"Retry-After": str(max(waits))} if waits else {}
-    return [error_body(answer.code, answer.message) if isinstance(answer, ApiError) else answer
+    return [error_body(answer.code, answer.message) if isinstance(answer, ApiError) else answer[1]
             for answer in answers], headers
 
 
@@ -75,8 +86,8 @@ def _prepare(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | ApiErr
     return placings
 
 
-def _answer(place) -> dict | ApiError:
+def _answer(place) -> tuple[int, dict] | ApiError:
     try:
-        return place()[1]
+        return place()
     except ApiError as error:
         return error

@@ -19,6 +19,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from exchange import keys
+from exchange.metrics import RATE_LIMITED
 from exchange.config import Settings
 from orderbook.errors import ApiError
 from orderbook.services import token_check
@@ -44,6 +45,7 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
         return None
 
     def breached(limit) -> None:
+        RATE_LIMITED.labels("request").inc()
         # Retry-After without asking Redis when the window ends: its length is always enough.
         raise ApiError(429, "rate_limited", f"too many requests: the limit is {limit.limit}",
                        {"Retry-After": str(max(1, limit.limit.get_expiry()))})

@@ -41,6 +41,7 @@ class Stack:
     workers: list[Proc] = field(default_factory=list)
     servers: list[Proc] = field(default_factory=list)  # redis and SecantusDB, when started here
     nginx: Proc | None = None
+    metrics: dict[str, int] = field(default_factory=dict)  # process name -> its /metrics port
 
     @property
     def procs(self) -> list[Proc]:
@@ -115,10 +116,16 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
                      "HALT_MOVE_BPS": "", **(env or {})}
         stack.child_env = child_env
 
+        def with_metrics(name: str) -> dict:
+            """The stack's environment and a /metrics port of this process's own, as `make up` gives."""
+            stack.metrics[name] = free_port()
+            return {**child_env, "METRICS_PORT": str(stack.metrics[name])}
+
         for number in range(1, replicas + 1):
             replica_port = free_port()
             stack.replicas.append(Proc(programs.orderbook_command(replica_port), port=replica_port,
-                                       env=child_env, log_dir=logs, name=f"orderbook-{number}"))
+                                       env=with_metrics(f"orderbook-{number}"), log_dir=logs,
+                                       name=f"orderbook-{number}"))
         for replica in stack.replicas:
             wait_until_healthy(f"http://127.0.0.1:{replica.port}{programs.HEALTHZ_PATH}", replica)
 
@@ -126,11 +133,11 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
             for name, module in programs.WORKERS:
                 if workers is not True and name not in workers:
                     continue
-                stack.workers.append(Proc(programs.worker_command(module), env=child_env,
+                stack.workers.append(Proc(programs.worker_command(module), env=with_metrics(name),
                                           log_dir=logs, name=name))
 
         for number in range(1, web_replicas + 1):
-            stack.web.append(start_web(number, free_port(), child_env, logs))
+            stack.web.append(start_web(number, free_port(), with_metrics(f"web-{number}"), logs))
 
         conf = nginx.write_conf(work_dir / "nginx", listen=f"127.0.0.1:{port}",
                                 orderbook=[f"127.0.0.1:{replica.port}" for replica in stack.replicas],

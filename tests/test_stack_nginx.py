@@ -3,6 +3,7 @@ own command (`python -m devstack up`) starting and stopping cleanly."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
@@ -118,6 +119,21 @@ def test_devstack_up_serves_through_nginx_and_sigterm_leaves_nothing(tmp_path):
         order = requests.post(f"{base}/orders", json={"symbol": "KRYP", "side": "buy", "price": "1.00", "quantity": 1},
                               headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert order.status_code == 201 and order.json()["status"] == "new", order.text
+        # Prometheus finds every process's /metrics in one file-based service-discovery file.
+        groups = json.loads((tmp_path / "data" / "run" / "prometheus-targets.json").read_text())
+        assert {group["labels"]["job"] for group in groups} == {
+            "orderbook", "matcher", "ledger-worker", "ticker", "bot-runner", "web"}
+        for target in (target for group in groups for target in group["targets"]):
+            deadline = time.monotonic() + 30  # a worker may still be starting
+            while True:
+                try:
+                    scraped = requests.get(f"http://{target}/metrics", timeout=10)
+                    break
+                except requests.ConnectionError:
+                    assert time.monotonic() < deadline, f"{target} never served /metrics"
+                    time.sleep(0.25)
+            assert scraped.status_code == 200 and "exchange_" in scraped.text, target
+        assert "prometheus-targets.json" in output.read_text()  # the banner says where
         children = psutil.Process(up.pid).children(recursive=True)
         assert len(children) >= 6  # log listener, redis, mongo, 2 replicas (+ workers), nginx
         assert list((tmp_path / "data" / "redis").glob("appendonly*"))  # AOF on (a dir in Redis 7, a file in 6)

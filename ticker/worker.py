@@ -17,6 +17,7 @@ import redis
 from exchange import keys, mongo
 from exchange.config import Settings
 from exchange.lease import Lease
+from exchange.metrics import APPLIED_SEQUENCE
 from exchange.scripts import Scripts
 from exchange.worker import Loop, Worker, run
 from ticker.feed import LiveFeed
@@ -59,6 +60,7 @@ class SymbolTicker:
                 trades.append((event["time"], event["price"], event["quantity"]))
         if not self.store.roll(self.symbol, cursor, entries[-1][0], trades):
             return 0  # another replica applied this batch first
+        APPLIED_SEQUENCE.labels(self.symbol, "candles").set(int(entries[-1][1][b"sequence"]))
         if trades and self.feed is not None:
             live = self.store.live_minute(self.symbol)
             if live is not None:

@@ -17,6 +17,7 @@ from flask_socketio import ConnectionRefusedError, SocketIO, join_room, leave_ro
 
 from exchange import rooms
 from exchange.config import Settings
+from exchange.metrics import WEB_CLIENTS, WEB_SUBSCRIPTIONS
 from exchange.tokens import TokenError, Tokens
 from web import pages
 from web.feeds import Feeds
@@ -101,6 +102,7 @@ def _session_events(socketio: SocketIO, signed_in: SignedInSockets, emit_here, s
             raise ConnectionRefusedError(error.message, {"code": error.code, "message": error.message}) from None
         if user_id is not None:
             join_room(rooms.user(user_id))
+        WEB_CLIENTS.inc()
         emit_here("hello", {"replica": replica, "user_id": user_id, "symbols": list(settings.symbols)}, request.sid)
 
     @socketio.on("disconnect")
@@ -108,6 +110,7 @@ def _session_events(socketio: SocketIO, signed_in: SignedInSockets, emit_here, s
         if sent_by_the_client(socketio):
             return  # else the socket would leave the rechecks and keep its user's room
         signed_in.remove(request.sid)
+        WEB_CLIENTS.dec()
 
     @socketio.on_error_default
     def unexpected(error):
@@ -138,6 +141,7 @@ def _subscription_events(socketio: SocketIO, feeds: Feeds, emit_here, settings: 
             return
         symbol, channels = wanted
         for channel in channels:
+            WEB_SUBSCRIPTIONS.labels(channel).inc()
             if channel == "book":
                 feeds.by_symbol[symbol].subscribe(request.sid)  # snapshot, then updates
             else:

@@ -34,6 +34,7 @@ import redis
 from exchange import keys
 from exchange.scripts import source
 from exchange import rooms
+from exchange.metrics import WEB_RESYNCS
 from exchange.trading_status import TradingStatus
 from web import messages
 from web.levels import BUY, SELL, LevelBook, RestingOrder, changes_between, merge
@@ -178,6 +179,7 @@ class BookFeed:
         """Start again from the book as it is now in Redis (entries were trimmed before
         this replica read them, or following them failed), and send clients the
         difference from the levels they were last sent."""
+        WEB_RESYNCS.labels(self.symbol).inc()
         fresh, last_id = self.load()
         changes = changes_between(self.shown, fresh)
         self.reloads += 1

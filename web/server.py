@@ -19,7 +19,7 @@ import logging  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
-from exchange import logs  # noqa: E402
+from exchange import logs, metrics  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 log = logging.getLogger("web.server")
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     current = settings()
     logs.configure(f"web-{args.replica}", current)
+    metrics.serve(current.metrics_port, current.metrics_host)
     web = create_app(current, replica=args.replica)
     web.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

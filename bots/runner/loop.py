@@ -31,6 +31,7 @@ from bots.runner.budget import ActionBudget
 from bots.store import WAITING, BotStore, client_order_id, now_ms, stored_rule
 from exchange import mongo
 from exchange.config import Settings
+from exchange.metrics import BOT_ACTIONS
 from exchange.tokens import Tokens
 from exchange.worker import Loop, Worker, run
 from ledger.accounts import Accounts
@@ -162,13 +163,16 @@ class Runner:
             except ApiError as error:
                 record["error"] = {"status": error.status, "code": error.code, "message": error.message}
                 if is_transient(error):
+                    BOT_ACTIONS.labels("retry").inc()
                     log.warning("bot %s step %d action %d: %s; retrying next pass", bot_id, number, index, error)
                     return taken
+                BOT_ACTIONS.labels("refused").inc()
                 log.info("bot %s step %d action %d refused: %s", bot_id, number, index, error)
                 self.store.fail(bot_id, number, claim, record)
                 self.claims.pop(bot_id, None)
                 return taken
             taken += 1
+            BOT_ACTIONS.labels("done").inc()
             if not self.store.acted(bot_id, number, index, claim, record):
                 self.claims.pop(bot_id, None)  # stopped by its owner, or claimed by another runner
                 return taken
