@@ -18,6 +18,7 @@ from exchange.config import Settings
 from exchange.valuation import Holdings
 from exchange.money import format_cents, parse_cents
 from tests.stack import start_stack
+from tests.test_metrics import scrape, total
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "swarm test password"
@@ -89,6 +90,10 @@ def test_a_30_second_swarm_trades_every_symbol_and_the_books_balance(stack, tmp_
 
     checked = ledger_check(stack)
     assert checked.returncode == 0 and "ledger check: OK" in checked.stdout, checked.stdout + checked.stderr
+
+    # The API replicas' metrics counted every order the swarm placed (and the four above).
+    api = [scrape(port) for name, port in stack.metrics.items() if name.startswith("orderbook")]
+    assert sum(total(samples, "exchange_orders_total") for samples in api) == totals["orders_placed"] + 4
 
     # Σ mark-to-market over every account (house included) = what was issued, at the last prices.
     board = alice.leaderboard(limit=10_000)
