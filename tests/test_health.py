@@ -11,6 +11,7 @@ import requests
 
 from devstack.procs import free_port
 from exchange.health import KINDS
+from tests.polling import wait_for
 from tests.stack import start_stack
 
 STALE_S = 2
@@ -20,16 +21,6 @@ NOWHERE_MONGO = "mongodb://127.0.0.1:{port}/?directConnection=true"
 def deep_health(stack) -> tuple[int, dict]:
     answer = requests.get(f"{stack.base_url}/api/v1/healthz?deep=1", timeout=10)
     return answer.status_code, answer.json()
-
-
-def wait_for(found, what: str, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = found()
-        if value:
-            return value
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
 
 
 def test_deep_health_reports_every_worker_and_degrades_while_one_is_stale():

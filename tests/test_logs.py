@@ -6,13 +6,13 @@ import io
 import json
 import logging
 import re
-import time
 
 import pytest
 import requests
 
 from exchange import logs
 from exchange.config import Settings
+from tests.polling import wait_for
 from tests.stack import start_stack
 
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")
@@ -58,16 +58,6 @@ def test_the_log_settings_are_checked():
 def stack():
     with start_stack(replicas=1, web_replicas=1) as running:  # every kind of process
         yield running
-
-
-def wait_for(found, what: str, timeout: float = 10):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = found()
-        if value:
-            return value
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def test_one_request_id_in_nginx_gunicorn_and_the_answer(stack):

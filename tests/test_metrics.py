@@ -3,13 +3,13 @@ gunicorn workers each, multiprocess mode) add up to what was done; lag is a subt
 returns to 0 once the workers catch up."""
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 
 import requests
 import socketio
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.polling import wait_for
 from tests.stack import start_stack
 
 ORDERS = 12
@@ -28,16 +28,6 @@ def scrape(port: int) -> dict[str, list]:
 
 def total(samples: dict[str, list], name: str, **labels) -> float:
     return sum(value for found, value in samples.get(name, []) if labels.items() <= found.items())
-
-
-def wait_for(found, what: str, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = found()
-        if value:
-            return value
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
 
 
 def test_every_process_counts_what_it_did():
