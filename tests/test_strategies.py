@@ -206,6 +206,26 @@ def test_maker_quotes_in_one_batch_and_backs_off_when_part_of_it_is_rate_limited
     assert mm.stats.errors["rate_limited"] == 1 and mm.backoff_until == now[0] + 1.0
 
 
+def test_maker_tracks_quotes_answered_pending():
+    """Past ORDER_WAIT_MS a batch answers an order {"order_id", "status": "pending", ...} with no
+    side: the maker still tracks it (and counts its fills once they show)."""
+    client = FakeClient()
+    mm = maker(client)
+    answered = []
+
+    def place_orders(orders):
+        answered.extend(client.place_order(**order) for order in orders)
+        return [{"order_id": order["order_id"], "client_order_id": None, "symbol": order["symbol"],
+                 "status": "pending", "message": "accepted; matching is still in progress"} for order in answered]
+    client.place_orders = place_orders
+    assert mm.play_round() and mm.backoff_until == 0
+    assert set(mm.working) == {order["order_id"] for order in answered} and len(answered) == 6
+    bid = next(order for order in answered if order["side"] == "buy")
+    client.fill(bid["order_id"], 2)
+    mm.sync_working()
+    assert mm.position == 2
+
+
 def test_maker_backs_off_when_rate_limited_and_recovers():
     now = [100.0]
     client = FakeClient()

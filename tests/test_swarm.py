@@ -144,6 +144,7 @@ def test_a_signal_stops_the_swarm_and_leaves_no_open_orders(stack, tmp_path, sig
         if swarm.poll() is None:
             swarm.kill()
             swarm.wait()
+        swarm.stdout.close()  # a failed wait above must not leave the pipe for the next test's GC
     assert swarm.returncode == 0, err_path.read_text()[-4000:]
     report = json.loads(out)
     assert report["totals"]["stopped_by"] == signum.name and report["totals"]["duration_s"] < 300

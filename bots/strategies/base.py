@@ -122,7 +122,7 @@ class Strategy:
             bodies = [{"symbol": self.symbol, "side": side, "type": "limit", "quantity": quantity,
                        "price": format_cents(price), "time_in_force": "GTC", "post_only": post_only}
                       for side, quantity, price in quotes[first:first + BATCH_ORDERS]]
-            for answer in self.api.place_orders(bodies):
+            for body, answer in zip(bodies, self.api.place_orders(bodies)):
                 error = answer.get("error")
                 if error is not None and error["code"] in BACK_OFF_CODES:
                     overload = overload or ApiError(200, error["code"], error["message"])  # answered in a 200
@@ -131,7 +131,7 @@ class Strategy:
                 if error is not None:
                     continue
                 self.stats.orders_placed += 1
-                self.working[answer["order_id"]] = (answer["side"], 0)
+                self.working[answer["order_id"]] = (body["side"], 0)  # a pending answer shows no side
                 self.track(answer)
                 placed.append(answer)
         if overload is not None:
