@@ -3,7 +3,8 @@
 Each submitter is a process calling the order-entry library exactly as the API
 does (hold, inbox, match under the Redlock, reply). Printed beside it: the
 rate of a trivial EVALSHA from the same number of clients on the same Redis,
-measured in the same run. Targets: >= 10,000 orders/s and >= 0.15 x EVAL rate.
+measured in the same run. The goal is a ratio to it: >= 0.25 x the EVAL rate (machines
+differ by 3x or more, so no absolute figure is a goal).
 
     python bench/engine.py [--seconds 10] [--submitters 8]
 """
@@ -117,8 +118,7 @@ def main() -> None:
                                             for name, cpu in per_order_us.items()))
         print(f"baseline: {eval_rate:,.0f} trivial EVALSHA/s from {args.submitters} clients on the same Redis")
         ratio = rate / eval_rate
-        print(f"ratio: {ratio:.3f} x EVAL rate (target >= 0.15); "
-              f"absolute target >= 10,000 orders/s: {'met' if rate >= 10_000 else 'NOT met'}")
+        print(f"ratio: {ratio:.3f} x EVAL rate (goal >= 0.25: {'met' if ratio >= 0.25 else 'NOT met'})")
     finally:
         server.stop()
 
