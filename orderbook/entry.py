@@ -75,8 +75,6 @@ class Placing:
     refusal: ApiError | None = None
 
 
-
-
 class OrderEntry:
     def __init__(self, settings: Settings, client: redis.Redis, accounts: Accounts, scripts: Scripts):
         self.settings = settings

@@ -77,9 +77,10 @@ def _prepare(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | ApiErr
     now_ms = int(time.time() * 1000)
     placings = {}
     for index, request in enumerate(requests):
+        if isinstance(request, ApiError):  # malformed: refused by its validation
+            answers[index] = request
+            continue
         try:
-            if isinstance(request, ApiError):
-                raise request
             placings[index] = entry.prepare(user_id, request, now_ms)
         except ApiError as error:
             answers[index] = error

@@ -24,6 +24,7 @@ import requests
 
 from exchange.order_ids import new_order_id
 from tests.stack import start_stack
+from tests.polling import wait_for as wait_until
 
 API = "/api/v1"
 SHARED_CID = "both-users-send-this-id"
@@ -111,16 +112,6 @@ def add_bots(stack, who: Trader) -> None:
         assert created.status_code == 201, created.text
         who.bots[status] = created.json()["bot_id"]
     assert call(stack, "DELETE /api/v1/bots/<bot_id>", who, bot_id=who.bots["stopped"]).status_code == 200
-
-
-def wait_until(predicate, what: str, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def balances(stack, who: Trader) -> dict:

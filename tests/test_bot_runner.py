@@ -16,6 +16,7 @@ from bots.runner.budget import ActionBudget
 from devstack import programs
 from devstack.procs import Proc
 from tests.stack import start_stack
+from tests.polling import wait_for
 
 ACTIONS_PER_MINUTE = 4
 
@@ -43,16 +44,6 @@ def trade(seller: ExchangeClient, buyer: ExchangeClient, symbol: str, price: str
     seller.place_order(symbol, "sell", quantity, price=price)
     order = buyer.place_order(symbol, "buy", quantity, price=price)
     assert order["filled_quantity"] == quantity, order
-
-
-def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def runner_passes(stack, count: int = 10) -> None:

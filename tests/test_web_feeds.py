@@ -7,7 +7,6 @@ client that subscribes midway and after the journal was trimmed under the feed.
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 
 import orjson
@@ -23,6 +22,7 @@ from tests.test_matcher_redis import SYMBOL, enqueue, stream
 from exchange import rooms
 from web import messages
 from web.feeds import BookFeed
+from tests.polling import wait_for as wait_until
 
 
 class Client:
@@ -191,13 +191,6 @@ def running(feed: BookFeed):
     finally:
         feed.stopping.set()
         thread.join(timeout=10)
-
-
-def wait_until(predicate, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_a_reload_that_fails_midway_still_leaves_clients_with_the_rest_book(redis_client):
