@@ -26,6 +26,7 @@ from common import tree_cpu_s  # (importing common puts the project on sys.path)
 import requests
 
 from devstack import nginx, programs
+from exchange.config import Settings
 from devstack.procs import Proc, free_port, start_redis
 from tests.stack import start_stack
 
@@ -58,9 +59,14 @@ def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict 
 
 def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = False,
                    rate_limits: bool = False) -> dict:
-    """``rate_limits``: the request and order limits as `make up` has them; else off."""
+    """``rate_limits``: the request and order limits, price band and circuit breaker as `make up`
+    has them (the test stack turns all of them off); else every limit off."""
     env = {"STARTING_CASH": "100000000.00", "STARTING_SHARES": "100000000"}
-    if not rate_limits:
+    if rate_limits:
+        defaults = Settings()
+        env.update(PRICE_BAND_BPS=str(defaults.price_band_bps), HALT_MOVE_BPS=str(defaults.halt_move_bps),
+                   ORDER_RATE_LIMIT=f"{defaults.order_rate.per_window}/second", RATE_LIMIT=defaults.rate_limit)
+    else:
         env.update(RATE_LIMIT="", ORDER_RATE_LIMIT="")
     with start_stack(replicas=args.replicas, env=env, workers=workers) as stack:
         tokens = []
@@ -129,7 +135,7 @@ def main() -> None:
     full = measure_orders(args, True)
     as_run = measure_orders(args, True, rate_limits=True)
     for label, run in (("http orders", orders), ("  whole stack (+ ledger, ticker, bot runner)", full),
-                       ("  whole stack with make up's rate limits", as_run)):
+                       ("  whole stack as make up runs it (rate limits, band, breaker)", as_run)):
         print(f"{label}: {run['rps']:,.0f} orders/s ({run['rps'] / ceiling['rps']:.2f} x ceiling), "
               f"p50 {run['p50']:.1f} ms, p99 {run['p99']:.1f} ms ({run['requests']:,} requests, "
               f"{run['errors']} non-2xx; last trade {run['last']}, sequence {run['sequence']:,})")
