@@ -192,6 +192,17 @@ def ledger_lease(symbol: str) -> str:
     return f"{_sym(symbol)}:ledger-lease"
 
 
+def archived_cursor(symbol: str) -> str:
+    """Id of the last journal entry the archive (MongoDB ``events``) holds: retention trims
+    nothing after it."""
+    return f"{_sym(symbol)}:archived"
+
+
+def archive_lease(symbol: str) -> str:
+    """Lease of the worker copying the symbol's journal to the archive."""
+    return f"{_sym(symbol)}:archive-lease"
+
+
 # ---- candles (ticker) -----------------------------------------------------------------
 
 def live_candle(symbol: str, interval: str) -> str:

@@ -18,6 +18,10 @@ TRADES = "trades"      # {_id: trade_id, symbol, sequence, price, quantity, buye
 FILLS = "fills"        # {_id: trade_id:side, user_id, order_id, symbol, side, price, quantity, fee, liquidity}
 CANDLES = "candles"    # {_id: "SYM:start", symbol, start, open, high, low, close, volume, trades}: closed minutes
 CURSORS = "ledger_cursors"  # {_id: symbol, sequence, epoch, entry_id}: the last journal event the ledger applied
+# A run of one symbol's consecutive journal events (at most ARCHIVE_BUCKET_EVENTS), archived once:
+# {_id: "SYM:epoch:first_sequence", symbol, epoch, first_sequence, last_sequence, first_time,
+#  last_time, last_entry_id, events: [event, ...]}
+EVENTS = "events"
 BOTS = "bots"          # {_id: bot_id, owner_id, name, rule, status, step, action_index, claim, last_action, ...}
 BOT_SLOTS = "bot_slots"  # {_id: "owner:n", owner_id, slot: n, bot_id, taken}: a place under BOT_MAX_ACTIVE
 
@@ -82,6 +86,8 @@ def ensure_indexes(db: Database) -> None:
     db[USERS].create_index([("username", ASCENDING)], unique=True, name="username_unique")
     db[CANDLES].create_index([("symbol", ASCENDING), ("start", ASCENDING)], name="candles_by_time")
     db[FILLS].create_index([("user_id", ASCENDING), ("time", DESCENDING)], name="fills_by_user")
+    db[EVENTS].create_index([("symbol", ASCENDING), ("epoch", DESCENDING), ("first_sequence", DESCENDING)],
+                            name="events_by_sequence")
     db[BOTS].create_index([("owner_id", ASCENDING), ("created", ASCENDING)], name="bots_by_owner")
     db[BOTS].create_index([("status", ASCENDING)], name="bots_by_status")
     db[BOT_SLOTS].create_index([("owner_id", ASCENDING)], name="bot_slots_by_owner")

@@ -10,7 +10,8 @@ from pathlib import Path
 import redis
 
 LUA_DIR = Path(__file__).with_name("lua")
-NAMES = ("begin_batch", "commit_batch", "place_hold", "apply_account", "book_snapshot", "roll_candles")
+NAMES = ("begin_batch", "commit_batch", "place_hold", "apply_account", "book_snapshot", "book_orders",
+         "roll_candles")
 
 
 def source(name: str) -> str:

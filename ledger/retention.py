@@ -1,8 +1,9 @@
 """Journal retention: trim a symbol's event stream behind its slowest consumer.
 
-Every consumer keeps its own position: live settlement and the ticker a cursor
-key, the ledger of record its consumer group (acknowledged, or the oldest entry
-still pending). Entries every one of them has passed, and older than the
+Every consumer keeps its own position: live settlement, the ticker and the
+archive a cursor key, the ledger of record its consumer group (acknowledged, or
+the oldest entry still pending). So nothing leaves Redis before MongoDB's
+``events`` holds it (ledger/archive.py). Entries every one of them has passed, and older than the
 retention period (recent history stays for a matcher catching up and for
 readers of recent events), are dropped. A consumer that never started holds
 everything back.
@@ -27,7 +28,8 @@ def trim_point(client: redis.Redis, symbol: str, retention_ms: int = RETENTION_M
     if not client.exists(stream):
         return None
     groups = [g for g in client.xinfo_groups(stream) if g["name"] in (GROUP, GROUP.encode())]
-    cursors = [client.get(keys.settled_cursor(symbol)), client.get(keys.ticker_cursor(symbol))]
+    cursors = [client.get(keys.settled_cursor(symbol)), client.get(keys.ticker_cursor(symbol)),
+               client.get(keys.archived_cursor(symbol))]
     if not groups or None in cursors:
         return None
     pending = client.xpending(stream, GROUP)

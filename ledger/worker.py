@@ -1,9 +1,10 @@
 """Settlement worker: ``python -m ledger.worker``.
 
-Three loops (``exchange.worker``), one thread each, so a slow MongoDB never
+Four loops (``exchange.worker``), one thread each, so a slow MongoDB never
 delays live balances:
   live:        for each symbol, apply the journal to the live Redis accounts;
   record:      for each symbol, feed the journal to the ledger of record in MongoDB;
+  archive:     for each symbol, copy the journal to MongoDB's events (ledger/archive.py);
   maintenance: every MAINTENANCE_INTERVAL_S, void holds whose order never
                reached a book (ledger/reconcile.py) and trim each journal behind
                its slowest reader (ledger/retention.py).
@@ -23,6 +24,7 @@ from exchange.config import Settings
 from exchange.scripts import Scripts
 from exchange.worker import Loop, Worker, run
 from ledger import retention
+from ledger.archive import JournalArchiver
 from ledger.consumer import JournalConsumer
 from ledger.reconcile import void_orphan_holds
 from ledger.record import LedgerOfRecord
@@ -30,6 +32,7 @@ from ledger.live_settlement import SettlementFailed, SymbolSettler
 
 log = logging.getLogger("ledger.worker")
 IDLE_SLEEP_S = 0.02
+ARCHIVE_IDLE_S = 0.2  # buckets wait up to a second for company anyway
 MAINTENANCE_INTERVAL_S = 30.0
 
 
@@ -46,6 +49,7 @@ class LedgerWorker(Worker):
         consumer_name = f"{socket.gethostname()}-{os.getpid()}"
         self.settlers = [SymbolSettler(self.redis, s, scripts) for s in settings.symbols]
         self.consumers = [JournalConsumer(self.redis, s, ledger, consumer_name) for s in settings.symbols]
+        self.archivers = [JournalArchiver(self.redis, s, db) for s in settings.symbols]
         self.failed_until: dict[str, float] = {}  # symbol -> when its live settlement is tried again
 
     def loops(self) -> dict[str, Loop]:
@@ -53,6 +57,7 @@ class LedgerWorker(Worker):
             "live": Loop(self.settle_live, idle_s=IDLE_SLEEP_S),
             # a MongoDB outage must not stop live settlement: its own loop, retried
             "record": Loop(self.settle_record, idle_s=IDLE_SLEEP_S, retry_on=(Exception,)),
+            "archive": Loop(self.archive, idle_s=ARCHIVE_IDLE_S, retry_on=(Exception,)),
             "maintenance": Loop(self.maintain, every_s=lambda: MAINTENANCE_INTERVAL_S, retry_on=(Exception,),
                                 first_after_s=MAINTENANCE_INTERVAL_S),
         }
@@ -74,6 +79,9 @@ class LedgerWorker(Worker):
     def settle_record(self) -> int:
         return sum(consumer.run_once() for consumer in self.consumers)
 
+    def archive(self) -> int:
+        return sum(archiver.run_once() for archiver in self.archivers)
+
     def maintain(self) -> int:
         """Void holds whose order never reached a book, and trim each journal behind its readers."""
         for line in void_orphan_holds(self.redis, self.settings, wait_s=1.0):
@@ -81,7 +89,7 @@ class LedgerWorker(Worker):
         return sum(retention.trim(self.redis, symbol) for symbol in self.settings.symbols)
 
     def teardown(self) -> None:
-        for walker in (*self.settlers, *self.consumers):
+        for walker in (*self.settlers, *self.consumers, *self.archivers):
             walker.stop()  # hand the symbols over at once instead of when the leases expire
 
 

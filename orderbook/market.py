@@ -11,6 +11,8 @@ from exchange.money import CASH_LABEL, format_price
 from exchange.scripts import Scripts
 from exchange.trading_status import TradingStatus
 from orderbook import views
+from orderbook.book_hash import RestingLine, book_hash
+from orderbook.model import Side
 
 SYMBOL_NAMES = {"KRYP": "Kryptonite", "ADAM": "Adamantium", "PUPS": "Puppies"}
 
@@ -43,8 +45,25 @@ class MarketData:
         seq, bids, asks = book_levels(self.scripts, symbol, depth)
         return {"symbol": symbol, "sequence": seq, "bids": views.levels(bids), "asks": views.levels(asks)}
 
+    def state_hash(self, symbol: str) -> dict:
+        """``{symbol, sequence, hash}`` of the live book (orderbook/book_hash.py), read atomically."""
+        seq, bids, asks = self.scripts.book_orders(
+            keys=[keys.seq(symbol), keys.bids(symbol), keys.asks(symbol), keys.orders(symbol)])
+        lines = [*resting_lines(Side.BUY, bids), *resting_lines(Side.SELL, asks)]
+        return {"symbol": symbol, "sequence": int(seq), "hash": book_hash(lines)}
+
     def trades(self, symbol: str, limit: int) -> list[dict]:
         raw = self.client.lrange(keys.trades(symbol), 0, limit - 1)
         return [{"trade_id": t["trade_id"], "price": format_price(t["price"]), "quantity": t["quantity"],
                  "time": t["time"], "taker_side": t["taker_side"], "sequence": t["sequence"]}
                 for t in map(orjson.loads, raw)]
+
+
+def resting_lines(side: Side, flat: list[bytes]) -> list[RestingLine]:
+    """book_orders.lua's {member, state, ...} of one side as the hash's lines, best first."""
+    lines = []
+    for member, raw in zip(flat[::2], flat[1::2]):
+        priority, order_id = member.decode().split(":", 1)
+        state = orjson.loads(raw)  # a member without a state would be a corrupt book: let it fail loudly
+        lines.append(RestingLine(side, state["price"], int(priority), order_id, state["remaining_quantity"]))
+    return lines

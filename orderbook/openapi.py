@@ -63,6 +63,9 @@ ROUTES = {
     "/holdings/{symbol}/{user_id}": {"get": Operation("My shares of a symbol (own account only)", authenticated=True)},
     "/symbols": {"get": Operation("Listed symbols")},
     "/book/{symbol}": {"get": Operation("Aggregated L2 book with its sequence", query=BookQuery)},
+    "/book/{symbol}/hash": {"get": Operation(
+        "{symbol, sequence, hash}: the SHA-256 of every resting order (orderbook/book_hash.py), read atomically; "
+        "`python -m orderbook replay SYMBOL --to-sequence N` gives the same from the archived journal")},
     "/ticker/{symbol}": {"get": Operation("Best bid/ask, spread, mid, last, sequence")},
     "/candles/{symbol}": {"get": Operation("OHLCV candles, oldest first", query=CandleQuery)},
     "/trades/{symbol}": {"get": Operation("Recent trades, newest first", query=TradesQuery)},

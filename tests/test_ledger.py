@@ -122,13 +122,18 @@ def test_journal_is_trimmed_only_behind_every_consumer_and_the_retention_period(
     redis_client.set(keys.settled_cursor("KRYP"), ids[8])  # live settlement is at 9
     assert retention.trim(redis_client, "KRYP", now_ms=now) == 0  # the ticker never started
     redis_client.set(keys.ticker_cursor("KRYP"), ids[4])  # the ticker is the slowest, at 5
+    assert retention.trim(redis_client, "KRYP", now_ms=now) == 0  # the archive never started
+    redis_client.set(keys.archived_cursor("KRYP"), ids[5])  # MongoDB's events hold 1-6
     assert retention.trim(redis_client, "KRYP", retention_ms=5, now_ms=1011) == 4  # entries 1-4 go
     assert redis_client.xlen(stream) == 6
     assert retention.trim(redis_client, "KRYP", now_ms=now) == 0  # entry 5 stays: the ticker reads after it
     assert retention.trim(redis_client, "KRYP", retention_ms=3_600_000, now_ms=1_000_000) == 0  # too recent
     redis_client.set(keys.ticker_cursor("KRYP"), ids[9])
+    assert retention.trim(redis_client, "KRYP", now_ms=now) == 1  # entry 5 goes: the archive holds it
+    assert redis_client.xrange(stream)[0][0] == ids[5]  # the archive's last entry stays, as every cursor's
+    redis_client.set(keys.archived_cursor("KRYP"), ids[9])
     redis_client.xreadgroup(GROUP, "c1", {stream: ">"}, count=2)  # entries 8 and 9 delivered, not acknowledged
-    assert retention.trim(redis_client, "KRYP", now_ms=now) == 3  # down to the oldest pending entry, 8
+    assert retention.trim(redis_client, "KRYP", now_ms=now) == 2  # down to the oldest pending entry, 8
     assert redis_client.xrange(stream)[0][0] == ids[7]
 
 

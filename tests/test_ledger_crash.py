@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+import orjson
 import pytest
 import redis
 import requests
@@ -15,6 +16,8 @@ import requests
 from devstack import programs
 from devstack.procs import ROOT, Proc
 from exchange import keys, mongo
+from ledger.archive import archived_position
+from tests.polling import wait_for
 from tests.stack import start_stack
 
 SYMBOLS = ("KRYP", "ADAM", "PUPS")
@@ -93,7 +96,20 @@ def test_settlement_worker_killed_ten_times_under_load_settles_every_trade_once(
         assert trades > 20
         assert db[mongo.TRADES].count_documents({}) == trades  # every trade settled exactly once
         assert db[mongo.FILLS].count_documents({}) == 2 * trades
+        assert_archive_holds_the_journal_once(client, db)
         mongo.close_all()
+
+
+def assert_archive_holds_the_journal_once(client: redis.Redis, db) -> None:
+    """The worker archives as it settles: killed mid-archive, it neither lost nor doubled an event."""
+    def caught_up() -> bool:
+        return all(archived_position(db, s).sequence == int(client.get(keys.seq(s)) or 0) for s in SYMBOLS)
+
+    wait_for(caught_up, timeout=30, what="the archive to catch up with the journal")
+    for symbol in SYMBOLS:
+        journal = [orjson.loads(fields[b"event"]) for _id, fields in client.xrange(keys.events(symbol))]
+        buckets = db[mongo.EVENTS].find({"symbol": symbol}).sort("first_sequence", 1)
+        assert [event for bucket in buckets for event in bucket["events"]] == journal
 
 
 @pytest.mark.timeout(300)

@@ -35,6 +35,13 @@ def book(symbol: str):
     return jsonify(services().market.book(symbol, parse_query(BookQuery).depth))
 
 
+@bp.get("/book/<symbol>/hash")
+def book_hash(symbol: str):
+    """The live book's state hash: a replay of the archived journal to the same sequence gives the same."""
+    symbol = listed_symbol(symbol, services().settings.symbols)
+    return jsonify(services().market.state_hash(symbol))
+
+
 @bp.get("/ticker/<symbol>")
 def ticker(symbol: str):
     symbol = listed_symbol(symbol, services().settings.symbols)

@@ -1,0 +1,113 @@
+"""Rebuild a symbol's book from its archived journal (MongoDB ``events``), with no Redis.
+
+The journal records what happened, so a replay folds events; it never matches
+again. Each event must continue the one before (gap-free sequences) and agree
+with the book it finds: a trade's maker must be resting with the remaining
+quantity the trade says it leaves, an amend or a fill must find its order. A
+journal that does not agree raises ``ReplayMismatch`` at that sequence.
+
+``JournalReplay`` is pure (events in, book out); ``replay_archive`` feeds it
+from MongoDB one bucket at a time, so memory follows the book, not the history.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pymongo.database import Database
+
+from exchange import mongo
+from orderbook.book import OrderBook
+from orderbook.book_hash import book_hash, book_lines
+from orderbook.model import RestingOrder, Side
+
+
+class ReplayMismatch(Exception):
+    """The journal does not continue, or does not agree with, the book replayed so far."""
+
+
+class JournalReplay:
+    def __init__(self, symbol: str):
+        self.symbol = symbol
+        self.book = OrderBook()
+        self.epoch: int | None = None
+        self.sequence = 0  # the last event applied
+        self.halted = False
+        self.last_price: int | None = None
+        self.accepted: dict[str, tuple[int, int]] = {}  # order id -> (priority, quantity): not yet rested or done
+
+    def apply(self, event: dict) -> None:
+        sequence = event["sequence"]
+        if self.epoch is not None and (event["epoch"] != self.epoch or sequence != self.sequence + 1):
+            raise ReplayMismatch(f"{self.symbol}: event {event['epoch']}/{sequence} does not follow "
+                                 f"{self.epoch}/{self.sequence}")
+        handler = getattr(self, "_" + event["type"], None)
+        if handler is not None:  # command_rejected and voided change no book
+            handler(event)
+        self.epoch, self.sequence = event["epoch"], sequence
+
+    def state_hash(self) -> dict:
+        """``{symbol, sequence, hash}``, as ``GET /api/v1/book/{symbol}/hash`` answers it."""
+        return {"symbol": self.symbol, "sequence": self.sequence, "hash": book_hash(book_lines(self.book))}
+
+    # ---- one method per event kind that changes the book -------------------------------
+
+    def _accepted(self, event: dict) -> None:
+        self.accepted[event["order_id"]] = (event["sequence"], event["quantity"])
+
+    def _rested(self, event: dict) -> None:
+        order_id = event["order_id"]
+        if order_id not in self.accepted:
+            raise ReplayMismatch(f"{self.symbol} {event['sequence']}: {order_id} rests, never accepted")
+        priority, quantity = self.accepted.pop(order_id)
+        self.book.load(RestingOrder(order_id, event["user_id"], Side(event["side"]), event["price"], quantity,
+                                    event["remaining"], priority))
+
+    def _trade(self, event: dict) -> None:
+        maker = self.book.get(event["maker_order_id"])
+        if maker is None or maker.remaining - event["quantity"] != event["maker_remaining"]:
+            raise ReplayMismatch(f"{self.symbol} {event['sequence']}: the trade's maker {event['maker_order_id']} "
+                                 f"is not resting with {event['maker_remaining'] + event['quantity']} left")
+        self.book.resize(maker.order_id, maker.quantity, event["maker_remaining"])
+        self.last_price = event["price"]
+
+    def _amended(self, event: dict) -> None:
+        if self.book.get(event["order_id"]) is None:
+            raise ReplayMismatch(f"{self.symbol} {event['sequence']}: amended {event['order_id']} is not resting")
+        self.book.resize(event["order_id"], event["quantity"], event["remaining"])
+
+    def _done(self, event: dict) -> None:
+        self.book.discard(event["order_id"])
+        self.accepted.pop(event["order_id"], None)
+
+    def _halted(self, _event: dict) -> None:
+        self.halted = True
+
+    def _resumed(self, _event: dict) -> None:
+        self.halted = False
+
+
+def archived_events(db: Database, symbol: str, epoch: int | None = None) -> Iterator[dict]:
+    """The symbol's archived events of ``epoch`` (default: the newest), in sequence order."""
+    if epoch is None:
+        newest = db[mongo.EVENTS].find_one({"symbol": symbol}, {"epoch": 1}, sort=[("epoch", -1)])
+        if newest is None:
+            return
+        epoch = newest["epoch"]
+    buckets = db[mongo.EVENTS].find({"symbol": symbol, "epoch": epoch}, batch_size=20).sort("first_sequence", 1)
+    for bucket in buckets:
+        yield from bucket["events"]
+
+
+def replay_archive(db: Database, symbol: str, *, to_sequence: int | None = None,
+                   epoch: int | None = None) -> JournalReplay:
+    """The book as the archive leaves it at ``to_sequence`` (default: its last event)."""
+    replay = JournalReplay(symbol)
+    for event in archived_events(db, symbol, epoch):
+        if to_sequence is not None and event["sequence"] > to_sequence:
+            break
+        if replay.epoch is None and event["sequence"] != 1:
+            raise ReplayMismatch(f"{symbol}: the archive starts at sequence {event['sequence']}, not 1")
+        replay.apply(event)
+    if to_sequence is not None and replay.sequence < to_sequence:
+        raise ReplayMismatch(f"{symbol}: the archive ends at sequence {replay.sequence}, before {to_sequence}")
+    return replay
