@@ -48,10 +48,14 @@ def place_batch(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | Api
     reply_tos = entry.submitter.append_all(commands, also=record_orders) if commands else []
     # One wait for the whole batch: past it, what has no reply yet is answered pending.
     deadline = time.monotonic() + entry.settings.order_wait_ms / 1000
+    awaited: set[str] = set()
     for (index, placing), reply_to in zip(queued.items(), reply_tos):
-        lock_held = entry.submitter.holder_seen.get(placing.symbol, False)
+        # Once one order of a symbol is answered, the matching that answered it (ours, most often)
+        # went past the batch's later commands: look for their replies before taking the lock again.
+        lock_held = placing.symbol in awaited or entry.submitter.holder_seen.get(placing.symbol, False)
         answers[index] = _answer(lambda: entry.outcome(placing, entry.submitter.await_reply(
             placing.symbol, reply_to, lock_held, deadline)))
+        awaited.add(placing.symbol)
     for index, order_id in earlier.items():  # after the batch's own orders, which they may name
         answers[index] = _answer(lambda: entry.existing(user_id, order_id, deadline))
     return _finish(requests, answers)
