@@ -16,7 +16,8 @@ SYMBOL = "KRYP"
 
 
 class EngineFlow:
-    def __init__(self, submitters: int, worker_module: str):
+    def __init__(self, submitters: int, worker_module: str, extra_env: dict | None = None,
+                 extra_workers: tuple[str, ...] = ()):
         import redis
 
         from devstack.procs import python_module, start_mongo, start_redis
@@ -29,11 +30,13 @@ class EngineFlow:
         self.procs = [redis_server, mongo_server]
         self.redis_port = redis_server.port
         self.env = {"REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/0", "SYMBOLS": SYMBOL,
-                    "MONGO_URL": f"mongodb://127.0.0.1:{mongo_server.port}/?directConnection=true"}
+                    "MONGO_URL": f"mongodb://127.0.0.1:{mongo_server.port}/?directConnection=true",
+                    **(extra_env or {})}
         self.client = redis.Redis(port=redis_server.port)
         self.db = mongo.database(self.env["MONGO_URL"], "exchange")
         fund_accounts(self.client, [f"bench-{i}" for i in range(submitters)], (SYMBOL,))
         self.procs.append(python_module("orderbook.worker", env=self.env))
+        self.procs += [python_module(module, env=self.env) for module in extra_workers]
         self.worker = self._start_worker()
 
     def _start_worker(self):
