@@ -9,6 +9,7 @@ so a bot's loop needs to catch one exception type only.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -101,6 +102,21 @@ class ExchangeClient:
     def open_orders(self, symbol: str | None = None, limit: int = 1000) -> list[dict]:
         return self.request("GET", "/orders", params={"status": "open", "symbol": symbol, "limit": limit})["orders"]
 
+    def all_orders(self, symbol: str | None = None) -> list[dict]:
+        """Every order I ever placed, newest first (live and archived), read a page at a time."""
+        return list(self.pages("/orders", "orders", status="all", symbol=symbol, limit=1000))
+
+    def pages(self, path: str, key: str, **params: Any) -> Iterator[dict]:
+        """Every item of a paged list (orders, fills, trades, bots), newest first: each page's
+        ``next_cursor`` is passed back until it is null."""
+        cursor = None
+        while True:
+            page = self.request("GET", path, params={**params, "cursor": cursor})
+            yield from page[key]
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                return
+
     def cancel_order(self, order_id: str) -> dict:
         return self.request("DELETE", f"/orders/{order_id}")
 
@@ -145,14 +161,7 @@ class ExchangeClient:
 
     def bots(self, page_size: int | None = None) -> list[dict]:
         """Every bot of mine, newest first, read a page at a time."""
-        bots: list[dict] = []
-        cursor = None
-        while True:
-            page = self.bots_page(page_size, cursor)
-            bots += page["bots"]
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return bots
+        return list(self.pages("/bots", "bots", limit=page_size))
 
     def bots_page(self, limit: int | None = None, cursor: str | None = None) -> dict:
         """{"bots": [...] newest first, "next_cursor": pass it back for the next page, None after the last}"""

@@ -21,7 +21,6 @@ many creations race: ``BotSlots``.
 """
 from __future__ import annotations
 
-import base64
 import re
 import time
 import uuid
@@ -34,21 +33,17 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from exchange import mongo
+from exchange.paging import BadCursor, decode_cursor, encode_cursor
 
 WAITING, FIRED, DONE, STOPPED, ERROR = "waiting", "fired", "done", "stopped", "error"
 ACTIVE = (WAITING, FIRED)
 MAX_NAME = 64
 BOT_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex
-CURSOR_CREATED = re.compile(r"[0-9]{1,18}")
 ORPHAN_SLOT_MS = 60_000  # far longer than a creation's two inserts take
 
 
 class TooManyBots(Exception):
     pass
-
-
-class BadCursor(ValueError):
-    """A page cursor this store did not make."""
 
 
 def now_ms() -> int:
@@ -97,18 +92,14 @@ def view(doc: dict) -> dict:
 
 def _cursor(doc: dict) -> str:
     """Opaque to clients: where a page ended, in the order pages are read (created, then _id)."""
-    return base64.urlsafe_b64encode(f"{doc['created']}:{doc['_id']}".encode()).decode().rstrip("=")
+    return encode_cursor((doc["created"], doc["_id"]))
 
 
 def _position(cursor: str) -> tuple[int, str]:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except ValueError:  # not base64, not ASCII, not UTF-8
-        raise BadCursor(cursor) from None
-    created, _, bot_id = text.partition(":")
-    if not CURSOR_CREATED.fullmatch(created) or not BOT_ID.fullmatch(bot_id):
+    created, bot_id = decode_cursor(cursor, (int, str))
+    if not BOT_ID.fullmatch(bot_id):
         raise BadCursor(cursor)
-    return int(created), bot_id
+    return created, bot_id
 
 
 def client_order_id(bot_id: str, step: int, index: int) -> str:

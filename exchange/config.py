@@ -132,6 +132,12 @@ class Settings:
     lock_ttl_ms: int = 2000
     batch_max_commands: int = 256
     order_wait_ms: int = 5000
+    # A done order leaves Redis for MongoDB's `orders` this long after it ended, once every
+    # reader of the journal has passed it (ledger/forget.py).
+    order_archive_after_s: int = 300
+    # How long the journal stays in Redis once every reader (the archive too) has passed it: for a
+    # matcher or a feed that catches up from it, and the circuit breaker's window after a reload.
+    journal_retention_s: int = 600
     secret_key: str = ""  # required where tokens are signed or checked: signing_key()
     token_ttl_s: int = 7 * 24 * 3600
     # Request limits per requester (Flask-Limiter syntax, empty: off), for everything but placing
@@ -196,6 +202,8 @@ class Settings:
             lock_ttl_ms=_int(env, "LOCK_TTL_MS", cls.lock_ttl_ms),
             batch_max_commands=_int(env, "BATCH_MAX_COMMANDS", cls.batch_max_commands),
             order_wait_ms=_int(env, "ORDER_WAIT_MS", cls.order_wait_ms),
+            order_archive_after_s=_int(env, "ORDER_ARCHIVE_AFTER_S", cls.order_archive_after_s),
+            journal_retention_s=_int(env, "JOURNAL_RETENTION_S", cls.journal_retention_s),
             secret_key=env.get("SECRET_KEY", cls.secret_key),
             token_ttl_s=_int(env, "TOKEN_TTL_S", cls.token_ttl_s),
             rate_limit=env.get("RATE_LIMIT", cls.rate_limit),

@@ -74,6 +74,12 @@ def events(symbol: str) -> str:
     return f"{_sym(symbol)}:events"
 
 
+def done_orders(symbol: str) -> str:
+    """Sorted set: done order ids by the journal sequence they ended at. The archive forgets
+    (ledger/forget.py) the ones every reader has passed, once ORDER_ARCHIVE_AFTER_S went by."""
+    return f"{_sym(symbol)}:done"
+
+
 def voided(symbol: str) -> str:
     """Sorted set of order ids the book refuses for good (their holds were voided), scored by
     when (ms); forgotten after the matcher's VOIDED_MEMORY, past which it refuses any order that old."""

@@ -14,7 +14,7 @@ from pymongo.database import Database
 
 USERS = "users"        # {_id: user_id, username, password_hash, created_ms}
 ACCOUNTS = "accounts"  # {_id: user_id, cash: {available, on_hold}, positions: {SYM: {available, on_hold}}, issued}
-TRADES = "trades"      # {_id: trade_id, symbol, sequence, price, quantity, buyer_id, seller_id, fees, time}
+TRADES = "trades"      # {_id: trade_id, symbol, epoch, sequence, price, quantity, buyer_id, seller_id, fees, time}
 FILLS = "fills"        # {_id: trade_id:side, user_id, order_id, symbol, side, price, quantity, fee, liquidity}
 CANDLES = "candles"    # {_id: "SYM:start", symbol, start, open, high, low, close, volume, trades}: closed minutes
 CURSORS = "ledger_cursors"  # {_id: symbol, sequence, epoch, entry_id}: the last journal event the ledger applied
@@ -22,6 +22,8 @@ CURSORS = "ledger_cursors"  # {_id: symbol, sequence, epoch, entry_id}: the last
 # {_id: "SYM:epoch:first_sequence", symbol, epoch, first_sequence, last_sequence, first_time,
 #  last_time, last_entry_id, events: [event, ...]}
 EVENTS = "events"
+# Done orders that left Redis (ledger/forget.py): {_id: order_id, ...the order's final state..., fills: [...]}
+ORDERS = "orders"
 BOTS = "bots"          # {_id: bot_id, owner_id, name, rule, status, step, action_index, claim, last_action, ...}
 BOT_SLOTS = "bot_slots"  # {_id: "owner:n", owner_id, slot: n, bot_id, taken}: a place under BOT_MAX_ACTIVE
 
@@ -88,6 +90,10 @@ def ensure_indexes(db: Database) -> None:
     db[FILLS].create_index([("user_id", ASCENDING), ("time", DESCENDING)], name="fills_by_user")
     db[EVENTS].create_index([("symbol", ASCENDING), ("epoch", DESCENDING), ("first_sequence", DESCENDING)],
                             name="events_by_sequence")
+    db[TRADES].create_index([("symbol", ASCENDING), ("epoch", DESCENDING), ("sequence", DESCENDING)],
+                            name="trades_by_sequence")
+    db[ORDERS].create_index([("user_id", ASCENDING), ("created_ms", DESCENDING), ("_id", DESCENDING)],
+                            name="orders_by_user")
     db[BOTS].create_index([("owner_id", ASCENDING), ("created", ASCENDING)], name="bots_by_owner")
     db[BOTS].create_index([("status", ASCENDING)], name="bots_by_status")
     db[BOT_SLOTS].create_index([("owner_id", ASCENDING)], name="bot_slots_by_owner")

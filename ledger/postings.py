@@ -122,7 +122,8 @@ def trade_records(events: list[dict]) -> tuple[list[dict], list[dict]]:
     trades, fills = [], []
     for e in (e for e in events if e["type"] == "trade"):
         taker_is_buyer = e["taker_side"] == "buy"
-        trades.append({"_id": e["trade_id"], "symbol": e["symbol"], "sequence": e["sequence"], "price": e["price"],
+        trades.append({"_id": e["trade_id"], "symbol": e["symbol"], "epoch": e["epoch"], "sequence": e["sequence"],
+                       "price": e["price"],
                        "quantity": e["quantity"], "time": e["time"], "taker_side": e["taker_side"],
                        "buy_order_id": e["buy_order_id"], "sell_order_id": e["sell_order_id"],
                        "buyer_id": e["buyer_id"], "seller_id": e["seller_id"],

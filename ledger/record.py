@@ -49,11 +49,6 @@ class LedgerOfRecord:
         cursor = self.db[mongo.CURSORS].find_one({"_id": symbol}, session=session) or {}
         return Position(cursor.get("sequence", 0), cursor.get("epoch"), cursor.get("entry_id"))
 
-    def fills(self, user_id: str, symbol: str | None, limit: int) -> list[dict]:
-        """A user's fills, newest first."""
-        query = {"user_id": user_id, **({"symbol": symbol} if symbol else {})}
-        return list(self.db[mongo.FILLS].find(query).sort([("time", -1), ("sequence", -1)]).limit(limit))
-
     def apply(self, symbol: str, entries: list[tuple[bytes, dict]]) -> int:
         """Apply the journal entries (stream id, event) above the cursor; returns how many were
         new. JournalFault if the journal does not continue what was applied."""

@@ -18,7 +18,7 @@ from exchange import keys
 from exchange.streams import entry_order
 from ledger.consumer import GROUP
 
-RETENTION_MS = 3_600_000
+RETENTION_MS = 600_000  # JOURNAL_RETENTION_S's default
 
 
 def trim_point(client: redis.Redis, symbol: str, retention_ms: int = RETENTION_MS,

@@ -4,10 +4,12 @@ Four loops (``exchange.worker``), one thread each, so a slow MongoDB never
 delays live balances:
   live:        for each symbol, apply the journal to the live Redis accounts;
   record:      for each symbol, feed the journal to the ledger of record in MongoDB;
-  archive:     for each symbol, copy the journal to MongoDB's events (ledger/archive.py);
+  archive:     for each symbol, copy the journal to MongoDB's events (ledger/archive.py); every
+               second, move done orders every reader has passed to MongoDB's orders
+               (ledger/forget.py) and trim the journal behind its slowest reader
+               (ledger/retention.py);
   maintenance: every MAINTENANCE_INTERVAL_S, void holds whose order never
-               reached a book (ledger/reconcile.py) and trim each journal behind
-               its slowest reader (ledger/retention.py).
+               reached a book (ledger/reconcile.py).
 They sleep briefly when idle and stop cleanly on SIGTERM or Ctrl-C.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ from exchange.scripts import Scripts
 from exchange.worker import Loop, Worker, run
 from ledger import retention
 from ledger.archive import JournalArchiver
+from ledger.forget import FORGET_BATCH, forget_done_orders
 from ledger.consumer import JournalConsumer
 from ledger.reconcile import void_orphan_holds
 from ledger.record import LedgerOfRecord
@@ -34,6 +37,8 @@ log = logging.getLogger("ledger.worker")
 IDLE_SLEEP_S = 0.02
 ARCHIVE_IDLE_S = 0.2  # buckets wait up to a second for company anyway
 MAINTENANCE_INTERVAL_S = 30.0
+UPKEEP_EVERY_S = 1.0  # forgetting done orders and trimming journals
+FORGET_ROUNDS = 10  # batches of done orders a symbol may move per upkeep
 
 
 class LedgerWorker(Worker):
@@ -50,6 +55,8 @@ class LedgerWorker(Worker):
         self.settlers = [SymbolSettler(self.redis, s, scripts) for s in settings.symbols]
         self.consumers = [JournalConsumer(self.redis, s, ledger, consumer_name) for s in settings.symbols]
         self.archivers = [JournalArchiver(self.redis, s, db) for s in settings.symbols]
+        self.db = db
+        self.next_upkeep = 0.0
         self.failed_until: dict[str, float] = {}  # symbol -> when its live settlement is tried again
 
     def loops(self) -> dict[str, Loop]:
@@ -80,13 +87,29 @@ class LedgerWorker(Worker):
         return sum(consumer.run_once() for consumer in self.consumers)
 
     def archive(self) -> int:
-        return sum(archiver.run_once() for archiver in self.archivers)
+        """Copy each journal to the archive; every second, let what every reader passed leave Redis."""
+        archived = sum(archiver.run_once() for archiver in self.archivers)
+        if time.monotonic() < self.next_upkeep:
+            return archived
+        self.next_upkeep = time.monotonic() + UPKEEP_EVERY_S
+        return archived + sum(self.upkeep(archiver.symbol) for archiver in self.archivers if archiver.lease.held)
+
+    def upkeep(self, symbol: str) -> int:
+        """Done orders past ORDER_ARCHIVE_AFTER_S go to MongoDB; the journal is trimmed behind its readers."""
+        before_ms = int(time.time() * 1000) - self.settings.order_archive_after_s * 1000
+        forgotten = 0
+        for _ in range(FORGET_ROUNDS):
+            moved = forget_done_orders(self.redis, self.db, symbol, older_than_ms=before_ms)
+            forgotten += moved
+            if moved < FORGET_BATCH:
+                break
+        return forgotten + retention.trim(self.redis, symbol, self.settings.journal_retention_s * 1000)
 
     def maintain(self) -> int:
-        """Void holds whose order never reached a book, and trim each journal behind its readers."""
+        """Void holds whose order never reached a book."""
         for line in void_orphan_holds(self.redis, self.settings, wait_s=1.0):
             log.warning("reconcile: %s", line)
-        return sum(retention.trim(self.redis, symbol) for symbol in self.settings.symbols)
+        return 0  # it runs every MAINTENANCE_INTERVAL_S whatever it did
 
     def teardown(self) -> None:
         for walker in (*self.settlers, *self.consumers, *self.archivers):

@@ -28,6 +28,7 @@ from orderbook.model import (
 # voided so long ago that the voided id is forgotten (kept for VOIDED_MEMORY_MS).
 ORDER_MAX_AGE_MS = 24 * 3600 * 1000
 VOIDED_MEMORY_MS = 7 * ORDER_MAX_AGE_MS
+DONE_STATUSES = frozenset(status.value for status in Status if status.is_done)
 ORDER_FIELDS = ("side", "type", "price", "protection_price", "quantity", "time_in_force", "post_only",
                 "self_trade", "client_order_id", "maker_fee_bps", "taker_fee_bps", "hold")
 
@@ -283,7 +284,10 @@ class MatchedBatch:
     def finish(self) -> None:
         """Add the orders' states and the price levels' totals as the batch leaves them."""
         for order_id, state in self.states.items():
-            self.writer.save_order(order_id, orjson.dumps(state))
+            if state["status"] in DONE_STATUSES:
+                self.writer.save_done_order(order_id, orjson.dumps(state), self.seq)
+            else:
+                self.writer.save_order(order_id, orjson.dumps(state))
         book = self.cache.book
         if self.cache.levels_stale:  # after a reload: rewrite them all, whatever they were
             self.writer.clear_levels()

@@ -120,6 +120,10 @@ class BookCache:
 
     def _apply_states(self, order_ids: list[str]) -> None:
         raw_states = self.client.hmget(keys.orders(self.symbol), order_ids) if order_ids else []
+        for order_id, raw in zip(order_ids, raw_states):
+            if raw is None:  # done and already moved to MongoDB (ledger/forget.py), or never stored
+                self.book.discard(order_id)
+                self.records.pop(order_id, None)
         states = [orjson.loads(raw) for raw in raw_states if raw]
         for state in sorted(states, key=lambda st: st["priority"] or 0):
             order_id = state["order_id"]

@@ -1,6 +1,6 @@
 """The writes of one matched batch, as commit_batch.lua's ops, and that script's key layout.
 
-``Key`` names the script's fixed KEYS[1..14] in the order of its header; keys a
+``Key`` names the script's fixed KEYS[1..15] in the order of its header; keys a
 batch adds (open-order sets, fill lists, reply lists) follow them and ops name
 them by index. ``BatchWriter`` has one method per kind of write, so nothing
 outside this module knows an opcode or an index.
@@ -31,6 +31,7 @@ class Key(IntEnum):
     ASK_LEVELS = 12
     BID_DEPTH = 13
     ASK_DEPTH = 14
+    DONE = 15
 
 
 @cache  # built once per symbol: a batch commits many times a second
@@ -43,6 +44,7 @@ def fixed_keys(symbol: str) -> tuple[str, ...]:
         Key.VOIDED: keys.voided(symbol),
         Key.BID_LEVELS: keys.levels(symbol, Side.BUY.value), Key.ASK_LEVELS: keys.levels(symbol, Side.SELL.value),
         Key.BID_DEPTH: keys.depth(symbol, Side.BUY.value), Key.ASK_DEPTH: keys.depth(symbol, Side.SELL.value),
+        Key.DONE: keys.done_orders(symbol),
     }
     return tuple(by_role[key] for key in Key)
 
@@ -100,6 +102,10 @@ class BatchWriter:
 
     def save_order(self, order_id: str, state_json: bytes) -> None:
         self.ops += ["H", order_id, state_json]
+
+    def save_done_order(self, order_id: str, state_json: bytes, sequence: int) -> None:
+        """A done order's final state, indexed by the sequence it ended at, for the archive to forget."""
+        self.ops += ["HD", order_id, state_json, sequence]
 
     def open_order(self, user_id: str, order_id: str) -> None:
         self.ops += ["S+", self._key(keys.open_orders(self.symbol, user_id)), order_id]

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import orjson
 import redis
 
 from exchange import keys
@@ -21,9 +20,11 @@ from exchange.order_ids import new_order_id, order_id_symbol
 from exchange.scripts import Scripts
 from exchange.top_of_book import read_best
 from ledger.accounts import Accounts, Hold, HoldOutcome, HoldRequest, NoAccount
+from ledger.history import History
 from orderbook import views
 from orderbook.commands import encode_amend, encode_cancel, encode_new
 from orderbook.errors import ApiError, bad_request, not_found
+from orderbook.history import OrderReads
 from orderbook.matcher import SymbolMatcher
 from orderbook.submission import Submitter
 from orderbook.model import NewOrder, OrderType, SelfTrade, Side, TimeInForce
@@ -76,10 +77,12 @@ class Placing:
 
 
 class OrderEntry:
-    def __init__(self, settings: Settings, client: redis.Redis, accounts: Accounts, scripts: Scripts):
+    def __init__(self, settings: Settings, client: redis.Redis, accounts: Accounts, scripts: Scripts,
+                 history: History | None = None):
         self.settings = settings
         self.client = client
         self.accounts = accounts
+        self.reads = OrderReads(client, settings.symbols, history)  # MongoDB's history too, if given
         self.after_hold: Callable[[NewOrder], None] | None = None
         self.matchers = {symbol: SymbolMatcher.for_settings(client, symbol, settings, scripts)
                          for symbol in settings.symbols}
@@ -236,7 +239,7 @@ class OrderEntry:
         symbol = order_id_symbol(order_id)
         deadline = deadline or time.monotonic() + self.settings.order_wait_ms / 1000
         while True:
-            found = self.find(user_id, order_id)
+            found = self.reads.find(user_id, order_id)
             if found is not None and found.get("reason") in BOOK_REFUSALS:
                 raise refused_by_book(found["reason"])
             if found is not None:
@@ -254,11 +257,11 @@ class OrderEntry:
     def cancel(self, user_id: str, order_id: str) -> dict:
         # No read first: the matcher checks that the order is open and the user's, and
         # only a refusal costs a look at the order to tell "not yours" from "already done".
-        symbol = self._order_symbol(order_id)
+        symbol = self.reads.order_symbol(order_id)
         return self._command_result(user_id, symbol, order_id, encode_cancel(order_id, user_id))
 
     def amend(self, user_id: str, order_id: str, new_quantity: int) -> dict:
-        symbol, state = self._own_state(user_id, order_id)
+        symbol, state, _fills = self.reads.own(user_id, order_id)
         if not state["filled_quantity"] < new_quantity < state["quantity"]:
             raise bad_request("invalid_quantity", "an amend may only reduce the quantity, and not below what "
                               "has already filled; for any other change cancel and place a new order")
@@ -288,63 +291,9 @@ class OrderEntry:
             if code == "not_found":
                 raise not_found(f"no order {order_id!r}")
             if code == "not_open":
-                _symbol, state = self._own_state(user_id, order_id)  # 404 unless it is the user's
+                _symbol, state, _fills = self.reads.own(user_id, order_id)  # 404 unless it is the user's
                 raise ApiError(409, "order_not_open", f"order is already {state['status']}")
             raise bad_request(code, f"the order could not be changed: {code}")
-        return views.order(reply["order"], self._fills(symbol, order_id) if fills is None else fills)
-
-    # ---- queries ----------------------------------------------------------------------
-
-    def _order_symbol(self, order_id: str) -> str:
-        """The symbol an order id names; 404 for a string no order id has (so a cancel of
-        one never reaches a matcher)."""
-        symbol = order_id_symbol(order_id)
-        if symbol not in self.settings.symbols:
-            raise not_found(f"no order {order_id!r}")
-        return symbol
-
-    def _own_state(self, user_id: str, order_id: str) -> tuple[str, dict]:
-        symbol = self._order_symbol(order_id)
-        raw = self.client.hget(keys.orders(symbol), order_id)
-        state = orjson.loads(raw) if raw else None
-        if state is None or state["user_id"] != user_id:
-            raise not_found(f"no order {order_id!r}")
-        return symbol, state
-
-    def _fills(self, symbol: str, order_id: str) -> list[dict]:
-        return [orjson.loads(f) for f in self.client.lrange(keys.fills(symbol, order_id), 0, -1)]
-
-    def find(self, user_id: str, order_id: str) -> dict | None:
-        try:
-            symbol, state = self._own_state(user_id, order_id)
-        except ApiError:
-            return None
-        return views.order(state, self._fills(symbol, order_id))
-
-    def get(self, user_id: str, order_id: str) -> dict:
-        found = self.find(user_id, order_id)
-        if found is None:
-            if self.client.zscore(keys.user_orders(user_id), order_id) is not None:
-                return {"order_id": order_id, "status": "pending"}
-            raise not_found(f"no order {order_id!r}")
-        return found
-
-    def list(self, user_id: str, status: str, symbol: str | None, limit: int) -> list[dict]:
-        symbols = [listed_symbol(symbol, self.settings.symbols, status=400)] if symbol else list(self.settings.symbols)
-        if status == "open":
-            by_symbol = {s: [m.decode() for m in self.client.smembers(keys.open_orders(s, user_id))]
-                         for s in symbols}
-        else:
-            window = limit * len(self.settings.symbols)  # bounded read; a symbol filter may see fewer
-            recent = [m.decode() for m in self.client.zrevrange(keys.user_orders(user_id), 0, window - 1)]
-            by_symbol = {s: [] for s in symbols}
-            for order_id in recent:
-                sym = order_id_symbol(order_id)
-                if sym in by_symbol:
-                    by_symbol[sym].append(order_id)
-        states = []
-        for sym, ids in by_symbol.items():
-            if ids:
-                states += [orjson.loads(raw) for raw in self.client.hmget(keys.orders(sym), ids) if raw]
-        states.sort(key=lambda s: s["created_ms"], reverse=True)
-        return [views.order(s) for s in states[:limit]]
+        if fills is None:
+            _symbol, _state, fills = self.reads.own(user_id, order_id)
+        return views.order(reply["order"], fills)

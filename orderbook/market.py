@@ -7,7 +7,7 @@ import orjson
 import redis
 
 from exchange import keys
-from exchange.money import CASH_LABEL, format_price
+from exchange.money import CASH_LABEL
 from exchange.scripts import Scripts
 from exchange.trading_status import TradingStatus
 from orderbook import views
@@ -52,11 +52,6 @@ class MarketData:
         lines = [*resting_lines(Side.BUY, bids), *resting_lines(Side.SELL, asks)]
         return {"symbol": symbol, "sequence": int(seq), "hash": book_hash(lines)}
 
-    def trades(self, symbol: str, limit: int) -> list[dict]:
-        raw = self.client.lrange(keys.trades(symbol), 0, limit - 1)
-        return [{"trade_id": t["trade_id"], "price": format_price(t["price"]), "quantity": t["quantity"],
-                 "time": t["time"], "taker_side": t["taker_side"], "sequence": t["sequence"]}
-                for t in map(orjson.loads, raw)]
 
 
 def resting_lines(side: Side, flat: list[bytes]) -> list[RestingLine]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from bots.rules import schema as rule_schema
-from orderbook.queries import (BookQuery, BotsQuery, CancelAllQuery, CandleQuery, FillsQuery, HealthQuery,
-                               LeaderboardQuery, OrdersQuery, Query, TradesQuery, parameter_schemas)
+from orderbook.queries import (BookQuery, BotsQuery, CancelAllQuery, CandleQuery, FillsExportQuery, FillsQuery,
+                               HealthQuery, LeaderboardQuery, OrdersQuery, Query, TradesQuery, parameter_schemas)
 from orderbook.schemas import MAX_BATCH_ORDERS, AmendOrderBody, Credentials, PlaceOrder, Registration
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
@@ -46,7 +46,9 @@ ROUTES = {
                                     "a username in 15 minutes", Credentials),
                   "delete": Operation("Revoke the token used", authenticated=True)},
     "/orders": {"post": Operation("Place an order; the response shows its fills", PlaceOrder, authenticated=True),
-                "get": Operation("List my orders", query=OrdersQuery, authenticated=True),
+                "get": Operation("My open orders, or (status=all) every order I ever placed: a page, newest "
+                                 "first, with next_cursor (null on the last page)", query=OrdersQuery,
+                                 authenticated=True),
                 "delete": Operation("Cancel all my open orders", query=CancelAllQuery, authenticated=True)},
     "/orders/batch": {"post": Operation(
         f"Place up to {MAX_BATCH_ORDERS} orders, each as if sent alone, in the order given; `orders` answers each "
@@ -57,8 +59,11 @@ ROUTES = {
         "patch": Operation("Reduce an order's quantity, keeping its priority", AmendOrderBody, authenticated=True),
         "delete": Operation("Cancel an order", authenticated=True)},
     "/account": {"get": Operation("My balances: available and on hold", authenticated=True)},
-    "/fills": {"get": Operation("My fills, newest first, from the ledger of record", query=FillsQuery,
-                                authenticated=True)},
+    "/fills": {"get": Operation("My fills, newest first, from the ledger of record: a page with next_cursor "
+                                "(null on the last page)", query=FillsQuery, authenticated=True)},
+    "/fills.csv": {"get": Operation("My fills as CSV, oldest first, streamed: integer cents and shares, times in "
+                                    "epoch ms (the columns of `python -m exchange.export fills`)",
+                                    query=FillsExportQuery, authenticated=True)},
     "/balance/{user_id}": {"get": Operation("My cash (own account only)", authenticated=True)},
     "/holdings/{symbol}/{user_id}": {"get": Operation("My shares of a symbol (own account only)", authenticated=True)},
     "/symbols": {"get": Operation("Listed symbols")},
@@ -68,7 +73,8 @@ ROUTES = {
         "`python -m orderbook replay SYMBOL --to-sequence N` gives the same from the archived journal")},
     "/ticker/{symbol}": {"get": Operation("Best bid/ask, spread, mid, last, sequence")},
     "/candles/{symbol}": {"get": Operation("OHLCV candles, oldest first", query=CandleQuery)},
-    "/trades/{symbol}": {"get": Operation("Recent trades, newest first", query=TradesQuery)},
+    "/trades/{symbol}": {"get": Operation("Every trade, newest first, a page at a time with next_cursor (null on "
+                                          "the last page)", query=TradesQuery)},
     "/healthz": {"get": Operation("This replica and its stores; with deep=1 every kind of worker too: heartbeat "
                                   "age and journal lag per symbol, 503 degraded when one is stale or missing",
                                   query=HealthQuery)},

@@ -18,6 +18,7 @@ from ticker.candles import INTERVALS
 
 MAX_CANDLES = 10_000  # a candles request may span at most this many intervals
 MAX_EPOCH_S = 10**11
+MAX_EPOCH_MS = 10**14
 BOTS_PAGE = 50
 MAX_BOTS_PAGE = 200
 
@@ -45,7 +46,9 @@ def listed_symbol(raw: str | None, symbols: tuple[str, ...], status: int = 404) 
 
 Integer = Annotated[int, BeforeValidator(_ascii_integer)]
 EpochSeconds = Annotated[int, Field(ge=0, le=MAX_EPOCH_S), BeforeValidator(_ascii_integer)]
+EpochMillis = Annotated[int, Field(ge=0, le=MAX_EPOCH_MS), BeforeValidator(_ascii_integer)]
 Symbol = Annotated[str, Field(max_length=16)]
+Cursor = Annotated[str, Field(max_length=200)]
 
 
 class Query(BaseModel):
@@ -100,32 +103,45 @@ class BookQuery(Query):
     depth: Integer = Field(50, ge=1, le=500, description="price levels per side (a snapshot costs what it returns)")
 
 
-class TradesQuery(Query):
-    limit: Integer = Field(100, ge=1, le=1000, description="most recent trades")
+class HistoryQuery(Query):
+    """A page of a history, newest first: follow ``next_cursor`` until it is null."""
+
+    cursor: Cursor | None = Field(None, description="the previous page's next_cursor")
+    start: EpochMillis | None = Field(None, description="epoch milliseconds: only what happened at or after it")
+    end: EpochMillis | None = Field(None, description="epoch milliseconds: only what happened before it")
+    limit: Integer = Field(100, ge=1, le=1000, description="most per page")
+
+
+class TradesQuery(HistoryQuery):
+    pass
 
 
 class LeaderboardQuery(Query):
     limit: Integer = Field(100, ge=1, le=10_000, description="top accounts")
 
 
-class OrdersQuery(Query):
-    status: Literal["open", "all"] = Field("open", description="open orders, or every recent order")
+class OrdersQuery(HistoryQuery):
+    status: Literal["open", "all"] = Field("open", description="open orders, or every order ever placed")
     symbol: Symbol | None = Field(None, description="only this symbol's")
-    limit: Integer = Field(100, ge=1, le=1000, description="most recent orders")
 
 
 class CancelAllQuery(Query):
     symbol: Symbol | None = Field(None, description="only this symbol's")
 
 
-class FillsQuery(Query):
+class FillsQuery(HistoryQuery):
     symbol: Symbol | None = Field(None, description="only this symbol's")
-    limit: Integer = Field(100, ge=1, le=1000, description="most recent fills")
+
+
+class FillsExportQuery(Query):
+    symbol: Symbol | None = Field(None, description="only this symbol's")
+    start: EpochMillis | None = Field(None, description="epoch milliseconds: only fills at or after it")
+    end: EpochMillis | None = Field(None, description="epoch milliseconds: only fills before it")
 
 
 class BotsQuery(Query):
     limit: Integer = Field(BOTS_PAGE, ge=1, le=MAX_BOTS_PAGE, description="bots per page, newest first")
-    cursor: Annotated[str, Field(max_length=200)] | None = Field(None, description="the previous page's next_cursor")
+    cursor: Cursor | None = Field(None, description="the previous page's next_cursor")
 
 
 class CandleQuery(Query):

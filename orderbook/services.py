@@ -11,6 +11,7 @@ from exchange import mongo
 from exchange.config import Settings
 from exchange.scripts import Scripts
 from ledger.accounts import Accounts
+from ledger.history import History
 from ledger.leaderboard import Leaderboard
 from ledger.record import LedgerOfRecord
 from orderbook.auth import Auth
@@ -29,6 +30,7 @@ class Services:
     entry: OrderEntry
     market: MarketData
     ledger: LedgerOfRecord
+    history: History
     candles: CandleStore
     leaderboard: Leaderboard
 
@@ -38,11 +40,12 @@ class Services:
         scripts = Scripts(client)
         accounts = Accounts(client, scripts)
         db = mongo.database(settings.mongo_url, settings.mongo_db)
+        history = History(db)
         return cls(settings=settings, redis=client, accounts=accounts,
                    auth=Auth(settings, client, db, accounts),
-                   entry=OrderEntry(settings, client, accounts, scripts),
+                   entry=OrderEntry(settings, client, accounts, scripts, history),
                    market=MarketData(client, scripts, settings.symbols),
-                   ledger=LedgerOfRecord(mongo.client(settings.mongo_url), db),
+                   ledger=LedgerOfRecord(mongo.client(settings.mongo_url), db), history=history,
                    candles=CandleStore(client, db, scripts),
                    leaderboard=Leaderboard(client, db, settings.symbols, settings.leaderboard_max_age_s))
 

@@ -14,6 +14,13 @@ def history_fill(record: dict) -> dict:
     return {**fill(record), "symbol": record["symbol"], "side": record["side"], "order_id": record["order_id"]}
 
 
+def trade(record: dict) -> dict:
+    """A public trade (GET /trades), from the recent-trades list or the ledger of record."""
+    return {"trade_id": record["trade_id"] if "trade_id" in record else record["_id"],
+            "price": format_price(record["price"]), "quantity": record["quantity"], "time": record["time"],
+            "taker_side": record["taker_side"], "sequence": record["sequence"]}
+
+
 def order(state: dict, fills: list[dict] | None = None) -> dict:
     view = {
         "order_id": state["order_id"], "client_order_id": state["client_order_id"], "symbol": state["symbol"],

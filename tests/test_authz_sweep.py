@@ -11,7 +11,8 @@ One stack for the module: nginx, an API replica, the matcher and the ledger work
 """
 from __future__ import annotations
 
-import base64
+import csv
+import io
 import itertools
 import random
 import re
@@ -23,6 +24,7 @@ import pytest
 import requests
 
 from exchange.order_ids import new_order_id
+from exchange.paging import encode_cursor
 from tests.stack import start_stack
 from tests.polling import wait_for as wait_until
 
@@ -30,8 +32,9 @@ API = "/api/v1"
 SHARED_CID = "both-users-send-this-id"
 # Routes anyone may call; none names a user's order, bot, balance or fill.
 PUBLIC = {"POST /api/v1/users", "POST /api/v1/sessions", "GET /api/v1/symbols", "GET /api/v1/healthz",
-          "GET /api/v1/book/<symbol>", "GET /api/v1/ticker/<symbol>", "GET /api/v1/trades/<symbol>",
-          "GET /api/v1/candles/<symbol>", "GET /api/v1/openapi.json", "GET /static/<path:filename>"}
+          "GET /api/v1/book/<symbol>", "GET /api/v1/book/<symbol>/hash", "GET /api/v1/ticker/<symbol>",
+          "GET /api/v1/trades/<symbol>", "GET /api/v1/candles/<symbol>", "GET /api/v1/openapi.json",
+          "GET /static/<path:filename>"}
 OPTIONAL_TOKEN = {"GET /api/v1/leaderboard"}  # public, and the caller's own row with a token
 NEUTRAL_ARGUMENTS = {"symbol": "PUPS"}  # path arguments that name no user's object
 PROBE_BODIES = {"PATCH": {"quantity": 1}}  # a body valid enough to reach the ownership check
@@ -259,7 +262,7 @@ def test_cancel_all_cancels_the_callers_open_orders_and_none_of_the_other_users(
     assert before[world.bob.orders["open"]]["status"] == "new"
 
 
-@sweeps("GET /api/v1/orders", "GET /api/v1/fills")
+@sweeps("GET /api/v1/orders", "GET /api/v1/fills", "GET /api/v1/fills.csv")
 def test_order_lists_and_fills_show_only_the_callers_own(stack, world):
     alice, bob = world.alice, world.bob
     for query in ("?status=all", "?status=open", "?status=all&symbol=PUPS", f"?status=all&user_id={bob.user_id}"):
@@ -270,6 +273,12 @@ def test_order_lists_and_fills_show_only_the_callers_own(stack, world):
             assert call(stack, "GET /api/v1/orders/<order_id>", alice, order_id=order_id).status_code == 200
     everything = requests.get(f"{stack.base_url}{API}/orders?status=all", headers=alice.headers, timeout=15)
     assert alice.orders["filled"] in {order["order_id"] for order in everything.json()["orders"]}
+    # A cursor that points just past one of bob's orders still pages alice's alone.
+    bobs = call(stack, "GET /api/v1/orders/<order_id>", bob, order_id=bob.orders["open"]).json()
+    cursor = encode_cursor((bobs["created_at"] + 1, bobs["order_id"]))
+    paged = requests.get(f"{stack.base_url}{API}/orders", params={"status": "all", "cursor": cursor},
+                         headers=alice.headers, timeout=15).json()["orders"]
+    assert {order["order_id"] for order in paged}.isdisjoint(bob.orders.values())
 
     for query in ("", "?symbol=PUPS", f"?user_id={bob.user_id}"):
         fills = requests.get(f"{stack.base_url}{API}/fills{query}", headers=alice.headers, timeout=15).json()["fills"]
@@ -278,6 +287,11 @@ def test_order_lists_and_fills_show_only_the_callers_own(stack, world):
     bob_fills = call(stack, "GET /api/v1/fills", bob).json()["fills"]
     assert [(f["order_id"], f["side"]) for f in bob_fills] == [(bob.orders["filled"], "sell")]
     assert bob_fills[0]["trade_id"] == fills[0]["trade_id"]
+    for query in ("", f"?user_id={bob.user_id}"):
+        exported = requests.get(f"{stack.base_url}{API}/fills.csv{query}", headers=alice.headers, timeout=15)
+        rows = list(csv.DictReader(io.StringIO(exported.text)))
+        assert [(r["order_id"], r["side"], r["user_id"]) for r in rows] == [(alice.orders["filled"], "buy",
+                                                                             alice.user_id)], query
 
 
 @sweeps("GET /api/v1/account")
@@ -297,7 +311,7 @@ def test_bot_lists_show_only_the_callers_bots_whatever_the_cursor(stack, world):
         assert {bot["bot_id"] for bot in listed} == set(who.bots.values())
     bobs = call(stack, "GET /api/v1/bots/<bot_id>", bob, bot_id=bob.bots["stopped"]).json()
     # A cursor that points into bob's bots still pages alice's alone.
-    cursor = base64.urlsafe_b64encode(f"{bobs['created'] + 1}:{bobs['bot_id']}".encode()).decode().rstrip("=")
+    cursor = encode_cursor((bobs["created"] + 1, bobs["bot_id"]))
     for query in (f"?cursor={cursor}", f"?user_id={bob.user_id}", f"?owner_id={bob.user_id}"):
         page = requests.get(f"{stack.base_url}{API}/bots{query}", headers=alice.headers, timeout=15)
         assert page.status_code == 200, page.text

@@ -6,11 +6,12 @@ import re
 from jsonschema import Draft202012Validator
 
 QUERY_PARAMETERS = {
-    ("/orders", "get"): {"status", "symbol", "limit"},
+    ("/orders", "get"): {"status", "symbol", "limit", "cursor", "start", "end"},
     ("/orders", "delete"): {"symbol"},
-    ("/fills", "get"): {"symbol", "limit"},
+    ("/fills", "get"): {"symbol", "limit", "cursor", "start", "end"},
+    ("/fills.csv", "get"): {"symbol", "start", "end"},
     ("/book/{symbol}", "get"): {"depth"},
-    ("/trades/{symbol}", "get"): {"limit"},
+    ("/trades/{symbol}", "get"): {"limit", "cursor", "start", "end"},
     ("/candles/{symbol}", "get"): {"interval", "start", "end", "limit"},
     ("/leaderboard", "get"): {"limit"},
     ("/bots", "get"): {"limit", "cursor"},

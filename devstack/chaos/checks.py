@@ -18,13 +18,12 @@ import redis
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from bots.client import ApiError, ExchangeClient
+from bots.client import ExchangeClient
 from bots.swarm import retrying
 from devstack.up import ROOT
 from exchange import keys, mongo
 from ledger.audit import live_accounts, record_accounts
 
-LIST_LIMIT = 1000  # the most GET /orders answers at once
 SHOWN = 5  # problems shown per check
 
 
@@ -128,41 +127,21 @@ def trades_exactly_once(client: redis.Redis, db: Database, symbols: tuple[str, .
 
 
 def listed_order_ids(client: ExchangeClient) -> set[str]:
-    orders = retrying(lambda: client.request("GET", "/orders", params={"status": "all", "limit": LIST_LIMIT}))
-    return {order["order_id"] for order in orders["orders"]}
-
-
-def found_by_id(client: ExchangeClient, order_id: str) -> bool:
-    try:
-        retrying(lambda: client.order(order_id))
-    except ApiError as error:
-        if error.code == "not_found":
-            return False
-        raise
-    return True
+    """Every order the owner's GET /orders?status=all lists, page after page."""
+    return {order["order_id"] for order in retrying(client.all_orders)}
 
 
 def orders_listed(base_url: str, recorded: list[dict]) -> CheckResult:
-    """Every order answered 2xx, in its owner's GET /orders?status=all. That list shows an
-    owner's newest LIST_LIMIT orders only, so when it is full an order not in it is asked
-    for by id (GET /orders/{id}), and counted apart."""
+    """Every order answered 2xx, in its owner's GET /orders?status=all (every page of it)."""
     by_owner: dict[str, list[dict]] = defaultdict(list)
     for order in recorded:
         by_owner[order["token"]].append(order)
-    missing, by_id = [], 0
+    missing = []
     for token, orders in by_owner.items():
-        owner = ExchangeClient(base_url, token=token)
-        listed = listed_order_ids(owner)
-        for order in orders:
-            if order["order_id"] in listed:
-                continue
-            if len(listed) >= LIST_LIMIT and found_by_id(owner, order["order_id"]):
-                by_id += 1
-                continue
-            missing.append(f"{order['username']}'s order {order['order_id']} ({order['status']} when answered) "
-                           "is not in their order list")
+        listed = listed_order_ids(ExchangeClient(base_url, token=token))
+        missing += [f"{order['username']}'s order {order['order_id']} ({order['status']} when answered) "
+                    "is not in their order list" for order in orders if order["order_id"] not in listed]
     problems = missing + ([] if recorded else ["no order was answered 2xx: the load placed nothing"])
     detail = (f"{len(recorded)} orders answered 2xx to {len(by_owner)} owners: "
-              f"{len(recorded) - by_id - len(missing)} in their list, {by_id} found by id past its "
-              f"{LIST_LIMIT} newest, {len(missing)} missing")
+              f"{len(recorded) - len(missing)} in their list, {len(missing)} missing")
     return CheckResult("orders answered 2xx are listed", not problems, "; ".join([detail, *problems[:SHOWN]]))

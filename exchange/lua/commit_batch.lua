@@ -2,20 +2,22 @@
 -- The batch is refused unless ARGV[1] is still the newest fencing token and the
 -- book is still at the sequence the batch was matched against; so a matcher
 -- whose lock expired can waste work but never write.
--- orderbook/commit_batch.py builds the keys and ops (its Key names KEYS[1..14]).
+-- orderbook/commit_batch.py builds the keys and ops (its Key names KEYS[1..15]).
 --
 -- KEYS[1] fence   KEYS[2] seq   KEYS[3] cursor   KEYS[4] inbox   KEYS[5] events
 -- KEYS[6] bids    KEYS[7] asks  KEYS[8] orders hash   KEYS[9] recent trades list
 -- KEYS[10] voided order ids (sorted set, by time)
 -- KEYS[11] bid levels   KEYS[12] ask levels (sorted sets of prices)
 -- KEYS[13] bid depth    KEYS[14] ask depth (hashes price -> total quantity)
--- KEYS[15..] per-batch keys (open-order sets, fill lists, reply lists), named by index in ops
+-- KEYS[15] done orders (sorted set: order id by the sequence it ended at)
+-- KEYS[16..] per-batch keys (open-order sets, fill lists, reply lists), named by index in ops
 -- ARGV[1] fence token   ARGV[2] expected seq   ARGV[3] new seq   ARGV[4] new cursor
 -- ARGV[5] how many commands to read for the next batch (0: none)
 -- ARGV[6..] ops, each an opcode followed by its arguments:
 --   Z+ <side key idx> <score> <member>   add a resting order to bids (6) or asks (7)
 --   Z- <side key idx> <member>           remove a resting order
 --   H  <order id> <json>                 set an order's state
+--   HD <order id> <json> <sequence>      set a done order's final state and index it as done
 --   S+ <key idx> <member>  /  S- <key idx> <member>   open-order set add / remove
 --   L  <key idx> <json>                  append a fill to an order's fill list
 --   R  <key idx> <json>                  push a reply (expires after 60 s)
@@ -45,6 +47,9 @@ while i <= n do
     redis.call('ZREM', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]); i = i + 3
   elseif op == 'H' then
     redis.call('HSET', KEYS[8], ARGV[i + 1], ARGV[i + 2]); i = i + 3
+  elseif op == 'HD' then
+    redis.call('HSET', KEYS[8], ARGV[i + 1], ARGV[i + 2])
+    redis.call('ZADD', KEYS[15], ARGV[i + 3], ARGV[i + 1]); i = i + 4
   elseif op == 'S+' then
     redis.call('SADD', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]); i = i + 3
   elseif op == 'S-' then

@@ -1,10 +1,11 @@
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, Response, g, jsonify
 
+from exchange import export
 from exchange.money import CASH, CASH_LABEL, format_cents
 from ledger.accounts import NoAccount
 from orderbook.errors import ApiError
-from orderbook import views
-from orderbook.queries import FillsQuery, listed_symbol, parse_query
+from orderbook.history import FILL_KEY, fills_page, window_of
+from orderbook.queries import FillsExportQuery, FillsQuery, listed_symbol, parse_query
 from orderbook.services import login_required, services
 
 bp = Blueprint("account", __name__)
@@ -39,13 +40,26 @@ def account():
     return jsonify({"user_id": g.user_id, "balances": _balances()})
 
 
+@bp.get("/fills.csv")
+@login_required
+def fills_csv():
+    """The caller's fills as CSV, oldest first, streamed (exchange.export's fills columns)."""
+    query = parse_query(FillsExportQuery)
+    symbol = None if query.symbol is None else listed_symbol(query.symbol, services().settings.symbols, status=400)
+    if query.start is not None and query.end is not None and query.start > query.end:
+        raise ApiError(400, "invalid_range", "start must not be after end")
+    _total, fills = export.documents(services().history.db, "fills", symbol, query.start, query.end, g.user_id)
+    return Response(export.csv_chunks(export.KINDS["fills"], map(export.fill_row, fills)), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=fills.csv"})
+
+
 @bp.get("/fills")
 @login_required
 def fills():
     query = parse_query(FillsQuery)
     symbol = None if query.symbol is None else listed_symbol(query.symbol, services().settings.symbols, status=400)
-    fills = services().ledger.fills(g.user_id, symbol, query.limit)
-    return jsonify({"fills": [views.history_fill(f) for f in fills]})
+    fills, next_cursor = fills_page(services().history, g.user_id, symbol, window_of(query, FILL_KEY))
+    return jsonify({"fills": fills, "next_cursor": next_cursor})
 
 
 @bp.get("/balance/<user_id>")

@@ -7,7 +7,8 @@ from decimal import Decimal
 from flask import Blueprint, g, jsonify, request
 
 from bots.rules import RuleError, parse_rule
-from bots.store import MAX_NAME, BadCursor, BotStore, TooManyBots, view
+from bots.store import MAX_NAME, BotStore, TooManyBots, view
+from exchange.paging import BadCursor
 from orderbook.errors import ApiError, not_found
 from orderbook.queries import BotsQuery, parse_query
 from orderbook.services import login_required, services

@@ -3,6 +3,7 @@ import time
 from flask import Blueprint, jsonify
 
 from orderbook import health
+from orderbook.history import TRADE_KEY, trades_page, window_of
 from orderbook.queries import BookQuery, CandleQuery, HealthQuery, TradesQuery, listed_symbol, parse_query
 from orderbook.services import services
 from ticker.candles import rollup
@@ -61,5 +62,8 @@ def candles(symbol: str):
 
 @bp.get("/trades/<symbol>")
 def trades(symbol: str):
-    symbol = listed_symbol(symbol, services().settings.symbols)
-    return jsonify({"symbol": symbol, "trades": services().market.trades(symbol, parse_query(TradesQuery).limit)})
+    found = services()
+    symbol = listed_symbol(symbol, found.settings.symbols)
+    window = window_of(parse_query(TradesQuery), TRADE_KEY)
+    trades, next_cursor = trades_page(found.redis, found.history, symbol, window)
+    return jsonify({"symbol": symbol, "trades": trades, "next_cursor": next_cursor})

@@ -2,7 +2,8 @@ from flask import Blueprint, g, jsonify
 
 from orderbook.order_batch import place_batch
 from orderbook.schemas import AmendOrderBody, PlaceOrder, parse, parse_batch
-from orderbook.queries import CancelAllQuery, OrdersQuery, parse_query
+from orderbook.history import ORDER_KEY, window_of
+from orderbook.queries import CancelAllQuery, OrdersQuery, listed_symbol, parse_query
 from orderbook.services import login_required, services
 
 bp = Blueprint("orders", __name__)
@@ -27,13 +28,16 @@ def place_orders():
 @login_required
 def list_orders():
     query = parse_query(OrdersQuery)
-    return jsonify({"orders": services().entry.list(g.user_id, query.status, query.symbol, query.limit)})
+    found = services()
+    symbol = None if query.symbol is None else listed_symbol(query.symbol, found.settings.symbols, status=400)
+    orders, next_cursor = found.entry.reads.page(g.user_id, query.status, symbol, window_of(query, ORDER_KEY))
+    return jsonify({"orders": orders, "next_cursor": next_cursor})
 
 
 @bp.get("/orders/<order_id>")
 @login_required
 def get_order(order_id: str):
-    return jsonify(services().entry.get(g.user_id, order_id))
+    return jsonify(services().entry.reads.get(g.user_id, order_id))
 
 
 @bp.patch("/orders/<order_id>")

@@ -1,0 +1,160 @@
+"""Archive, then forget: done orders leave Redis for MongoDB, and every history reads across both."""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import replace
+
+import pytest
+
+from exchange import keys, mongo
+from ledger.archive import JournalArchiver
+from ledger.forget import forget_done_orders
+from tests.test_ledger import trade_randomly
+
+ORDERS = "/api/v1/orders"
+SYMBOLS = ("KRYP", "ADAM", "PUPS")
+
+
+@pytest.fixture
+def settings(settings):
+    return replace(settings, rate_limit="")  # these tests read page after page
+
+
+@pytest.fixture
+def archive(settings, redis_client, app, settle):
+    """Settle, archive and (past ``delay_s``) forget, as the ledger worker does; the ticker's cursor
+    is moved to the end, as a running ticker would."""
+    db = mongo.database(settings.mongo_url, settings.mongo_db)
+    mongo.ensure_indexes(db)
+    archivers = [JournalArchiver(redis_client, s, db, wait_ms=0) for s in SYMBOLS]
+
+    def _archive(delay_s: float = 0.0) -> int:
+        settle()
+        while sum(archiver.run_once() for archiver in archivers):
+            pass
+        for symbol in SYMBOLS:
+            last = redis_client.xrevrange(keys.events(symbol), count=1)
+            if last:
+                redis_client.set(keys.ticker_cursor(symbol), last[0][0])
+        before_ms = int(time.time() * 1000) - int(delay_s * 1000) + 1
+        return sum(forget_done_orders(redis_client, db, s, older_than_ms=before_ms) for s in SYMBOLS)
+    _archive.db = db
+    return _archive
+
+
+def every_page(client, path: str, headers=None, **params) -> list[dict]:
+    """Follow next_cursor to the end; every item of every page, in order."""
+    items, cursor, name = [], None, path.split("/")[3].split("?")[0]
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        page = client.get(path, query_string=query, headers=headers)
+        assert page.status_code == 200, page.json
+        items += page.json["trades" if name == "trades" else name]
+        cursor = page.json["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_done_orders_leave_redis_and_every_read_finds_them_in_mongodb(client, register, redis_client, archive):
+    users = [register(name) for name in ("alice", "bob", "carol")]
+    trade_randomly(client, users, random.Random(17), 150)
+    alice = users[0]
+    before = {o["order_id"]: client.get(f"{ORDERS}/{o['order_id']}", headers=alice).json
+              for o in every_page(client, ORDERS, alice, status="all", limit=7)}
+    assert len(before) > 20
+    assert archive(delay_s=60) == 0  # every order ended less than a minute ago: nothing leaves yet
+    forgotten = archive()
+    assert forgotten > 50
+    for symbol in SYMBOLS:  # Redis holds open orders only, and nothing of the done ones
+        states = redis_client.hlen(keys.orders(symbol))
+        assert states == redis_client.zcard(keys.bids(symbol)) + redis_client.zcard(keys.asks(symbol))
+        assert redis_client.zcard(keys.done_orders(symbol)) == 0
+    for user in users:
+        listed = {m.decode() for m in redis_client.zrange(keys.user_orders(user.user_id), 0, -1)}
+        assert listed == {m.decode() for s in SYMBOLS for m in redis_client.smembers(keys.open_orders(s, user.user_id))}
+    done = [order_id for order_id, order in before.items() if order["status"] in ("filled", "canceled", "rejected")]
+    assert done and all(redis_client.llen(keys.fills(o.split(".")[0], o)) == 0 for o in done)
+    # ... and every read still answers as it did, from MongoDB now.
+    for order_id, order in before.items():
+        assert client.get(f"{ORDERS}/{order_id}", headers=alice).json == order
+    paged = every_page(client, ORDERS, alice, status="all", limit=7)
+    assert [o["order_id"] for o in paged] == list(before)  # each once, newest first
+    assert len(every_page(client, ORDERS, alice, status="all", limit=1000)) == len(before)
+    for symbol in SYMBOLS:
+        assert [o["order_id"] for o in every_page(client, ORDERS, alice, status="all", symbol=symbol, limit=4)] \
+            == [o for o in before if o.startswith(symbol + ".")]
+    filled = next(o for o in done if before[o]["status"] == "filled")
+    refused = client.delete(f"{ORDERS}/{filled}", headers=alice)
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "order_not_open"
+    assert client.get(f"{ORDERS}/{filled}", headers=users[1]).status_code == 404  # not bob's
+
+
+def test_order_pages_join_redis_and_mongodb_seamlessly_while_orders_move(client, register, archive):
+    alice, bob = register("alice"), register("bob")
+    placed = []
+    for round_ in range(6):
+        for n in range(8):
+            body = {"symbol": "KRYP", "side": "sell" if n % 2 else "buy", "price": "10.00", "quantity": 1,
+                    "time_in_force": "IOC" if n % 3 else "GTC"}
+            resp = client.post(ORDERS, json=body, headers=alice if n % 4 else bob)
+            if resp.status_code == 201 and (n % 4):
+                placed.append(resp.json["order_id"])
+        if round_ % 2:
+            archive()  # some rounds' done orders move to MongoDB, the rest stay in Redis
+    seen = every_page(client, ORDERS, alice, status="all", limit=3)
+    assert sorted(o["order_id"] for o in seen) == sorted(placed) and len(seen) == len(placed)
+    times = [(o["created_at"], o["order_id"]) for o in seen]
+    assert times == sorted(times, reverse=True)
+    start, end = times[-5][0], times[2][0]
+    ranged = every_page(client, ORDERS, alice, status="all", limit=2, start=start, end=end)
+    assert [o["order_id"] for o in ranged] == [o for t, o in times if start <= t < end]
+
+
+def test_trade_and_fill_pages_hold_every_trade_once_across_the_boundary(client, register, archive, settle):
+    alice, bob = register("alice"), register("bob")
+    order = {"symbol": "KRYP", "price": "1.00", "quantity": 1}
+    for _ in range(54):  # 1,080 trades: the recent-trades list keeps only the last 1,000
+        for maker, taker in ((alice, bob), (bob, alice)):
+            for who, side in ((maker, "sell"), (taker, "buy")):
+                resp = client.post(f"{ORDERS}/batch", json={"orders": [{**order, "side": side}] * 10}, headers=who)
+                assert resp.status_code == 200 and all("error" not in o for o in resp.json["orders"]), resp.json
+        settle()  # the shares bought are available to sell again
+    archive()
+    trades = archive.db[mongo.TRADES].count_documents({"symbol": "KRYP"})
+    assert trades == 1080
+    paged = every_page(client, "/api/v1/trades/KRYP", limit=97)
+    assert len(paged) == trades and len({t["trade_id"] for t in paged}) == trades
+    assert [t["sequence"] for t in paged] == sorted((t["sequence"] for t in paged), reverse=True)
+    assert client.get("/api/v1/trades/KRYP").json["trades"] == paged[:100]
+    middle = paged[500]["time"]
+    assert every_page(client, "/api/v1/trades/KRYP", limit=100, end=middle) == [t for t in paged if t["time"] < middle]
+    fills = every_page(client, "/api/v1/fills", bob, limit=60)
+    assert len(fills) == 1080 and len({(f["trade_id"], f["side"]) for f in fills}) == 1080
+
+
+def test_a_cursor_this_api_did_not_make_is_a_400(client, register):
+    alice = register("alice")
+    for path, params in ((ORDERS, {"status": "all"}), ("/api/v1/fills", {}), ("/api/v1/trades/KRYP", {})):
+        for cursor in ("x", "WzEsMiwzXQ", "WyJhIiwxXQ"):  # not base64 JSON; [1,2,3]; ["a",1]
+            resp = client.get(path, query_string={**params, "cursor": cursor}, headers=alice)
+            assert resp.status_code == 400 and resp.json["error"]["code"] == "invalid_parameter", (path, cursor)
+    resp = client.get("/api/v1/trades/KRYP", query_string={"start": 5, "end": 4})
+    assert resp.status_code == 400 and resp.json["error"]["code"] == "invalid_range"
+
+
+def test_a_matcher_catching_up_drops_an_order_that_ended_and_left_redis(redis_client):
+    from orderbook.matcher import SymbolMatcher
+    from orderbook.model import NewOrder, Side
+    from tests.test_matcher_redis import SYMBOL, enqueue, read_journal
+
+    first, second = SymbolMatcher(redis_client, SYMBOL), SymbolMatcher(redis_client, SYMBOL)
+    enqueue(redis_client, [NewOrder("s1", "alice", Side.SELL, 5, price=100)])
+    assert first.drain().held and "s1" in first.cache.book  # the first matcher's copy has s1 resting
+    enqueue(redis_client, [NewOrder("b1", "bob", Side.BUY, 5, price=100)])
+    assert second.drain().held  # the second fills s1
+    redis_client.hdel(keys.orders(SYMBOL), "s1", "b1")  # both done, and moved to MongoDB
+    enqueue(redis_client, [NewOrder("b2", "bob", Side.BUY, 5, price=100)])
+    assert first.drain().held and first.cache.catch_ups == 1  # it followed the journal, not a reload
+    assert "s1" not in first.cache.book and first.cache.book.best_bid == 100  # b2 rests: nothing to take
+    assert sum(event["type"] == "trade" for event in read_journal(redis_client)) == 1
