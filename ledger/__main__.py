@@ -1,4 +1,5 @@
-"""``python -m ledger check|reconcile|recover``; each exits 1 on a discrepancy (``recover``: see ledger.recovery)."""
+"""``python -m ledger check|reconcile|recover|replay``; each exits 1 on a discrepancy (``recover``: see
+ledger.recovery; ``replay``: every balance recomputed from the archived journal alone, MongoDB only)."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +17,7 @@ from ledger.consumer import JournalConsumer
 from ledger.reconcile import ORPHAN_GRACE_MS, void_orphan_holds
 from ledger.record import LedgerOfRecord
 from ledger.recovery import RecoveryRefused, recover
+from ledger.replay import replay
 from ledger.live_settlement import SymbolSettler
 
 
@@ -58,14 +60,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ledger")
-    parser.add_argument("command", choices=("check", "reconcile", "recover"),
-                        help="recover: after Redis lost data, with every writer stopped (ledger/README.md)")
+    parser.add_argument("command", choices=("check", "reconcile", "recover", "replay"),
+                        help="recover: after Redis lost data, with every writer stopped (ledger/README.md); "
+                             "replay: recompute every balance from the archive and compare (MongoDB only)")
     parser.add_argument("--grace-ms", type=int, default=ORPHAN_GRACE_MS,
                         help="reconcile: void a hold only if its order is older than this")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     client = redis.Redis.from_url(settings.redis_url)
     db = mongo.database(settings.mongo_url, settings.mongo_db)
+    if args.command == "replay":
+        return print_report(replay(db, settings.symbols), "ledger replay")
     if args.command == "reconcile":
         for line in void_orphan_holds(client, settings, grace_ms=args.grace_ms):
             print(line)
@@ -77,16 +82,18 @@ def run(argv: list[str] | None) -> int:
             print(f"recover: {refused}")
             return 1
     lagging = catch_up(client, settings)
-    for line in lagging:
-        print(f"PROBLEM: {line}")
     report = check(client, db, settings.symbols)
+    report.problems[:0] = lagging
+    return print_report(report, "ledger check")
+
+
+def print_report(report, name: str) -> int:
     for line in report.facts:
         print(line)
     for line in report.problems:
         print(f"PROBLEM: {line}")
-    ok = report.ok and not lagging
-    print("ledger check: OK" if ok else f"ledger check: {len(report.problems) + len(lagging)} problem(s)")
-    return 0 if ok else 1
+    print(f"{name}: OK" if report.ok else f"{name}: {len(report.problems)} problem(s)")
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

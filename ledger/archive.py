@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import orjson
@@ -151,3 +152,21 @@ class JournalArchiver(JournalWorker):
             self._fault_logged = now
             log.critical("archive stopped for %s: %s. Retention keeps the journal meanwhile; see ledger/README.md",
                          self.symbol, self.fault)
+
+
+def archived_epochs(db: Database, symbol: str) -> list[int]:
+    """The journal epochs the archive holds for a symbol, oldest first."""
+    return sorted(db[mongo.EVENTS].distinct("epoch", {"symbol": symbol}))
+
+
+def archived_events(db: Database, symbol: str, epoch: int | None = None) -> Iterator[dict]:
+    """The symbol's archived events of ``epoch`` (default: the newest), in sequence order, a bucket
+    at a time."""
+    if epoch is None:
+        epochs = archived_epochs(db, symbol)
+        if not epochs:
+            return
+        epoch = epochs[-1]
+    buckets = db[mongo.EVENTS].find({"symbol": symbol, "epoch": epoch}, batch_size=20).sort("first_sequence", 1)
+    for bucket in buckets:
+        yield from bucket["events"]

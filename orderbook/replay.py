@@ -11,11 +11,9 @@ from MongoDB one bucket at a time, so memory follows the book, not the history.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from pymongo.database import Database
 
-from exchange import mongo
+from ledger.archive import archived_events
 from orderbook.book import OrderBook
 from orderbook.book_hash import book_hash, book_lines
 from orderbook.model import RestingOrder, Side
@@ -84,18 +82,6 @@ class JournalReplay:
 
     def _resumed(self, _event: dict) -> None:
         self.halted = False
-
-
-def archived_events(db: Database, symbol: str, epoch: int | None = None) -> Iterator[dict]:
-    """The symbol's archived events of ``epoch`` (default: the newest), in sequence order."""
-    if epoch is None:
-        newest = db[mongo.EVENTS].find_one({"symbol": symbol}, {"epoch": 1}, sort=[("epoch", -1)])
-        if newest is None:
-            return
-        epoch = newest["epoch"]
-    buckets = db[mongo.EVENTS].find({"symbol": symbol, "epoch": epoch}, batch_size=20).sort("first_sequence", 1)
-    for bucket in buckets:
-        yield from bucket["events"]
 
 
 def replay_archive(db: Database, symbol: str, *, to_sequence: int | None = None,

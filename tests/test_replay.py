@@ -21,6 +21,7 @@ from orderbook.matcher import SymbolMatcher
 from orderbook.model import Side, event_to_dict
 from orderbook.replay import JournalReplay, ReplayMismatch, replay_archive
 from tests.command_streams import build_commands, command_specs
+from tests.test_history import archive, settings  # noqa: F401 - fixtures: settle and archive, no rate limit
 from tests.test_matcher_redis import ROOT, SYMBOL, enqueue, stream
 
 
@@ -111,3 +112,34 @@ def test_the_live_hash_is_served_for_listed_symbols_only(client, register):
     order_id = client.get("/api/v1/orders", headers=seller).json["orders"][0]["order_id"]
     assert answer["hash"] == book_hash([RestingLine(Side.SELL, 1000, 1, order_id, 3)])
     assert client.get("/api/v1/book/NOPE/hash").status_code == 404
+
+
+def test_ledger_replay_recomputes_every_balance_from_the_archive_alone(client, register, archive, capsys,
+                                                                      monkeypatch, settings):  # noqa: F811
+    from ledger.__main__ import main as ledger_main
+    from ledger.replay import replay
+    from tests.test_ledger import trade_randomly
+
+    users = [register(name) for name in ("alice", "bob", "carol", "dave")]
+    trade_randomly(client, users, random.Random(41), 200)
+    archive()
+    db, symbols = archive.db, ("KRYP", "ADAM", "PUPS")
+    report = replay(db, symbols)
+    assert report.ok, report.problems
+    assert any("archived events replayed" in fact for fact in report.facts)
+    monkeypatch.setenv("MONGO_URL", settings.mongo_url)
+    monkeypatch.setenv("MONGO_DB", settings.mongo_db)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # it needs no Redis
+    assert ledger_main(["replay"]) == 0 and "ledger replay: OK" in capsys.readouterr().out
+    # A ledger of record that moved a cent the journal never did is caught, to the field.
+    db[mongo.ACCOUNTS].update_one({"_id": users[1].user_id}, {"$inc": {"cash.available": 1}})
+    assert [p for p in replay(db, symbols).problems] == [
+        f"{users[1].user_id} cash.available: replayed "
+        f"{db[mongo.ACCOUNTS].find_one({'_id': users[1].user_id})['cash']['available'] - 1}, "
+        f"the ledger of record holds {db[mongo.ACCOUNTS].find_one({'_id': users[1].user_id})['cash']['available']}"]
+    db[mongo.ACCOUNTS].update_one({"_id": users[1].user_id}, {"$inc": {"cash.available": -1}})
+    # An archive behind the ledger of record cannot prove anything, and says so.
+    last = db[mongo.EVENTS].find_one({"symbol": "KRYP"}, sort=[("first_sequence", -1)])
+    db[mongo.EVENTS].delete_one({"_id": last["_id"]})
+    assert any("let the archive catch up" in p for p in replay(db, symbols).problems)
+    assert ledger_main(["replay"]) == 1
