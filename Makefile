@@ -20,7 +20,7 @@ BENCHES = $(filter bench/engine.py,$(BENCH_SCRIPTS)) $(filter bench/http%.py,$(B
 CHAOS_DURATION ?= 600
 CHAOS_SEED ?=
 
-.PHONY: up test bench chaos venv
+.PHONY: up test lint bench chaos venv
 .DEFAULT_GOAL := up
 
 venv: $(STAMP)
@@ -42,8 +42,11 @@ $(NPM_STAMP): web/package-lock.json
 up: $(STAMP) $(NPM_STAMP)
 	$(PY) -m devstack up
 
-test: $(STAMP) $(NPM_STAMP)
+test: $(STAMP) $(NPM_STAMP) lint
 	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
 	@test -n "$(strip $(BENCHES))" || echo "no benchmarks in bench/ yet"

@@ -18,7 +18,6 @@ import sys
 import time
 
 from common import run_processes, sleep_until  # (importing common puts the project on sys.path)
-
 from exchange.money import format_cents
 from tests.stack import start_stack
 

@@ -22,12 +22,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import tree_cpu_s  # (importing common puts the project on sys.path)
 import requests
 
+from common import tree_cpu_s  # (importing common puts the project on sys.path)
 from devstack import nginx, programs
-from exchange.config import Settings
 from devstack.procs import Proc, free_port, start_redis
+from exchange.config import Settings
 from tests.stack import start_stack
 
 BENCH_DIR = Path(__file__).resolve().parent

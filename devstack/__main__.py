@@ -23,7 +23,8 @@ def main() -> None:
     elif args.command == "chaos":
         from rich.console import Console
 
-        from devstack.chaos.run import ChaosOptions, chaos as run_chaos
+        from devstack.chaos.run import ChaosOptions
+        from devstack.chaos.run import chaos as run_chaos
         seed = args.seed if args.seed is not None else secrets.randbits(32)
         options = ChaosOptions(args.duration, seed, args.min_faults, args.keep)
         sys.exit(run_chaos(options, Console(highlight=False, soft_wrap=True)))

@@ -9,8 +9,8 @@ import threading
 import time
 
 from pymongo import ASCENDING, DESCENDING, MongoClient
-from pymongo.errors import ConnectionFailure
 from pymongo.database import Database
+from pymongo.errors import ConnectionFailure
 
 USERS = "users"        # {_id: user_id, username, password_hash, created_ms}
 ACCOUNTS = "accounts"  # {_id: user_id, cash: {available, on_hold}, positions: {SYM: {available, on_hold}}, issued}

@@ -14,11 +14,11 @@ from exchange.config import Settings
 from exchange.scripts import Scripts
 from ledger.audit import check
 from ledger.consumer import JournalConsumer
+from ledger.live_settlement import SymbolSettler
 from ledger.reconcile import ORPHAN_GRACE_MS, void_orphan_holds
 from ledger.record import LedgerOfRecord
 from ledger.recovery import RecoveryRefused, recover
 from ledger.replay import replay
-from ledger.live_settlement import SymbolSettler
 
 
 def catch_up(client: redis.Redis, settings: Settings, timeout_s: float = 60.0) -> list[str]:

@@ -19,7 +19,6 @@ from exchange.config import OrderRate
 from exchange.money import CASH
 from exchange.scripts import Scripts
 
-
 CLIENT_ORDER_ID_TTL_S = 7 * 24 * 3600  # how long a client order id keeps its answer
 
 

@@ -32,9 +32,9 @@ from dogpile.cache import make_region
 from pymongo.database import Database
 
 from exchange import keys, mongo
+from exchange.money import CASH
 from exchange.top_of_book import read_tops
 from exchange.valuation import Holdings, market_value
-from exchange.money import CASH
 from ledger.postings import HOUSE
 
 

@@ -38,11 +38,11 @@ from pymongo.database import Database
 
 from exchange import keys, mongo
 from exchange.config import Settings
+from exchange.money import CASH
 from ledger.audit import journal_problems
 from ledger.consumer import GROUP
-from ledger.record import LedgerOfRecord
-from exchange.money import CASH
 from ledger.postings import hold_asset
+from ledger.record import LedgerOfRecord
 from orderbook.commands import encode_cancel, hold_for
 from orderbook.matcher import SymbolMatcher
 

@@ -27,11 +27,11 @@ from exchange.scripts import Scripts
 from exchange.worker import Loop, Worker, run
 from ledger import retention
 from ledger.archive import JournalArchiver
-from ledger.forget import FORGET_BATCH, forget_done_orders
 from ledger.consumer import JournalConsumer
+from ledger.forget import FORGET_BATCH, forget_done_orders
+from ledger.live_settlement import SettlementFailed, SymbolSettler
 from ledger.reconcile import void_orphan_holds
 from ledger.record import LedgerOfRecord
-from ledger.live_settlement import SettlementFailed, SymbolSettler
 
 log = logging.getLogger("ledger.worker")
 IDLE_SLEEP_S = 0.02

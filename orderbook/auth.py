@@ -23,7 +23,8 @@ from exchange.tokens import TokenError, Tokens
 from ledger.accounts import Accounts
 from orderbook.errors import ApiError
 from orderbook.login_throttle import LoginThrottle
-from orderbook.passwords import MIN_LENGTH as MIN_PASSWORD, hash_password, password_matches
+from orderbook.passwords import MIN_LENGTH as MIN_PASSWORD
+from orderbook.passwords import hash_password, password_matches
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 MAX_PASSWORD = 256

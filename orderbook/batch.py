@@ -20,8 +20,24 @@ from orderbook.book_cache import BookCache
 from orderbook.commands import command_problem, decode, hold_for, new_state
 from orderbook.commit_batch import BatchWriter
 from orderbook.model import (
-    Accepted, Amended, CommandRejected, Done, Halted, HaltSymbol, NewOrder, OrderType, Rested, Resumed,
-    ResumeSymbol, Side, Status, TimeInForce, Trade, VoidOrder, Voided, event_to_dict,
+    Accepted,
+    Amended,
+    CommandRejected,
+    Done,
+    Halted,
+    HaltSymbol,
+    NewOrder,
+    OrderType,
+    Rested,
+    Resumed,
+    ResumeSymbol,
+    Side,
+    Status,
+    TimeInForce,
+    Trade,
+    Voided,
+    VoidOrder,
+    event_to_dict,
 )
 
 # A new order older than this (by the id's entry time) is refused: its hold may have been

@@ -12,22 +12,22 @@ from sortedcontainers import SortedDict
 
 from orderbook.model import (
     Accepted,
+    Amended,
     AmendOrder,
     CancelOrder,
-    CommandRejected,
     Command,
+    CommandRejected,
     Done,
     Event,
     NewOrder,
     OrderType,
-    RestingOrder,
     Rested,
+    RestingOrder,
     SelfTrade,
     Side,
     Status,
     TimeInForce,
     Trade,
-    Amended,
 )
 
 
@@ -81,7 +81,7 @@ class OrderBook:
         """Aggregated levels: ([[price, qty], ...] bids, [[price, qty], ...] asks)."""
         def side_levels(side: Side) -> list[list[int]]:
             out = []
-            for key, level in self._levels[side].items():
+            for key, _level in self._levels[side].items():
                 if depth is not None and len(out) >= depth:
                     break
                 price = -key if side is Side.BUY else key

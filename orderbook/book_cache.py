@@ -15,11 +15,11 @@ import orjson
 import redis
 
 from exchange import keys
+from exchange.trading_status import TradingStatus
 from orderbook.book import OrderBook
 from orderbook.commands import resting_from_state
 from orderbook.halts import PriceWindow
 from orderbook.model import Halted, Resumed, Status
-from exchange.trading_status import TradingStatus
 
 CATCH_UP_MAX_EVENTS = 20_000  # beyond this gap a full reload is cheaper
 WINDOW_READ_COUNT = 10_000  # journal entries read at a time to rebuild the breaker's window
@@ -159,7 +159,7 @@ class BookCache:
         after = f"{since_ms}-0"
         while True:
             entries = self.client.xrange(keys.events(self.symbol), min=after, count=WINDOW_READ_COUNT)
-            for entry_id, fields in entries:
+            for _entry_id, fields in entries:
                 event = orjson.loads(fields[b"event"])
                 if event["type"] == "trade" and event["sequence"] > self.status.last_halt_seq:
                     self.prices.add(event["time"], event["price"])

@@ -5,10 +5,20 @@ import orjson
 
 from exchange.money import hold_needed
 from exchange.order_ids import order_id_symbol
-
 from orderbook.model import (
-    AmendOrder, CancelOrder, Command, HaltSymbol, NewOrder, OrderType, RestingOrder, ResumeSymbol, SelfTrade, Side,
-    Status, TimeInForce, VoidOrder,
+    AmendOrder,
+    CancelOrder,
+    Command,
+    HaltSymbol,
+    NewOrder,
+    OrderType,
+    RestingOrder,
+    ResumeSymbol,
+    SelfTrade,
+    Side,
+    Status,
+    TimeInForce,
+    VoidOrder,
 )
 
 

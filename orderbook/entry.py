@@ -26,11 +26,10 @@ from orderbook.commands import encode_amend, encode_cancel, encode_new
 from orderbook.errors import ApiError, bad_request, not_found
 from orderbook.history import OrderReads
 from orderbook.matcher import SymbolMatcher
-from orderbook.submission import Submitter
 from orderbook.model import NewOrder, OrderType, SelfTrade, Side, TimeInForce
 from orderbook.queries import listed_symbol
 from orderbook.schemas import PlaceOrder
-
+from orderbook.submission import Submitter
 
 # Refusals the book gives an order after its hold was placed: (status, message).
 BOOK_REFUSALS = {

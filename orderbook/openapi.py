@@ -4,8 +4,20 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from bots.rules import schema as rule_schema
-from orderbook.queries import (BookQuery, BotsQuery, CancelAllQuery, CandleQuery, FillsExportQuery, FillsQuery,
-                               HealthQuery, LeaderboardQuery, OrdersQuery, Query, TradesQuery, parameter_schemas)
+from orderbook.queries import (
+    BookQuery,
+    BotsQuery,
+    CancelAllQuery,
+    CandleQuery,
+    FillsExportQuery,
+    FillsQuery,
+    HealthQuery,
+    LeaderboardQuery,
+    OrdersQuery,
+    Query,
+    TradesQuery,
+    parameter_schemas,
+)
 from orderbook.schemas import MAX_BATCH_ORDERS, AmendOrderBody, Credentials, PlaceOrder, Registration
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {

@@ -19,8 +19,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from exchange import keys
-from exchange.metrics import RATE_LIMITED
 from exchange.config import Settings
+from exchange.metrics import RATE_LIMITED
 from orderbook.errors import ApiError
 from orderbook.services import token_check
 

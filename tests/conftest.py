@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import redis
@@ -39,13 +40,15 @@ def redis_client(redis_server):
 @pytest.fixture
 def settings(redis_server, mongo_server, request) -> Settings:
     db_name = "t_" + re.sub(r"[^A-Za-z0-9_]", "_", request.node.name)[:50]
+    request_limit = "" if request.node.get_closest_marker("no_request_limit") else Settings.rate_limit
     return Settings(redis_url=f"redis://127.0.0.1:{redis_server.port}/0",
                     mongo_url=f"mongodb://127.0.0.1:{mongo_server.port}/?directConnection=true",
                     mongo_db=db_name, secret_key=TEST_SECRET_KEY,
                     # Tests register users by the dozen from one address, and place orders
                     # faster than any person, at whatever prices they need: the tests of those
                     # limits, price bands and halts set their own.
-                    registration_rate_limit="", order_rate=None, price_band_bps=None, halt_move_bps=None)
+                    registration_rate_limit="", order_rate=None, price_band_bps=None, halt_move_bps=None,
+                    rate_limit=request_limit)
 
 
 @pytest.fixture
@@ -84,8 +87,8 @@ def settle(settings, redis_client, app):
     """Run the settlement worker's steps (live accounts and ledger of record) until nothing is pending."""
     from exchange import mongo
     from ledger.consumer import JournalConsumer
-    from ledger.record import LedgerOfRecord
     from ledger.live_settlement import SymbolSettler
+    from ledger.record import LedgerOfRecord
 
     ledger = LedgerOfRecord(mongo.client(settings.mongo_url), mongo.database(settings.mongo_url, settings.mongo_db))
     steps = [SymbolSettler(redis_client, s) for s in settings.symbols]
@@ -95,6 +98,33 @@ def settle(settings, redis_client, app):
         while sum(step.run_once() for step in steps):
             pass
     return _settle
+
+
+@pytest.fixture
+def archive(settings, redis_client, app, settle):
+    """Settle, archive and (``delay_s`` after they ended) move done orders to MongoDB, as the ledger
+    worker does; the ticker's cursor is moved to the journal's end, as a running ticker would.
+    ``archive.db`` is the test's database."""
+    from exchange import keys, mongo
+    from ledger.archive import JournalArchiver
+    from ledger.forget import forget_done_orders
+
+    db = mongo.database(settings.mongo_url, settings.mongo_db)
+    mongo.ensure_indexes(db)
+    archivers = [JournalArchiver(redis_client, s, db, wait_ms=0) for s in settings.symbols]
+
+    def _archive(delay_s: float = 0.0) -> int:
+        settle()
+        while sum(archiver.run_once() for archiver in archivers):
+            pass
+        for symbol in settings.symbols:
+            last = redis_client.xrevrange(keys.events(symbol), count=1)
+            if last:
+                redis_client.set(keys.ticker_cursor(symbol), last[0][0])
+        before_ms = int(time.time() * 1000) - int(delay_s * 1000) + 1
+        return sum(forget_done_orders(redis_client, db, s, older_than_ms=before_ms) for s in settings.symbols)
+    _archive.db = db
+    return _archive
 
 
 @pytest.fixture

@@ -13,8 +13,18 @@ import orjson
 from exchange import keys
 from orderbook.book import OrderBook
 from orderbook.model import (
-    AmendOrder, CancelOrder, CommandRejected, Halted, NewOrder, OrderType, Resumed, SelfTrade, Side, TimeInForce,
-    Voided, event_to_dict,
+    AmendOrder,
+    CancelOrder,
+    CommandRejected,
+    Halted,
+    NewOrder,
+    OrderType,
+    Resumed,
+    SelfTrade,
+    Side,
+    TimeInForce,
+    Voided,
+    event_to_dict,
 )
 
 JOURNAL_ONLY = ("sequence", "epoch", "symbol", "time", "order", "trade_id", "buy_order_id", "sell_order_id",

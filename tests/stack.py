@@ -24,7 +24,6 @@ import requests
 from devstack import nginx, programs
 from devstack.procs import Proc, free_port, start_mongo, start_redis
 
-
 # Signs the tokens of tests that build the API in-process; a started stack gets a random key.
 TEST_SECRET_KEY = "test-only-secret-key-of-at-least-32-bytes"
 

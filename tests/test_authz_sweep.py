@@ -25,8 +25,8 @@ import requests
 
 from exchange.order_ids import new_order_id
 from exchange.paging import encode_cursor
-from tests.stack import start_stack
 from tests.polling import wait_for as wait_until
+from tests.stack import start_stack
 
 API = "/api/v1"
 SHARED_CID = "both-users-send-this-id"

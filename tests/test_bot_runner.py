@@ -15,8 +15,8 @@ from bots.client import ApiError, ExchangeClient
 from bots.runner.budget import ActionBudget
 from devstack import programs
 from devstack.procs import Proc
-from tests.stack import start_stack
 from tests.polling import wait_for
+from tests.stack import start_stack
 
 ACTIONS_PER_MINUTE = 4
 

@@ -6,9 +6,9 @@ import time
 import pytest
 
 from bots.client import ApiError, ExchangeClient
+from bots.stream import MarketStream
 from devstack.procs import free_port
 from exchange.money import parse_cash, parse_cents
-from bots.stream import MarketStream
 from tests.stack import start_stack, start_web
 
 PASSWORD = "correct horse battery"

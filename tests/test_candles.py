@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import orjson
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from exchange import keys, mongo
 from ticker.candles import INTERVALS, MINUTE, Candle, rollup

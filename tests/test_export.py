@@ -10,12 +10,13 @@ import pytest
 
 from exchange import mongo
 from exchange.export import main
-from tests.test_history import archive, settings  # noqa: F401 - fixtures: settle, archive, forget; no rate limit
 from tests.test_ledger import trade_randomly
+
+pytestmark = pytest.mark.no_request_limit
 
 
 @pytest.fixture
-def history(client, register, archive, monkeypatch, settings):  # noqa: F811
+def history(client, register, archive, monkeypatch, settings):
     users = [register(name) for name in ("alice", "bob", "carol")]
     trade_randomly(client, users, random.Random(31), 200)
     archive()

@@ -2,45 +2,17 @@
 from __future__ import annotations
 
 import random
-import time
-from dataclasses import replace
 
 import pytest
 
 from exchange import keys, mongo
-from ledger.archive import JournalArchiver
-from ledger.forget import forget_done_orders
 from tests.test_ledger import trade_randomly
 
 ORDERS = "/api/v1/orders"
 SYMBOLS = ("KRYP", "ADAM", "PUPS")
 
 
-@pytest.fixture
-def settings(settings):
-    return replace(settings, rate_limit="")  # these tests read page after page
-
-
-@pytest.fixture
-def archive(settings, redis_client, app, settle):
-    """Settle, archive and (past ``delay_s``) forget, as the ledger worker does; the ticker's cursor
-    is moved to the end, as a running ticker would."""
-    db = mongo.database(settings.mongo_url, settings.mongo_db)
-    mongo.ensure_indexes(db)
-    archivers = [JournalArchiver(redis_client, s, db, wait_ms=0) for s in SYMBOLS]
-
-    def _archive(delay_s: float = 0.0) -> int:
-        settle()
-        while sum(archiver.run_once() for archiver in archivers):
-            pass
-        for symbol in SYMBOLS:
-            last = redis_client.xrevrange(keys.events(symbol), count=1)
-            if last:
-                redis_client.set(keys.ticker_cursor(symbol), last[0][0])
-        before_ms = int(time.time() * 1000) - int(delay_s * 1000) + 1
-        return sum(forget_done_orders(redis_client, db, s, older_than_ms=before_ms) for s in SYMBOLS)
-    _archive.db = db
-    return _archive
+pytestmark = pytest.mark.no_request_limit  # these tests read page after page
 
 
 def every_page(client, path: str, headers=None, **params) -> list[dict]:

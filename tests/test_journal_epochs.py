@@ -15,9 +15,9 @@ import pytest
 
 from exchange import keys, mongo
 from ledger.consumer import JournalConsumer
+from ledger.live_settlement import SymbolSettler
 from ledger.record import JournalFault, LedgerOfRecord, Position, fresh_entries
 from ledger.recovery import RecoveryRefused, recover
-from ledger.live_settlement import SymbolSettler
 
 ORDERS = "/api/v1/orders"
 SYMBOLS = ("KRYP", "ADAM", "PUPS")
@@ -78,7 +78,7 @@ def test_a_whole_loss_stops_the_ledger_loudly_and_recover_makes_both_stores_agre
     trades_before = db[mongo.TRADES].count_documents({})
 
     redis_client.flushall()  # Redis restarts with nothing: the resting order and the live accounts are gone
-    for name, headers in (("alice", alice), ("bob", bob)):  # logging in opens the live account again
+    for name, _headers in (("alice", alice), ("bob", bob)):  # logging in opens the live account again
         assert client.post("/api/v1/sessions", json={"username": name, "password": "correct horse"}).status_code == 201
     trade(client, alice, bob, price="11.00", quantity=1)  # trading goes on, in a new epoch
     with caplog.at_level(logging.CRITICAL, logger="ledger.consumer"):

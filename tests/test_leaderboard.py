@@ -4,7 +4,9 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from exchange.money import parse_cents
 from exchange.valuation import Holdings, market_value

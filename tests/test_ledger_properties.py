@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 import orjson
-from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from exchange import keys, mongo
 from orderbook.errors import ApiError

@@ -9,8 +9,8 @@ import pytest
 
 from exchange import keys
 from exchange.order_ids import new_order_id
-from orderbook.commands import encode_cancel, encode_new, encode_void
 from orderbook.batch import ORDER_MAX_AGE_MS
+from orderbook.commands import encode_cancel, encode_new, encode_void
 from orderbook.matcher import SymbolMatcher
 from orderbook.model import NewOrder, Side
 

@@ -3,6 +3,7 @@ order; one bad order fails alone; one hold script call for the whole batch."""
 from __future__ import annotations
 
 import random
+
 import pytest
 
 from ledger.accounts import Accounts

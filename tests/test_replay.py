@@ -9,7 +9,8 @@ import sys
 
 import orjson
 import pytest
-from hypothesis import given, settings as hypothesis_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 
 from exchange import keys, mongo
 from exchange.scripts import Scripts
@@ -21,7 +22,6 @@ from orderbook.matcher import SymbolMatcher
 from orderbook.model import Side, event_to_dict
 from orderbook.replay import JournalReplay, ReplayMismatch, replay_archive
 from tests.command_streams import build_commands, command_specs
-from tests.test_history import archive, settings  # noqa: F401 - fixtures: settle and archive, no rate limit
 from tests.test_matcher_redis import ROOT, SYMBOL, enqueue, stream
 
 
@@ -114,8 +114,9 @@ def test_the_live_hash_is_served_for_listed_symbols_only(client, register):
     assert client.get("/api/v1/book/NOPE/hash").status_code == 404
 
 
+@pytest.mark.no_request_limit
 def test_ledger_replay_recomputes_every_balance_from_the_archive_alone(client, register, archive, capsys,
-                                                                      monkeypatch, settings):  # noqa: F811
+                                                                      monkeypatch, settings):
     from ledger.__main__ import main as ledger_main
     from ledger.replay import replay
     from tests.test_ledger import trade_randomly

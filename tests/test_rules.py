@@ -6,14 +6,25 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bots.rules import (CancelAll, MarketView, PlaceOrder, Quote, RuleError, actions, evaluate, market_symbols,
-                        parse_rule, reads_holdings)
+from bots.rules import (
+    CancelAll,
+    MarketView,
+    PlaceOrder,
+    Quote,
+    RuleError,
+    actions,
+    evaluate,
+    market_symbols,
+    parse_rule,
+    reads_holdings,
+)
 from bots.rules.evaluation import value_of
+from bots.rules.model import Cash, Literal, MarketPrice, Position
 from bots.rules.parsing import MAX_SHARES, cents, shares
 from exchange.money import MAX_CENTS
-from bots.rules.model import Cash, Literal, MarketPrice, Position
 
 SYMBOLS = ("KRYP", "ADAM", "PUPS")
 CANCEL = {"$cancelAll": {}}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bots.rules import MarketView, Quote, RuleError, actions, evaluate, parse_rule
 

@@ -12,8 +12,16 @@ import random
 import pytest
 
 from bots.client import ApiError
-from bots.strategies import (MarketMaker, MarketMakerConfig, MeanReversionConfig, MeanReversionTrader,
-                             MomentumConfig, MomentumTrader, RandomWalkConfig, RandomWalkTrader)
+from bots.strategies import (
+    MarketMaker,
+    MarketMakerConfig,
+    MeanReversionConfig,
+    MeanReversionTrader,
+    MomentumConfig,
+    MomentumTrader,
+    RandomWalkConfig,
+    RandomWalkTrader,
+)
 from exchange.money import collar_down, collar_up, format_cents, parse_cents
 
 

@@ -15,8 +15,8 @@ import requests
 
 from bots.client import ExchangeClient
 from exchange.config import Settings
-from exchange.valuation import Holdings
 from exchange.money import format_cents, parse_cents
+from exchange.valuation import Holdings
 from tests.stack import start_stack
 from tests.test_metrics import scrape, total
 

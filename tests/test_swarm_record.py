@@ -5,9 +5,9 @@ import stat
 
 import pytest
 
+from bots import swarm_accounts
 from bots.client import ApiError
 from bots.record import OrderRecord, RecordingClient, read_orders
-from bots import swarm_accounts
 from bots.swarm import retrying
 
 

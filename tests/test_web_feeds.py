@@ -12,17 +12,16 @@ from contextlib import contextmanager
 import orjson
 import redis
 
-from exchange import keys
+from exchange import keys, rooms
 from exchange.money import format_price
 from exchange.scripts import Scripts
-from orderbook.market import book_levels
 from orderbook.commands import encode_halt, encode_resume
+from orderbook.market import book_levels
 from orderbook.matcher import SymbolMatcher
+from tests.polling import wait_for as wait_until
 from tests.test_matcher_redis import SYMBOL, enqueue, stream
-from exchange import rooms
 from web import messages
 from web.feeds import BookFeed
-from tests.polling import wait_for as wait_until
 
 
 class Client:

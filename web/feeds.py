@@ -31,10 +31,9 @@ from typing import Callable
 import orjson
 import redis
 
-from exchange import keys
-from exchange.scripts import source
-from exchange import rooms
+from exchange import keys, rooms
 from exchange.metrics import WEB_RESYNCS
+from exchange.scripts import source
 from exchange.trading_status import TradingStatus
 from web import messages
 from web.levels import BUY, SELL, LevelBook, RestingOrder, changes_between, merge

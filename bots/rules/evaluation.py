@@ -10,8 +10,20 @@ from __future__ import annotations
 import operator
 from fractions import Fraction
 
-from bots.rules.model import (Action, AllOf, AnyOf, Cash, Comparison, Condition, Literal, MarketPrice,
-                              MarketView, Operand, Position, Rule)
+from bots.rules.model import (
+    Action,
+    AllOf,
+    AnyOf,
+    Cash,
+    Comparison,
+    Condition,
+    Literal,
+    MarketPrice,
+    MarketView,
+    Operand,
+    Position,
+    Rule,
+)
 
 _OPERATORS = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le, "eq": operator.eq}
 

@@ -25,9 +25,21 @@ from typing import Collection, Iterable
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from bots.rules.model import (
+    AllOf,
+    AnyOf,
+    CancelAll,
+    Cash,
+    Comparison,
+    Condition,
+    Literal,
+    MarketPrice,
+    Operand,
+    PlaceOrder,
+    Position,
+    Rule,
+)
 from exchange.money import MAX_CENTS
-from bots.rules.model import (AllOf, AnyOf, Cash, CancelAll, Comparison, Condition, Literal, MarketPrice,
-                              Operand, PlaceOrder, Position, Rule)
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 MAX_DEPTH = 64       # nesting of JSON objects and lists

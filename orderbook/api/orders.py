@@ -1,9 +1,9 @@
 from flask import Blueprint, g, jsonify
 
-from orderbook.order_batch import place_batch
-from orderbook.schemas import AmendOrderBody, PlaceOrder, parse, parse_batch
 from orderbook.history import ORDER_KEY, window_of
+from orderbook.order_batch import place_batch
 from orderbook.queries import CancelAllQuery, OrdersQuery, listed_symbol, parse_query
+from orderbook.schemas import AmendOrderBody, PlaceOrder, parse, parse_batch
 from orderbook.services import login_required, services
 
 bp = Blueprint("orders", __name__)
