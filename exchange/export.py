@@ -92,8 +92,9 @@ KINDS = {
 
 
 def documents(db: Database, kind: str, symbol: str | None, start: int | None, end: int | None,
-              user_id: str | None = None) -> tuple[int, Iterator]:
-    """(how many, the documents oldest first) of one history; events come out of their buckets."""
+              user_id: str | None = None, counted: bool = True) -> tuple[int | None, Iterator]:
+    """(how many (None unless ``counted``), the documents oldest first) of one history; events come
+    out of their buckets."""
     spec = KINDS[kind]
     bounds = {**({"$gte": start} if start is not None else {}), **({"$lt": end} if end is not None else {})}
     query: dict = {**({"symbol": symbol} if symbol else {}), **({"user_id": user_id} if user_id else {})}
@@ -109,8 +110,9 @@ def documents(db: Database, kind: str, symbol: str | None, start: int | None, en
         order = [(spec.time_field, 1), ("_id", 1)]
     found = db[spec.collection].find(query, batch_size=500 if kind == "events" else 5000).sort(order)
     if kind != "events":
-        return db[spec.collection].count_documents(query), iter(found)
-    total = sum(len(b["events"]) for b in db[spec.collection].find(query, {"events.sequence": 1}))
+        return db[spec.collection].count_documents(query) if counted else None, iter(found)
+    total = sum(len(b["events"]) for b in db[spec.collection].find(query, {"events.sequence": 1})) if counted \
+        else None
     return total, (e for bucket in found for e in bucket["events"]
                    if (start is None or e["time"] >= start) and (end is None or e["time"] < end))
 

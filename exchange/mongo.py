@@ -22,6 +22,7 @@ CURSORS = "ledger_cursors"  # {_id: symbol, sequence, epoch, entry_id}: the last
 # {_id: "SYM:epoch:first_sequence", symbol, epoch, first_sequence, last_sequence, first_time,
 #  last_time, last_entry_id, events: [event, ...]}
 EVENTS = "events"
+ARCHIVE_CURSORS = "archive_cursors"  # {_id: symbol, epoch, sequence, entry_id}: the archive's last event
 # Done orders that left Redis (ledger/forget.py): {_id: order_id, ...the order's final state..., fills: [...]}
 ORDERS = "orders"
 BOTS = "bots"          # {_id: bot_id, owner_id, name, rule, status, step, action_index, claim, last_action, ...}
@@ -87,7 +88,13 @@ def ensure_indexes_soon(db: Database, retry_s: float = 5.0) -> None:
 def ensure_indexes(db: Database) -> None:
     db[USERS].create_index([("username", ASCENDING)], unique=True, name="username_unique")
     db[CANDLES].create_index([("symbol", ASCENDING), ("start", ASCENDING)], name="candles_by_time")
-    db[FILLS].create_index([("user_id", ASCENDING), ("time", DESCENDING)], name="fills_by_user")
+    # A user's fills newest first (GET /fills), oldest first (GET /fills.csv): (time, _id) is their order.
+    if "fills_by_user" in db[FILLS].index_information():
+        db[FILLS].drop_index("fills_by_user")  # (user_id, time) only: it left ties to an in-memory sort
+    db[FILLS].create_index([("user_id", ASCENDING), ("time", ASCENDING), ("_id", ASCENDING)],
+                           name="fills_by_user_time")
+    db[TRADES].create_index([("time", ASCENDING), ("_id", ASCENDING)], name="trades_by_time")  # exports
+    db[ORDERS].create_index([("created_ms", ASCENDING), ("_id", ASCENDING)], name="orders_by_time")  # exports
     db[EVENTS].create_index([("symbol", ASCENDING), ("epoch", DESCENDING), ("first_sequence", DESCENDING)],
                             name="events_by_sequence")
     db[TRADES].create_index([("symbol", ASCENDING), ("epoch", DESCENDING), ("sequence", DESCENDING)],

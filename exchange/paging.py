@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import orjson
 
 MAX_CURSOR_CHARS = 200
+MAX_KEY_INT = 2**63 - 1  # MongoDB's int64: a larger number in a query cannot even be sent
 
 
 class BadCursor(ValueError):
@@ -38,7 +39,8 @@ def decode_cursor(cursor: str, shape: tuple[type, ...]) -> tuple:
     except ValueError:  # not base64, not JSON
         raise BadCursor(cursor) from None
     if (len(cursor) > MAX_CURSOR_CHARS or not isinstance(parts, list) or len(parts) != len(shape)
-            or not all(type(part) is kind for part, kind in zip(parts, shape))):
+            or not all(type(part) is kind for part, kind in zip(parts, shape))
+            or any(type(part) is int and not 0 <= part <= MAX_KEY_INT for part in parts)):
         raise BadCursor(cursor)
     return tuple(parts)
 

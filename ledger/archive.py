@@ -8,17 +8,19 @@ gathered), so the embedded MongoDB server, which writes a few thousand
 documents a second, keeps up with an engine that makes thousands of events a
 second.
 
-Exactly once, whatever crashes: the archive itself is the position. Each
-bucket starts right after the last one (``_id`` = symbol, epoch and first
-sequence), and a holder reads where to go on from MongoDB whenever it takes
-the lease. A holder that lost its lease unawares writes a bucket whose ``_id``
-already exists: MongoDB refuses it, and the holder reads the position again.
+Exactly once, whatever crashes: each bucket is written in one transaction with
+the archive's cursor (``archive_cursors``: epoch, sequence, entry id), and
+starts right after the last one (``_id`` = symbol, epoch and first sequence).
+A holder reads where to go on from that cursor whenever it takes the lease. A
+holder that lost its lease unawares writes a bucket whose ``_id`` already
+exists: MongoDB refuses the transaction, and the holder reads the cursor again.
 The Redis cursor ``keys.archived_cursor`` only tells retention how far it may
 trim; it is written after the bucket, so it is never ahead of the archive.
 
 A journal that stops continuing the archive within its epoch (Redis lost its
-latest writes) stops the symbol's archive with a CRITICAL log line; a new epoch
-(Redis lost everything) starts a new run of buckets.
+latest writes) stops the symbol's archive with a CRITICAL log line. A new
+epoch starts a new run of buckets, at whatever sequence it starts: 1 when
+Redis lost everything, or where the old one ended after ``ledger recover``.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 import orjson
 import redis
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from exchange import keys, mongo
 from exchange.metrics import APPLIED_SEQUENCE
@@ -40,6 +42,7 @@ from ledger.journal_worker import JournalWorker
 BUCKET_EVENTS = 500
 BUCKET_WAIT_MS = 1000  # a bucket with fewer events waits until its first event is this old
 FAULT_LOG_EVERY_S = 60.0
+FAULT_RETRY_S = 5.0  # a stopped archive looks again this often (ledger recover may have moved the journal on)
 log = logging.getLogger("ledger.archive")
 
 
@@ -60,12 +63,11 @@ def bucket_id(symbol: str, epoch: int, first_sequence: int) -> str:
 
 
 def archived_position(db: Database, symbol: str) -> ArchivePosition:
-    """Where the symbol's archive ends: its newest epoch's last bucket."""
-    last = db[mongo.EVENTS].find_one({"symbol": symbol}, {"epoch": 1, "last_sequence": 1, "last_entry_id": 1},
-                                     sort=[("epoch", -1), ("first_sequence", -1)])
-    if last is None:
+    """Where the symbol's archive ends (its cursor, written with each bucket)."""
+    cursor = db[mongo.ARCHIVE_CURSORS].find_one({"_id": symbol})
+    if cursor is None:
         return ArchivePosition()
-    return ArchivePosition(last["epoch"], last["last_sequence"], last["last_entry_id"].encode())
+    return ArchivePosition(cursor["epoch"], cursor["sequence"], cursor["entry_id"].encode())
 
 
 def next_bucket(symbol: str, position: ArchivePosition, entries: list) -> dict:
@@ -100,15 +102,17 @@ class JournalArchiver(JournalWorker):
         self.position: ArchivePosition | None = None  # None: read it from the archive
         self.tenure = 0  # the lease's acquisitions when the position was read
         self.fault: str | None = None
-        self._fault_logged = 0.0
+        self.faulted_at = 0.0
+        self._fault_logged = -FAULT_LOG_EVERY_S
 
     def apply_batch(self) -> int:
         if self.position is None or self.tenure != self.lease.acquisitions:
             self.position, self.tenure = archived_position(self.db, self.symbol), self.lease.acquisitions
             self.fault = None
         if self.fault is not None:
-            self._log_fault()
-            return 0
+            if time.monotonic() - self.faulted_at < FAULT_RETRY_S:
+                return 0
+            self.fault, self.position = None, archived_position(self.db, self.symbol)
         entries = self._read()
         if not entries or (len(entries) < self.batch_size and not self._waited(entries[0][0])):
             return 0
@@ -116,29 +120,41 @@ class JournalArchiver(JournalWorker):
         try:
             bucket = next_bucket(self.symbol, self.position, decoded)
         except ArchiveGap as gap:
-            self.fault = str(gap)
+            self.fault, self.faulted_at = str(gap), time.monotonic()
             self._log_fault()
             return 0
         return self._write(bucket)
 
     def _read(self) -> list:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.get(keys.epoch(self.symbol))
-        pipe.xrange(keys.events(self.symbol), min=b"(" + self.position.entry_id, count=self.batch_size)
-        epoch, entries = pipe.execute()
-        if epoch is not None and self.position.epoch is not None and int(epoch) != self.position.epoch:
-            # A new epoch: its journal starts afresh, whatever its entry ids are next to the old ones.
-            entries = self.client.xrange(keys.events(self.symbol), min=b"0-0", count=self.batch_size)
-        return entries
+        entries = self.client.xrange(keys.events(self.symbol), min=b"(" + self.position.entry_id,
+                                     count=self.batch_size)
+        if entries or self.position.epoch is None:
+            return entries
+        # Nothing after the archive's last entry: is that entry gone (Redis lost its data and the
+        # journal started again in a new epoch, its ids maybe below the old ones)?
+        if self.client.xrange(keys.events(self.symbol), min=self.position.entry_id, max=self.position.entry_id):
+            return []
+        return [(entry_id, fields) for entry_id, fields in
+                self.client.xrange(keys.events(self.symbol), min=b"0-0", count=self.batch_size)]
 
     def _waited(self, first_entry_id: bytes) -> bool:
         """Whether a short bucket's first event has waited long enough for company."""
         return entry_order(first_entry_id)[0] <= time.time() * 1000 - self.wait_ms
 
     def _write(self, bucket: dict) -> int:
+        """The bucket and the archive's cursor, in one transaction: a bucket another holder wrote
+        first (the same ``_id``) aborts it."""
+        def write(session) -> None:
+            self.db[mongo.EVENTS].insert_one(bucket, session=session)
+            self.db[mongo.ARCHIVE_CURSORS].update_one(
+                {"_id": self.symbol}, {"$set": {"epoch": bucket["epoch"], "sequence": bucket["last_sequence"],
+                                                "entry_id": bucket["last_entry_id"]}},
+                upsert=True, session=session)
         try:
-            self.db[mongo.EVENTS].insert_one(bucket)
-        except DuplicateKeyError:  # another holder archived it first: go on from where it got
+            with self.db.client.start_session() as session:
+                session.with_transaction(write)
+        except (DuplicateKeyError, OperationFailure) as error:  # another holder archived it first
+            log.info("archive of %s: %s; reading its position again", self.symbol, error)
             self.position = None
             return 0
         self.position = ArchivePosition(bucket["epoch"], bucket["last_sequence"], bucket["last_entry_id"].encode())

@@ -86,15 +86,18 @@ def store(db: Database, records: list[dict]) -> None:
 
 
 def drop(client: redis.Redis, symbol: str, records: list[dict], gone: list[str]) -> None:
-    """Fills and owners' lists first, the state next, the index entry last: a pass that crashed
-    half way finds the order again (or its state gone) and finishes."""
-    pipe = client.pipeline(transaction=False)
-    for record in records:
-        pipe.delete(keys.fills(symbol, record["_id"]))
-        pipe.zrem(keys.user_orders(record["user_id"]), record["_id"])
+    """Owners' lists first; then each state with its fills list, together (one slot, one MULTI:
+    a reader never sees the state without its fills); the index entry last. A pass that crashed
+    half way finds the order again, or its state gone, and finishes."""
+    order_ids = [record["_id"] for record in records]
     if records:
-        pipe.hdel(keys.orders(symbol), *[record["_id"] for record in records])
-    done = [record["_id"] for record in records] + gone
-    if done:
-        pipe.zrem(keys.done_orders(symbol), *done)
-    pipe.execute()
+        owners = client.pipeline(transaction=False)
+        for record in records:
+            owners.zrem(keys.user_orders(record["user_id"]), record["_id"])
+        owners.execute()
+        states = client.pipeline(transaction=True)
+        states.delete(*[keys.fills(symbol, order_id) for order_id in order_ids])
+        states.hdel(keys.orders(symbol), *order_ids)
+        states.execute()
+    if order_ids or gone:
+        client.zrem(keys.done_orders(symbol), *order_ids, *gone)

@@ -60,6 +60,11 @@ class History:
         query = {"user_id": user_id, **({"symbol": symbol} if symbol else {})}
         return _page(self.db[mongo.FILLS], query, "time", ("time", "_id"), window)
 
+    def applied(self, symbol: str) -> tuple[int, int]:
+        """(epoch, sequence) of the last journal event the ledger of record applied ((0, 0): none)."""
+        cursor = self.db[mongo.CURSORS].find_one({"_id": symbol}) or {}
+        return cursor.get("epoch") or 0, cursor.get("sequence", 0)
+
     def trades(self, symbol: str, window: Window) -> SourcePage:
         """Key (epoch, sequence)."""
         return _page(self.db[mongo.TRADES], {"symbol": symbol}, "time", ("epoch", "sequence"), window)

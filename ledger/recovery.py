@@ -83,7 +83,8 @@ def recover(client: redis.Redis, settings: Settings, mongo_client: MongoClient, 
 def _refuse_while_writing(client: redis.Redis, symbols: tuple[str, ...]) -> None:
     for symbol in symbols:
         for key, who in ((keys.lock(symbol), "a matcher"), (keys.settlement_lease(symbol), "a ledger worker"),
-                         (keys.ledger_lease(symbol), "a ledger worker")):
+                         (keys.ledger_lease(symbol), "a ledger worker"),
+                         (keys.archive_lease(symbol), "a ledger worker")):
             if client.exists(LOCK_PREFIX + key):
                 raise RecoveryRefused(f"{who} is working on {symbol}: stop the API replicas, matchers, ledger "
                                       "workers and the bot runner first, then run recover again")

@@ -25,6 +25,7 @@ from orderbook.queries import HistoryQuery
 ORDER_KEY = (int, str)  # (created_ms, order id)
 FILL_KEY = (int, str)  # (time, fill id)
 TRADE_KEY = (int, int)  # (epoch, sequence)
+RECENT_TRADES_KEPT = 1000  # the recent-trades list's length (commit_batch.lua trims it)
 
 
 def window_of(query: HistoryQuery, shape: tuple[type, ...]) -> Window:
@@ -65,7 +66,7 @@ class OrderReads:
     def own(self, user_id: str, order_id: str) -> tuple[str, dict, list[dict]]:
         """(symbol, state, fills) of one of the user's orders, live or archived; 404 otherwise."""
         symbol = self.order_symbol(order_id)
-        pipe = self.client.pipeline(transaction=False)
+        pipe = self.client.pipeline(transaction=True)  # one slot: the state and its fills as one moment
         pipe.hget(keys.orders(symbol), order_id)
         pipe.lrange(keys.fills(symbol, order_id), 0, -1)
         raw, raw_fills = pipe.execute()
@@ -73,7 +74,8 @@ class OrderReads:
             state = orjson.loads(raw)
             if state["user_id"] == user_id:
                 return symbol, state, [orjson.loads(f) for f in raw_fills]
-        elif self.history is not None:
+        # Still in its owner's list without a state: on its way to the book. Else maybe archived.
+        elif self.history is not None and self.client.zscore(keys.user_orders(user_id), order_id) is None:
             archived = self.history.order(user_id, order_id)
             if archived is not None:
                 return symbol, archived, archived["fills"]
@@ -164,22 +166,43 @@ def _trade_key(trade: dict) -> tuple:
 
 def trades_page(client: redis.Redis, history: History | None, symbol: str,
                 window: Window) -> tuple[list[dict], str | None]:
-    """A symbol's trades, newest first: the recent ones from Redis, the rest from MongoDB."""
-    sources = [_recent_trades(client, symbol, window)]
+    """A symbol's trades, newest first: the recent ones from Redis, the rest from MongoDB. While the
+    ledger of record lags further behind than the recent-trades list reaches, the trades between
+    the two are in neither store: a page that would reach past the list is refused (503) until the
+    ledger catches up, rather than skip them."""
+    recent, oldest_kept = _recent_trades(client, symbol, window)
+    sources = [recent]
     if history is not None:
         sources.append(history.trades(symbol, window))
     trades, below = merge_pages(sources, _trade_key, window.limit)
+    reaches_past = oldest_kept is not None and (
+        (below is not None and below <= oldest_kept) or any(_trade_key(t) < oldest_kept for t in trades))
+    if history is not None and reaches_past:
+        epoch, sequence = oldest_kept
+        if history.applied(symbol) < (epoch, sequence - 1):
+            raise ApiError(503, "history_catching_up", "the ledger of record is still settling the trades this "
+                           "page reaches; ask again in a second", {"Retry-After": "1"})
     return [views.trade(trade) for trade in trades], next_cursor(below)
 
 
-def _recent_trades(client: redis.Redis, symbol: str, window: Window) -> SourcePage:
-    """The recent-trades list (the last 1,000): only its head for a first page, else all of it."""
+def _recent_trades(client: redis.Redis, symbol: str, window: Window) -> tuple[SourcePage, tuple | None]:
+    """The recent-trades list: only its head for a first page, else all of it; and the key of its
+    oldest trade if the list is full (older ones have left it)."""
     first_page = window.below is None and window.start_ms is None and window.end_ms is None
-    raw = client.lrange(keys.trades(symbol), 0, window.limit - 1 if first_page else -1)
-    trades = [{**trade, "epoch": int(trade["trade_id"].rsplit("-", 2)[1])} for trade in map(orjson.loads, raw)]
+    pipe = client.pipeline(transaction=True)
+    pipe.lrange(keys.trades(symbol), 0, window.limit - 1 if first_page else -1)
+    pipe.llen(keys.trades(symbol))
+    pipe.lindex(keys.trades(symbol), -1)
+    raw, kept, oldest = pipe.execute()
+    trades = [_with_epoch(orjson.loads(item)) for item in raw]
     trades = [t for t in trades if _in_window(t["time"], _trade_key(t), window)]
     floor = _trade_key(trades[-1]) if first_page and len(trades) == window.limit else None
-    return SourcePage(trades, floor)
+    full = kept >= RECENT_TRADES_KEPT and oldest is not None
+    return SourcePage(trades, floor), _trade_key(_with_epoch(orjson.loads(oldest))) if full else None
+
+
+def _with_epoch(trade: dict) -> dict:
+    return {**trade, "epoch": int(trade["trade_id"].rsplit("-", 2)[1])}
 
 
 def fills_page(history: History, user_id: str, symbol: str | None, window: Window) -> tuple[list[dict], str | None]:

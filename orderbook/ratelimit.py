@@ -24,6 +24,8 @@ from exchange.metrics import RATE_LIMITED
 from orderbook.errors import ApiError
 from orderbook.services import token_check
 
+BOOK_HASH_ENDPOINT = "market.book_hash"
+BOOK_HASH_LIMIT = "2/second"  # per client address, whatever RATE_LIMIT says
 REGISTER_ENDPOINT = "users.register"
 PLACE_ORDER_ENDPOINTS = frozenset({"orders.place_order", "orders.place_orders"})
 
@@ -65,4 +67,7 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
         registration = limiter.limit(settings.registration_rate_limit, key_func=address_key,
                                      scope="registration", override_defaults=False)
         app.view_functions[REGISTER_ENDPOINT] = registration(app.view_functions[REGISTER_ENDPOINT])
+    # The book's state hash reads every resting order in one script: Redis is busy meanwhile.
+    hashes = limiter.limit(BOOK_HASH_LIMIT, key_func=address_key, scope="book_hash", override_defaults=False)
+    app.view_functions[BOOK_HASH_ENDPOINT] = hashes(app.view_functions[BOOK_HASH_ENDPOINT])
     return limiter

@@ -80,9 +80,12 @@ def test_a_crash_after_writing_and_a_holder_that_lost_its_lease_double_nothing(
     trade_randomly(client, users, random.Random(5), 80)
     entries = [(entry_id, orjson.loads(fields[b"event"]))
                for entry_id, fields in redis_client.xrange(keys.events("KRYP"))]
-    # A holder wrote a bucket and died before moving the Redis cursor.
-    db[mongo.EVENTS].insert_one(next_bucket("KRYP", ArchivePosition(), entries[:10]))
-    assert redis_client.get(keys.archived_cursor("KRYP")) is None
+    # A holder wrote a bucket (and the archive's cursor, in the same transaction) and died before
+    # moving the Redis cursor.
+    first = JournalArchiver(redis_client, "KRYP", db, batch_size=10, wait_ms=0)
+    assert first.lease.ensure() and first.apply_batch() == 10
+    redis_client.delete(keys.archived_cursor("KRYP"))
+    first.lease.release()
     successor = JournalArchiver(redis_client, "KRYP", db, batch_size=10, wait_ms=0)
     assert successor.run_once() > 0
     assert archived_position(db, "KRYP").sequence > 10
@@ -120,3 +123,18 @@ def test_a_gap_stops_the_archive_and_a_new_epoch_starts_a_new_run(client, regist
     position = archived_position(db, "KRYP")
     assert position.epoch > old_epoch and position.sequence == len(journal(redis_client, "KRYP"))
     assert db[mongo.EVENTS].count_documents({"symbol": "KRYP", "epoch": old_epoch}) > 0
+
+
+def test_an_epoch_that_goes_on_in_the_same_journal_continues_the_archive(client, register, redis_client, db):
+    """`ledger recover` starts a new epoch in the same journal, its sequences going on."""
+    users = [register(name) for name in ("alice", "bob", "carol")]
+    trade_randomly(client, users, random.Random(12), 40)
+    archiver = JournalArchiver(redis_client, "KRYP", db, batch_size=500, wait_ms=0)
+    run_dry(archiver)
+    before = archived_position(db, "KRYP")
+    redis_client.set(keys.epoch("KRYP"), before.epoch + 1)
+    trade_randomly(client, users, random.Random(13), 40)
+    assert run_dry(archiver) > 0 and archiver.fault is None
+    after = archived_position(db, "KRYP")
+    assert after.epoch == before.epoch + 1 and after.sequence == int(redis_client.get(keys.seq("KRYP")))
+    assert archived(db, "KRYP") == journal(redis_client, "KRYP")  # each event once, across both epochs

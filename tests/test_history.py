@@ -6,6 +6,7 @@ import random
 import pytest
 
 from exchange import keys, mongo
+from exchange.paging import encode_cursor
 from tests.test_ledger import trade_randomly
 
 ORDERS = "/api/v1/orders"
@@ -101,6 +102,17 @@ def test_trade_and_fill_pages_hold_every_trade_once_across_the_boundary(client, 
     assert client.get("/api/v1/trades/KRYP").json["trades"] == paged[:100]
     middle = paged[500]["time"]
     assert every_page(client, "/api/v1/trades/KRYP", limit=100, end=middle) == [t for t in paged if t["time"] < middle]
+    # A ledger of record further behind than the recent-trades list reaches: the trades between are in
+    # neither store, so a page reaching past the list waits (503, Retry-After) instead of skipping them.
+    cursor = archive.db[mongo.CURSORS].find_one({"_id": "KRYP"})
+    oldest_kept = paged[999]["sequence"]  # the recent-trades list holds the newest 1,000
+    archive.db[mongo.CURSORS].update_one({"_id": "KRYP"}, {"$set": {"sequence": oldest_kept - 5}})
+    assert client.get("/api/v1/trades/KRYP", query_string={"limit": 100}).status_code == 200  # Redis alone
+    waiting = client.get("/api/v1/trades/KRYP", query_string={"limit": 1000, "cursor": encode_cursor(
+        (cursor["epoch"], paged[500]["sequence"]))})
+    assert waiting.status_code == 503 and waiting.json["error"]["code"] == "history_catching_up"
+    assert waiting.headers["Retry-After"] == "1"
+    archive.db[mongo.CURSORS].update_one({"_id": "KRYP"}, {"$set": {"sequence": cursor["sequence"]}})
     fills = every_page(client, "/api/v1/fills", bob, limit=60)
     assert len(fills) == 1080 and len({(f["trade_id"], f["side"]) for f in fills}) == 1080
 
@@ -108,7 +120,8 @@ def test_trade_and_fill_pages_hold_every_trade_once_across_the_boundary(client, 
 def test_a_cursor_this_api_did_not_make_is_a_400(client, register):
     alice = register("alice")
     for path, params in ((ORDERS, {"status": "all"}), ("/api/v1/fills", {}), ("/api/v1/trades/KRYP", {})):
-        for cursor in ("x", "WzEsMiwzXQ", "WyJhIiwxXQ"):  # not base64 JSON; [1,2,3]; ["a",1]
+        # not base64 JSON; [1,2,3]; ["a",1]; [2**64-1, 1]; [-1, "a"]
+        for cursor in ("x", "WzEsMiwzXQ", "WyJhIiwxXQ", encode_cursor((2**64 - 1, 1)), encode_cursor((-1, "a"))):
             resp = client.get(path, query_string={**params, "cursor": cursor}, headers=alice)
             assert resp.status_code == 400 and resp.json["error"]["code"] == "invalid_parameter", (path, cursor)
     resp = client.get("/api/v1/trades/KRYP", query_string={"start": 5, "end": 4})

@@ -103,15 +103,17 @@ def test_replay_of_the_archive_gives_the_live_hash_at_every_sequence_after_redis
     assert f"{SYMBOL} at sequence {middle['sequence']}" in done.stdout
 
 
-def test_the_live_hash_is_served_for_listed_symbols_only(client, register):
+def test_the_live_hash_is_served_for_listed_symbols_only_and_twice_a_second_at_most(client, register):
     seller = register("alice")
     client.post("/api/v1/orders", json={"symbol": "KRYP", "side": "sell", "price": "10.00", "quantity": 3},
                 headers=seller)
+    order_id = client.get("/api/v1/orders", headers=seller).json["orders"][0]["order_id"]
+    assert client.get("/api/v1/book/NOPE/hash").status_code == 404
     answer = client.get("/api/v1/book/KRYP/hash").json
     assert answer["symbol"] == "KRYP" and answer["sequence"] == 2  # accepted, rested
-    order_id = client.get("/api/v1/orders", headers=seller).json["orders"][0]["order_id"]
     assert answer["hash"] == book_hash([RestingLine(Side.SELL, 1000, 1, order_id, 3)])
-    assert client.get("/api/v1/book/NOPE/hash").status_code == 404
+    refused = client.get("/api/v1/book/KRYP/hash")  # it reads every resting order: two a second per address
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "rate_limited"
 
 
 @pytest.mark.no_request_limit

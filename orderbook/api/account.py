@@ -48,7 +48,8 @@ def fills_csv():
     symbol = None if query.symbol is None else listed_symbol(query.symbol, services().settings.symbols, status=400)
     if query.start is not None and query.end is not None and query.start > query.end:
         raise ApiError(400, "invalid_range", "start must not be after end")
-    _total, fills = export.documents(services().history.db, "fills", symbol, query.start, query.end, g.user_id)
+    _none, fills = export.documents(services().history.db, "fills", symbol, query.start, query.end, g.user_id,
+                                    counted=False)
     return Response(export.csv_chunks(export.KINDS["fills"], map(export.fill_row, fills)), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=fills.csv"})
 
