@@ -5,9 +5,11 @@ standing matcher) runs slice after slice, with the ledger worker (settlement,
 the archive, done orders leaving Redis after ORDER_ARCHIVE_AFTER_S=1) and the
 ticker beside it, as `make up` runs them. Each submitter keeps at most 40 orders
 open, so the live book stays the same size and only history could make Redis
-grow. After every slice it prints orders/s, Redis used_memory and the archive's
-lag (journal sequence minus archived sequence). Goal: memory flat after
-warm-up, the last slice within 10 % of the second.
+grow. After every slice it prints orders/s and the archive's lag (journal
+sequence minus archived sequence) at its end, then waits until the archive and
+the forgetting have caught up (printing how long that took) and reads Redis
+used_memory. Goal: memory flat after warm-up, the last slice within 10 % of the
+second.
 
 Then the same flow is timed on a book with 100 resting orders and on one with
 100,000 (placed far from the touch, where the flow never trades), in the same
@@ -100,6 +102,19 @@ def archive_lag(flow: EngineFlow) -> int:
     return int(flow.client.get(keys.seq(SYMBOL))) - archived_position(flow.db, SYMBOL).sequence
 
 
+def wait_for_upkeep(flow: EngineFlow, timeout_s: float = 60.0) -> float:
+    """Seconds until the archive has the whole journal and every done order has left Redis (the
+    memory is then read at the same point after every slice)."""
+    from exchange import keys
+
+    started = time.time()
+    while time.time() - started < timeout_s:
+        if archive_lag(flow) == 0 and flow.client.zcard(keys.done_orders(SYMBOL)) == 0:
+            break
+        time.sleep(0.2)
+    return time.time() - started
+
+
 def resting(flow: EngineFlow) -> int:
     from exchange import keys
 
@@ -122,11 +137,13 @@ def main() -> None:
         memory = []
         for number in range(1, args.orders // args.slice + 1):
             rate = run_slice(flow, args.slice, seed=number)
-            time.sleep(2.0)  # past ORDER_ARCHIVE_AFTER_S, and an upkeep of the ledger worker
+            lag = archive_lag(flow)
+            settled_s = wait_for_upkeep(flow)
             used = flow.client.info("memory")["used_memory"]
             memory.append(used)
-            print(f"slice {number:2d}: {number * args.slice:7,} orders, {rate:6,.0f} orders/s, used_memory "
-                  f"{used / 2**20:6.1f} MiB, archive lag {archive_lag(flow):,} events, {resting(flow):,} resting")
+            print(f"slice {number:2d}: {number * args.slice:7,} orders, {rate:6,.0f} orders/s, archive lag "
+                  f"{lag:,} events at the end; then archived and forgotten within {settled_s:.1f}s: used_memory "
+                  f"{used / 2**20:6.1f} MiB, {resting(flow):,} resting")
         if len(memory) >= 2:
             growth = memory[-1] / memory[1] - 1
             print(f"memory: last slice {growth:+.1%} vs the second (goal within 10 %: "

@@ -11,23 +11,13 @@ says so.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from pymongo.database import Database
 
 from exchange import mongo
 from ledger.archive import archived_epochs, archived_events
+from ledger.audit import Report
 from ledger.postings import net_deltas
-
-
-@dataclass
-class ReplayReport:
-    problems: list[str] = field(default_factory=list)
-    facts: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 def issued_balances(db: Database) -> dict[str, dict[str, int]]:
@@ -40,7 +30,7 @@ def issued_balances(db: Database) -> dict[str, dict[str, int]]:
     return balances
 
 
-def replay_symbol(db: Database, symbol: str, balances: dict, report: ReplayReport) -> None:
+def replay_symbol(db: Database, symbol: str, balances: dict, report: Report) -> None:
     """Add what the symbol's archived events did, up to the ledger of record's position."""
     at = db[mongo.CURSORS].find_one({"_id": symbol}) or {"sequence": 0, "epoch": None}
     applied, reached = 0, (None, 0)
@@ -65,8 +55,8 @@ def replay_symbol(db: Database, symbol: str, balances: dict, report: ReplayRepor
                         f"{at['epoch']}, sequence {at['sequence']})")
 
 
-def replay(db: Database, symbols: tuple[str, ...]) -> ReplayReport:
-    report = ReplayReport()
+def replay(db: Database, symbols: tuple[str, ...]) -> Report:
+    report = Report()
     balances = issued_balances(db)
     for symbol in symbols:
         replay_symbol(db, symbol, balances, report)

@@ -1,13 +1,13 @@
 """Settlement worker: ``python -m ledger.worker``.
 
-Four loops (``exchange.worker``), one thread each, so a slow MongoDB never
+Five loops (``exchange.worker``), one thread each, so a slow MongoDB never
 delays live balances:
   live:        for each symbol, apply the journal to the live Redis accounts;
   record:      for each symbol, feed the journal to the ledger of record in MongoDB;
-  archive:     for each symbol, copy the journal to MongoDB's events (ledger/archive.py); every
-               second, move done orders every reader has passed to MongoDB's orders
-               (ledger/forget.py) and trim the journal behind its slowest reader
-               (ledger/retention.py);
+  archive:     for each symbol, copy the journal to MongoDB's events (ledger/archive.py);
+  upkeep:      for each symbol it archives, move done orders every reader has passed to
+               MongoDB's orders (ledger/forget.py) and trim the journal behind its slowest
+               reader (ledger/retention.py);
   maintenance: every MAINTENANCE_INTERVAL_S, void holds whose order never
                reached a book (ledger/reconcile.py).
 They sleep briefly when idle and stop cleanly on SIGTERM or Ctrl-C.
@@ -28,7 +28,7 @@ from exchange.worker import Loop, Worker, run
 from ledger import retention
 from ledger.archive import JournalArchiver
 from ledger.consumer import JournalConsumer
-from ledger.forget import FORGET_BATCH, forget_done_orders
+from ledger.forget import forget_done_orders
 from ledger.live_settlement import SettlementFailed, SymbolSettler
 from ledger.reconcile import void_orphan_holds
 from ledger.record import LedgerOfRecord
@@ -37,8 +37,7 @@ log = logging.getLogger("ledger.worker")
 IDLE_SLEEP_S = 0.02
 ARCHIVE_IDLE_S = 0.2  # buckets wait up to a second for company anyway
 MAINTENANCE_INTERVAL_S = 30.0
-UPKEEP_EVERY_S = 1.0  # forgetting done orders and trimming journals
-UPKEEP_BUDGET_S = 0.3  # per symbol: three symbols' upkeep stays well inside the archive's 3 s lease
+UPKEEP_IDLE_S = 1.0  # forgetting done orders and trimming journals, when there was nothing to do
 
 
 class LedgerWorker(Worker):
@@ -56,7 +55,6 @@ class LedgerWorker(Worker):
         self.consumers = [JournalConsumer(self.redis, s, ledger, consumer_name) for s in settings.symbols]
         self.archivers = [JournalArchiver(self.redis, s, db) for s in settings.symbols]
         self.db = db
-        self.next_upkeep = 0.0
         self.failed_until: dict[str, float] = {}  # symbol -> when its live settlement is tried again
 
     def loops(self) -> dict[str, Loop]:
@@ -65,6 +63,8 @@ class LedgerWorker(Worker):
             # a MongoDB outage must not stop live settlement: its own loop, retried
             "record": Loop(self.settle_record, idle_s=IDLE_SLEEP_S, retry_on=(Exception,)),
             "archive": Loop(self.archive, idle_s=ARCHIVE_IDLE_S, retry_on=(Exception,)),
+            # its own loop: moving done orders waits on MongoDB, and must not hold up the archive's lease
+            "upkeep": Loop(self.upkeep, idle_s=UPKEEP_IDLE_S, retry_on=(Exception,)),
             "maintenance": Loop(self.maintain, every_s=lambda: MAINTENANCE_INTERVAL_S, retry_on=(Exception,),
                                 first_after_s=MAINTENANCE_INTERVAL_S),
         }
@@ -87,23 +87,18 @@ class LedgerWorker(Worker):
         return sum(consumer.run_once() for consumer in self.consumers)
 
     def archive(self) -> int:
-        """Copy each journal to the archive; every second, let what every reader passed leave Redis."""
-        archived = sum(archiver.run_once() for archiver in self.archivers)
-        if time.monotonic() < self.next_upkeep:
-            return archived
-        self.next_upkeep = time.monotonic() + UPKEEP_EVERY_S
-        return archived + sum(self.upkeep(archiver.symbol) for archiver in self.archivers if archiver.lease.held)
+        return sum(archiver.run_once() for archiver in self.archivers)
 
-    def upkeep(self, symbol: str) -> int:
-        """Done orders past ORDER_ARCHIVE_AFTER_S go to MongoDB; the journal is trimmed behind its readers."""
+    def upkeep(self) -> int:
+        """For each symbol whose archive this worker holds: done orders past ORDER_ARCHIVE_AFTER_S go to
+        MongoDB (a batch at a time), and the journal is trimmed behind its readers."""
         before_ms = int(time.time() * 1000) - self.settings.order_archive_after_s * 1000
-        forgotten, until = 0, time.monotonic() + UPKEEP_BUDGET_S
-        while time.monotonic() < until:  # well inside the archive's lease, whatever MongoDB's pace
-            moved = forget_done_orders(self.redis, self.db, symbol, older_than_ms=before_ms)
-            forgotten += moved
-            if moved < FORGET_BATCH:
-                break
-        return forgotten + retention.trim(self.redis, symbol, self.settings.journal_retention_s * 1000)
+        moved = 0
+        for archiver in self.archivers:
+            if archiver.lease.held:  # one worker at a time does it (doing it twice would be harmless)
+                moved += forget_done_orders(self.redis, self.db, archiver.symbol, older_than_ms=before_ms)
+                moved += retention.trim(self.redis, archiver.symbol, self.settings.journal_retention_s * 1000)
+        return moved  # busy: go on at once; idle: look again in UPKEEP_IDLE_S
 
     def maintain(self) -> int:
         """Void holds whose order never reached a book."""
