@@ -80,6 +80,11 @@ def done_orders(symbol: str) -> str:
     return f"{_sym(symbol)}:done"
 
 
+def done_backfilled(symbol: str) -> str:
+    """Set once the done orders stored before the done index existed were indexed (ledger/backfill.py)."""
+    return f"{_sym(symbol)}:done-backfilled"
+
+
 def voided(symbol: str) -> str:
     """Sorted set of order ids the book refuses for good (their holds were voided), scored by
     when (ms); forgotten after the matcher's VOIDED_MEMORY, past which it refuses any order that old."""

@@ -25,6 +25,7 @@ EVENTS = "events"
 ARCHIVE_CURSORS = "archive_cursors"  # {_id: symbol, epoch, sequence, entry_id}: the archive's last event
 # Done orders that left Redis (ledger/forget.py): {_id: order_id, ...the order's final state..., fills: [...]}
 ORDERS = "orders"
+MIGRATIONS = "migrations"  # {_id: step, fixed, time}: the backfills done once (ledger/backfill.py)
 BOTS = "bots"          # {_id: bot_id, owner_id, name, rule, status, step, action_index, claim, last_action, ...}
 BOT_SLOTS = "bot_slots"  # {_id: "owner:n", owner_id, slot: n, bot_id, taken}: a place under BOT_MAX_ACTIVE
 

@@ -27,6 +27,7 @@ from exchange.scripts import Scripts
 from exchange.worker import Loop, Worker, run
 from ledger import retention
 from ledger.archive import JournalArchiver
+from ledger.backfill import backfill
 from ledger.consumer import JournalConsumer
 from ledger.forget import forget_done_orders
 from ledger.live_settlement import SettlementFailed, SymbolSettler
@@ -49,6 +50,8 @@ class LedgerWorker(Worker):
         scripts = Scripts(self.redis)
         db = mongo.database(settings.mongo_url, settings.mongo_db)
         mongo.ensure_indexes(db)
+        for line in backfill(self.redis, db, settings.symbols):
+            log.info(line)
         ledger = LedgerOfRecord(mongo.client(settings.mongo_url), db)
         consumer_name = f"{socket.gethostname()}-{os.getpid()}"
         self.settlers = [SymbolSettler(self.redis, s, scripts) for s in settings.symbols]
