@@ -20,7 +20,7 @@ from exchange.paging import BadCursor, SourcePage, decode_cursor, encode_cursor,
 from ledger.history import History, Window
 from orderbook import views
 from orderbook.errors import ApiError, not_found
-from orderbook.queries import HistoryQuery
+from orderbook.queries import HistoryQuery, check_range
 
 ORDER_KEY = (int, str)  # (created_ms, order id)
 FILL_KEY = (int, str)  # (time, fill id)
@@ -37,8 +37,7 @@ def window_of(query: HistoryQuery, shape: tuple[type, ...]) -> Window:
         except BadCursor:
             raise ApiError(400, "invalid_parameter", "cursor is not one this API gave: pass next_cursor as it "
                            "came") from None
-    if query.start is not None and query.end is not None and query.start > query.end:
-        raise ApiError(400, "invalid_range", "start must not be after end")
+    check_range(query.start, query.end)
     return Window(query.limit, below, query.start, query.end)
 
 

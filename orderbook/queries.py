@@ -44,6 +44,12 @@ def listed_symbol(raw: str | None, symbols: tuple[str, ...], status: int = 404) 
     return symbol
 
 
+def check_range(start: int | None, end: int | None) -> None:
+    """400 ``invalid_range`` for a start after its end (either may be left out)."""
+    if start is not None and end is not None and start > end:
+        raise ApiError(400, "invalid_range", "start must not be after end")
+
+
 Integer = Annotated[int, BeforeValidator(_ascii_integer)]
 EpochSeconds = Annotated[int, Field(ge=0, le=MAX_EPOCH_S), BeforeValidator(_ascii_integer)]
 EpochMillis = Annotated[int, Field(ge=0, le=MAX_EPOCH_MS), BeforeValidator(_ascii_integer)]
@@ -160,8 +166,7 @@ class CandleQuery(Query):
         """[start, end): by default the last ``limit`` intervals up to and including the live one."""
         end = self.end if self.end is not None else now_s + self.seconds
         start = self.start if self.start is not None else end - self.seconds * self.limit
-        if start > end:
-            raise ApiError(400, "invalid_range", "start must not be after end")
+        check_range(start, end)
         if (end - start) // self.seconds > MAX_CANDLES:
             raise ApiError(400, "range_too_large",
                            f"a request may span at most {MAX_CANDLES} {self.interval} candles")

@@ -5,7 +5,7 @@ from exchange.money import CASH, CASH_LABEL, format_cents
 from ledger.accounts import NoAccount
 from orderbook.errors import ApiError
 from orderbook.history import FILL_KEY, fills_page, window_of
-from orderbook.queries import FillsExportQuery, FillsQuery, listed_symbol, parse_query
+from orderbook.queries import FillsExportQuery, FillsQuery, check_range, listed_symbol, parse_query
 from orderbook.services import login_required, services
 
 bp = Blueprint("account", __name__)
@@ -46,8 +46,7 @@ def fills_csv():
     """The caller's fills as CSV, oldest first, streamed (exchange.export's fills columns)."""
     query = parse_query(FillsExportQuery)
     symbol = None if query.symbol is None else listed_symbol(query.symbol, services().settings.symbols, status=400)
-    if query.start is not None and query.end is not None and query.start > query.end:
-        raise ApiError(400, "invalid_range", "start must not be after end")
+    check_range(query.start, query.end)
     _none, fills = export.documents(services().history.db, "fills", symbol, query.start, query.end, g.user_id,
                                     counted=False)
     return Response(export.csv_chunks(export.KINDS["fills"], map(export.fill_row, fills)), mimetype="text/csv",
