@@ -84,7 +84,7 @@ def main() -> None:
     import redis
 
     from devstack.procs import python_module, start_redis
-    from exchange import keys
+    from exchange import journal, keys
 
     server = start_redis()
     try:
@@ -107,8 +107,8 @@ def main() -> None:
         totals = {k: sum(r[k] for r in results) for k in results[0]}
         orders = totals["limit"] + totals["market"] + totals["cancel"]
         rate = orders / args.seconds
-        trades = sum(1 for _ in client.xrange(keys.events(SYMBOL), count=None)
-                     if b'"type":"trade"' in _[1][b"event"])
+        trades = sum(isinstance(event, journal.TradeEvent)
+                     for _id, event in journal.read_entries(client.xrange(keys.events(SYMBOL))))
         mode = "a standing matcher" if args.worker else "no standing matcher"
         print(f"engine: {rate:,.0f} orders/s over {args.seconds:.0f}s with {args.submitters} submitters and {mode} "
               f"(limit {totals['limit']:,}, market {totals['market']:,}, cancel {totals['cancel']:,}, "

@@ -49,12 +49,17 @@ class EngineFlow:
 
         return int(self.client.get(keys.seq(SYMBOL)))
 
-    def journal(self) -> list[dict]:
-        import orjson
+    def journal(self) -> list:
+        """The symbol's journal events (``exchange.journal`` classes), oldest first."""
+        from exchange import journal, keys
 
-        from exchange import keys
+        return [event for _id, event in journal.read_entries(self.client.xrange(keys.events(SYMBOL)))]
 
-        return [orjson.loads(f[b"event"]) for _id, f in self.client.xrange(keys.events(SYMBOL))]
+    def trades(self) -> list:
+        """The journal's trade events, oldest first."""
+        from exchange import journal
+
+        return [event for event in self.journal() if isinstance(event, journal.TradeEvent)]
 
     def run_load(self, seconds: float, seed: int) -> int:
         """The engine flow for ``seconds``; returns orders placed."""
@@ -81,7 +86,7 @@ class EngineFlow:
             time.sleep(0.05)
         stop.set()
         monitor.join()
-        trades = [(e["sequence"], e["time"]) for e in self.journal() if e["type"] == "trade"]
+        trades = [(e.sequence, e.time) for e in self.trades()]
         return orders, samples, trades
 
     def backlog_capacity(self, seconds: float, position: Callable[[], int]) -> tuple[int, int, float]:
@@ -89,7 +94,7 @@ class EngineFlow:
         self.worker.stop()
         self.run_load(seconds, seed=2)
         start_at, end = position(), self.end_sequence()
-        trades = sum(e["type"] == "trade" for e in self.journal() if e["sequence"] > start_at)
+        trades = sum(e.sequence > start_at for e in self.trades())
         started = time.time()
         self.worker = self._start_worker()
         while position() < end and time.time() - started < 300:

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 import orjson
 from pymongo.database import Database
 
-from exchange import mongo
+from exchange import journal, mongo
 from exchange.config import Settings
 
 ROWS_PER_WRITE = 10_000
@@ -60,9 +60,11 @@ def _candle(doc: dict) -> tuple:
     return tuple(doc[name] for name in ("symbol", "start", "open", "high", "low", "close", "volume", "trades"))
 
 
-def _event(event: dict) -> tuple:
-    return (event["symbol"], event["epoch"], event["sequence"], event["time"], event["type"],
-            orjson.dumps(event).decode())
+def _event(doc: dict) -> tuple:
+    """An archived event read through the journal's contract, written back as its plain document."""
+    event = journal.from_document(doc)
+    return (event.symbol, event.epoch, event.sequence, event.time, event.type.value,
+            orjson.dumps(journal.as_document(event)).decode())
 
 
 def _int(*names: str) -> tuple[tuple[str, str], ...]:

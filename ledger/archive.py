@@ -29,12 +29,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import orjson
 import redis
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from exchange import keys, mongo
+from exchange import journal, keys, mongo
 from exchange.metrics import APPLIED_SEQUENCE
 from exchange.streams import entry_order
 from ledger.journal_worker import JournalWorker
@@ -70,27 +69,27 @@ def archived_position(db: Database, symbol: str) -> ArchivePosition:
     return ArchivePosition(cursor["epoch"], cursor["sequence"], cursor["entry_id"].encode())
 
 
-def next_bucket(symbol: str, position: ArchivePosition, entries: list) -> dict:
+def next_bucket(symbol: str, position: ArchivePosition, entries: list[tuple[bytes, journal.JournalEvent]]) -> dict:
     """The bucket that continues ``position`` with journal ``entries`` (decoded): the run of them
     in the first entry's epoch. Raises ArchiveGap if they do not continue the archive."""
     events = [event for _entry_id, event in entries]
-    epoch = events[0]["epoch"]
-    if position.epoch == epoch and events[0]["sequence"] != position.sequence + 1:
+    epoch = events[0].epoch
+    if position.epoch == epoch and events[0].sequence != position.sequence + 1:
         raise ArchiveGap(f"{symbol}: the archive holds epoch {epoch} up to sequence {position.sequence}, the "
-                         f"journal goes on at {events[0]['sequence']}")
+                         f"journal goes on at {events[0].sequence}")
     if position.epoch is not None and epoch < position.epoch:
         raise ArchiveGap(f"{symbol}: the journal is in epoch {epoch}, older than the archive's {position.epoch}")
     run = 1
-    while run < len(events) and events[run]["epoch"] == epoch:
-        if events[run]["sequence"] != events[run - 1]["sequence"] + 1:
-            raise ArchiveGap(f"{symbol}: the journal skips from {events[run - 1]['sequence']} "
-                             f"to {events[run]['sequence']}")
+    while run < len(events) and events[run].epoch == epoch:
+        if events[run].sequence != events[run - 1].sequence + 1:
+            raise ArchiveGap(f"{symbol}: the journal skips from {events[run - 1].sequence} "
+                             f"to {events[run].sequence}")
         run += 1
     events = events[:run]
-    return {"_id": bucket_id(symbol, epoch, events[0]["sequence"]), "symbol": symbol, "epoch": epoch,
-            "first_sequence": events[0]["sequence"], "last_sequence": events[-1]["sequence"],
-            "first_time": events[0]["time"], "last_time": events[-1]["time"],
-            "last_entry_id": entries[run - 1][0].decode(), "events": events}
+    return {"_id": bucket_id(symbol, epoch, events[0].sequence), "symbol": symbol, "epoch": epoch,
+            "first_sequence": events[0].sequence, "last_sequence": events[-1].sequence,
+            "first_time": events[0].time, "last_time": events[-1].time,
+            "last_entry_id": entries[run - 1][0].decode(), "events": [journal.as_document(e) for e in events]}
 
 
 class JournalArchiver(JournalWorker):
@@ -116,9 +115,8 @@ class JournalArchiver(JournalWorker):
         entries = self._read()
         if not entries or (len(entries) < self.batch_size and not self._waited(entries[0][0])):
             return 0
-        decoded = [(entry_id, orjson.loads(fields[b"event"])) for entry_id, fields in entries]
         try:
-            bucket = next_bucket(self.symbol, self.position, decoded)
+            bucket = next_bucket(self.symbol, self.position, journal.read_entries(entries))
         except ArchiveGap as gap:
             self.fault, self.faulted_at = str(gap), time.monotonic()
             self._log_fault()
@@ -175,7 +173,7 @@ def archived_epochs(db: Database, symbol: str) -> list[int]:
     return sorted(db[mongo.EVENTS].distinct("epoch", {"symbol": symbol}))
 
 
-def archived_events(db: Database, symbol: str, epoch: int | None = None) -> Iterator[dict]:
+def archived_events(db: Database, symbol: str, epoch: int | None = None) -> Iterator[journal.JournalEvent]:
     """The symbol's archived events of ``epoch`` (default: the newest), in sequence order, a bucket
     at a time."""
     if epoch is None:
@@ -185,4 +183,5 @@ def archived_events(db: Database, symbol: str, epoch: int | None = None) -> Iter
         epoch = epochs[-1]
     buckets = db[mongo.EVENTS].find({"symbol": symbol, "epoch": epoch}, batch_size=20).sort("first_sequence", 1)
     for bucket in buckets:
-        yield from bucket["events"]
+        for document in bucket["events"]:
+            yield journal.from_document(document)

@@ -19,7 +19,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from exchange import keys, mongo
-from orderbook.model import Status
+from exchange.journal import Status
 
 TRADES_EPOCH = "trades_epoch"
 

@@ -20,7 +20,7 @@ import time
 import orjson
 import redis
 
-from exchange import keys
+from exchange import journal, keys
 from exchange.metrics import APPLIED_SEQUENCE
 from ledger.journal_worker import JournalWorker
 from ledger.record import JournalFault, LedgerOfRecord
@@ -74,9 +74,9 @@ class JournalConsumer(JournalWorker):
             entries = reply[0][1] if reply else []
         if not entries:
             return 0
-        self.ledger.apply(self.symbol, [(entry_id, orjson.loads(fields[b"event"])) for entry_id, fields in entries])
+        self.ledger.apply(self.symbol, journal.read_entries(entries))
         self.client.xack(self.stream, GROUP, *[entry_id for entry_id, _ in entries])
-        APPLIED_SEQUENCE.labels(self.symbol, "ledger_of_record").set(int(entries[-1][1][b"sequence"]))
+        APPLIED_SEQUENCE.labels(self.symbol, "ledger_of_record").set(journal.entry_sequence(entries[-1][1]))
         return len(entries)
 
     def _check_position(self) -> None:

@@ -22,6 +22,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from exchange import keys, mongo
+from exchange.journal import OrderRecord
 from exchange.streams import entry_order
 
 FORGET_BATCH = 500
@@ -72,7 +73,7 @@ def forget_done_orders(client: redis.Redis, db: Database, symbol: str, *, older_
     return len(leaving)
 
 
-def order_record(state: dict, raw_fills: list[bytes]) -> dict:
+def order_record(state: OrderRecord, raw_fills: list[bytes]) -> dict:
     """The ``orders`` document: the order's final state and its fills."""
     return {"_id": state["order_id"], **state, "fills": [orjson.loads(fill) for fill in raw_fills]}
 

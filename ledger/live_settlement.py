@@ -1,10 +1,9 @@
 """Applies a symbol's journal to the live Redis accounts, in order, exactly once per account."""
 from __future__ import annotations
 
-import orjson
 import redis
 
-from exchange import keys
+from exchange import journal, keys
 from exchange.metrics import APPLIED_SEQUENCE
 from exchange.scripts import Scripts
 from ledger.journal_worker import JournalWorker
@@ -26,7 +25,7 @@ class SymbolSettler(JournalWorker):
         entries = self.client.xrange(keys.events(self.symbol), min=b"(" + cursor, count=self.batch_size)
         if not entries:
             return 0
-        events = [orjson.loads(fields[b"event"]) for _id, fields in entries]
+        events = [event for _id, event in journal.read_entries(entries)]
         pipe = self.client.pipeline(transaction=False)
         for user_id, postings in group_by_account(events).items():
             self.scripts.apply_account(keys=[keys.account(user_id)], args=[self.symbol, *encode_postings(postings)],
@@ -39,5 +38,5 @@ class SymbolSettler(JournalWorker):
         # Its own round trip, after every account step is known applied (the accounts and
         # the cursor live in different slots, so no one script or transaction can hold both).
         self.client.set(keys.settled_cursor(self.symbol), entries[-1][0])
-        APPLIED_SEQUENCE.labels(self.symbol, "live_accounts").set(int(entries[-1][1][b"sequence"]))
+        APPLIED_SEQUENCE.labels(self.symbol, "live_accounts").set(journal.entry_sequence(entries[-1][1]))
         return len(entries)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from exchange.journal import AcceptedEvent, AmendedEvent, DoneEvent, JournalEvent, Side, TradeEvent, VoidedEvent
 from exchange.money import CASH
 
 HOUSE = "house"
@@ -28,7 +29,8 @@ Op = tuple  # ("add", field, delta) | ("del", field) | ("release", hold field, a
 
 
 def hold_asset(symbol: str, side: str) -> str:
-    return CASH if side == "buy" else symbol
+    """What an order's hold is in: cash for a buy, the symbol's shares for a sell."""
+    return CASH if side == Side.BUY else symbol
 
 
 def hold_field(order_id: str, asset: str) -> str:
@@ -41,40 +43,37 @@ def _release(asset: str, order_id: str, amount: int) -> list[Op]:
             ("add", hold_field(order_id, asset), -amount)]
 
 
-def postings_for(event: dict) -> list[tuple[str, list[Op]]]:
-    """[(user_id, ops)] for one journal event."""
-    kind = event["type"]
-    symbol = event["symbol"]
-    if kind == "trade":
-        q, p = event["quantity"], event["price"]
-        used, buyer_fee, seller_fee = event["buyer_hold_used"], event["buyer_fee"], event["seller_fee"]
+def postings_for(event: JournalEvent) -> list[tuple[str, list[Op]]]:
+    """[(user_id, ops)] for one journal event (an accepted order's hold: see placement_postings)."""
+    symbol = event.symbol
+    if isinstance(event, TradeEvent):
+        q, p = event.quantity, event.price
+        used, buyer_fee, seller_fee = event.buyer_hold_used, event.buyer_fee, event.seller_fee
         buyer = [("add", f"{CASH}:on_hold", -used), ("add", f"{CASH}:available", used - p * q - buyer_fee),
-                 ("add", f"{symbol}:available", q), ("add", hold_field(event["buy_order_id"], CASH), -used)]
+                 ("add", f"{symbol}:available", q), ("add", hold_field(event.buy_order_id, CASH), -used)]
         seller = [("add", f"{symbol}:on_hold", -q), ("add", f"{CASH}:available", p * q - seller_fee),
-                  ("add", hold_field(event["sell_order_id"], symbol), -q)]
-        postings = [(event["buyer_id"], buyer), (event["seller_id"], seller)]
+                  ("add", hold_field(event.sell_order_id, symbol), -q)]
+        postings = [(event.buyer_id, buyer), (event.seller_id, seller)]
         if buyer_fee + seller_fee:
             postings.append((HOUSE, [("add", f"{CASH}:available", buyer_fee + seller_fee)]))
         return postings
-    if kind == "done":
-        released = event["released"]
-        asset = hold_asset(symbol, event["side"])
-        ops = _release(asset, event["order_id"], released)[:2] if released else []
-        return [(event["user_id"], [*ops, ("del", hold_field(event["order_id"], asset))])]
-    if kind == "voided":  # the order never reached the book: its whole hold goes back
-        return [(event["user_id"], [("release", hold_field(event["order_id"], event["asset"]), event["asset"])])]
-    if kind == "amended" and event["released"] > 0:
-        return [(event["user_id"], _release(hold_asset(symbol, event["side"]), event["order_id"],
-                                            event["released"]))]
+    if isinstance(event, DoneEvent):
+        asset = hold_asset(symbol, event.side)
+        ops = _release(asset, event.order_id, event.released)[:2] if event.released else []
+        return [(event.user_id, [*ops, ("del", hold_field(event.order_id, asset))])]
+    if isinstance(event, VoidedEvent):  # the order never reached the book: its whole hold goes back
+        return [(event.user_id, [("release", hold_field(event.order_id, event.asset), event.asset)])]
+    if isinstance(event, AmendedEvent) and event.released > 0:
+        return [(event.user_id, _release(hold_asset(symbol, event.side), event.order_id, event.released))]
     return []
 
 
-def group_by_account(events: list[dict]) -> dict[str, list[tuple[int, list[Op]]]]:
+def group_by_account(events: list[JournalEvent]) -> dict[str, list[tuple[int, list[Op]]]]:
     """Events in sequence order -> {user_id: [(sequence, ops), ...]} in the same order."""
     by_account: dict[str, list[tuple[int, list[Op]]]] = defaultdict(list)
     for event in events:
         for user_id, ops in postings_for(event):
-            by_account[user_id].append((event["sequence"], ops))
+            by_account[user_id].append((event.sequence, ops))
     return by_account
 
 
@@ -88,12 +87,12 @@ def encode_postings(postings: list[tuple[int, list[Op]]]) -> list:
     return args
 
 
-def placement_postings(event: dict) -> list[tuple[str, list[Op]]]:
+def placement_postings(event: AcceptedEvent) -> list[tuple[str, list[Op]]]:
     """An accepted order's hold. The live account placed it at entry; the ledger of record
     places it when the order reaches the journal."""
-    order = event["order"]
-    asset = hold_asset(event["symbol"], order["side"])
-    return [(event["user_id"], [("add", f"{asset}:available", -order["hold"]), ("add", f"{asset}:on_hold", order["hold"])])]
+    hold = event.order["hold"]
+    asset = hold_asset(event.symbol, event.side)
+    return [(event.user_id, [("add", f"{asset}:available", -hold), ("add", f"{asset}:on_hold", hold)])]
 
 
 def record_field(field: str) -> str | None:
@@ -104,11 +103,11 @@ def record_field(field: str) -> str | None:
     return f"cash.{kind}" if asset == CASH else f"positions.{asset}.{kind}"
 
 
-def net_deltas(events: list[dict]) -> dict[str, dict[str, int]]:
+def net_deltas(events: list[JournalEvent]) -> dict[str, dict[str, int]]:
     """The whole batch as one $inc per account document: {user_id: {path: delta}}."""
     deltas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for event in events:
-        postings = placement_postings(event) if event["type"] == "accepted" else postings_for(event)
+        postings = placement_postings(event) if isinstance(event, AcceptedEvent) else postings_for(event)
         for user_id, ops in postings:
             for op in ops:
                 path = record_field(op[1]) if op[0] == "add" else None
@@ -117,22 +116,23 @@ def net_deltas(events: list[dict]) -> dict[str, dict[str, int]]:
     return {user: {path: d for path, d in paths.items() if d} for user, paths in deltas.items()}
 
 
-def trade_records(events: list[dict]) -> tuple[list[dict], list[dict]]:
+def trade_records(events: list[JournalEvent]) -> tuple[list[dict], list[dict]]:
     """(trades, fills) documents for the batch's trade events; ids are unique per trade."""
     trades, fills = [], []
-    for e in (e for e in events if e["type"] == "trade"):
-        taker_is_buyer = e["taker_side"] == "buy"
-        trades.append({"_id": e["trade_id"], "symbol": e["symbol"], "epoch": e["epoch"], "sequence": e["sequence"],
-                       "price": e["price"],
-                       "quantity": e["quantity"], "time": e["time"], "taker_side": e["taker_side"],
-                       "buy_order_id": e["buy_order_id"], "sell_order_id": e["sell_order_id"],
-                       "buyer_id": e["buyer_id"], "seller_id": e["seller_id"],
-                       "buyer_fee": e["buyer_fee"], "seller_fee": e["seller_fee"]})
+    for e in events:
+        if not isinstance(e, TradeEvent):
+            continue
+        taker_is_buyer = e.taker_side is Side.BUY
+        trades.append({"_id": e.trade_id, "symbol": e.symbol, "epoch": e.epoch, "sequence": e.sequence,
+                       "price": e.price, "quantity": e.quantity, "time": e.time, "taker_side": e.taker_side.value,
+                       "buy_order_id": e.buy_order_id, "sell_order_id": e.sell_order_id,
+                       "buyer_id": e.buyer_id, "seller_id": e.seller_id,
+                       "buyer_fee": e.buyer_fee, "seller_fee": e.seller_fee})
         for side, user, order_id, paid, is_taker in (
-                ("buy", e["buyer_id"], e["buy_order_id"], e["buyer_fee"], taker_is_buyer),
-                ("sell", e["seller_id"], e["sell_order_id"], e["seller_fee"], not taker_is_buyer)):
-            fills.append({"_id": f"{e['trade_id']}:{side}", "trade_id": e["trade_id"], "user_id": user,
-                          "order_id": order_id, "symbol": e["symbol"], "side": side, "price": e["price"],
-                          "quantity": e["quantity"], "fee": paid, "liquidity": "taker" if is_taker else "maker",
-                          "time": e["time"], "sequence": e["sequence"]})
+                (Side.BUY, e.buyer_id, e.buy_order_id, e.buyer_fee, taker_is_buyer),
+                (Side.SELL, e.seller_id, e.sell_order_id, e.seller_fee, not taker_is_buyer)):
+            fills.append({"_id": f"{e.trade_id}:{side.value}", "trade_id": e.trade_id, "user_id": user,
+                          "order_id": order_id, "symbol": e.symbol, "side": side.value, "price": e.price,
+                          "quantity": e.quantity, "fee": paid, "liquidity": "taker" if is_taker else "maker",
+                          "time": e.time, "sequence": e.sequence})
     return trades, fills

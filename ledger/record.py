@@ -16,6 +16,7 @@ from pymongo import MongoClient, UpdateOne
 from pymongo.database import Database
 
 from exchange import mongo
+from exchange.journal import JournalEvent
 from exchange.streams import entry_order
 from ledger.postings import net_deltas, trade_records
 
@@ -49,28 +50,28 @@ class LedgerOfRecord:
         cursor = self.db[mongo.CURSORS].find_one({"_id": symbol}, session=session) or {}
         return Position(cursor.get("sequence", 0), cursor.get("epoch"), cursor.get("entry_id"))
 
-    def apply(self, symbol: str, entries: list[tuple[bytes, dict]]) -> int:
+    def apply(self, symbol: str, entries: list[tuple[bytes, JournalEvent]]) -> int:
         """Apply the journal entries (stream id, event) above the cursor; returns how many were
         new. JournalFault if the journal does not continue what was applied."""
         with self.client.start_session() as session:
             return session.with_transaction(lambda s: self._apply(s, symbol, entries))
 
-    def _apply(self, session, symbol: str, entries: list[tuple[bytes, dict]]) -> int:
+    def _apply(self, session, symbol: str, entries: list[tuple[bytes, JournalEvent]]) -> int:
         at = self.position(symbol, session)
         fresh = fresh_entries(symbol, at, entries)
         if not fresh:
             return 0
-        if fresh[0][1]["sequence"] != at.sequence + 1:
-            raise JournalGap(f"{symbol}: ledger is at {at.sequence}, batch starts at {fresh[0][1]['sequence']}")
+        if fresh[0][1].sequence != at.sequence + 1:
+            raise JournalGap(f"{symbol}: ledger is at {at.sequence}, batch starts at {fresh[0][1].sequence}")
         events = [event for _id, event in fresh]
         self.write(session, symbol, events)
         last_id, last = fresh[-1]
         self.db[mongo.CURSORS].update_one(
-            {"_id": symbol}, {"$set": {"sequence": last["sequence"], "epoch": last.get("epoch", at.epoch),
+            {"_id": symbol}, {"$set": {"sequence": last.sequence, "epoch": last.epoch,
                                        "entry_id": _text(last_id)}}, upsert=True, session=session)
         return len(fresh)
 
-    def write(self, session, symbol: str, events: list[dict]) -> None:
+    def write(self, session, symbol: str, events: list[JournalEvent]) -> None:
         """The events' netted account deltas, trades and fills (the cursor is the caller's)."""
         updates = [UpdateOne({"_id": user_id}, {"$inc": paths}, upsert=True)
                    for user_id, paths in net_deltas(events).items() if paths]
@@ -82,7 +83,7 @@ class LedgerOfRecord:
             self.db[mongo.FILLS].insert_many(fills, session=session)
 
 
-def fresh_entries(symbol: str, at: Position, entries: list[tuple[bytes, dict]]) -> list[tuple[bytes, dict]]:
+def fresh_entries(symbol: str, at: Position, entries: list[tuple[bytes, JournalEvent]]) -> list[tuple[bytes, JournalEvent]]:
     """The entries after ``at``; JournalFault if the journal is not the one the ledger followed:
     another epoch (Redis lost everything), or a sequence the ledger applied written again by a
     later entry (Redis lost its latest writes and reused the sequences)."""
@@ -90,14 +91,14 @@ def fresh_entries(symbol: str, at: Position, entries: list[tuple[bytes, dict]]) 
     for entry_id, event in entries:
         if at.entry_id is not None and entry_order(entry_id) <= entry_order(at.entry_id):
             continue  # applied already (a redelivery)
-        epoch = event.get("epoch")
-        if at.epoch is not None and epoch is not None and epoch != at.epoch:
+        epoch = event.epoch
+        if at.epoch is not None and epoch != at.epoch:
             raise JournalFault(f"{symbol}: the journal is in epoch {epoch}, the ledger applied epoch {at.epoch} "
                                f"up to sequence {at.sequence}: Redis lost its data")
-        if event["sequence"] > at.sequence:
+        if event.sequence > at.sequence:
             fresh.append((entry_id, event))
         elif at.entry_id is not None:
-            raise JournalFault(f"{symbol}: sequence {event['sequence']} was written again (entry {_text(entry_id)}) "
+            raise JournalFault(f"{symbol}: sequence {event.sequence} was written again (entry {_text(entry_id)}) "
                                f"after the ledger applied it (up to entry {at.entry_id}): Redis lost its "
                                "latest writes")
     return fresh

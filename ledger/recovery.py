@@ -36,7 +36,7 @@ import redis
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from exchange import keys, mongo
+from exchange import journal, keys, mongo
 from exchange.config import Settings
 from exchange.money import CASH
 from ledger.audit import journal_problems
@@ -111,12 +111,12 @@ def _adopt(ledger: LedgerOfRecord, client: redis.Redis, symbol: str) -> int:
     at = ledger.position(symbol)
     start = b"(" + at.entry_id.encode() if at.entry_id else b"-"
     entries = client.xrange(keys.events(symbol), min=start)
-    events = [orjson.loads(fields[b"event"]) for _id, fields in entries]
+    events = [event for _id, event in journal.read_entries(entries)]
     if at.entry_id is None:  # a ledger from before stream ids were kept: only what it has not applied
-        events = [e for e in events if e["sequence"] > at.sequence or e.get("epoch", at.epoch) != at.epoch]
+        events = [e for e in events if e.sequence > at.sequence or e.epoch != at.epoch]
     # The ledger follows the journal's epoch from here on, whatever epochs the adopted events were in.
     epoch = int(client.get(keys.epoch(symbol)) or 0) or at.epoch
-    cursor = {"sequence": events[-1]["sequence"], "entry_id": entries[-1][0].decode()} if events else {}
+    cursor = {"sequence": events[-1].sequence, "entry_id": entries[-1][0].decode()} if events else {}
     with ledger.client.start_session() as session:
         session.with_transaction(lambda s: _adopt_events(ledger, s, symbol, events, {**cursor, "epoch": epoch}))
     if events:
@@ -124,8 +124,9 @@ def _adopt(ledger: LedgerOfRecord, client: redis.Redis, symbol: str) -> int:
     return len(events)
 
 
-def _adopt_events(ledger: LedgerOfRecord, session, symbol: str, events: list[dict], cursor: dict) -> None:
-    trade_ids = [e["trade_id"] for e in events if e["type"] == "trade"]
+def _adopt_events(ledger: LedgerOfRecord, session, symbol: str, events: list[journal.JournalEvent],
+                  cursor: dict) -> None:
+    trade_ids = [e.trade_id for e in events if isinstance(e, journal.TradeEvent)]
     for older in ledger.db[mongo.TRADES].find({"_id": {"$in": trade_ids}}, session=session):
         _keep_as_lost(ledger.db, session, older)
     if events:

@@ -38,13 +38,13 @@ def replay_symbol(db: Database, symbol: str, balances: dict, report: Report) -> 
         if at["epoch"] is not None and epoch > at["epoch"]:
             break  # the ledger of record has not reached this epoch
         for event in archived_events(db, symbol, epoch):
-            if epoch == at["epoch"] and event["sequence"] > at["sequence"]:
+            if epoch == at["epoch"] and event.sequence > at["sequence"]:
                 break
-            if event["sequence"] != (reached[1] + 1 if reached[0] == epoch else 1):
+            if event.sequence != (reached[1] + 1 if reached[0] == epoch else 1):
                 report.problems.append(f"{symbol}: the archive of epoch {epoch} goes from {reached} to "
-                                       f"{event['sequence']}: it cannot prove the balances")
+                                       f"{event.sequence}: it cannot prove the balances")
                 return
-            reached, applied = (epoch, event["sequence"]), applied + 1
+            reached, applied = (epoch, event.sequence), applied + 1
             for user_id, paths in net_deltas([event]).items():
                 for path, delta in paths.items():
                     balances[user_id][path] += delta

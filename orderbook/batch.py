@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 
 import orjson
 
-from exchange import keys
+from exchange import journal, keys
+from exchange.journal import DoneReason, HaltReason, OrderRecord, RejectReason, ResumeReason
 from exchange.money import fee, price_band
 from exchange.order_ids import order_time_ms
 from orderbook.book_cache import BookCache
@@ -37,7 +38,6 @@ from orderbook.model import (
     Trade,
     Voided,
     VoidOrder,
-    event_to_dict,
 )
 
 # A new order older than this (by the id's entry time) is refused: its hold may have been
@@ -45,8 +45,6 @@ from orderbook.model import (
 ORDER_MAX_AGE_MS = 24 * 3600 * 1000
 VOIDED_MEMORY_MS = 7 * ORDER_MAX_AGE_MS
 DONE_STATUSES = frozenset(status.value for status in Status if status.is_done)
-ORDER_FIELDS = ("side", "type", "price", "protection_price", "quantity", "time_in_force", "post_only",
-                "self_trade", "client_order_id", "maker_fee_bps", "taker_fee_bps", "hold")
 
 
 @dataclass(frozen=True)
@@ -72,7 +70,7 @@ class MatchedBatch:
         self.own_reply_to = own_reply_to
         self.own_reply: bytes | None = None  # the reply to own_reply_to's command, kept in memory
         self.writer = BatchWriter(symbol)
-        self.states: dict[str, dict] = {}  # every order the batch touched, as it leaves them
+        self.states: dict[str, OrderRecord] = {}  # every order the batch touched, as it leaves them
         self.levels: set[tuple[Side, int]] = set()  # the price levels the batch changed
         self.breaker_tripped = False  # the command being applied moved the price past HALT_MOVE_BPS
         self.book_collars: dict[str, int] = {}  # market orders whose collar the band pulled in
@@ -87,7 +85,7 @@ class MatchedBatch:
             self._add(event, replies)
         if self.breaker_tripped:  # after the command that moved the price: it trades in full
             self.breaker_tripped = False
-            self._add(Halted(self.now_ms + self.rules.halt_ms, "circuit_breaker"), replies)
+            self._add(Halted(self.now_ms + self.rules.halt_ms, HaltReason.CIRCUIT_BREAKER), replies)
         # The reply is the order as this command left it, before later commands touch it.
         reply = orjson.dumps(replies)
         if reply_to == self.own_reply_to:
@@ -98,7 +96,7 @@ class MatchedBatch:
     def resume_if_due(self) -> None:
         """Reopen the symbol if its timed halt is over (first in a batch, before any command)."""
         if self.cache.status.due_to_resume(self.now_ms):
-            self._add(Resumed("halt_ended"), {})
+            self._add(Resumed(ResumeReason.HALT_ENDED), {})
 
     def _add(self, event, replies: dict) -> None:
         self.seq += 1
@@ -109,7 +107,7 @@ class MatchedBatch:
             command, data = decode(raw)
             problem = command_problem(command, data)
         except (KeyError, TypeError, ValueError):
-            command, data, problem = None, {}, "invalid_command"
+            command, data, problem = None, {}, RejectReason.INVALID_COMMAND
         if problem is not None:
             # Refuse it on the journal rather than let one bad entry block the symbol.
             return [CommandRejected(str(data.get("order_id")), str(data.get("user_id")), problem)]
@@ -118,9 +116,9 @@ class MatchedBatch:
         if isinstance(command, NewOrder):
             return self._new_order(command, data, replies)
         if isinstance(command, HaltSymbol):
-            return [Halted(command.until_ms, "operator")]
+            return [Halted(command.until_ms, HaltReason.OPERATOR)]
         if isinstance(command, ResumeSymbol):
-            return [Resumed("operator")] if self.cache.status.halted else []
+            return [Resumed(ResumeReason.OPERATOR)] if self.cache.status.halted else []
         return self.cache.book.apply(command)
 
     def _new_order(self, order: NewOrder, data: dict, replies: dict) -> list:
@@ -128,21 +126,21 @@ class MatchedBatch:
         state["priority"] = self.seq + 1  # the sequence of its 'accepted' event
         if order.order_id in self.cache.voided:
             # Its hold was voided while the order was on its way: it must never trade.
-            state.update(status=Status.REJECTED.value, reason="order_voided", updated_ms=self.now_ms)
+            state.update(status=Status.REJECTED.value, reason=RejectReason.ORDER_VOIDED.value, updated_ms=self.now_ms)
             self.states[order.order_id] = state
-            return [CommandRejected(order.order_id, order.user_id, "order_voided")]
+            return [CommandRejected(order.order_id, order.user_id, RejectReason.ORDER_VOIDED)]
         if self.now_ms - (order_time_ms(order.order_id) or self.now_ms) > ORDER_MAX_AGE_MS:
-            return [CommandRejected(order.order_id, order.user_id, "order_expired")]
+            return [CommandRejected(order.order_id, order.user_id, RejectReason.ORDER_EXPIRED)]
         self.states[order.order_id] = state
         replies.update(order=state, fills=[])
         book = self.cache.book
         if self.cache.status.halted_at(self.now_ms):
-            return book.reject(order, "symbol_halted", priority=state["priority"])
+            return book.reject(order, DoneReason.SYMBOL_HALTED, priority=state["priority"])
         if self._over_open_orders(order):
-            return book.reject(order, "too_many_open_orders", priority=state["priority"])
+            return book.reject(order, DoneReason.TOO_MANY_OPEN_ORDERS, priority=state["priority"])
         banded = self._within_band(order)
         if banded is None:
-            return book.reject(order, "price_out_of_band", priority=state["priority"])
+            return book.reject(order, DoneReason.PRICE_OUT_OF_BAND, priority=state["priority"])
         if banded.protection_price != order.protection_price:  # journaled, so a replay trades as the book did
             self.book_collars[order.order_id] = banded.protection_price
         return book.place(banded, priority=state["priority"])
@@ -197,64 +195,75 @@ class MatchedBatch:
 
     # ---- events -----------------------------------------------------------------------------
 
-    def _state(self, order_id: str) -> dict:
+    def _state(self, order_id: str) -> OrderRecord:
         state = self.states.get(order_id)
         if state is None:  # resting since an earlier batch
             state = self.states[order_id] = self.cache.records[order_id]
         return state
 
     def _record(self, event, replies: dict) -> None:
-        journal = event_to_dict(event)
-        journal.update(sequence=self.seq, epoch=self.epoch, symbol=self.symbol, time=self.now_ms)
-        if isinstance(event, Accepted):
-            state = self.states[event.order_id]
-            journal.update(order={name: state[name] for name in ORDER_FIELDS})
-            if event.order_id in self.book_collars:  # the band pulled its collar in
-                journal["order"]["book_protection_price"] = self.book_collars.pop(event.order_id)
-        elif isinstance(event, Trade):
-            self._trade(event, journal, replies)
-        elif isinstance(event, Rested):
-            self._rested(event)
-        elif isinstance(event, Amended):
-            state = self._state(event.order_id)
-            journal.update(side=state["side"],
-                           released=hold_for(state, state["remaining_quantity"]) - hold_for(state, event.remaining))
-            state.update(quantity=event.quantity, remaining_quantity=event.remaining, updated_ms=self.now_ms)
-            self.levels.add((Side(state["side"]), state["price"]))
-            replies["order"] = state
-        elif isinstance(event, Done):
-            self._done(event, journal, replies)
-        elif isinstance(event, CommandRejected):
-            replies["error"] = {"code": event.code}
-        elif isinstance(event, Voided):
-            self.writer.void(event.order_id, self.now_ms, self.now_ms - VOIDED_MEMORY_MS)
-        elif isinstance(event, (Halted, Resumed)):
-            self.cache.trading(event, self.seq)
-            self.writer.trading_status(self.cache.status.to_json())
-            replies["status"] = self.cache.status.as_view(self.now_ms)
-        self.writer.journal(self.seq, orjson.dumps(journal))
+        stamp = {"symbol": self.symbol, "epoch": self.epoch, "sequence": self.seq, "time": self.now_ms}
+        self.writer.journal(self._JOURNALING[type(event)](self, event, stamp, replies))
 
-    def _rested(self, event: Rested) -> None:
+    def _accepted(self, event: Accepted, stamp: dict, replies: dict) -> journal.AcceptedEvent:
+        terms = journal.order_terms(self.states[event.order_id])
+        if event.order_id in self.book_collars:  # the band pulled its collar in
+            terms["book_protection_price"] = self.book_collars.pop(event.order_id)
+        return journal.AcceptedEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=event.side,
+                                     quantity=event.quantity, price=event.price, order=terms)
+
+    def _rested(self, event: Rested, stamp: dict, replies: dict) -> journal.RestedEvent:
         state = self._state(event.order_id)
         self.cache.rested(state)
         self.writer.rest(event.side, event.price, state["priority"], event.order_id)
         self.writer.open_order(event.user_id, event.order_id)
         self.levels.add((event.side, event.price))
+        return journal.RestedEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=event.side,
+                                   price=event.price, remaining=event.remaining)
 
-    def _done(self, event: Done, journal: dict, replies: dict) -> None:
+    def _amended(self, event: Amended, stamp: dict, replies: dict) -> journal.AmendedEvent:
         state = self._state(event.order_id)
-        journal.update(side=state["side"], released=hold_for(state, event.remaining))
-        state.update(status=event.status.value, reason=event.reason, updated_ms=self.now_ms)
+        released = hold_for(state, state["remaining_quantity"]) - hold_for(state, event.remaining)
+        state.update(quantity=event.quantity, remaining_quantity=event.remaining, updated_ms=self.now_ms)
+        self.levels.add((Side(state["side"]), state["price"]))
+        replies["order"] = state
+        return journal.AmendedEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=Side(state["side"]),
+                                    quantity=event.quantity, remaining=event.remaining, released=released)
+
+    def _done(self, event: Done, stamp: dict, replies: dict) -> journal.DoneEvent:
+        state = self._state(event.order_id)
+        released = hold_for(state, event.remaining)
+        state.update(status=event.status.value, reason=event.reason.value, updated_ms=self.now_ms)
         if event.status is not Status.FILLED:
             state["remaining_quantity"] = event.remaining
+        side = Side(state["side"])
         if self.cache.left(event.order_id) is not None:  # it was resting: off Redis's book too
-            side = Side(state["side"])
             self.writer.unrest(side, state["priority"], event.order_id)
             self.writer.close_order(event.user_id, event.order_id)
             self.levels.add((side, state["price"]))
         replies.setdefault("order", state)
+        return journal.DoneEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=side,
+                                 status=event.status, reason=event.reason, remaining=event.remaining,
+                                 released=released)
 
-    def _trade(self, event: Trade, journal: dict, replies: dict) -> None:
+    def _rejected(self, event: CommandRejected, stamp: dict, replies: dict) -> journal.CommandRejectedEvent:
+        replies["error"] = {"code": event.code.value}
+        return journal.CommandRejectedEvent(**stamp, order_id=event.order_id, user_id=event.user_id,
+                                            code=event.code)
+
+    def _voided(self, event: Voided, stamp: dict, replies: dict) -> journal.VoidedEvent:
+        self.writer.void(event.order_id, self.now_ms, self.now_ms - VOIDED_MEMORY_MS)
+        return journal.VoidedEvent(**stamp, order_id=event.order_id, user_id=event.user_id, asset=event.asset)
+
+    def _trading(self, event: Halted | Resumed, stamp: dict, replies: dict) -> journal.HaltedEvent | journal.ResumedEvent:
+        self.cache.trading(event, self.seq)
+        self.writer.trading_status(self.cache.status.to_json())
+        replies["status"] = self.cache.status.as_view(self.now_ms)
+        if isinstance(event, Halted):
+            return journal.HaltedEvent(**stamp, until_ms=event.until_ms, reason=event.reason)
+        return journal.ResumedEvent(**stamp, reason=event.reason)
+
+    def _trade(self, event: Trade, stamp: dict, replies: dict) -> journal.TradeEvent:
         maker, taker = self._state(event.maker_order_id), self._state(event.taker_order_id)
         trade_id = f"{self.symbol}-{self.epoch}-{self.seq}"  # unique across epochs: sequences restart
         price, quantity = event.price, event.quantity
@@ -264,11 +273,6 @@ class MatchedBatch:
             buyer, seller, buyer_left, buyer_fee, seller_fee = taker, maker, event.taker_remaining, taker_fee, maker_fee
         else:
             buyer, seller, buyer_left, buyer_fee, seller_fee = maker, taker, event.maker_remaining, maker_fee, taker_fee
-        journal.update(trade_id=trade_id, buy_order_id=buyer["order_id"], sell_order_id=seller["order_id"],
-                       buyer_id=buyer["user_id"], seller_id=seller["user_id"],
-                       buyer_fee=buyer_fee, seller_fee=seller_fee,
-                       # the buyer's hold shrinks to what its remaining quantity needs
-                       buyer_hold_used=hold_for(buyer, buyer_left + quantity) - hold_for(buyer, buyer_left))
         for state, remaining, liquidity, paid in ((maker, event.maker_remaining, "maker", maker_fee),
                                                   (taker, event.taker_remaining, "taker", taker_fee)):
             state.update(filled_quantity=state["filled_quantity"] + quantity, remaining_quantity=remaining,
@@ -283,6 +287,18 @@ class MatchedBatch:
         self.writer.recent_trade(orjson.dumps({"trade_id": trade_id, "price": price, "quantity": quantity,
                                                "time": self.now_ms, "taker_side": event.taker_side.value,
                                                "sequence": self.seq}))
+        return journal.TradeEvent(
+            **stamp, trade_id=trade_id, price=price, quantity=quantity, taker_side=event.taker_side,
+            maker_order_id=event.maker_order_id, taker_order_id=event.taker_order_id,
+            maker_user_id=event.maker_user_id, taker_user_id=event.taker_user_id,
+            maker_remaining=event.maker_remaining, taker_remaining=event.taker_remaining,
+            buy_order_id=buyer["order_id"], sell_order_id=seller["order_id"],
+            buyer_id=buyer["user_id"], seller_id=seller["user_id"], buyer_fee=buyer_fee, seller_fee=seller_fee,
+            # the buyer's hold shrinks to what its remaining quantity needs
+            buyer_hold_used=hold_for(buyer, buyer_left + quantity) - hold_for(buyer, buyer_left))
+
+    _JOURNALING = {Accepted: _accepted, Trade: _trade, Rested: _rested, Amended: _amended, Done: _done,
+                   CommandRejected: _rejected, Voided: _voided, Halted: _trading, Resumed: _trading}
 
     def _watch_price(self, price: int) -> None:
         """The trade's price is the band's new reference; if it moved past HALT_MOVE_BPS within

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from sortedcontainers import SortedDict
 
+from exchange.journal import DoneReason, RejectReason
 from orderbook.model import (
     Accepted,
     Amended,
@@ -146,7 +147,7 @@ class OrderBook:
             return self.cancel(command)
         return self.amend(command)
 
-    def reject(self, order: NewOrder, reason: str, priority: int | None = None) -> list[Event]:
+    def reject(self, order: NewOrder, reason: DoneReason, priority: int | None = None) -> list[Event]:
         """Accept the order only to reject it whole (a limit its owner is over): it never
         touches the book, and its whole quantity is done."""
         if priority is not None:
@@ -170,12 +171,12 @@ class OrderBook:
                                   order.quantity, remaining, priority))
         return [*events, Rested(order.order_id, order.user_id, order.side, order.price, remaining)]
 
-    def _refusal(self, order: NewOrder) -> tuple[Status, str] | None:
+    def _refusal(self, order: NewOrder) -> tuple[Status, DoneReason] | None:
         """Why the order is done before it takes anything, or None."""
         if order.post_only and self._crosses(order.side, order.limit, self.best_price(order.side.opposite())):
-            return Status.REJECTED, "post_only_would_take"
+            return Status.REJECTED, DoneReason.POST_ONLY_WOULD_TAKE
         if order.time_in_force is TimeInForce.FOK and self._fillable(order) < order.quantity:
-            return Status.CANCELED, "fok_not_fillable"
+            return Status.CANCELED, DoneReason.FOK_NOT_FILLABLE
         return None
 
     def _take(self, order: NewOrder, events: list[Event]) -> tuple[int, bool]:
@@ -191,7 +192,7 @@ class OrderBook:
             if resting.user_id == order.user_id:
                 if order.self_trade in (SelfTrade.CANCEL_RESTING, SelfTrade.CANCEL_BOTH):
                     self._remove(resting)
-                    events.append(Done(resting.order_id, resting.user_id, Status.CANCELED, "self_trade",
+                    events.append(Done(resting.order_id, resting.user_id, Status.CANCELED, DoneReason.SELF_TRADE,
                                        resting.remaining))
                 if order.self_trade in (SelfTrade.CANCEL_TAKER, SelfTrade.CANCEL_BOTH):
                     return remaining, True
@@ -208,20 +209,20 @@ class OrderBook:
             ))
             if resting.remaining == 0:
                 self._remove(resting)
-                events.append(Done(resting.order_id, resting.user_id, Status.FILLED, "filled", 0))
+                events.append(Done(resting.order_id, resting.user_id, Status.FILLED, DoneReason.FILLED, 0))
         return remaining, False
 
     @staticmethod
-    def _ending(order: NewOrder, remaining: int, canceled_by_stp: bool) -> tuple[Status, str] | None:
+    def _ending(order: NewOrder, remaining: int, canceled_by_stp: bool) -> tuple[Status, DoneReason] | None:
         """How the order ends after taking what it could, or None if its remainder rests."""
         if remaining == 0:
-            return Status.FILLED, "filled"
+            return Status.FILLED, DoneReason.FILLED
         if canceled_by_stp:
-            return Status.CANCELED, "self_trade"
+            return Status.CANCELED, DoneReason.SELF_TRADE
         if order.type is OrderType.MARKET:
-            return Status.CANCELED, "market_remainder"
+            return Status.CANCELED, DoneReason.MARKET_REMAINDER
         if order.time_in_force is not TimeInForce.GTC:
-            return Status.CANCELED, "ioc_remainder"
+            return Status.CANCELED, DoneReason.IOC_REMAINDER
         return None
 
     def cancel(self, command: CancelOrder) -> list[Event]:
@@ -229,14 +230,14 @@ class OrderBook:
         if isinstance(resting, CommandRejected):
             return [resting]
         self._remove(resting)
-        return [Done(resting.order_id, resting.user_id, Status.CANCELED, "canceled", resting.remaining)]
+        return [Done(resting.order_id, resting.user_id, Status.CANCELED, DoneReason.CANCELED, resting.remaining)]
 
     def amend(self, command: AmendOrder) -> list[Event]:
         resting = self._owned(command.order_id, command.user_id)
         if isinstance(resting, CommandRejected):
             return [resting]
         if not resting.filled < command.new_quantity < resting.quantity:
-            return [CommandRejected(command.order_id, command.user_id, "invalid_amend")]
+            return [CommandRejected(command.order_id, command.user_id, RejectReason.INVALID_AMEND)]
         released = resting.quantity - command.new_quantity
         resting.quantity = command.new_quantity
         resting.remaining -= released
@@ -276,9 +277,9 @@ class OrderBook:
     def _owned(self, order_id: str, user_id: str) -> RestingOrder | CommandRejected:
         resting = self._orders.get(order_id)
         if resting is None:
-            return CommandRejected(order_id, user_id, "not_open")
+            return CommandRejected(order_id, user_id, RejectReason.NOT_OPEN)
         if resting.user_id != user_id:
-            return CommandRejected(order_id, user_id, "not_found")
+            return CommandRejected(order_id, user_id, RejectReason.NOT_FOUND)
         return resting
 
     def _insert(self, order: RestingOrder) -> None:

@@ -14,7 +14,8 @@ import time
 import orjson
 import redis
 
-from exchange import keys
+from exchange import journal, keys
+from exchange.journal import OrderRecord
 from exchange.trading_status import TradingStatus
 from orderbook.book import OrderBook
 from orderbook.commands import resting_from_state
@@ -33,7 +34,7 @@ class BookCache:
         self.book = OrderBook()
         self.seq: int | None = None  # the sequence the book reflects
         self.journal_id: bytes | None = None  # the journal entry id of that sequence
-        self.records: dict[str, dict] = {}  # resting order id -> its stored state
+        self.records: dict[str, OrderRecord] = {}  # resting order id -> its stored state
         self.voided: set[str] = set()  # order ids the book refuses for good (keys.voided)
         self.last_price: int | None = None  # the last trade's price: the price band's reference
         # The circuit breaker's recent trade prices (None: no breaker, nothing to keep).
@@ -43,11 +44,11 @@ class BookCache:
         self.levels_stale = True
         self.catch_ups = 0
 
-    def rested(self, state: dict) -> None:
+    def rested(self, state: OrderRecord) -> None:
         """A batch rested this order (the book already holds it)."""
         self.records[state["order_id"]] = state
 
-    def left(self, order_id: str) -> dict | None:
+    def left(self, order_id: str) -> OrderRecord | None:
         """A batch took this order off the book; returns its record if it was resting."""
         return self.records.pop(order_id, None)
 
@@ -90,8 +91,8 @@ class BookCache:
         if self.seq is None or self.journal_id is None or not 0 < gap <= CATCH_UP_MAX_EVENTS:
             return self.reload()
         entries = self.client.xrange(keys.events(self.symbol), min=b"(" + self.journal_id, count=gap)
-        if (len(entries) != gap or int(entries[0][1][b"sequence"]) != self.seq + 1
-                or int(entries[-1][1][b"sequence"]) != seq):
+        if (len(entries) != gap or journal.entry_sequence(entries[0][1]) != self.seq + 1
+                or journal.entry_sequence(entries[-1][1]) != seq):
             return self.reload()
         self._apply_states(self._touched(entries))
         self.seq = seq
@@ -101,21 +102,17 @@ class BookCache:
     def _touched(self, entries: list) -> list[str]:
         """The order ids the journal entries touched (voided ids, trade prices and halts are noted as they pass)."""
         touched: dict[str, None] = {}
-        for _id, fields in entries:
-            event = orjson.loads(fields[b"event"])
-            if event["type"] == "voided":
-                self.voided.add(event["order_id"])
+        for _id, event in journal.read_entries(entries):
+            if isinstance(event, journal.VoidedEvent):
+                self.voided.add(event.order_id)
                 continue
-            if event["type"] == "trade":
-                self.last_price = event["price"]
+            if isinstance(event, journal.TradeEvent):
+                self.last_price = event.price
                 if self.prices is not None:
-                    self.prices.add(event["time"], event["price"])
-            elif event["type"] in ("halted", "resumed"):
-                self.trading(Halted(event["until_ms"], event["reason"]) if event["type"] == "halted"
-                             else Resumed(event["reason"]), event["sequence"])
-            for name in ("order_id", "maker_order_id", "taker_order_id"):
-                if name in event:
-                    touched[event[name]] = None
+                    self.prices.add(event.time, event.price)
+            elif isinstance(event, (journal.HaltedEvent, journal.ResumedEvent)):
+                self.trading(event, event.sequence)
+            touched.update(dict.fromkeys(journal.orders_named(event)))
         return list(touched)
 
     def _apply_states(self, order_ids: list[str]) -> None:
@@ -139,10 +136,10 @@ class BookCache:
                 self.book.resize(order_id, state["quantity"], state["remaining_quantity"])
                 self.records[order_id] = state
 
-    def trading(self, event: Halted | Resumed, sequence: int) -> None:
-        """The trading status a halted or resumed event (at ``sequence``) leaves; a halt starts the
-        breaker's window afresh."""
-        if isinstance(event, Halted):
+    def trading(self, event: Halted | Resumed | journal.HaltedEvent | journal.ResumedEvent, sequence: int) -> None:
+        """The trading status a halted or resumed event (at ``sequence``) leaves, as the matcher
+        makes it or as the journal keeps it; a halt starts the breaker's window afresh."""
+        if isinstance(event, (Halted, journal.HaltedEvent)):
             self.status = TradingStatus(True, event.until_ms, event.reason, last_halt_seq=sequence)
             if self.prices is not None:
                 self.prices.clear()
@@ -159,14 +156,13 @@ class BookCache:
         after = f"{since_ms}-0"
         while True:
             entries = self.client.xrange(keys.events(self.symbol), min=after, count=WINDOW_READ_COUNT)
-            for _entry_id, fields in entries:
-                event = orjson.loads(fields[b"event"])
-                if event["type"] == "trade" and event["sequence"] > self.status.last_halt_seq:
-                    self.prices.add(event["time"], event["price"])
+            for _entry_id, event in journal.read_entries(entries):
+                if isinstance(event, journal.TradeEvent) and event.sequence > self.status.last_halt_seq:
+                    self.prices.add(event.time, event.price)
             if len(entries) < WINDOW_READ_COUNT:
                 return
             after = b"(" + entries[-1][0]
 
-    def _load(self, state: dict) -> None:
+    def _load(self, state: OrderRecord) -> None:
         self.book.load(resting_from_state(state))
         self.records[state["order_id"]] = state

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import orjson
 
+from exchange.journal import OrderRecord, RejectReason
 from exchange.money import hold_needed
 from exchange.order_ids import order_id_symbol
 from orderbook.model import (
@@ -76,25 +77,25 @@ def decode(raw: bytes) -> tuple[Command | VoidOrder | HaltSymbol | ResumeSymbol,
     ), data
 
 
-def command_problem(command: Command | VoidOrder | HaltSymbol | ResumeSymbol, data: dict) -> str | None:
+def command_problem(command: Command | VoidOrder | HaltSymbol | ResumeSymbol, data: dict) -> RejectReason | None:
     """Why an inbox command cannot be applied, or None. Order entry never queues such a
     command; the matcher checks anyway, since one bad entry must not block a symbol."""
     if isinstance(command, VoidOrder):
-        return None if isinstance(command.asset, str) and order_id_symbol(command.order_id) else "invalid_command"
+        return None if isinstance(command.asset, str) and order_id_symbol(command.order_id) else RejectReason.INVALID_COMMAND
     if isinstance(command, HaltSymbol):
-        return None if command.until_ms is None or isinstance(command.until_ms, int) else "invalid_command"
+        return None if command.until_ms is None or isinstance(command.until_ms, int) else RejectReason.INVALID_COMMAND
     if not isinstance(command, NewOrder):
         return None
     if command.quantity <= 0 or (command.type is OrderType.LIMIT and (command.price or 0) <= 0):
-        return "invalid_command"
+        return RejectReason.INVALID_COMMAND
     if command.type is OrderType.MARKET and command.side is Side.BUY and command.protection_price is None:
-        return "invalid_command"  # its cash hold could not be sized
+        return RejectReason.INVALID_COMMAND  # its cash hold could not be sized
     if not isinstance(data.get("hold"), int) or data.get("symbol") is None:
-        return "invalid_command"
+        return RejectReason.INVALID_COMMAND
     return None
 
 
-def new_state(data: dict) -> dict:
+def new_state(data: dict) -> OrderRecord:
     """The stored state of a freshly accepted order (before any matching)."""
     return {
         "order_id": data["order_id"], "client_order_id": data["client_order_id"], "user_id": data["user_id"],
@@ -108,18 +109,18 @@ def new_state(data: dict) -> dict:
     }
 
 
-def hold_price(state: dict) -> int | None:
+def hold_price(state: OrderRecord) -> int | None:
     """The per-share price a buy order's cash hold was sized at."""
     return state["price"] if state["type"] == OrderType.LIMIT.value else state["protection_price"]
 
 
-def hold_for(state: dict, remaining: int) -> int:
+def hold_for(state: OrderRecord, remaining: int) -> int:
     """What the order holds while ``remaining`` is left to trade (see exchange.money)."""
     reserve_bps = max(state["maker_fee_bps"], state["taker_fee_bps"])
     return hold_needed(state["side"], hold_price(state), remaining, reserve_bps)
 
 
-def resting_from_state(state: dict) -> RestingOrder:
+def resting_from_state(state: OrderRecord) -> RestingOrder:
     return RestingOrder(
         order_id=state["order_id"], user_id=state["user_id"], side=Side(state["side"]), price=state["price"],
         quantity=state["quantity"], remaining=state["remaining_quantity"], priority=state["priority"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import IntEnum
 from functools import cache
 
-from exchange import keys
+from exchange import journal, keys
 from orderbook.model import Side
 
 
@@ -121,8 +121,9 @@ class BatchWriter:
 
     # ---- the journal ----------------------------------------------------------------------
 
-    def journal(self, sequence: int, event_json: bytes) -> None:
-        self.ops += ["E", sequence, event_json]
+    def journal(self, event: journal.JournalEvent) -> None:
+        """Append the event to the journal, as its contract encodes it (exchange.journal)."""
+        self.ops += ["E", event.sequence, journal.encode(event)]
 
     def recent_trade(self, trade_json: bytes) -> None:
         self.ops += ["T", trade_json]

@@ -15,6 +15,7 @@ import orjson
 import redis
 
 from exchange import keys
+from exchange.journal import OrderRecord
 from exchange.order_ids import order_id_symbol
 from exchange.paging import BadCursor, SourcePage, decode_cursor, encode_cursor, merge_pages
 from ledger.history import History, Window
@@ -45,7 +46,7 @@ def next_cursor(key: tuple | None) -> str | None:
     return None if key is None else encode_cursor(key)
 
 
-def _order_key(state: dict) -> tuple:
+def _order_key(state: OrderRecord) -> tuple:
     return state["created_ms"], state["order_id"]
 
 
@@ -62,7 +63,7 @@ class OrderReads:
             raise not_found(f"no order {order_id!r}")
         return symbol
 
-    def own(self, user_id: str, order_id: str) -> tuple[str, dict, list[dict]]:
+    def own(self, user_id: str, order_id: str) -> tuple[str, OrderRecord, list[dict]]:
         """(symbol, state, fills) of one of the user's orders, live or archived; 404 otherwise."""
         symbol = self.order_symbol(order_id)
         pipe = self.client.pipeline(transaction=True)  # one slot: the state and its fills as one moment
@@ -144,7 +145,7 @@ class OrderReads:
         scanned = self.client.zrevrangebyscore(list_key, top, bottom, start=0, num=scan, withscores=True)
         return ties + [(m.decode(), s) for m, s in scanned], len(scanned) == scan
 
-    def _states(self, by_symbol: dict[str, list[str]]) -> list[dict]:
+    def _states(self, by_symbol: dict[str, list[str]]) -> list[OrderRecord]:
         by_symbol = {sym: order_ids for sym, order_ids in by_symbol.items() if order_ids}
         pipe = self.client.pipeline(transaction=False)
         for sym, order_ids in by_symbol.items():

@@ -5,46 +5,18 @@ Pure data: no I/O, no money. Prices are integer ticks, quantities integer shares
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
-
-class Side(str, Enum):
-    BUY = "buy"
-    SELL = "sell"
-
-    def opposite(self) -> "Side":
-        return Side.SELL if self is Side.BUY else Side.BUY
-
-
-class OrderType(str, Enum):
-    LIMIT = "limit"
-    MARKET = "market"
-
-
-class TimeInForce(str, Enum):
-    GTC = "GTC"
-    IOC = "IOC"
-    FOK = "FOK"
-
-
-class SelfTrade(str, Enum):
-    """What happens when a taker meets a resting order of the same user."""
-
-    CANCEL_RESTING = "cancel_resting"
-    CANCEL_TAKER = "cancel_taker"
-    CANCEL_BOTH = "cancel_both"
-
-
-class Status(str, Enum):
-    NEW = "new"
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    CANCELED = "canceled"
-    REJECTED = "rejected"
-
-    @property
-    def is_done(self) -> bool:
-        return self in (Status.FILLED, Status.CANCELED, Status.REJECTED)
+from exchange.journal import (
+    DoneReason,
+    HaltReason,
+    OrderType,
+    RejectReason,
+    ResumeReason,
+    SelfTrade,
+    Side,
+    Status,
+    TimeInForce,
+)
 
 
 @dataclass(frozen=True)
@@ -181,7 +153,7 @@ class Done:
     order_id: str
     user_id: str
     status: Status
-    reason: str
+    reason: DoneReason
     remaining: int
     type: str = "done"
 
@@ -192,7 +164,7 @@ class CommandRejected:
 
     order_id: str
     user_id: str
-    code: str
+    code: RejectReason
     type: str = "command_rejected"
 
 
@@ -211,7 +183,7 @@ class Halted:
     """The symbol stops taking new orders until ``until_ms`` (None: until resumed); cancels go on."""
 
     until_ms: int | None
-    reason: str  # circuit_breaker | operator
+    reason: HaltReason
     type: str = "halted"
 
 
@@ -219,17 +191,9 @@ class Halted:
 class Resumed:
     """The symbol takes new orders again, its book as the halt left it."""
 
-    reason: str  # halt_ended | operator
+    reason: ResumeReason
     type: str = "resumed"
 
 
 Event = Accepted | Trade | Rested | Amended | Done | CommandRejected | Voided | Halted | Resumed
 
-
-def event_to_dict(event: Event) -> dict:
-    """Shallow and enum-free (events hold only scalars; asdict's deep copy is slow on the hot path)."""
-    data = {}
-    for name in event.__dataclass_fields__:
-        value = getattr(event, name)
-        data[name] = value.value if isinstance(value, Enum) else value
-    return data

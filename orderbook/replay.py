@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
+from exchange import journal
 from ledger.archive import archived_events
 from orderbook.book import OrderBook
 from orderbook.book_hash import book_hash, book_lines
-from orderbook.model import RestingOrder, Side
+from orderbook.model import RestingOrder
 
 
 class ReplayMismatch(Exception):
@@ -33,15 +34,15 @@ class JournalReplay:
         self.last_price: int | None = None
         self.accepted: dict[str, tuple[int, int]] = {}  # order id -> (priority, quantity): not yet rested or done
 
-    def apply(self, event: dict) -> None:
-        sequence = event["sequence"]
-        if self.epoch is not None and (event["epoch"] != self.epoch or sequence != self.sequence + 1):
-            raise ReplayMismatch(f"{self.symbol}: event {event['epoch']}/{sequence} does not follow "
+    def apply(self, event: journal.JournalEvent) -> None:
+        sequence = event.sequence
+        if self.epoch is not None and (event.epoch != self.epoch or sequence != self.sequence + 1):
+            raise ReplayMismatch(f"{self.symbol}: event {event.epoch}/{sequence} does not follow "
                                  f"{self.epoch}/{self.sequence}")
-        handler = getattr(self, "_" + event["type"], None)
-        if handler is not None:  # command_rejected and voided change no book
-            handler(event)
-        self.epoch, self.sequence = event["epoch"], sequence
+        fold = self._FOLDS.get(type(event))
+        if fold is not None:  # command_rejected and voided change no book
+            fold(self, event)
+        self.epoch, self.sequence = event.epoch, sequence
 
     def state_hash(self) -> dict:
         """``{symbol, sequence, hash}``, as ``GET /api/v1/book/{symbol}/hash`` answers it."""
@@ -49,39 +50,43 @@ class JournalReplay:
 
     # ---- one method per event kind that changes the book -------------------------------
 
-    def _accepted(self, event: dict) -> None:
-        self.accepted[event["order_id"]] = (event["sequence"], event["quantity"])
+    def _accepted(self, event: journal.AcceptedEvent) -> None:
+        self.accepted[event.order_id] = (event.sequence, event.quantity)
 
-    def _rested(self, event: dict) -> None:
-        order_id = event["order_id"]
+    def _rested(self, event: journal.RestedEvent) -> None:
+        order_id = event.order_id
         if order_id not in self.accepted:
-            raise ReplayMismatch(f"{self.symbol} {event['sequence']}: {order_id} rests, never accepted")
+            raise ReplayMismatch(f"{self.symbol} {event.sequence}: {order_id} rests, never accepted")
         priority, quantity = self.accepted.pop(order_id)
-        self.book.load(RestingOrder(order_id, event["user_id"], Side(event["side"]), event["price"], quantity,
-                                    event["remaining"], priority))
+        self.book.load(RestingOrder(order_id, event.user_id, event.side, event.price, quantity,
+                                    event.remaining, priority))
 
-    def _trade(self, event: dict) -> None:
-        maker = self.book.get(event["maker_order_id"])
-        if maker is None or maker.remaining - event["quantity"] != event["maker_remaining"]:
-            raise ReplayMismatch(f"{self.symbol} {event['sequence']}: the trade's maker {event['maker_order_id']} "
-                                 f"is not resting with {event['maker_remaining'] + event['quantity']} left")
-        self.book.resize(maker.order_id, maker.quantity, event["maker_remaining"])
-        self.last_price = event["price"]
+    def _trade(self, event: journal.TradeEvent) -> None:
+        maker = self.book.get(event.maker_order_id)
+        if maker is None or maker.remaining - event.quantity != event.maker_remaining:
+            raise ReplayMismatch(f"{self.symbol} {event.sequence}: the trade's maker {event.maker_order_id} "
+                                 f"is not resting with {event.maker_remaining + event.quantity} left")
+        self.book.resize(maker.order_id, maker.quantity, event.maker_remaining)
+        self.last_price = event.price
 
-    def _amended(self, event: dict) -> None:
-        if self.book.get(event["order_id"]) is None:
-            raise ReplayMismatch(f"{self.symbol} {event['sequence']}: amended {event['order_id']} is not resting")
-        self.book.resize(event["order_id"], event["quantity"], event["remaining"])
+    def _amended(self, event: journal.AmendedEvent) -> None:
+        if self.book.get(event.order_id) is None:
+            raise ReplayMismatch(f"{self.symbol} {event.sequence}: amended {event.order_id} is not resting")
+        self.book.resize(event.order_id, event.quantity, event.remaining)
 
-    def _done(self, event: dict) -> None:
-        self.book.discard(event["order_id"])
-        self.accepted.pop(event["order_id"], None)
+    def _done(self, event: journal.DoneEvent) -> None:
+        self.book.discard(event.order_id)
+        self.accepted.pop(event.order_id, None)
 
-    def _halted(self, _event: dict) -> None:
+    def _halted(self, _event: journal.HaltedEvent) -> None:
         self.halted = True
 
-    def _resumed(self, _event: dict) -> None:
+    def _resumed(self, _event: journal.ResumedEvent) -> None:
         self.halted = False
+
+    _FOLDS = {journal.AcceptedEvent: _accepted, journal.RestedEvent: _rested, journal.TradeEvent: _trade,
+              journal.AmendedEvent: _amended, journal.DoneEvent: _done, journal.HaltedEvent: _halted,
+              journal.ResumedEvent: _resumed}
 
 
 def replay_archive(db: Database, symbol: str, *, to_sequence: int | None = None,
@@ -89,10 +94,10 @@ def replay_archive(db: Database, symbol: str, *, to_sequence: int | None = None,
     """The book as the archive leaves it at ``to_sequence`` (default: its last event)."""
     replay = JournalReplay(symbol)
     for event in archived_events(db, symbol, epoch):
-        if to_sequence is not None and event["sequence"] > to_sequence:
+        if to_sequence is not None and event.sequence > to_sequence:
             break
-        if replay.epoch is None and event["sequence"] != 1:
-            raise ReplayMismatch(f"{symbol}: the archive starts at sequence {event['sequence']}, not 1")
+        if replay.epoch is None and event.sequence != 1:
+            raise ReplayMismatch(f"{symbol}: the archive starts at sequence {event.sequence}, not 1")
         replay.apply(event)
     if to_sequence is not None and replay.sequence < to_sequence:
         raise ReplayMismatch(f"{symbol}: the archive ends at sequence {replay.sequence}, before {to_sequence}")

@@ -1,6 +1,7 @@
 """Stored records -> API JSON: integers inside, decimal strings at the edge."""
 from __future__ import annotations
 
+from exchange.journal import OrderRecord
 from exchange.money import format_cents, format_price
 
 
@@ -21,7 +22,7 @@ def trade(record: dict) -> dict:
             "taker_side": record["taker_side"], "sequence": record["sequence"]}
 
 
-def order(state: dict, fills: list[dict] | None = None) -> dict:
+def order(state: OrderRecord, fills: list[dict] | None = None) -> dict:
     view = {
         "order_id": state["order_id"], "client_order_id": state["client_order_id"], "symbol": state["symbol"],
         "side": state["side"], "type": state["type"], "price": format_price(state["price"]),

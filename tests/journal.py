@@ -8,9 +8,9 @@ what one sequential matcher would have written for the same arrival order.
 """
 from __future__ import annotations
 
-import orjson
+from enum import Enum
 
-from exchange import keys
+from exchange import journal, keys
 from orderbook.book import OrderBook
 from orderbook.model import (
     AmendOrder,
@@ -24,8 +24,14 @@ from orderbook.model import (
     Side,
     TimeInForce,
     Voided,
-    event_to_dict,
 )
+
+
+def event_to_dict(event) -> dict:
+    """A pure book event (orderbook.model) as a plain dict, enums as their values."""
+    values = {name: getattr(event, name) for name in event.__dataclass_fields__}
+    return {name: value.value if isinstance(value, Enum) else value for name, value in values.items()}
+
 
 JOURNAL_ONLY = ("sequence", "epoch", "symbol", "time", "order", "trade_id", "buy_order_id", "sell_order_id",
                 "buyer_id", "seller_id", "buyer_fee", "seller_fee", "buyer_hold_used", "released", "side")
@@ -48,7 +54,8 @@ def matcher_event(event: dict):
 
 
 def read_journal(client, symbol: str) -> list[dict]:
-    return [orjson.loads(fields[b"event"]) for _id, fields in client.xrange(keys.events(symbol))]
+    """The journal as plain dicts, each decoded through the journal's contract (exchange.journal)."""
+    return [journal.as_document(event) for _id, event in journal.read_entries(client.xrange(keys.events(symbol)))]
 
 
 def commands_from_journal(events: list[dict]) -> list[tuple[int, object]]:
@@ -108,3 +115,25 @@ def assert_journal_is_sequential(client, symbol: str) -> list[dict]:
     stored = client.zcard(keys.bids(symbol)), client.zcard(keys.asks(symbol))
     assert stored == (sum(1 for _ in book.resting_orders(Side.BUY)), sum(1 for _ in book.resting_orders(Side.SELL)))
     return events
+
+
+def journaled(event, sequence: int, *, epoch: int = 7, symbol: str = "KRYP", time: int = 0) -> journal.JournalEvent:
+    """A pure book event as a journal event, for code that folds events (replay, levels).
+
+    The fields only the matcher knows (fees, holds, an order's terms) are zeros and
+    placeholders: a fold of the book reads none of them."""
+    data = {**event_to_dict(event), "sequence": sequence, "epoch": epoch, "symbol": symbol, "time": time}
+    if data["type"] == "accepted":
+        data["order"] = {"side": data["side"], "type": "limit", "price": data["price"], "protection_price": None,
+                         "quantity": data["quantity"], "time_in_force": "GTC", "post_only": False,
+                         "self_trade": "cancel_resting", "client_order_id": None, "maker_fee_bps": 0,
+                         "taker_fee_bps": 0, "hold": 0}
+    elif data["type"] == "trade":
+        taker = (data["taker_order_id"], data["taker_user_id"])
+        maker = (data["maker_order_id"], data["maker_user_id"])
+        buyer, seller = (taker, maker) if data["taker_side"] == "buy" else (maker, taker)
+        data.update(trade_id=f"{symbol}-{epoch}-{sequence}", buy_order_id=buyer[0], buyer_id=buyer[1],
+                    sell_order_id=seller[0], seller_id=seller[1], buyer_fee=0, seller_fee=0, buyer_hold_used=0)
+    elif data["type"] in ("amended", "done"):
+        data.update(side="buy", released=0)  # unknown to the pure book; folds do not read it
+    return journal.from_document(data)

@@ -4,10 +4,9 @@ from __future__ import annotations
 import logging
 import random
 
-import orjson
 import pytest
 
-from exchange import keys, mongo
+from exchange import journal, keys, mongo
 from ledger import retention
 from ledger.archive import ArchivePosition, JournalArchiver, archived_position, next_bucket
 from tests.test_ledger import trade_randomly
@@ -22,8 +21,9 @@ def db(settings, app):
     return database
 
 
-def journal(redis_client, symbol: str) -> list[dict]:
-    return [orjson.loads(fields[b"event"]) for _id, fields in redis_client.xrange(keys.events(symbol))]
+def journal_documents(redis_client, symbol: str) -> list[dict]:
+    """The live journal, each event decoded and given back as the plain dict the archive stores."""
+    return [journal.as_document(event) for _id, event in journal.read_entries(redis_client.xrange(keys.events(symbol)))]
 
 
 def archived(db, symbol: str) -> list[dict]:
@@ -43,9 +43,9 @@ def test_every_event_is_archived_once_in_buckets_and_retention_waits_for_the_arc
     users = [register(name) for name in ("alice", "bob", "carol", "dave")]
     trade_randomly(client, users, random.Random(7), 120)
     archivers = [JournalArchiver(redis_client, s, db, batch_size=25, wait_ms=0) for s in SYMBOLS]
-    assert run_dry(*archivers) == sum(len(journal(redis_client, s)) for s in SYMBOLS)
+    assert run_dry(*archivers) == sum(len(journal_documents(redis_client, s)) for s in SYMBOLS)
     for symbol in SYMBOLS:
-        events = journal(redis_client, symbol)
+        events = journal_documents(redis_client, symbol)
         assert len(events) > 50
         assert archived(db, symbol) == events  # every field of every event, in order, once
         buckets = list(db[mongo.EVENTS].find({"symbol": symbol}).sort("first_sequence", 1))
@@ -71,15 +71,14 @@ def test_a_short_bucket_waits_for_company_then_goes_alone(client, register, redi
     waiting = JournalArchiver(redis_client, "KRYP", db, batch_size=500, wait_ms=60_000)
     assert run_dry(waiting) == 0 and db[mongo.EVENTS].count_documents({}) == 0
     waiting.wait_ms = 0
-    assert run_dry(waiting) == len(journal(redis_client, "KRYP")) > 0
+    assert run_dry(waiting) == len(journal_documents(redis_client, "KRYP")) > 0
 
 
 def test_a_crash_after_writing_and_a_holder_that_lost_its_lease_double_nothing(
         client, register, redis_client, db):
     users = [register(name) for name in ("alice", "bob", "carol")]
     trade_randomly(client, users, random.Random(5), 80)
-    entries = [(entry_id, orjson.loads(fields[b"event"]))
-               for entry_id, fields in redis_client.xrange(keys.events("KRYP"))]
+    entries = journal.read_entries(redis_client.xrange(keys.events("KRYP")))
     # A holder wrote a bucket (and the archive's cursor, in the same transaction) and died before
     # moving the Redis cursor.
     first = JournalArchiver(redis_client, "KRYP", db, batch_size=10, wait_ms=0)
@@ -91,12 +90,12 @@ def test_a_crash_after_writing_and_a_holder_that_lost_its_lease_double_nothing(
     assert archived_position(db, "KRYP").sequence > 10
     # A holder whose lease ran out unawares still believes the archive is where it left it.
     stale = JournalArchiver(redis_client, "KRYP", db, batch_size=10, wait_ms=0)
-    stale.position, stale.tenure = ArchivePosition(entries[0][1]["epoch"], 10, entries[9][0]), 0
+    stale.position, stale.tenure = ArchivePosition(entries[0][1].epoch, 10, entries[9][0]), 0
     assert stale._write(next_bucket("KRYP", stale.position, entries[10:20])) == 0  # MongoDB refused it
     assert stale.position is None  # so it reads the archive's position before going on
     successor.lease.release()
     run_dry(stale)
-    assert archived(db, "KRYP") == journal(redis_client, "KRYP")
+    assert archived(db, "KRYP") == journal_documents(redis_client, "KRYP")
 
 
 def test_a_gap_stops_the_archive_and_a_new_epoch_starts_a_new_run(client, register, redis_client, db, caplog):
@@ -119,9 +118,9 @@ def test_a_gap_stops_the_archive_and_a_new_epoch_starts_a_new_run(client, regist
     trade_randomly(client, users, random.Random(11), 20)
     archiver.lease.release()
     fresh = JournalArchiver(redis_client, "KRYP", db, batch_size=500, wait_ms=0)
-    assert run_dry(fresh) == len(journal(redis_client, "KRYP")) > 0
+    assert run_dry(fresh) == len(journal_documents(redis_client, "KRYP")) > 0
     position = archived_position(db, "KRYP")
-    assert position.epoch > old_epoch and position.sequence == len(journal(redis_client, "KRYP"))
+    assert position.epoch > old_epoch and position.sequence == len(journal_documents(redis_client, "KRYP"))
     assert db[mongo.EVENTS].count_documents({"symbol": "KRYP", "epoch": old_epoch}) > 0
 
 
@@ -137,4 +136,4 @@ def test_an_epoch_that_goes_on_in_the_same_journal_continues_the_archive(client,
     assert run_dry(archiver) > 0 and archiver.fault is None
     after = archived_position(db, "KRYP")
     assert after.epoch == before.epoch + 1 and after.sequence == int(redis_client.get(keys.seq("KRYP")))
-    assert archived(db, "KRYP") == journal(redis_client, "KRYP")  # each event once, across both epochs
+    assert archived(db, "KRYP") == journal_documents(redis_client, "KRYP")  # each event once, across both epochs

@@ -13,7 +13,7 @@ import time
 import orjson
 import pytest
 
-from exchange import keys, mongo
+from exchange import journal, keys, mongo
 from ledger.consumer import JournalConsumer
 from ledger.live_settlement import SymbolSettler
 from ledger.record import JournalFault, LedgerOfRecord, Position, fresh_entries
@@ -153,8 +153,9 @@ def test_recover_refuses_while_a_matcher_is_working(client, register, redis_clie
         recover(redis_client, settings, mongo.client(settings.mongo_url), db)
 
 
-def event(sequence: int, epoch: int = 7) -> dict:
-    return {"type": "accepted", "sequence": sequence, "epoch": epoch}
+def event(sequence: int, epoch: int = 7) -> journal.JournalEvent:
+    return journal.ResumedEvent(symbol="KRYP", epoch=epoch, sequence=sequence, time=0,
+                                reason=journal.ResumeReason.OPERATOR)
 
 
 @pytest.mark.parametrize("entries, fresh", [
@@ -163,7 +164,7 @@ def event(sequence: int, epoch: int = 7) -> dict:
 ])
 def test_the_ledger_skips_only_what_it_applied(entries, fresh):
     at = Position(sequence=5, epoch=7, entry_id="11-0")
-    assert [e["sequence"] for _id, e in fresh_entries("KRYP", at, entries)] == fresh
+    assert [e.sequence for _id, e in fresh_entries("KRYP", at, entries)] == fresh
 
 
 @pytest.mark.parametrize("entries, why", [

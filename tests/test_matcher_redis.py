@@ -32,8 +32,9 @@ from exchange.worker import Loop, repeat
 from orderbook.commands import encode_amend, encode_cancel, encode_new
 from orderbook.market import book_levels
 from orderbook.matcher import StandingMatcher, SymbolMatcher
-from orderbook.model import AmendOrder, CancelOrder, NewOrder, OrderType, Side, event_to_dict
+from orderbook.model import AmendOrder, CancelOrder, NewOrder, OrderType, Side
 from tests.command_streams import build_commands, command_specs, random_commands
+from tests.journal import event_to_dict
 from tests.matcher_worker import go_key, ready_key
 from tests.reference_matcher import ReferenceMatcher
 

@@ -19,16 +19,16 @@ from orderbook.book import OrderBook
 from orderbook.book_hash import RestingLine, book_hash, book_lines
 from orderbook.market import MarketData
 from orderbook.matcher import SymbolMatcher
-from orderbook.model import Side, event_to_dict
+from orderbook.model import Side
 from orderbook.replay import JournalReplay, ReplayMismatch, replay_archive
 from tests.command_streams import build_commands, command_specs
+from tests.journal import journaled
 from tests.test_matcher_redis import ROOT, SYMBOL, enqueue, stream
 
 
-def journaled(events: list, start: int = 0) -> list[dict]:
+def journaled_run(events: list, start: int = 0) -> list:
     """Pure book events as the matcher journals them (the fields a replay reads)."""
-    return [{**event_to_dict(event), "sequence": start + n, "epoch": 7, "symbol": SYMBOL}
-            for n, event in enumerate(events, 1)]
+    return [journaled(event, start + n, symbol=SYMBOL) for n, event in enumerate(events, 1)]
 
 
 @hypothesis_settings(max_examples=60, deadline=None)
@@ -37,7 +37,7 @@ def test_folding_the_journal_rebuilds_the_book_that_wrote_it(specs):
     book, replay, sequence = OrderBook(), JournalReplay(SYMBOL), 0
     for command in build_commands(specs):
         # the live book's priority is the sequence of the order's 'accepted' event
-        events = journaled(book.apply(command, priority=sequence + 1), start=sequence)
+        events = journaled_run(book.apply(command, priority=sequence + 1), start=sequence)
         for event in events:
             replay.apply(event)
         sequence += len(events)
@@ -55,7 +55,7 @@ def test_the_hash_is_the_documented_function_of_the_resting_orders():
 
 def test_a_journal_that_disagrees_with_the_book_is_refused():
     from orderbook.model import Accepted, Rested, Trade
-    events = journaled([Accepted("a", "alice", Side.SELL, 5, 100), Rested("a", "alice", Side.SELL, 100, 5),
+    events = journaled_run([Accepted("a", "alice", Side.SELL, 5, 100), Rested("a", "alice", Side.SELL, 100, 5),
                         Trade("a", "b", "alice", "bob", Side.BUY, 100, 2, maker_remaining=2, taker_remaining=0)])
     replay = JournalReplay(SYMBOL)
     replay.apply(events[0])

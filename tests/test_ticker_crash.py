@@ -39,7 +39,7 @@ def test_killed_ticker_replicas_persist_each_minute_exactly_once(settings, redis
             for _ in range(rng.randint(0, 25)):
                 price, quantity = rng.randint(900, 1100), rng.randint(1, 50)
                 time_ms = append_trade(keys=[keys.events(SYMBOL)],
-                                       args=[origin_ms, SPEED, len(trades) + 1, price, quantity])
+                                       args=[origin_ms, SPEED, len(trades) + 1, price, quantity, SYMBOL])
                 trades.append((time_ms, price, quantity))
                 time.sleep(rng.uniform(0, 0.02))
             if chunk % 3 == 0:

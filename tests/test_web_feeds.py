@@ -9,10 +9,9 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 
-import orjson
 import redis
 
-from exchange import keys, rooms
+from exchange import journal, keys, rooms
 from exchange.money import format_price
 from exchange.scripts import Scripts
 from orderbook.commands import encode_halt, encode_resume
@@ -120,10 +119,10 @@ def test_snapshot_then_deltas_rebuild_the_rest_book(redis_client):
     assert expected["sequence"] > 400 and len(expected["bids"]) + len(expected["asks"]) >= 2
     assert early.book() == expected
     assert late.book() == expected
-    journal = [orjson.loads(f[b"event"]) for _id, f in redis_client.xrange(keys.events(SYMBOL))]
     assert 0 < started_at < expected["sequence"]
     # Every trade after the feed's start went out to the trades room, once, in order.
-    traded = [e["trade_id"] for e in journal if e["type"] == "trade" and e["sequence"] > started_at]
+    traded = [e.trade_id for e in read_events(redis_client)
+              if isinstance(e, journal.TradeEvent) and e.sequence > started_at]
     assert traded and [t["trade_id"] for t in early.trades] == traded
 
 
@@ -138,11 +137,11 @@ def test_the_books_subscribers_hear_when_the_symbol_halts_and_reopens(redis_clie
         redis_client.xadd(keys.inbox(SYMBOL), {"c": command})
         SymbolMatcher(redis_client, SYMBOL).drain()
     follow(redis_client, feed)
-    sequences = {e["type"]: e["sequence"] for e in read_events(redis_client) if e["type"] in ("halted", "resumed")}
+    sequences = {type(e): e.sequence for e in read_events(redis_client)}
     assert watcher.statuses[1:] == [
-        {"symbol": SYMBOL, "sequence": sequences["halted"], "status": "halted", "halted_until": None,
+        {"symbol": SYMBOL, "sequence": sequences[journal.HaltedEvent], "status": "halted", "halted_until": None,
          "halt_reason": "operator"},
-        {"symbol": SYMBOL, "sequence": sequences["resumed"], "status": "trading", "halted_until": None,
+        {"symbol": SYMBOL, "sequence": sequences[journal.ResumedEvent], "status": "trading", "halted_until": None,
          "halt_reason": None}]
     late = room.connect("late")
     redis_client.xadd(keys.inbox(SYMBOL), {"c": encode_halt(None)})
@@ -151,8 +150,8 @@ def test_the_books_subscribers_hear_when_the_symbol_halts_and_reopens(redis_clie
     assert late.statuses[0]["status"] == "halted"
 
 
-def read_events(client) -> list[dict]:
-    return [orjson.loads(f[b"event"]) for _id, f in client.xrange(keys.events(SYMBOL))]
+def read_events(client) -> list[journal.JournalEvent]:
+    return [event for _id, event in journal.read_entries(client.xrange(keys.events(SYMBOL)))]
 
 
 def watched_feed(redis_client):
@@ -237,7 +236,7 @@ def test_an_unexpected_error_in_one_batch_does_not_stop_the_feed(redis_client, m
 
     def fails_once(event):
         if not raised:
-            raised.append(event["sequence"])
+            raised.append(event.sequence)
             raise KeyError("injected: an event shape this replica does not know")
         return order_events(event)
 

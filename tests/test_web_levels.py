@@ -1,6 +1,8 @@
 """The web tier's pure parts: the L2 book kept from the journal, payloads, subscriptions."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exchange import journal
+from exchange.journal import DoneReason, Side, Status
 from orderbook.book import OrderBook
-from orderbook.model import NewOrder, Side, event_to_dict
+from orderbook.model import Accepted, Amended, CommandRejected, Done, NewOrder, Rested, Trade
 from tests.command_streams import build_commands, command_specs
 from web import messages
 from web.levels import LevelBook, RestingOrder, changes_between, merge
@@ -27,12 +31,42 @@ def naive_levels(book: OrderBook, side: Side) -> dict[int, int]:
     return totals
 
 
+STAMP = {"symbol": "KRYP", "epoch": 1, "time": 1700000000000}
+# What a journal event carries beyond the book's event (the matcher adds it); the levels read none of it.
+JOURNAL_ONLY = {"side": Side.BUY, "order": {}, "trade_id": "KRYP-1", "buy_order_id": "", "sell_order_id": "",
+                "buyer_id": "", "seller_id": "", "buyer_fee": 0, "seller_fee": 0, "buyer_hold_used": 0, "released": 0}
+JOURNAL_CLASSES = {Accepted: journal.AcceptedEvent, Trade: journal.TradeEvent, Rested: journal.RestedEvent,
+                   Amended: journal.AmendedEvent, Done: journal.DoneEvent, CommandRejected: journal.CommandRejectedEvent}
+
+
+def journaled(event, sequence: int) -> journal.JournalEvent:
+    """A pure engine's event as the journal would hold it (placeholders for what only the matcher knows)."""
+    cls = JOURNAL_CLASSES[type(event)]
+    names = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in (*STAMP, "sequence")]
+    return cls(**STAMP, sequence=sequence, **{name: getattr(event, name, JOURNAL_ONLY.get(name)) for name in names})
+
+
 def journal_of(commands):
     """Run commands through the pure matching engine, yielding (its book now, the events) per command."""
     book = OrderBook()
     for sequence, command in enumerate(commands, start=1):
         events = book.place(command, priority=sequence) if isinstance(command, NewOrder) else book.apply(command)
-        yield book, [event_to_dict(e) for e in events]
+        yield book, [journaled(e, sequence) for e in events]
+
+
+def trade(**changed) -> journal.TradeEvent:
+    """A trade: taker t (u2) buys 3 at 10.05 from maker m (u1), paying a fee of 3 cents."""
+    values = {"symbol": "KRYP", "epoch": 1, "sequence": 12, "time": 1700000000123, "trade_id": "KRYP-12",
+              "price": 1005, "quantity": 3, "taker_side": Side.BUY, "maker_order_id": "m", "taker_order_id": "t",
+              "maker_user_id": "u1", "taker_user_id": "u2", "maker_remaining": 2, "taker_remaining": 0,
+              "buy_order_id": "t", "sell_order_id": "m", "buyer_id": "u2", "seller_id": "u1", "buyer_fee": 3,
+              "seller_fee": 0, "buyer_hold_used": 3018}
+    return journal.TradeEvent(**{**values, **changed})
+
+
+def done(order_id: str) -> journal.DoneEvent:
+    return journal.DoneEvent(**STAMP, sequence=11, order_id=order_id, user_id="u1", side=Side.BUY,
+                             status=Status.CANCELED, reason=DoneReason.CANCELED, remaining=0, released=0)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -60,12 +94,14 @@ def test_levels_sorted_best_first_and_a_filled_maker_leaves():
                            "e": RestingOrder("buy", 100, 3)})
     assert levels.bids() == [(101, 2), (100, 8)]
     assert levels.asks() == [(102, 1), (103, 4)]
-    assert levels.apply({"type": "trade", "maker_order_id": "a", "maker_remaining": 0}) == [("buy", 100, 3)]
-    assert levels.apply({"type": "done", "order_id": "a"}) == []  # already gone with its last fill
-    assert levels.apply({"type": "amended", "order_id": "e", "remaining": 1}) == [("buy", 100, 1)]
-    assert levels.apply({"type": "done", "order_id": "e"}) == [("buy", 100, 0)]
+    assert levels.apply(trade(maker_order_id="a", maker_remaining=0)) == [("buy", 100, 3)]
+    assert levels.apply(done("a")) == []  # already gone with its last fill
+    assert levels.apply(journal.AmendedEvent(**STAMP, sequence=10, order_id="e", user_id="u1", side=Side.BUY,
+                                             quantity=1, remaining=1, released=0)) == [("buy", 100, 1)]
+    assert levels.apply(done("e")) == [("buy", 100, 0)]
     assert levels.bids() == [(101, 2)]
-    assert levels.apply({"type": "accepted", "order_id": "x"}) == []
+    assert levels.apply(journal.AcceptedEvent(**STAMP, sequence=12, order_id="x", user_id="u1", side=Side.SELL,
+                                              quantity=1, price=105, order={})) == []
 
 
 def test_changes_between_turn_the_levels_shown_into_another_book():
@@ -80,15 +116,14 @@ def test_merge_keeps_the_last_total_of_each_level():
     assert merge([("buy", 100, 5), ("sell", 101, 2), ("buy", 100, 0)]) == [("buy", 100, 0), ("sell", 101, 2)]
 
 
-TRADE = {"type": "trade", "symbol": "KRYP", "sequence": 12, "time": 1700000000123, "trade_id": "KRYP-12",
-         "price": 1005, "quantity": 3, "taker_side": "buy", "maker_order_id": "m", "taker_order_id": "t",
-         "maker_user_id": "u1", "taker_user_id": "u2", "maker_remaining": 2, "taker_remaining": 0,
-         "buyer_fee": 3, "seller_fee": 0}
+TRADE = trade()
 
 
 def test_trade_payload_has_the_rest_shape_plus_symbol():
-    assert messages.trade(TRADE) == {"symbol": "KRYP", "trade_id": "KRYP-12", "price": "10.05", "quantity": 3,
-                                     "time": 1700000000123, "taker_side": "buy", "sequence": 12}
+    expected = {"symbol": "KRYP", "trade_id": "KRYP-12", "price": "10.05", "quantity": 3, "time": 1700000000123,
+                "taker_side": "buy", "sequence": 12}
+    assert messages.trade(TRADE) == expected
+    assert json.dumps(messages.trade(TRADE)) == json.dumps(expected)  # the enum goes out as its value
 
 
 def test_a_trade_is_a_fill_for_each_side_with_its_own_fee():

@@ -4,11 +4,10 @@ matcher in this process. Long-polling first, then the websocket upgrade
 (simple-websocket)."""
 from __future__ import annotations
 
-import orjson
 import requests
 
 from devstack.procs import free_port
-from exchange import keys
+from exchange import journal, keys
 from tests.stack import TEST_SECRET_KEY, start_web
 from tests.test_matcher_redis import SYMBOL, stream
 from tests.test_web_feeds import match, rest_book
@@ -35,8 +34,8 @@ def test_a_threading_replica_serves_snapshot_deltas_and_trades(redis_server, red
         client.wait_for(lambda: client.books[SYMBOL]["sequence"] >= expected["sequence"], "the last update")
         assert client.gaps == 0
         assert client.book(SYMBOL) == expected
-        journal = [orjson.loads(fields[b"event"]) for _id, fields in redis_client.xrange(keys.events(SYMBOL))]
-        traded = [e["trade_id"] for e in journal if e["type"] == "trade"]
+        traded = [e.trade_id for _id, e in journal.read_entries(redis_client.xrange(keys.events(SYMBOL)))
+                  if isinstance(e, journal.TradeEvent)]
         assert traded and [t["trade_id"] for t in client.of("trade")] == traded
         assert "threading" in replica.log() and "Traceback" not in replica.log()
     finally:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import time
 
-import orjson
 import redis
 
-from exchange import keys, mongo
+from exchange import journal, keys, mongo
 from exchange.config import Settings
 from exchange.lease import Lease
 from exchange.metrics import APPLIED_SEQUENCE
@@ -53,14 +52,10 @@ class SymbolTicker:
         entries = self.client.xrange(keys.events(self.symbol), min=b"(" + cursor, count=BATCH)
         if not entries:
             return 0
-        trades = []
-        for _id, fields in entries:
-            if b'"type":"trade"' in fields[b"event"]:
-                event = orjson.loads(fields[b"event"])
-                trades.append((event["time"], event["price"], event["quantity"]))
+        trades = [(trade.time, trade.price, trade.quantity) for trade in journal.read_trades(entries)]
         if not self.store.roll(self.symbol, cursor, entries[-1][0], trades):
             return 0  # another replica applied this batch first
-        APPLIED_SEQUENCE.labels(self.symbol, "candles").set(int(entries[-1][1][b"sequence"]))
+        APPLIED_SEQUENCE.labels(self.symbol, "candles").set(journal.entry_sequence(entries[-1][1]))
         if trades and self.feed is not None:
             live = self.store.live_minute(self.symbol)
             if live is not None:

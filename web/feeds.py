@@ -28,10 +28,9 @@ import threading
 import time
 from typing import Callable
 
-import orjson
 import redis
 
-from exchange import keys, rooms
+from exchange import journal, keys, rooms
 from exchange.metrics import WEB_RESYNCS
 from exchange.scripts import source
 from exchange.trading_status import TradingStatus
@@ -152,7 +151,7 @@ class BookFeed:
             changes = []
             try:
                 for entry_id, fields in entries:
-                    sequence = int(fields[b"sequence"])
+                    sequence = journal.entry_sequence(fields)
                     if sequence <= self.book.sequence:  # already in the snapshot we started from
                         self.last_id = entry_id
                         continue
@@ -160,7 +159,8 @@ class BookFeed:
                         log.warning("%s: journal gap after sequence %d", self.symbol, self.book.sequence)
                         self.in_sync = False
                         break
-                    event = orjson.loads(fields[b"event"])
+                    # Decoded one at a time: the entries before a malformed one still apply.
+                    event = journal.read_entries([(entry_id, fields)])[0][1]
                     changes += self.book.apply(event)
                     self.book.sequence = sequence
                     self.last_id = entry_id
@@ -189,10 +189,11 @@ class BookFeed:
         if changes:
             self._send_update(changes)
 
-    def _send_events(self, event: dict) -> None:
-        if event["type"] == "trade":
+    def _send_events(self, event: journal.JournalEvent) -> None:
+        if isinstance(event, journal.TradeEvent):
             self.emit("trade", messages.trade(event), rooms.channel(self.symbol, "trades"))
-        elif event["type"] in ("halted", "resumed"):  # those who see the book learn whether it takes orders
+        elif isinstance(event, journal.HaltedEvent | journal.ResumedEvent):
+            # Those who see the book learn whether it takes orders.
             self.emit("status", messages.trading_status(event), rooms.channel(self.symbol, "book"))
         for user_id, payload in messages.order_events(event):
             self.emit("order", payload, rooms.user(user_id))

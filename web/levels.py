@@ -1,14 +1,16 @@
 """A symbol's L2 book kept from its journal: pure, no I/O.
 
 ``LevelBook`` holds the resting orders (id -> side, price, remaining) and
-their aggregation by price level. ``apply(event)`` takes one journal event (the
-dicts ``orderbook.matcher`` writes) and returns the levels it changed as
+their aggregation by price level. ``apply(event)`` takes one decoded journal
+event (``exchange.journal``) and returns the levels it changed as
 ``(side, price, new total)``; a total of 0 means the level is gone. Prices are
 integer ticks, quantities integer shares.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from exchange import journal
 
 BUY, SELL = "buy", "sell"
 
@@ -45,18 +47,17 @@ class LevelBook:
 
     # ---- applying the journal ---------------------------------------------------
 
-    def apply(self, event: dict) -> list[Level]:
+    def apply(self, event: journal.JournalEvent) -> list[Level]:
         """Apply one journal event; returns the levels it changed (in the order they changed)."""
-        kind = event["type"]
-        if kind == "rested":
-            return [self._add(event["order_id"], event["side"], event["price"], event["remaining"])]
-        if kind == "trade":
-            return self._set_remaining(event["maker_order_id"], event["maker_remaining"])
-        if kind == "amended":
-            return self._set_remaining(event["order_id"], event["remaining"])
-        if kind == "done":
-            return self._set_remaining(event["order_id"], 0)
-        return []  # accepted, command_rejected: the book's levels do not change
+        if isinstance(event, journal.RestedEvent):
+            return [self._add(event.order_id, event.side.value, event.price, event.remaining)]
+        if isinstance(event, journal.TradeEvent):
+            return self._set_remaining(event.maker_order_id, event.maker_remaining)
+        if isinstance(event, journal.AmendedEvent):
+            return self._set_remaining(event.order_id, event.remaining)
+        if isinstance(event, journal.DoneEvent):
+            return self._set_remaining(event.order_id, 0)
+        return []  # accepted, command_rejected, voided, halted, resumed: the book's levels do not change
 
     def _add(self, order_id: str, side: str, price: int, remaining: int) -> Level:
         self.resting[order_id] = RestingOrder(side, price, remaining)

@@ -13,7 +13,6 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-import orjson
 import redis
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
@@ -21,7 +20,7 @@ from pymongo.errors import PyMongoError
 from bots.client import ExchangeClient
 from bots.swarm import retrying
 from devstack.up import ROOT
-from exchange import keys, mongo
+from exchange import journal, keys, mongo
 from ledger.audit import live_accounts, record_accounts
 
 SHOWN = 5  # problems shown per check
@@ -98,11 +97,10 @@ def journal_trades(client: redis.Redis, symbol: str) -> tuple[Counter, int]:
     first_sequence, start = 0, b"-"
     while True:
         entries = client.xrange(keys.events(symbol), min=start, count=5000)
-        for _id, fields in entries:
-            event = orjson.loads(fields[b"event"])
-            first_sequence = first_sequence or event["sequence"]
-            if event["type"] == "trade":
-                trades[event["trade_id"]] += 1
+        for _id, event in journal.read_entries(entries):
+            first_sequence = first_sequence or event.sequence
+            if isinstance(event, journal.TradeEvent):
+                trades[event.trade_id] += 1
         if len(entries) < 5000:
             return trades, first_sequence
         start = b"(" + entries[-1][0]

@@ -1,0 +1,373 @@
+"""The journal's contract: one frozen dataclass per kind of event, their encoding, and the order record.
+
+A symbol's journal is the Redis stream ``ob:{SYM}:events``. The matcher appends
+each entry in its commit script as ``{sequence, event}``, where ``event`` is the
+JSON of one of the dataclasses below. A journal event is a book event
+(``orderbook.model``) as committed: stamped with its symbol, epoch, gap-free
+sequence and time (epoch ms), and carrying what settlement needs without any
+other state (fees, the holds it releases).
+
+Writers build these classes and call ``encode``. Readers call ``read_entries``
+(stream entries), ``decode`` (one JSON value) or ``from_document`` (an archived
+event from MongoDB), then branch on the class. The JSON keeps the kind under
+``type``; nothing outside this module reads that key.
+
+The order record (``OrderRecord``) is an order's stored state: in
+``ob:{SYM}:orders`` while live, in MongoDB ``orders`` after.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from enum import Enum, StrEnum
+from typing import Any, TypedDict
+
+import orjson
+
+# ---- the order's vocabulary -----------------------------------------------------------------
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TimeInForce(StrEnum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class SelfTrade(StrEnum):
+    """What happens when a taker meets a resting order of the same user."""
+
+    CANCEL_RESTING = "cancel_resting"
+    CANCEL_TAKER = "cancel_taker"
+    CANCEL_BOTH = "cancel_both"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+
+    @property
+    def is_done(self) -> bool:
+        return self in (Status.FILLED, Status.CANCELED, Status.REJECTED)
+
+
+class DoneReason(StrEnum):
+    """Why an order left the book, or never entered it (a ``DoneEvent``'s ``reason``)."""
+
+    FILLED = "filled"
+    CANCELED = "canceled"  # its owner canceled it
+    SELF_TRADE = "self_trade"  # its own self-trade rule, or the taker's, canceled it
+    MARKET_REMAINDER = "market_remainder"  # what a market order could not take
+    IOC_REMAINDER = "ioc_remainder"  # what an IOC limit order could not take
+    FOK_NOT_FILLABLE = "fok_not_fillable"
+    POST_ONLY_WOULD_TAKE = "post_only_would_take"
+    SYMBOL_HALTED = "symbol_halted"
+    TOO_MANY_OPEN_ORDERS = "too_many_open_orders"
+    PRICE_OUT_OF_BAND = "price_out_of_band"
+
+
+class RejectReason(StrEnum):
+    """Why the matcher refused a command (a ``CommandRejectedEvent``'s ``code``)."""
+
+    INVALID_COMMAND = "invalid_command"  # an inbox entry it could not read
+    ORDER_VOIDED = "order_voided"  # the order's hold was voided before it arrived
+    ORDER_EXPIRED = "order_expired"  # the order arrived over a day after its id was made
+    INVALID_AMEND = "invalid_amend"
+    NOT_OPEN = "not_open"  # a cancel or amend of an order that is not on the book
+    NOT_FOUND = "not_found"  # ... of another user's order
+
+
+class HaltReason(StrEnum):
+    CIRCUIT_BREAKER = "circuit_breaker"
+    OPERATOR = "operator"
+
+
+class ResumeReason(StrEnum):
+    HALT_ENDED = "halt_ended"
+    OPERATOR = "operator"
+
+
+class EventKind(StrEnum):
+    ACCEPTED = "accepted"
+    TRADE = "trade"
+    RESTED = "rested"
+    AMENDED = "amended"
+    DONE = "done"
+    COMMAND_REJECTED = "command_rejected"
+    VOIDED = "voided"
+    HALTED = "halted"
+    RESUMED = "resumed"
+
+
+# ---- the order record -----------------------------------------------------------------------
+
+
+class OrderRecord(TypedDict):
+    """An order's stored state, as JSON: enums are their values, prices ticks, money cents."""
+
+    order_id: str
+    client_order_id: str | None
+    user_id: str
+    symbol: str
+    side: str  # Side
+    type: str  # OrderType
+    price: int | None  # limit price; None for a market order
+    protection_price: int | None  # a market order's collar, as its hold was sized
+    quantity: int
+    filled_quantity: int
+    remaining_quantity: int
+    status: str  # Status
+    reason: str | None  # DoneReason, or RejectReason.ORDER_VOIDED; None while open
+    time_in_force: str  # TimeInForce
+    post_only: bool
+    self_trade: str  # SelfTrade
+    created_ms: int
+    updated_ms: int
+    priority: int | None  # the sequence of its accepted event (None before it reaches the book)
+    maker_fee_bps: int
+    taker_fee_bps: int
+    hold: int  # what entry placed on hold for it: cents for a buy, shares for a sell
+    fees: int  # cents paid so far
+
+
+class _OrderTerms(TypedDict):
+    side: str
+    type: str
+    price: int | None
+    protection_price: int | None
+    quantity: int
+    time_in_force: str
+    post_only: bool
+    self_trade: str
+    client_order_id: str | None
+    maker_fee_bps: int
+    taker_fee_bps: int
+    hold: int
+
+
+class OrderTerms(_OrderTerms, total=False):
+    """What an accepted event says of its order: the terms fixed at entry."""
+
+    book_protection_price: int  # present when the price band pulled a market order's collar in
+
+
+TERMS = tuple(_OrderTerms.__annotations__)
+
+
+def order_terms(record: OrderRecord) -> OrderTerms:
+    return {name: record[name] for name in TERMS}  # type: ignore[literal-required,return-value]
+
+
+# ---- events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Stamped:
+    symbol: str
+    epoch: int
+    sequence: int
+    time: int  # epoch ms of the batch that committed it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcceptedEvent(_Stamped):
+    """An order reached the book (its sequence is its time priority)."""
+
+    type: EventKind = field(default=EventKind.ACCEPTED, init=False)
+    order_id: str
+    user_id: str
+    side: Side
+    quantity: int
+    price: int | None
+    order: OrderTerms
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradeEvent(_Stamped):
+    """A taker met a resting order at the resting order's price."""
+
+    type: EventKind = field(default=EventKind.TRADE, init=False)
+    trade_id: str  # SYM-epoch-sequence
+    price: int
+    quantity: int
+    taker_side: Side
+    maker_order_id: str
+    taker_order_id: str
+    maker_user_id: str
+    taker_user_id: str
+    maker_remaining: int
+    taker_remaining: int
+    buy_order_id: str
+    sell_order_id: str
+    buyer_id: str
+    seller_id: str
+    buyer_fee: int
+    seller_fee: int
+    buyer_hold_used: int  # what the buyer's cash hold shrinks by (price improvement included)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestedEvent(_Stamped):
+    type: EventKind = field(default=EventKind.RESTED, init=False)
+    order_id: str
+    user_id: str
+    side: Side
+    price: int
+    remaining: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AmendedEvent(_Stamped):
+    """A resting order's quantity was cut; it keeps its priority."""
+
+    type: EventKind = field(default=EventKind.AMENDED, init=False)
+    order_id: str
+    user_id: str
+    side: Side
+    quantity: int
+    remaining: int
+    released: int  # hold freed by the cut
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DoneEvent(_Stamped):
+    """An order is done: filled, canceled or rejected. ``remaining`` will never trade."""
+
+    type: EventKind = field(default=EventKind.DONE, init=False)
+    order_id: str
+    user_id: str
+    side: Side
+    status: Status
+    reason: DoneReason
+    remaining: int
+    released: int  # what is left of its hold, back to available
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandRejectedEvent(_Stamped):
+    type: EventKind = field(default=EventKind.COMMAND_REJECTED, init=False)
+    order_id: str
+    user_id: str
+    code: RejectReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoidedEvent(_Stamped):
+    """An order id the book will never accept; its whole hold goes back to available."""
+
+    type: EventKind = field(default=EventKind.VOIDED, init=False)
+    order_id: str
+    user_id: str
+    asset: str  # what the hold is in: 'cash' or a symbol
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HaltedEvent(_Stamped):
+    type: EventKind = field(default=EventKind.HALTED, init=False)
+    until_ms: int | None  # None: until an operator resumes it
+    reason: HaltReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResumedEvent(_Stamped):
+    type: EventKind = field(default=EventKind.RESUMED, init=False)
+    reason: ResumeReason
+
+
+JournalEvent = (AcceptedEvent | TradeEvent | RestedEvent | AmendedEvent | DoneEvent | CommandRejectedEvent
+                | VoidedEvent | HaltedEvent | ResumedEvent)
+
+_CLASSES: dict[str, type] = {
+    EventKind.ACCEPTED: AcceptedEvent, EventKind.TRADE: TradeEvent, EventKind.RESTED: RestedEvent,
+    EventKind.AMENDED: AmendedEvent, EventKind.DONE: DoneEvent, EventKind.COMMAND_REJECTED: CommandRejectedEvent,
+    EventKind.VOIDED: VoidedEvent, EventKind.HALTED: HaltedEvent, EventKind.RESUMED: ResumedEvent,
+}
+# The fields each class is built from, and the enum each enum-typed field takes.
+_ENUMS = {"side": Side, "taker_side": Side, "status": Status, "code": RejectReason}
+_REASONS = {DoneEvent: DoneReason, HaltedEvent: HaltReason, ResumedEvent: ResumeReason}
+_FIELDS = {cls: tuple(f.name for f in fields(cls) if f.init) for cls in _CLASSES.values()}
+
+
+class JournalDecodeError(ValueError):
+    """A journal value that is not one of the kinds above, or lacks a field its kind has."""
+
+
+# ---- encoding ---------------------------------------------------------------------------------
+
+
+def encode(event: JournalEvent) -> bytes:
+    """The JSON the journal keeps (enums as their values)."""
+    return orjson.dumps(event)
+
+
+def as_document(event: JournalEvent) -> dict[str, Any]:
+    """The event as a plain dict, for a MongoDB document or a CSV row."""
+    return {f.name: _plain(getattr(event, f.name)) for f in fields(event)}
+
+
+def _plain(value):
+    return value.value if isinstance(value, Enum) else value
+
+
+def decode(raw: bytes | str) -> JournalEvent:
+    return from_document(orjson.loads(raw))
+
+
+def from_document(data: dict[str, Any]) -> JournalEvent:
+    """One event from its JSON object or archived document (extra keys, such as ``_id``, are ignored)."""
+    cls = _CLASSES.get(data.get("type"))  # type: ignore[arg-type]
+    if cls is None:
+        raise JournalDecodeError(f"not a journal event kind: {data.get('type')!r}")
+    try:
+        values = {name: data[name] for name in _FIELDS[cls]}
+        for name, enum in _ENUMS.items():
+            if name in values:
+                values[name] = enum(values[name])
+        if cls in _REASONS:
+            values["reason"] = _REASONS[cls](values["reason"])
+    except (KeyError, ValueError) as missing:
+        raise JournalDecodeError(f"{data.get('type')} event without a valid {missing}") from None
+    return cls(**values)
+
+
+def read_entries(entries) -> list[tuple[bytes, JournalEvent]]:
+    """Stream entries ([(entry_id, {b"sequence", b"event"})], as XRANGE or XREADGROUP give them)."""
+    return [(entry_id, decode(entry[b"event"])) for entry_id, entry in entries]
+
+
+# ``encode`` writes a dataclass's fields in order, so a trade's JSON holds its kind verbatim.
+_TRADE_KIND = b'"type":"trade"'
+
+
+def read_trades(entries) -> list[TradeEvent]:
+    """Only the trades among stream entries: the other kinds are not decoded, since a reader of
+    trades alone (the ticker, the chaos checks) would spend most of its time on them."""
+    candidates = (decode(entry[b"event"]) for _entry_id, entry in entries if _TRADE_KIND in entry[b"event"])
+    return [event for event in candidates if isinstance(event, TradeEvent)]
+
+
+def orders_named(event: JournalEvent) -> tuple[str, ...]:
+    """The order ids an event is about (a trade names two; a halt none)."""
+    if isinstance(event, TradeEvent):
+        return event.maker_order_id, event.taker_order_id
+    order_id = getattr(event, "order_id", None)
+    return () if order_id is None else (order_id,)
+
+
+def entry_sequence(entry: dict[bytes, bytes]) -> int:
+    """A stream entry's sequence, read without decoding its event."""
+    return int(entry[b"sequence"])
