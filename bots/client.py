@@ -142,6 +142,12 @@ class ExchangeClient:
         """Recent trades, newest first: [{"trade_id", "price", "quantity", ...}]."""
         return self.request("GET", f"/trades/{symbol}", params={"limit": limit})["trades"]
 
+    def stats(self, symbols: list[str], *, interval: str = "1m", window: int = 60, series: bool = False) -> dict:
+        """Return statistics of the symbols and their pairs (GET /stats): {"symbols": {SYM: {...}},
+        "pairs": [{"symbols", "correlation", "hedge_ratio", "cointegration", "spread"}], "conventions"}."""
+        params = {"symbols": ",".join(symbols), "interval": interval, "window": window, "series": int(series)}
+        return self.request("GET", "/stats", params=params)
+
     def leaderboard(self, limit: int | None = None) -> list[dict]:
         """Rows best first: {"rank", "username", "house", "value", "pnl"}; with a token, my own row also has
         "cash" and "shares". The exchange recomputes it every few seconds, so it may lag the last trade."""

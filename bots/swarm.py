@@ -12,31 +12,48 @@ through the public REST API.
 """
 from __future__ import annotations
 
-import json
 import random
 import signal
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from bots import swarm_accounts
 from bots.client import ApiError, ExchangeClient
+from bots.factor import FactorConfig, FactorModel, pairs_in_order, parse_loadings
 from bots.record import OrderRecord, RecordingClient
 from bots.scoreboard import BotScore, rank
-from bots.strategies import TRADER_KINDS, MarketMaker, MarketMakerConfig, Strategy
+from bots.strategies import (
+    TRADER_KINDS,
+    MarketMaker,
+    MarketMakerConfig,
+    PairsConfig,
+    PairsTrader,
+    RandomWalkConfig,
+    Strategy,
+)
 from bots.strategies.base import must_back_off
-from exchange.config import settings
 from exchange.money import format_cents, parse_cents
 from exchange.valuation import Holdings
 
 T = TypeVar("T")
+# With --factor the makers and random walkers know each symbol's value: makers quote it tightly, and
+# walkers trade close to it and leave no order resting at a value long gone, so prices follow values.
+# A maker that knows the value quotes it 6 ticks wide and does not lean on its inventory (its
+# limit still bounds it): (spread ticks, skew ticks per share).
+FACTOR_MAKER = (6, 0)
+FACTOR_WALKER = {"walk_ticks": 2, "order_offset_ticks": 6, "cross_ticks": 6, "max_open_orders": 1,
+                 "market_order_pct": 60}  # most rounds trade, so each second has a last price
+# A swarm runs for minutes: its pairs traders read a minute of 1s returns, too short to tell
+# cointegration sharply, so they take a pair up to p < 0.2 and enter at a smaller z-score.
+SWARM_PAIRS = partial(PairsConfig, stats_interval="1s", window=60, max_p_value=0.2, entry_z=1.25)
 SETTLE_TIMEOUT_S = 20.0  # how long to wait for the bots' holds to be released at the end
 # How long a call outside the bots' own rounds (registration, the final reads) keeps
 # retrying an overloaded or unreachable exchange: a data store restarting takes seconds.
@@ -58,6 +75,12 @@ class SwarmConfig:
     trader_interval_s: float = 1.0
     fair_value: int = 10_000  # ticks: where makers quote when a symbol has no book and no trades
     record: str | None = None  # a file to write every order answered 2xx to (bots/record.py)
+    factor: bool = False  # the symbols' values co-move (bots/factor.py) and the bots trade around them
+    loadings: str = ""  # the factor's loadings (bots.factor.parse_loadings); empty: the defaults
+    pairs: int = 0  # pairs traders, on the most cointegrated pairs first
+
+    def factor_config(self, symbols: list[str]) -> FactorConfig | None:
+        return parse_loadings(self.loadings, symbols) if self.factor else None
 
 
 @dataclass
@@ -109,8 +132,9 @@ def plan(config: SwarmConfig, symbols: list[str]) -> list[tuple[str, type[Strate
     for i in range(config.makers):
         symbol = symbols[i % len(symbols)]
         layer = i // len(symbols)  # a second maker on a symbol quotes wider, behind the first
+        spread, skew = FACTOR_MAKER if config.factor else (20, MarketMakerConfig.skew_ticks_per_share)
         maker_config = MarketMakerConfig(interval_s=config.maker_interval_s, fair_value=config.fair_value,
-                                         spread_ticks=20 + 10 * layer)
+                                         spread_ticks=spread + 10 * layer, skew_ticks_per_share=skew)
         bots.append((f"mm{i + 1}", MarketMaker, maker_config, symbol))
     for i in range(config.traders):
         # Momentum and mean reversion need trades to read a trend from, so every symbol gets a
@@ -121,7 +145,13 @@ def plan(config: SwarmConfig, symbols: list[str]) -> list[tuple[str, type[Strate
         trader_config = config_class(interval_s=config.trader_interval_s)
         if hasattr(trader_config, "fair_value"):
             trader_config = replace(trader_config, fair_value=config.fair_value)
+        if config.factor and isinstance(trader_config, RandomWalkConfig):
+            trader_config = replace(trader_config, **FACTOR_WALKER)
         bots.append((f"{strategy.kind.replace('_', '')[:6]}{i + 1}", strategy, trader_config, symbol))
+    pairs = pairs_in_order(symbols, config.factor_config(symbols))
+    for i in range(config.pairs if pairs else 0):
+        first, other = pairs[i % len(pairs)]
+        bots.append((f"pairs{i + 1}", PairsTrader, SWARM_PAIRS(interval_s=config.trader_interval_s, other=other), first))
     return bots
 
 
@@ -228,6 +258,21 @@ def last_prices(api: ExchangeClient, symbols: list[str]) -> dict[str, int | None
     return prices
 
 
+def start_values(api: ExchangeClient, symbols: list[str], fair_value: int) -> dict[str, int]:
+    """Where the factor model starts each symbol: its last trade, else the fair value."""
+    return {symbol: price or fair_value for symbol, price in last_prices(api, symbols).items()}
+
+
+def anchor(bots: list[SwarmBot], model: FactorModel, console: Console) -> None:
+    """Every bot but the pairs traders trades around its symbol's value from the model."""
+    for bot in bots:
+        if not isinstance(bot.strategy, PairsTrader):
+            bot.strategy.fundamental = model.fundamental(bot.strategy.symbol)
+    for a, b in pairs_in_order(list(model.config.symbols), model.config):
+        console.log(f"factor: {a}/{b} one-step return correlation {model.config.correlation(a, b):.2f}"
+                    f"{', cointegrated' if model.config.cointegrated(a, b) else ''}")
+
+
 def trades_since(api: ExchangeClient, symbols: list[str], start_ms: int) -> dict[str, int]:
     return {symbol: sum(1 for t in retrying(lambda: api.trades(symbol, limit=1000)) if t["time"] >= start_ms)
             for symbol in symbols}
@@ -279,6 +324,10 @@ def run(config: SwarmConfig, console: Console) -> SwarmReport:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         bots = sign_in(config, symbols, rng, console, record)
+        factor = config.factor_config(symbols)
+        if factor is not None:
+            anchor(bots, FactorModel(factor, start_values(public, symbols, config.fair_value),
+                                     seed=rng.getrandbits(64)), console)
         start_ms = int(time.time() * 1000)
         duration_s = drive(bots, config, rng, stop, console)
     finally:
@@ -297,75 +346,3 @@ def run(config: SwarmConfig, console: Console) -> SwarmReport:
                           bot.start.value(prices)) for bot in bots]
     return SwarmReport(config.prefix, symbols, duration_s, stopped_by[0], rank(standings), bots,
                        trades_since(public, symbols, start_ms), prices, left, errors)
-
-
-# ---- showing the result --------------------------------------------------------------------
-
-def leaderboard_table(report: SwarmReport) -> Table:
-    table = Table(title=f"swarm {report.prefix}: leaderboard (mark-to-market at last prices)")
-    for column in ("#", "bot", "kind", "symbol", "value", "start", "P&L", "orders", "errors"):
-        table.add_column(column, justify="right" if column in ("#", "value", "start", "P&L", "orders") else "left")
-    stats = {bot.username: bot.strategy.stats for bot in report.bots}
-    for place, standing in enumerate(report.standings, 1):
-        s = stats[standing.username]
-        table.add_row(str(place), standing.username, standing.kind, standing.symbol, format_cents(standing.value),
-                      format_cents(standing.start_value), format_cents(standing.pnl), str(s.orders_placed),
-                      ", ".join(f"{code} {n}" for code, n in sorted(s.errors.items())) or "-")
-    return table
-
-
-def print_report(report: SwarmReport, console: Console) -> None:
-    console.print(leaderboard_table(report))
-    totals = report.totals()
-    prices = ", ".join(f"{s} {'-' if p is None else format_cents(p)}" for s, p in report.last_prices.items())
-    console.print(f"last prices: {prices}")
-    console.print(f"orders placed {totals['orders_placed']}, canceled {totals['orders_canceled']}; "
-                  f"trades {totals['trades']} ({', '.join(f'{s} {n}' for s, n in report.trades.items())}); "
-                  f"shares bought {totals['shares_bought']}, sold {totals['shares_sold']}; "
-                  f"duration {totals['duration_s']}s; stopped by {report.stopped_by}")
-    console.print("errors: " + (", ".join(f"{code} {n}" for code, n in sorted(totals["errors"].items())) or "none"))
-    if report.open_orders_left:
-        console.print(f"[red]{report.open_orders_left} open orders could not be canceled[/red]")
-
-
-def main(args) -> int:
-    config = SwarmConfig(url=args.url, duration_s=args.duration, makers=args.makers, traders=args.traders,
-                         symbols=args.symbols, seed=args.seed, prefix=args.prefix or "", password=args.password or "",
-                         accounts_file=Path(args.accounts) if args.accounts else None,
-                         maker_interval_s=args.maker_interval, trader_interval_s=args.trader_interval,
-                         fair_value=parse_cents(args.fair_value), record=args.record)
-    console = Console(stderr=args.json)
-    if not console.is_terminal:
-        console.width = max(console.width, 120)  # a log file is no reason to clip the leaderboard
-    try:
-        report = run(config, console)
-    except ApiError as error:
-        console.print(f"[red]swarm failed: {error}[/red]")
-        return 2
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        print_report(report, console)
-    return 0 if report.open_orders_left == 0 else 1
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--url", default="http://127.0.0.1:8080", help="the exchange (nginx) base URL")
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds to run")
-    parser.add_argument("--makers", type=int, default=3, help="market makers, spread over the symbols")
-    parser.add_argument("--traders", type=int, default=6,
-                        help="traders, spread over random walk, momentum and mean reversion")
-    parser.add_argument("--symbols", nargs="+", help="symbols to trade (default: all the exchange lists)")
-    parser.add_argument("--seed", type=int, help="seed for the bots' random choices")
-    parser.add_argument("--prefix", help="username prefix (default: the one last used with this URL, else a fresh one)")
-    parser.add_argument("--password", help="the bots' password (default: the one remembered for the prefix, else a "
-                                           "fresh one)")
-    parser.add_argument("--accounts", default=str(Path(settings().data_dir) / swarm_accounts.FILE_NAME),
-                        help="file remembering each URL's prefix and password, so runs reuse their accounts "
-                             "(default: %(default)s; empty: remember nothing)")
-    parser.add_argument("--maker-interval", type=float, default=2.0, help="seconds between a maker's refreshes")
-    parser.add_argument("--trader-interval", type=float, default=1.0, help="seconds between a trader's rounds")
-    parser.add_argument("--fair-value", default="100.00", help="where makers quote a symbol with no price yet")
-    parser.add_argument("--json", action="store_true", help="print the final figures as JSON on stdout")
-    parser.add_argument("--record", metavar="FILE",
-                        help="append every order answered 2xx to FILE (JSON lines, with the owner's token)")

@@ -15,6 +15,7 @@ from orderbook.queries import (
     LeaderboardQuery,
     OrdersQuery,
     Query,
+    StatsQuery,
     TradesQuery,
     parameter_schemas,
 )
@@ -85,6 +86,10 @@ ROUTES = {
         "`python -m orderbook replay SYMBOL --to-sequence N` gives the same from the archived journal")},
     "/ticker/{symbol}": {"get": Operation("Best bid/ask, spread, mid, last, sequence")},
     "/candles/{symbol}": {"get": Operation("OHLCV candles, oldest first", query=CandleQuery)},
+    "/stats": {"get": Operation("Per symbol: returns, mean return, annualized volatility, last price; per pair: "
+                                "correlation of log returns, hedge ratio and the Engle-Granger cointegration test. "
+                                "Conventions in the answer; 422 insufficient_data names what is missing",
+                                query=StatsQuery)},
     "/trades/{symbol}": {"get": Operation("Every trade, newest first, a page at a time with next_cursor (null on "
                                           "the last page)", query=TradesQuery)},
     "/healthz": {"get": Operation("This replica and its stores; with deep=1 every kind of worker too: heartbeat "

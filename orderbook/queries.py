@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from orderbook.errors import ApiError
 from ticker.candles import INTERVALS
+from ticker.quotes import STATS_INTERVALS
 
 MAX_CANDLES = 10_000  # a candles request may span at most this many intervals
 MAX_EPOCH_S = 10**11
@@ -171,3 +172,28 @@ class CandleQuery(Query):
             raise ApiError(400, "range_too_large",
                            f"a request may span at most {MAX_CANDLES} {self.interval} candles")
         return max(0, start), end
+
+
+MAX_STATS_SYMBOLS = 10
+
+
+class StatsQuery(Query):
+    """Return statistics of the last ``window`` intervals (ticker/stats.py states the conventions)."""
+
+    symbols: Annotated[str, Field(max_length=200)] | None = Field(
+        None, description=f"comma-separated symbols, at most {MAX_STATS_SYMBOLS}; by default every listed one")
+    interval: Literal[tuple(STATS_INTERVALS)] = Field(
+        "1m", description="the width of one return (under a minute: within the last ten minutes, the 1s candles "
+                          "the ticker keeps)")
+    window: Integer = Field(60, ge=3, le=500, description="how many intervals, the live one included")
+    series: Literal["0", "1"] = Field("0", description="1: each pair's spread series too")
+
+    def listed(self, symbols: tuple[str, ...]) -> list[str]:
+        """The asked symbols, each once, in the order given (400 unknown_symbol or invalid_parameter)."""
+        if self.symbols is None:
+            return list(symbols)
+        asked = list(dict.fromkeys(listed_symbol(raw.strip(), symbols, status=400)
+                                   for raw in self.symbols.split(",") if raw.strip()))
+        if not asked or len(asked) > MAX_STATS_SYMBOLS:
+            raise ApiError(400, "invalid_parameter", f"symbols must name 1 to {MAX_STATS_SYMBOLS} symbols")
+        return asked

@@ -16,6 +16,7 @@ QUERY_PARAMETERS = {
     ("/leaderboard", "get"): {"limit"},
     ("/bots", "get"): {"limit", "cursor"},
     ("/healthz", "get"): {"deep"},
+    ("/stats", "get"): {"symbols", "interval", "window", "series"},
 }
 
 

@@ -3,6 +3,7 @@ from bots.strategies.base import Strategy, StrategyConfig
 from bots.strategies.market_maker import MarketMaker, MarketMakerConfig
 from bots.strategies.mean_reversion import MeanReversionConfig, MeanReversionTrader
 from bots.strategies.momentum import MomentumConfig, MomentumTrader
+from bots.strategies.pairs import PairsConfig, PairsTrader
 from bots.strategies.random_walk import RandomWalkConfig, RandomWalkTrader
 
 # The kinds of trader `--traders M` spreads its M bots over, in turn.
@@ -14,4 +15,4 @@ TRADER_KINDS = (
 
 __all__ = ["Strategy", "StrategyConfig", "MarketMaker", "MarketMakerConfig", "RandomWalkTrader",
            "RandomWalkConfig", "MomentumTrader", "MomentumConfig", "MeanReversionTrader", "MeanReversionConfig",
-           "TRADER_KINDS"]
+           "PairsTrader", "PairsConfig", "TRADER_KINDS"]

@@ -69,6 +69,8 @@ class Strategy:
         self.working: dict[str, tuple[str, int]] = {}  # order id -> (side, filled quantity counted so far)
         self.backoff_s = 0.0
         self.backoff_until = 0.0
+        # A value the bot knows (bots/factor.py): its reference instead of the book's, when set.
+        self.fundamental: Callable[[], int] | None = None
 
     # ---- the round ----------------------------------------------------------------------
 
@@ -217,7 +219,10 @@ class Strategy:
         return [parse_cents(t["price"]) for t in reversed(self.api.trades(self.symbol, limit=count))]
 
     def reference_price(self, fair_value: int, max_spread_bps: int = 500, book: dict | None = None) -> int:
-        """Mid of the book when it is tight enough, else the last trade, else ``fair_value`` (ticks)."""
+        """The fundamental value if the bot knows one; else the mid of the book when it is tight enough,
+        else the last trade, else ``fair_value`` (ticks)."""
+        if self.fundamental is not None:
+            return self.fundamental()
         book = book if book is not None else self.api.book(self.symbol, depth=1)
         mid = book_mid(book, max_spread_bps)
         if mid is not None:

@@ -2,7 +2,8 @@
 
 Each round moves the fair value by a random number of ticks (seeded RNG), plus a
 small pull towards the market's reference price so a swarm of them stays near
-one market. Then, with probability ``market_order_pct`` percent, it sends a
+one market (a bot that knows the fundamental value, ``--factor``, walks from it
+afresh each round instead). Then, with probability ``market_order_pct`` percent, it sends a
 small market order on a random side; otherwise a limit order on a random side
 priced around its fair value (sometimes through it, so it also takes). It keeps
 at most ``max_open_orders`` resting, canceling the oldest first.
@@ -48,7 +49,7 @@ class RandomWalkTrader(Strategy):
 
     def walk(self, reference: int) -> int:
         cfg = self.config
-        if self.fair is None:
+        if self.fair is None or self.fundamental is not None:  # a known value is followed, not pulled at
             self.fair = reference
         pull = (reference - self.fair) * cfg.pull_pct // 100
         self.fair = max(1, self.fair + self.rng.randint(-cfg.walk_ticks, cfg.walk_ticks) + pull)

@@ -3,11 +3,13 @@ import time
 from flask import Blueprint, jsonify
 
 from orderbook import health
+from orderbook.errors import ApiError
 from orderbook.history import TRADE_KEY, trades_page, window_of
-from orderbook.queries import BookQuery, CandleQuery, HealthQuery, TradesQuery, listed_symbol, parse_query
+from orderbook.queries import BookQuery, CandleQuery, HealthQuery, StatsQuery, TradesQuery, listed_symbol, parse_query
 from orderbook.services import services
 from ticker.candles import rollup
-from ticker.quotes import candle_view, quote
+from ticker.quotes import candle_view, quote, stats_view
+from ticker.stats import InsufficientData
 
 bp = Blueprint("market", __name__)
 
@@ -58,6 +60,19 @@ def candles(symbol: str):
     rolled = [c for c in rollup(minutes, query.seconds) if start <= c.start < end]
     return jsonify({"symbol": symbol, "interval": query.interval,
                     "candles": [candle_view(c) for c in rolled[-query.limit:]]})
+
+
+@bp.get("/stats")
+def stats():
+    """Return statistics and pair tests from the candles (ticker/stats.py)."""
+    found = services()
+    query = parse_query(StatsQuery)
+    symbols = query.listed(found.settings.symbols)
+    try:
+        return jsonify(stats_view(found.candles, symbols, query.interval, query.window, int(time.time()),
+                                  series=query.series == "1"))
+    except InsufficientData as missing:
+        raise ApiError(422, "insufficient_data", str(missing)) from None
 
 
 @bp.get("/trades/<symbol>")

@@ -10,6 +10,7 @@ import { LiveFeed } from "./live.js";
 import { Tape, renderBook, renderQuote } from "./market.js";
 import { fromTicks } from "./money.js";
 import { OrderForm } from "./orderform.js";
+import { StatsPanel } from "./stats.js";
 
 const SYMBOL_KEY = "exchange.symbol";
 const BURST_MS = 200;
@@ -17,10 +18,12 @@ const FILLS_SETTLE_MS = 1500; // fills reach the ledger of record a moment after
 const BOTS_POLL_MS = 5000;    // a bot's step moves on the runner's clock, not on an event we get
 const LEADERBOARD_POLL_MS = 10000;
 const LEADERBOARD_AFTER_TRADE_MS = 1000;
+const STATS_POLL_MS = 15000; // statistics move with candles: a minute's close, or a second's
 
 const state = { symbol: null, interval: "1m", book: new DepthBook(null) };
 const chart = new PriceChart($("#chart"));
 const tape = new Tape();
+const stats = new StatsPanel();
 
 const live = new LiveFeed({
   connection: (text) => { $("#live-status").textContent = text; },
@@ -180,6 +183,10 @@ async function start() {
   setInterval(() => {
     if (!document.hidden) refreshLeaderboard();
   }, LEADERBOARD_POLL_MS);
+  stats.refresh();
+  setInterval(() => {
+    if (!document.hidden) stats.refresh();
+  }, STATS_POLL_MS);
   try {
     const { symbols } = await get("/symbols");
     $("#symbol").replaceChildren(...symbols.map((s) => el("option", { value: s.symbol }, `${s.symbol} — ${s.name}`)));
