@@ -121,6 +121,9 @@ class Settings:
     max_open_orders: int = 200
     min_order_cents: int = 100
     max_order_notional_cents: int | None = 100_000_000  # $1,000,000 an order (None: no cap)
+    # Shares of one symbol a user may hold, counting what their open buy orders may still buy
+    # (the long side; None: no limit). Checked in the hold script, atomically with the hold.
+    max_position: int | None = None
     # A limit order priced more than this many bps from the symbol's reference price (last
     # trade, else mid) is refused by the matcher; a market order's collar stops at that edge.
     price_band_bps: int | None = 1000
@@ -199,6 +202,7 @@ class Settings:
             halt_window_s=_positive(env, "HALT_WINDOW_S", cls.halt_window_s),
             halt_s=_positive(env, "HALT_S", cls.halt_s),
             max_order_notional_cents=_positive_or_off(env, "MAX_ORDER_NOTIONAL_CENTS", cls.max_order_notional_cents),
+            max_position=_positive_or_off(env, "MAX_POSITION", cls.max_position),
             lock_ttl_ms=_int(env, "LOCK_TTL_MS", cls.lock_ttl_ms),
             batch_max_commands=_int(env, "BATCH_MAX_COMMANDS", cls.batch_max_commands),
             order_wait_ms=_int(env, "ORDER_WAIT_MS", cls.order_wait_ms),

@@ -2,9 +2,10 @@
 
 Each account is one hash (``keys.account``) of integers:
 ``cash:available``, ``cash:on_hold``, ``<SYM>:available``, ``<SYM>:on_hold``
-and one ``hold:<order id>:<asset>`` per order still holding funds. Placing a hold is
-one script that checks and moves atomically, so two racing orders can never
-overdraw an account.
+and one ``hold:<order id>:<asset>`` per order still holding funds; ``<SYM>:buying`` is
+what open buy orders may still buy, one ``buys:<order id>`` per buy (the position limit
+counts it). Placing a hold is one script that checks and moves atomically, so two racing
+orders can never overdraw an account, nor pass the position limit together.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class HoldOutcome(Enum):
     ANSWERED_BEFORE = 2  # the client order id already has an answer: ``Hold.prior``
     REFUSED = 3  # the refusal given was recorded as the client order id's answer
     RATE_LIMITED = 4  # over the owner's order rate: nothing held, nothing recorded
+    OVER_POSITION = 5  # a buy that would pass MAX_POSITION: ``Hold.position`` shares held and being bought
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Hold:
     outcome: HoldOutcome
     prior: dict | None = None  # {"order_id": ...} or {"error": {"status", "code", "message"}}
     retry_after_ms: int = 0  # RATE_LIMITED: when the owner's window ends
+    position: int = 0  # OVER_POSITION: the symbol's shares held and being bought by open orders
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,16 @@ class HoldRequest:
     client_order_id: str | None = None
     refusal: dict | None = None  # a refusal decided before the hold, recorded as the id's answer
     insufficient: dict | None = None  # the refusal recorded if funds are insufficient
+    buys: tuple[str, int] | None = None  # a buy's (symbol, quantity): counted against the position limit
+    over_position: dict | None = None  # the refusal recorded if the buy would pass the position limit
 
 
 def _hold(reply: list) -> Hold:
     outcome = HoldOutcome(reply[0])
     if outcome is HoldOutcome.RATE_LIMITED:
         return Hold(outcome, retry_after_ms=max(1, reply[1]))
+    if outcome is HoldOutcome.OVER_POSITION:
+        return Hold(outcome, position=reply[1])
     return Hold(outcome, orjson.loads(reply[1]) if outcome is HoldOutcome.ANSWERED_BEFORE else None)
 
 
@@ -102,13 +109,17 @@ class Accounts:
         request = HoldRequest(asset, amount, order_id, client_order_id, refusal, insufficient)
         return self.hold_orders(user_id, [request], rate=rate)[0]
 
-    def hold_orders(self, user_id: str, requests: list[HoldRequest], *, rate: OrderRate | None = None) -> list[Hold]:
+    def hold_orders(self, user_id: str, requests: list[HoldRequest], *, rate: OrderRate | None = None,
+                    max_position: int | None = None) -> list[Hold]:
         """Reserve each order's funds, in the order given, in one script that also counts each
         order against its owner's ``rate`` and records its client order id: the id's first answer
         (the order, ``insufficient`` or ``refusal``, a refusal decided before the hold) is recorded
-        atomically and every later use of the id gets it. One outcome per request, in order."""
+        atomically and every later use of the id gets it. A buy (``buys``) is refused if the shares
+        its owner holds, those their open buys may still buy and its own would pass ``max_position``.
+        One outcome per request, in order."""
         script_keys = [keys.account(user_id), keys.order_rate(user_id)]
-        args: list = [rate.per_window if rate else 0, rate.window_ms if rate else 0, CLIENT_ORDER_ID_TTL_S]
+        args: list = [rate.per_window if rate else 0, rate.window_ms if rate else 0, CLIENT_ORDER_ID_TTL_S,
+                      max_position or 0]
         for request in requests:
             coid_index = 0
             if request.client_order_id is not None:  # its answers are recorded: encode them only then
@@ -116,7 +127,9 @@ class Accounts:
                 coid_index = len(script_keys)
             args += [request.asset, request.amount, request.order_id, coid_index,
                      orjson.dumps(request.refusal) if coid_index and request.refusal else "",
-                     orjson.dumps(request.insufficient or {}) if coid_index else ""]
+                     orjson.dumps(request.insufficient or {}) if coid_index else "",
+                     *(request.buys or ("", 0)),
+                     orjson.dumps(request.over_position or {}) if coid_index else ""]
         result = self.scripts.place_hold(keys=script_keys, args=args)
         if result == -1:
             raise NoAccount(user_id)

@@ -119,6 +119,7 @@ def check(client: redis.Redis, db: Database, symbols: tuple[str, ...]) -> Report
                                        f"its holds add up to {held[asset]}")
             if acct.get(f"{asset}:available", 0) < 0:
                 report.problems.append(f"{user_id}: {asset} available is negative")
+        _check_buys(report, user_id, acct, states, symbols)
 
     for user_id in set(live) | set(record):
         for asset in (CASH, *symbols):
@@ -130,6 +131,27 @@ def check(client: redis.Redis, db: Database, symbols: tuple[str, ...]) -> Report
                 if live_value != record_value:
                     report.problems.append(f"{user_id}: {name} is {live_value} live, {record_value} in the ledger")
     return report
+
+
+def _check_buys(report: Report, user_id: str, acct: dict[str, int], states: dict[str, dict],
+                symbols: tuple[str, ...]) -> None:
+    """What open buys may still buy: each symbol's ``<SYM>:buying`` is the sum of its buys records,
+    and each record is its order's remaining quantity (the position limit counts on both)."""
+    buying: dict[str, int] = defaultdict(int)
+    for name, value in acct.items():
+        if not name.startswith("buys:"):
+            continue
+        order_id = name[5:]
+        buying[order_id_symbol(order_id)] += value
+        state = states.get(order_id)
+        if state is not None and state["status"] not in ("filled", "canceled", "rejected") \
+                and value != state["remaining_quantity"]:
+            report.problems.append(f"{user_id}: buy {order_id} counts {value} to buy, its order has "
+                                   f"{state['remaining_quantity']} left")
+    for symbol in symbols:
+        if acct.get(f"{symbol}:buying", 0) != buying[symbol]:
+            report.problems.append(f"{user_id}: {symbol} buying is {acct.get(f'{symbol}:buying', 0)}, "
+                                   f"its buys add up to {buying[symbol]}")
 
 
 def holds_of(acct: dict[str, int]) -> dict[tuple[str, str], int]:

@@ -11,6 +11,11 @@ fee rates and hold fixed at entry), so applying an event needs no other state:
   voided            whatever the order's hold record holds goes back to available (the
                     ledger of record never placed it: the order never reached the journal)
 
+Live accounts also count what open buy orders may still buy (``<SYM>:buying``, one
+``buys:<order id>`` record per buy, for MAX_POSITION): a trade takes the buyer's down by
+its quantity, an amend sets it to the remaining quantity, a done or voided buy drops it.
+The ledger of record keeps no such count.
+
 ``used`` is what the buyer's hold shrinks by (what the remaining quantity no
 longer needs); the difference from what the fill cost is price improvement.
 A posting is (sequence, ops) for one account; ``apply_account.lua`` applies each
@@ -38,6 +43,11 @@ def hold_field(order_id: str, asset: str) -> str:
     return f"hold:{order_id}:{asset}"
 
 
+def buys_field(order_id: str) -> str:
+    """The live account's record of what one buy order may still buy (placed by place_hold.lua)."""
+    return f"buys:{order_id}"
+
+
 def _release(asset: str, order_id: str, amount: int) -> list[Op]:
     return [("add", f"{asset}:on_hold", -amount), ("add", f"{asset}:available", amount),
             ("add", hold_field(order_id, asset), -amount)]
@@ -50,7 +60,8 @@ def postings_for(event: JournalEvent) -> list[tuple[str, list[Op]]]:
         q, p = event.quantity, event.price
         used, buyer_fee, seller_fee = event.buyer_hold_used, event.buyer_fee, event.seller_fee
         buyer = [("add", f"{CASH}:on_hold", -used), ("add", f"{CASH}:available", used - p * q - buyer_fee),
-                 ("add", f"{symbol}:available", q), ("add", hold_field(event.buy_order_id, CASH), -used)]
+                 ("add", f"{symbol}:available", q), ("add", hold_field(event.buy_order_id, CASH), -used),
+                 ("unbuy", buys_field(event.buy_order_id), symbol, q)]
         seller = [("add", f"{symbol}:on_hold", -q), ("add", f"{CASH}:available", p * q - seller_fee),
                   ("add", hold_field(event.sell_order_id, symbol), -q)]
         postings = [(event.buyer_id, buyer), (event.seller_id, seller)]
@@ -60,12 +71,22 @@ def postings_for(event: JournalEvent) -> list[tuple[str, list[Op]]]:
     if isinstance(event, DoneEvent):
         asset = hold_asset(symbol, event.side)
         ops = _release(asset, event.order_id, event.released)[:2] if event.released else []
-        return [(event.user_id, [*ops, ("del", hold_field(event.order_id, asset))])]
+        return [(event.user_id, [*ops, ("del", hold_field(event.order_id, asset)), *_unbuy_all(event, asset)])]
     if isinstance(event, VoidedEvent):  # the order never reached the book: its whole hold goes back
-        return [(event.user_id, [("release", hold_field(event.order_id, event.asset), event.asset)])]
-    if isinstance(event, AmendedEvent) and event.released > 0:
-        return [(event.user_id, _release(hold_asset(symbol, event.side), event.order_id, event.released))]
+        return [(event.user_id, [("release", hold_field(event.order_id, event.asset), event.asset),
+                                 *_unbuy_all(event, event.asset)])]
+    if isinstance(event, AmendedEvent):
+        asset = hold_asset(symbol, event.side)
+        ops = _release(asset, event.order_id, event.released) if event.released > 0 else []
+        if asset == CASH:
+            ops.append(("buys_to", buys_field(event.order_id), symbol, event.remaining))
+        return [(event.user_id, ops)] if ops else []
     return []
+
+
+def _unbuy_all(event: DoneEvent | VoidedEvent, asset: str) -> list[Op]:
+    """A buy that ended buys nothing more: what its record still counts leaves ``<symbol>:buying``."""
+    return [("unbuy_all", buys_field(event.order_id), event.symbol)] if asset == CASH else []
 
 
 def group_by_account(events: list[JournalEvent]) -> dict[str, list[tuple[int, list[Op]]]]:

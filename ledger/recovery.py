@@ -38,10 +38,11 @@ from pymongo.database import Database
 
 from exchange import journal, keys, mongo
 from exchange.config import Settings
+from exchange.journal import Side
 from exchange.money import CASH
 from ledger.audit import journal_problems
 from ledger.consumer import GROUP
-from ledger.postings import hold_asset
+from ledger.postings import buys_field, hold_asset
 from ledger.record import LedgerOfRecord
 from orderbook.commands import encode_cancel, hold_for
 from orderbook.matcher import SymbolMatcher
@@ -154,17 +155,32 @@ def _resume_consumer_group(client: redis.Redis, symbol: str, last_id: bytes) -> 
         client.xgroup_create(stream, GROUP, id=last_id, mkstream=True)
 
 
+def _resting_states(client: redis.Redis, symbol: str) -> list[dict]:
+    members = client.zrange(keys.bids(symbol), 0, -1) + client.zrange(keys.asks(symbol), 0, -1)
+    order_ids = [member.decode().split(":", 1)[1] for member in members]
+    return [orjson.loads(raw) for raw in client.hmget(keys.orders(symbol), order_ids)] if order_ids else []
+
+
 def _holds_needed(client: redis.Redis, symbols: tuple[str, ...]) -> dict[str, dict[str, dict[str, int]]]:
     """{user: {asset: {order id: hold}}} of every order resting on a book."""
     needed: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for symbol in symbols:
-        members = client.zrange(keys.bids(symbol), 0, -1) + client.zrange(keys.asks(symbol), 0, -1)
-        order_ids = [member.decode().split(":", 1)[1] for member in members]
-        for raw in client.hmget(keys.orders(symbol), order_ids) if order_ids else []:
-            state = orjson.loads(raw)
+        for state in _resting_states(client, symbol):
             asset = hold_asset(symbol, state["side"])
             needed[state["user_id"]][asset][state["order_id"]] = hold_for(state, state["remaining_quantity"])
     return needed
+
+
+def _buys_open(client: redis.Redis, symbols: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """{user: {live account field: value}}: what each resting buy may still buy (``buys:<order id>``)
+    and each symbol's total (``<SYM>:buying``), as place_hold.lua and settlement keep them."""
+    fields: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for symbol in symbols:
+        for state in _resting_states(client, symbol):
+            if state["side"] == Side.BUY:
+                fields[state["user_id"]][buys_field(state["order_id"])] = state["remaining_quantity"]
+                fields[state["user_id"]][f"{symbol}:buying"] += state["remaining_quantity"]
+    return fields
 
 
 def _settle_holds(db: Database, needed: dict) -> int:
@@ -189,6 +205,7 @@ def _rewrite_live_accounts(client: redis.Redis, db: Database, symbols: tuple[str
     """Every live account := its ledger account, one hold record per open order, and each symbol's
     journal marked applied (live settlement resumes after its last entry)."""
     seqs = {symbol: int(client.get(keys.seq(symbol)) or 0) for symbol in symbols}
+    buys = _buys_open(client, symbols)
     count = 0
     for doc in db[mongo.ACCOUNTS].find({}):
         fields = {}
@@ -196,6 +213,7 @@ def _rewrite_live_accounts(client: redis.Redis, db: Database, symbols: tuple[str
             fields.update({f"{asset}:available": balance.get("available", 0), f"{asset}:on_hold": balance.get("on_hold", 0)})
         for asset, holds in needed.get(doc["_id"], {}).items():
             fields.update({f"hold:{order_id}:{asset}": amount for order_id, amount in holds.items()})
+        fields.update(buys.get(doc["_id"], {}))
         fields.update({f"applied:{symbol}": seq for symbol, seq in seqs.items()})
         pipe = client.pipeline(transaction=True)  # one key: also a cluster-safe transaction
         pipe.delete(keys.account(doc["_id"]))

@@ -64,6 +64,11 @@ def insufficient_funds(asset: str) -> ApiError:
     return ApiError(422, "insufficient_funds", f"not enough available {what} for this order")
 
 
+def over_position(symbol: str, limit: int) -> ApiError:
+    return ApiError(422, "position_limit", f"this buy would take your {symbol} shares, with what your open buy "
+                    f"orders may still buy, past {limit} (MAX_POSITION)")
+
+
 @dataclass(frozen=True)
 class Placing:
     """A valid order on its way: the request, its symbol, the order, when it was entered, and a
@@ -202,7 +207,8 @@ class OrderEntry:
         order or the same refusal, whatever raced it."""
         requests = [self._hold_request(placing) for placing in placings]
         try:
-            holds = self.accounts.hold_orders(user_id, requests, rate=self.settings.order_rate)
+            holds = self.accounts.hold_orders(user_id, requests, rate=self.settings.order_rate,
+                                              max_position=self.settings.max_position)
         except NoAccount:
             raise ApiError(403, "no_account", "this user has no trading account") from None
         return [self._hold_answer(request, hold) for request, hold in zip(requests, holds)]
@@ -212,10 +218,13 @@ class OrderEntry:
         reserve_bps = max(self.settings.maker_fee_bps, self.settings.taker_fee_bps)
         amount = 0 if refusal else hold_needed(order.side.value, order.limit, order.quantity, reserve_bps)
         asset = CASH if order.side is Side.BUY else placing.symbol
+        buys = (placing.symbol, order.quantity) if order.side is Side.BUY and not refusal else None
         if placing.request.client_order_id is None:  # only a client order id keeps its answers
-            return HoldRequest(asset, amount, order.order_id)
+            return HoldRequest(asset, amount, order.order_id, buys=buys)
+        limit = self.settings.max_position
         return HoldRequest(asset, amount, order.order_id, placing.request.client_order_id,
-                           refusal and refusal.as_record(), insufficient_funds(asset).as_record())
+                           refusal and refusal.as_record(), insufficient_funds(asset).as_record(), buys,
+                           over_position(placing.symbol, limit).as_record() if buys and limit else None)
 
     def _hold_answer(self, request: HoldRequest, hold: Hold) -> int | str | ApiError:
         if hold.outcome is HoldOutcome.PLACED:
@@ -229,6 +238,8 @@ class OrderEntry:
             return ApiError.from_record(hold.prior) if "error" in hold.prior else hold.prior["order_id"]
         if hold.outcome is HoldOutcome.REFUSED:
             return ApiError.from_record(request.refusal)
+        if hold.outcome is HoldOutcome.OVER_POSITION:
+            return over_position(request.buys[0], self.settings.max_position)
         return insufficient_funds(request.asset)
 
     def existing(self, user_id: str, order_id: str, deadline: float | None = None) -> tuple[int, dict]:
