@@ -49,12 +49,16 @@ def browser():
 def page_on(browser, stack):
     """page_on(width, height) -> a fresh page on the stack; fails the test on a script error or
     a request that leaves the stack (the page must work with no internet)."""
-    contexts, script_errors, outside = [], [], []
+    contexts, script_errors, outside, missing = [], [], [], []
     own_host = urlsplit(stack.base_url).netloc
 
     def note_request(request) -> None:
         if urlsplit(request.url).netloc != own_host and not request.url.startswith(("data:", "blob:")):
             outside.append(request.url)
+
+    def note_response(response) -> None:  # a file the page asks for and the stack lacks (a favicon, say)
+        if response.status == 404 and "/api/" not in response.url:
+            missing.append(response.url)
 
     def open_page(width: int = 1400, height: int = 1000):
         context = browser.new_context(viewport={"width": width, "height": height})
@@ -62,6 +66,7 @@ def page_on(browser, stack):
         page = context.new_page()
         page.on("pageerror", lambda error: script_errors.append(str(error)))
         page.on("request", note_request)
+        page.on("response", note_response)
         page.goto(stack.base_url + "/")
         return page
 
@@ -70,6 +75,7 @@ def page_on(browser, stack):
         context.close()
     assert script_errors == []
     assert outside == []
+    assert missing == []
 
 
 def unique(name: str) -> str:

@@ -41,7 +41,10 @@ export class PriceChart {
       priceFormat: { type: "price", precision: 2, minMove: 0.01 },
     });
     this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.28 } });
-    this.volume = this.chart.addSeries(HistogramSeries, { priceFormat: { type: "volume" }, priceScaleId: "" });
+    // Volume on a scale of its own, with no label or line on the price axis: a share count is not a price.
+    this.volume = this.chart.addSeries(HistogramSeries, {
+      priceFormat: { type: "volume" }, priceScaleId: "volume", lastValueVisible: false, priceLineVisible: false,
+    });
     this.volume.priceScale().applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
     this.intervalS = 60;
     this.lastBar = null;     // the newest bar drawn, in ticks

@@ -47,6 +47,7 @@ export class StatsPanel {
       $("#stats-heat-head").replaceChildren();
       $("#stats-pair").textContent = "";
       this.spread.setData([]);
+      $("#stats-spread").hidden = true;
       showMessage("#stats-message", describe(err), err.code === "insufficient_data" ? "" : "error");
     }
   }
@@ -64,6 +65,7 @@ export class StatsPanel {
     const [a, b] = best.symbols;
     $("#stats-pair").textContent = `${a}/${b}: hedge ratio ${best.hedge_ratio.toFixed(2)}, ` +
       `cointegration p-value ${best.cointegration.p_value.toFixed(3)}, spread z-score ${best.spread.z_score.toFixed(2)}`;
+    $("#stats-spread").hidden = false;
     this.spread.setData(best.spread.series.map(([time, value]) => ({ time, value })));
     this.chart.timeScale().fitContent();
   }
