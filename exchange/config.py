@@ -42,6 +42,10 @@ def _choice(env: dict, name: str, choices: tuple[str, ...], default: str) -> str
     return value
 
 
+def _symbols(env: dict) -> tuple[str, ...]:
+    return tuple(s.strip().upper() for s in env.get("SYMBOLS", "KRYP,ADAM,PUPS").split(",") if s.strip())
+
+
 def _positive_or_off(env: dict, name: str, default: int | None) -> int | None:
     """A positive integer; empty turns the rule off (None)."""
     if env.get(name) == "":
@@ -186,12 +190,11 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
         env = dict(os.environ if env is None else env)
-        symbols = tuple(s.strip().upper() for s in env.get("SYMBOLS", "KRYP,ADAM,PUPS").split(",") if s.strip())
         return cls(
             redis_url=env.get("REDIS_URL", cls.redis_url),
             mongo_url=env.get("MONGO_URL", cls.mongo_url),
             mongo_db=env.get("MONGO_DB", cls.mongo_db),
-            symbols=symbols,
+            symbols=_symbols(env),
             starting_cash_cents=parse_cash(env.get("STARTING_CASH", "10000.00")),
             starting_shares=_int(env, "STARTING_SHARES", cls.starting_shares),
             market_collar_bps=_int(env, "MARKET_COLLAR_BPS", cls.market_collar_bps),

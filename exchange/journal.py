@@ -184,12 +184,18 @@ class _Stamped:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AcceptedEvent(_Stamped):
+class _OrderEvent(_Stamped):
+    """An event about one order of one user."""
+
+    order_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcceptedEvent(_OrderEvent):
     """An order reached the book (its sequence is its time priority)."""
 
     type: EventKind = field(default=EventKind.ACCEPTED, init=False)
-    order_id: str
-    user_id: str
     side: Side
     quantity: int
     price: int | None
@@ -221,22 +227,18 @@ class TradeEvent(_Stamped):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RestedEvent(_Stamped):
+class RestedEvent(_OrderEvent):
     type: EventKind = field(default=EventKind.RESTED, init=False)
-    order_id: str
-    user_id: str
     side: Side
     price: int
     remaining: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AmendedEvent(_Stamped):
+class AmendedEvent(_OrderEvent):
     """A resting order's quantity was cut; it keeps its priority."""
 
     type: EventKind = field(default=EventKind.AMENDED, init=False)
-    order_id: str
-    user_id: str
     side: Side
     quantity: int
     remaining: int
@@ -244,12 +246,10 @@ class AmendedEvent(_Stamped):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DoneEvent(_Stamped):
+class DoneEvent(_OrderEvent):
     """An order is done: filled, canceled or rejected. ``remaining`` will never trade."""
 
     type: EventKind = field(default=EventKind.DONE, init=False)
-    order_id: str
-    user_id: str
     side: Side
     status: Status
     reason: DoneReason
@@ -258,20 +258,16 @@ class DoneEvent(_Stamped):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CommandRejectedEvent(_Stamped):
+class CommandRejectedEvent(_OrderEvent):
     type: EventKind = field(default=EventKind.COMMAND_REJECTED, init=False)
-    order_id: str
-    user_id: str
     code: RejectReason
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class VoidedEvent(_Stamped):
+class VoidedEvent(_OrderEvent):
     """An order id the book will never accept; its whole hold goes back to available."""
 
     type: EventKind = field(default=EventKind.VOIDED, init=False)
-    order_id: str
-    user_id: str
     asset: str  # what the hold is in: 'cash' or a symbol
 
 
@@ -344,9 +340,14 @@ def from_document(data: dict[str, Any]) -> JournalEvent:
     return cls(**values)
 
 
+def decode_entry(entry: dict[bytes, bytes]) -> JournalEvent:
+    """One stream entry's event ({b"sequence", b"event"}, as XRANGE or XREADGROUP give it)."""
+    return decode(entry[b"event"])
+
+
 def read_entries(entries) -> list[tuple[bytes, JournalEvent]]:
     """Stream entries ([(entry_id, {b"sequence", b"event"})], as XRANGE or XREADGROUP give them)."""
-    return [(entry_id, decode(entry[b"event"])) for entry_id, entry in entries]
+    return [(entry_id, decode_entry(entry)) for entry_id, entry in entries]
 
 
 # ``encode`` writes a dataclass's fields in order, so a trade's JSON holds its kind verbatim.
@@ -364,8 +365,7 @@ def orders_named(event: JournalEvent) -> tuple[str, ...]:
     """The order ids an event is about (a trade names two; a halt none)."""
     if isinstance(event, TradeEvent):
         return event.maker_order_id, event.taker_order_id
-    order_id = getattr(event, "order_id", None)
-    return () if order_id is None else (order_id,)
+    return (event.order_id,) if isinstance(event, _OrderEvent) else ()
 
 
 def entry_sequence(entry: dict[bytes, bytes]) -> int:

@@ -72,9 +72,11 @@ def recover(client: redis.Redis, settings: Settings, mongo_client: MongoClient, 
         lines.append(f"{symbol}: the ledger adopted {_adopt(ledger, client, symbol)} journal entries")
     for symbol in set(settings.symbols) - set(faulted):
         _adopt(ledger, client, symbol)  # the others' ledgers may lag: bring them to the journal's end too
-    needed = _holds_needed(client, settings.symbols)
+    resting = {symbol: _resting_states(client, symbol) for symbol in settings.symbols}
+    needed = _holds_needed(resting)
     lines.append(f"ledger: amounts on hold set to what open orders need in {_settle_holds(db, needed)} account(s)")
-    lines.append(f"live: {_rewrite_live_accounts(client, db, settings.symbols, needed)} account(s) rewritten "
+    rewritten = _rewrite_live_accounts(client, db, settings.symbols, needed, _buys_open(resting))
+    lines.append(f"live: {rewritten} account(s) rewritten "
                  "from the ledger of record")
     for symbol in faulted:
         client.delete(keys.journal_fault(symbol))
@@ -161,22 +163,22 @@ def _resting_states(client: redis.Redis, symbol: str) -> list[dict]:
     return [orjson.loads(raw) for raw in client.hmget(keys.orders(symbol), order_ids)] if order_ids else []
 
 
-def _holds_needed(client: redis.Redis, symbols: tuple[str, ...]) -> dict[str, dict[str, dict[str, int]]]:
-    """{user: {asset: {order id: hold}}} of every order resting on a book."""
+def _holds_needed(resting: dict[str, list[dict]]) -> dict[str, dict[str, dict[str, int]]]:
+    """{user: {asset: {order id: hold}}} of every order resting on a book ({symbol: resting states})."""
     needed: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for symbol in symbols:
-        for state in _resting_states(client, symbol):
+    for symbol, states in resting.items():
+        for state in states:
             asset = hold_asset(symbol, state["side"])
             needed[state["user_id"]][asset][state["order_id"]] = hold_for(state, state["remaining_quantity"])
     return needed
 
 
-def _buys_open(client: redis.Redis, symbols: tuple[str, ...]) -> dict[str, dict[str, int]]:
+def _buys_open(resting: dict[str, list[dict]]) -> dict[str, dict[str, int]]:
     """{user: {live account field: value}}: what each resting buy may still buy (``buys:<order id>``)
     and each symbol's total (``<SYM>:buying``), as place_hold.lua and settlement keep them."""
     fields: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for symbol in symbols:
-        for state in _resting_states(client, symbol):
+    for symbol, states in resting.items():
+        for state in states:
             if state["side"] == Side.BUY:
                 fields[state["user_id"]][buys_field(state["order_id"])] = state["remaining_quantity"]
                 fields[state["user_id"]][f"{symbol}:buying"] += state["remaining_quantity"]
@@ -201,11 +203,11 @@ def _settle_holds(db: Database, needed: dict) -> int:
     return changed
 
 
-def _rewrite_live_accounts(client: redis.Redis, db: Database, symbols: tuple[str, ...], needed: dict) -> int:
+def _rewrite_live_accounts(client: redis.Redis, db: Database, symbols: tuple[str, ...], needed: dict,
+                           buys: dict[str, dict[str, int]]) -> int:
     """Every live account := its ledger account, one hold record per open order, and each symbol's
     journal marked applied (live settlement resumes after its last entry)."""
     seqs = {symbol: int(client.get(keys.seq(symbol)) or 0) for symbol in symbols}
-    buys = _buys_open(client, symbols)
     count = 0
     for doc in db[mongo.ACCOUNTS].find({}):
         fields = {}

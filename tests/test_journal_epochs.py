@@ -109,6 +109,8 @@ def test_sequences_written_again_after_a_partial_loss_stop_the_ledger_and_keep_b
     alice, bob = register("alice"), register("bob")
     trade(client, alice, bob)
     trade(client, alice, bob, price="10.10", quantity=1)
+    resting_buy = client.post(ORDERS, json={"symbol": "ADAM", "side": "buy", "price": "5.00", "quantity": 4},
+                              headers=bob).json["order_id"]  # on a symbol that keeps its book
     stores()
     db = mongo.database(settings.mongo_url, settings.mongo_db)
     # The append-only file lost the second trade's events (sequences 7-12): the journal and its
@@ -126,6 +128,9 @@ def test_sequences_written_again_after_a_partial_loss_stop_the_ledger_and_keep_b
     stores()
     report = audit()
     assert report.ok, report.problems
+    # The rewritten live account still counts what the resting buy may buy (MAX_POSITION's room).
+    live = redis_client.hgetall(keys.account(bob.user_id))
+    assert (live[b"ADAM:buying"], live[f"buys:{resting_buy}".encode()]) == (b"4", b"4")
     lost_trades = list(db[mongo.TRADES].find({"lost_from_journal": True}))
     assert len(lost_trades) == 1 and lost_trades[0]["_id"].endswith("~lost")  # the ledger keeps what it saw
     journal_trades = [orjson.loads(f[b"event"])["trade_id"] for _id, f in redis_client.xrange(keys.events("KRYP"))

@@ -69,14 +69,14 @@ class Grid:
 
 def symbol_stats(symbol: str, closes: list[int | None], interval_s: int) -> dict:
     """``{returns, mean_return, volatility, last}`` for one symbol's closes (``last`` in ticks)."""
-    prices = np.array([c for c in closes if c is not None], dtype=float)
+    prices = [c for c in closes if c is not None]  # ticks: only their logs are floats
     if len(prices) < MIN_RETURNS + 1:
         raise InsufficientData(f"{symbol}: {len(prices)} interval closes in the window, "
                                f"{MIN_RETURNS + 1} needed for its volatility")
-    returns = np.diff(np.log(prices))
+    returns = np.diff(np.log(np.array(prices, dtype=float)))
     return {"returns": len(returns), "mean_return": float(returns.mean()),
             "volatility": float(returns.std(ddof=1) * math.sqrt(SECONDS_PER_YEAR / interval_s)),
-            "last": int(prices[-1])}
+            "last": prices[-1]}
 
 
 def pair_stats(a: str, b: str, closes_a: list[int | None], closes_b: list[int | None],

@@ -160,7 +160,7 @@ class BookFeed:
                         self.in_sync = False
                         break
                     # Decoded one at a time: the entries before a malformed one still apply.
-                    event = journal.read_entries([(entry_id, fields)])[0][1]
+                    event = journal.decode_entry(fields)
                     changes += self.book.apply(event)
                     self.book.sequence = sequence
                     self.last_id = entry_id

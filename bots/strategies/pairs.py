@@ -109,5 +109,5 @@ class PairsTrader(Strategy):
         return parse_cents(trades[0]["price"]) if trades else None
 
     def shutdown(self) -> None:
-        """IOC orders leave nothing open; the position is left as it is (the leaderboard values it)."""
-        self.cancel_working(always=False)
+        """Nothing to cancel: IOC orders leave nothing open. The position stays as it is (the
+        leaderboard values it)."""
