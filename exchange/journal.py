@@ -37,6 +37,17 @@ class Side(StrEnum):
 class OrderType(StrEnum):
     LIMIT = "limit"
     MARKET = "market"
+    STOP = "stop"  # waits for a trade at or through its stop price, then enters as a market order
+    STOP_LIMIT = "stop_limit"  # ... then enters as a limit order at its price
+
+    @property
+    def is_stop(self) -> bool:
+        return self in (OrderType.STOP, OrderType.STOP_LIMIT)
+
+    @property
+    def is_limit(self) -> bool:
+        """Whether its ``price`` is a limit (once a stop triggers, it trades as one)."""
+        return self in (OrderType.LIMIT, OrderType.STOP_LIMIT)
 
 
 class TimeInForce(StrEnum):
@@ -54,6 +65,7 @@ class SelfTrade(StrEnum):
 
 
 class Status(StrEnum):
+    UNTRIGGERED = "untriggered"  # a stop order waiting for its trigger: open, not on the book
     NEW = "new"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
@@ -78,6 +90,7 @@ class DoneReason(StrEnum):
     SYMBOL_HALTED = "symbol_halted"
     TOO_MANY_OPEN_ORDERS = "too_many_open_orders"
     PRICE_OUT_OF_BAND = "price_out_of_band"
+    STOP_WOULD_TRIGGER = "stop_would_trigger"  # the last trade is already at or through its stop price
 
 
 class RejectReason(StrEnum):
@@ -105,6 +118,8 @@ class EventKind(StrEnum):
     ACCEPTED = "accepted"
     TRADE = "trade"
     RESTED = "rested"
+    PARKED = "parked"
+    TRIGGERED = "triggered"
     AMENDED = "amended"
     DONE = "done"
     COMMAND_REJECTED = "command_rejected"
@@ -125,8 +140,9 @@ class OrderRecord(TypedDict):
     symbol: str
     side: str  # Side
     type: str  # OrderType
-    price: int | None  # limit price; None for a market order
-    protection_price: int | None  # a market order's collar, as its hold was sized
+    price: int | None  # limit price; None for a market or stop order
+    protection_price: int | None  # a market or stop order's collar, as its hold was sized
+    stop_price: int | None  # a stop order's trigger; None for other orders
     quantity: int
     filled_quantity: int
     remaining_quantity: int
@@ -137,7 +153,9 @@ class OrderRecord(TypedDict):
     self_trade: str  # SelfTrade
     created_ms: int
     updated_ms: int
-    priority: int | None  # the sequence of its accepted event (None before it reaches the book)
+    # The sequence of its accepted event, or of a stop's triggered event once it triggers
+    # (None before it reaches the book).
+    priority: int | None
     maker_fee_bps: int
     taker_fee_bps: int
     hold: int  # what entry placed on hold for it: cents for a buy, shares for a sell
@@ -149,6 +167,7 @@ class _OrderTerms(TypedDict):
     type: str
     price: int | None
     protection_price: int | None
+    stop_price: int | None
     quantity: int
     time_in_force: str
     post_only: bool
@@ -235,8 +254,30 @@ class RestedEvent(_OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ParkedEvent(_OrderEvent):
+    """A stop order waits, off the book, for a trade at or through its stop price (status untriggered)."""
+
+    type: EventKind = field(default=EventKind.PARKED, init=False)
+    side: Side
+    stop_price: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggeredEvent(_OrderEvent):
+    """A trade crossed a parked stop's price: the order enters the book now, as a market order
+    (``stop``) or a limit order (``stop_limit``), with this event's sequence as its priority.
+    The events of its entry (trades, rested or done) follow it."""
+
+    type: EventKind = field(default=EventKind.TRIGGERED, init=False)
+    side: Side
+    stop_price: int
+    trade_price: int  # the last trade's price when it triggered
+    book_protection_price: int | None  # the collar the band pulled a stop's in to (None: as held)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AmendedEvent(_OrderEvent):
-    """A resting order's quantity was cut; it keeps its priority."""
+    """A resting or parked order's quantity was cut; it keeps its priority."""
 
     type: EventKind = field(default=EventKind.AMENDED, init=False)
     side: Side
@@ -284,11 +325,12 @@ class ResumedEvent(_Stamped):
     reason: ResumeReason
 
 
-JournalEvent = (AcceptedEvent | TradeEvent | RestedEvent | AmendedEvent | DoneEvent | CommandRejectedEvent
-                | VoidedEvent | HaltedEvent | ResumedEvent)
+JournalEvent = (AcceptedEvent | TradeEvent | RestedEvent | ParkedEvent | TriggeredEvent | AmendedEvent | DoneEvent
+                | CommandRejectedEvent | VoidedEvent | HaltedEvent | ResumedEvent)
 
 _CLASSES: dict[str, type] = {
     EventKind.ACCEPTED: AcceptedEvent, EventKind.TRADE: TradeEvent, EventKind.RESTED: RestedEvent,
+    EventKind.PARKED: ParkedEvent, EventKind.TRIGGERED: TriggeredEvent,
     EventKind.AMENDED: AmendedEvent, EventKind.DONE: DoneEvent, EventKind.COMMAND_REJECTED: CommandRejectedEvent,
     EventKind.VOIDED: VoidedEvent, EventKind.HALTED: HaltedEvent, EventKind.RESUMED: ResumedEvent,
 }

@@ -21,6 +21,12 @@ def asks(symbol: str) -> str:
     return f"{_sym(symbol)}:asks"
 
 
+def stops(symbol: str) -> str:
+    """Sorted set of the parked stop orders (member as in bids/asks, score: the priority); their
+    states are in ``orders``."""
+    return f"{_sym(symbol)}:stops"
+
+
 def levels(symbol: str, side: str) -> str:
     """Sorted set of one side's price levels (member: price ticks, score as in bids/asks), so a
     snapshot reads the best N levels without walking the orders at them."""

@@ -72,7 +72,7 @@ def recover(client: redis.Redis, settings: Settings, mongo_client: MongoClient, 
         lines.append(f"{symbol}: the ledger adopted {_adopt(ledger, client, symbol)} journal entries")
     for symbol in set(settings.symbols) - set(faulted):
         _adopt(ledger, client, symbol)  # the others' ledgers may lag: bring them to the journal's end too
-    resting = {symbol: _resting_states(client, symbol) for symbol in settings.symbols}
+    resting = {symbol: _open_states(client, symbol) for symbol in settings.symbols}
     needed = _holds_needed(resting)
     lines.append(f"ledger: amounts on hold set to what open orders need in {_settle_holds(db, needed)} account(s)")
     rewritten = _rewrite_live_accounts(client, db, settings.symbols, needed, _buys_open(resting))
@@ -94,12 +94,10 @@ def _refuse_while_writing(client: redis.Redis, symbols: tuple[str, ...]) -> None
 
 
 def _empty_book(client: redis.Redis, settings: Settings, symbol: str) -> int:
-    """Match what is pending, then cancel every resting order; returns how many were canceled."""
+    """Match what is pending, then cancel every open order; returns how many were canceled."""
     matcher = SymbolMatcher.for_settings(client, symbol, settings)
     matcher.drain()
-    members = client.zrange(keys.bids(symbol), 0, -1) + client.zrange(keys.asks(symbol), 0, -1)
-    order_ids = [member.decode().split(":", 1)[1] for member in members]
-    states = [orjson.loads(raw) for raw in client.hmget(keys.orders(symbol), order_ids)] if order_ids else []
+    states = _open_states(client, symbol)
     pipe = client.pipeline(transaction=False)
     for state in states:
         pipe.xadd(keys.inbox(symbol), {"c": encode_cancel(state["order_id"], state["user_id"]),
@@ -157,8 +155,10 @@ def _resume_consumer_group(client: redis.Redis, symbol: str, last_id: bytes) -> 
         client.xgroup_create(stream, GROUP, id=last_id, mkstream=True)
 
 
-def _resting_states(client: redis.Redis, symbol: str) -> list[dict]:
-    members = client.zrange(keys.bids(symbol), 0, -1) + client.zrange(keys.asks(symbol), 0, -1)
+def _open_states(client: redis.Redis, symbol: str) -> list[dict]:
+    """The states of the orders open on the symbol's book: resting, or parked stops."""
+    members = [member for key in (keys.bids(symbol), keys.asks(symbol), keys.stops(symbol))
+               for member in client.zrange(key, 0, -1)]
     order_ids = [member.decode().split(":", 1)[1] for member in members]
     return [orjson.loads(raw) for raw in client.hmget(keys.orders(symbol), order_ids)] if order_ids else []
 

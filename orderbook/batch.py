@@ -29,6 +29,7 @@ from orderbook.model import (
     HaltSymbol,
     NewOrder,
     OrderType,
+    Parked,
     Rested,
     Resumed,
     ResumeSymbol,
@@ -36,6 +37,7 @@ from orderbook.model import (
     Status,
     TimeInForce,
     Trade,
+    Triggered,
     Voided,
     VoidOrder,
 )
@@ -138,18 +140,25 @@ class MatchedBatch:
             return book.reject(order, DoneReason.SYMBOL_HALTED, priority=state["priority"])
         if self._over_open_orders(order):
             return book.reject(order, DoneReason.TOO_MANY_OPEN_ORDERS, priority=state["priority"])
+        banded = self._admit(order) if not order.type.is_stop else order  # a stop's band applies as it triggers
+        if isinstance(banded, DoneReason):
+            return book.reject(order, banded, priority=state["priority"])
+        return book.place(banded, priority=state["priority"], admit=self._admit)
+
+    def _admit(self, order: NewOrder) -> NewOrder | DoneReason:
+        """The order as the price band lets it enter the book, or PRICE_OUT_OF_BAND."""
         banded = self._within_band(order)
         if banded is None:
-            return book.reject(order, DoneReason.PRICE_OUT_OF_BAND, priority=state["priority"])
+            return DoneReason.PRICE_OUT_OF_BAND
         if banded.protection_price != order.protection_price:  # journaled, so a replay trades as the book did
             self.book_collars[order.order_id] = banded.protection_price
-        return book.place(banded, priority=state["priority"])
+        return banded
 
     def _over_open_orders(self, order: NewOrder) -> bool:
-        """Whether a GTC limit order (one that may rest) finds its owner at the open-order cap."""
+        """Whether a stop or a GTC limit order (one that may stay open) finds its owner at the open-order cap."""
         cap = self.rules.max_open_orders
-        return (cap is not None and order.type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTC
-                and self.cache.book.open_orders(order.user_id) >= cap)
+        may_stay = order.type.is_stop or (order.type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTC)
+        return cap is not None and may_stay and self.cache.book.open_orders(order.user_id) >= cap
 
     def _within_band(self, order: NewOrder) -> NewOrder | None:
         """The order as the price band lets it trade: None for a limit order priced outside the
@@ -173,7 +182,7 @@ class MatchedBatch:
         """The symbol's price band now: around the last trade, else the mid (None: no band)."""
         if self.rules.price_band_bps is None:
             return None
-        reference = self.cache.last_price
+        reference = self.cache.book.last_price
         if reference is None:
             bid, ask = self.cache.book.best_bid, self.cache.book.best_ask
             if bid is None or ask is None:
@@ -214,18 +223,39 @@ class MatchedBatch:
 
     def _rested(self, event: Rested, stamp: dict, replies: dict) -> journal.RestedEvent:
         state = self._state(event.order_id)
-        self.cache.rested(state)
+        self.cache.opened(state)
         self.writer.rest(event.side, event.price, state["priority"], event.order_id)
         self.writer.open_order(event.user_id, event.order_id)
         self.levels.add((event.side, event.price))
         return journal.RestedEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=event.side,
                                    price=event.price, remaining=event.remaining)
 
+    def _parked(self, event: Parked, stamp: dict, replies: dict) -> journal.ParkedEvent:
+        state = self._state(event.order_id)
+        state["status"] = Status.UNTRIGGERED.value
+        self.cache.opened(state)
+        self.writer.park(state["priority"], event.order_id)
+        self.writer.open_order(event.user_id, event.order_id)
+        return journal.ParkedEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=event.side,
+                                   stop_price=event.stop_price)
+
+    def _triggered(self, event: Triggered, stamp: dict, replies: dict) -> journal.TriggeredEvent:
+        """The stop leaves the parked set and enters the book, its priority this event's sequence."""
+        state = self._state(event.order_id)
+        self.writer.unpark(state["priority"], event.order_id)
+        self.writer.close_order(event.user_id, event.order_id)  # open again if its entry rests it (_rested)
+        self.cache.left(event.order_id)
+        state.update(status=Status.NEW.value, priority=self.seq, updated_ms=self.now_ms)
+        return journal.TriggeredEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=event.side,
+                                      stop_price=event.stop_price, trade_price=event.trade_price,
+                                      book_protection_price=self.book_collars.pop(event.order_id, None))
+
     def _amended(self, event: Amended, stamp: dict, replies: dict) -> journal.AmendedEvent:
         state = self._state(event.order_id)
         released = hold_for(state, state["remaining_quantity"]) - hold_for(state, event.remaining)
+        if state["status"] != Status.UNTRIGGERED:  # a parked stop is on no price level
+            self.levels.add((Side(state["side"]), state["price"]))
         state.update(quantity=event.quantity, remaining_quantity=event.remaining, updated_ms=self.now_ms)
-        self.levels.add((Side(state["side"]), state["price"]))
         replies["order"] = state
         return journal.AmendedEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=Side(state["side"]),
                                     quantity=event.quantity, remaining=event.remaining, released=released)
@@ -233,14 +263,18 @@ class MatchedBatch:
     def _done(self, event: Done, stamp: dict, replies: dict) -> journal.DoneEvent:
         state = self._state(event.order_id)
         released = hold_for(state, event.remaining)
+        parked = state["status"] == Status.UNTRIGGERED
         state.update(status=event.status.value, reason=event.reason.value, updated_ms=self.now_ms)
         if event.status is not Status.FILLED:
             state["remaining_quantity"] = event.remaining
         side = Side(state["side"])
-        if self.cache.left(event.order_id) is not None:  # it was resting: off Redis's book too
-            self.writer.unrest(side, state["priority"], event.order_id)
+        if self.cache.left(event.order_id) is not None:  # it was resting or parked: off Redis's book too
             self.writer.close_order(event.user_id, event.order_id)
-            self.levels.add((side, state["price"]))
+            if parked:
+                self.writer.unpark(state["priority"], event.order_id)
+            else:
+                self.writer.unrest(side, state["priority"], event.order_id)
+                self.levels.add((side, state["price"]))
         replies.setdefault("order", state)
         return journal.DoneEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=side,
                                  status=event.status, reason=event.reason, remaining=event.remaining,
@@ -280,7 +314,7 @@ class MatchedBatch:
             fill = {"trade_id": trade_id, "price": price, "quantity": quantity, "fee": paid,
                     "liquidity": liquidity, "time": self.now_ms, "sequence": self.seq}
             self.writer.append_fill(state["order_id"], orjson.dumps(fill))
-            if liquidity == "taker" and "fills" in replies:
+            if liquidity == "taker" and replies.get("order") is state:  # not a stop the command triggered
                 replies["fills"].append(fill)
         self.levels.add((event.taker_side.opposite(), price))
         self._watch_price(price)
@@ -297,13 +331,13 @@ class MatchedBatch:
             # the buyer's hold shrinks to what its remaining quantity needs
             buyer_hold_used=hold_for(buyer, buyer_left + quantity) - hold_for(buyer, buyer_left))
 
-    _JOURNALING = {Accepted: _accepted, Trade: _trade, Rested: _rested, Amended: _amended, Done: _done,
+    _JOURNALING = {Accepted: _accepted, Trade: _trade, Rested: _rested, Parked: _parked, Triggered: _triggered,
+                   Amended: _amended, Done: _done,
                    CommandRejected: _rejected, Voided: _voided, Halted: _trading, Resumed: _trading}
 
     def _watch_price(self, price: int) -> None:
-        """The trade's price is the band's new reference; if it moved past HALT_MOVE_BPS within
-        the window, the symbol halts after the command that traded it."""
-        self.cache.last_price = price
+        """If the trade's price moved past HALT_MOVE_BPS within the window, the symbol halts after
+        the command that traded it (the book keeps it as the band's reference)."""
         prices = self.cache.prices
         if prices is None:  # no circuit breaker
             return

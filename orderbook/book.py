@@ -3,10 +3,13 @@
 ``place``, ``cancel`` and ``amend`` take a command and return the events it
 caused, in order. The Redis engine drives this same class, so the property
 tests of this module cover the matching the exchange really does.
+
+Stop orders park off the book (``orderbook.stops``) until a trade reaches their stop
+price; a command's trades trigger them at its end, so a cascade is one command's events.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sortedcontainers import SortedDict
 
@@ -22,14 +25,21 @@ from orderbook.model import (
     Event,
     NewOrder,
     OrderType,
+    Parked,
     Rested,
     RestingOrder,
     SelfTrade,
     Side,
     Status,
+    StopOrder,
     TimeInForce,
     Trade,
+    Triggered,
 )
+from orderbook.stops import StopBook
+
+# What the venue makes of a stop as it triggers (the price band): the order as it may trade, or why not.
+Admission = Callable[[NewOrder], "NewOrder | DoneReason"]
 
 
 class OrderBook:
@@ -41,6 +51,9 @@ class OrderBook:
         self._open_by_user: dict[str, int] = {}
         self._totals: dict[Side, dict[int, int]] = {Side.BUY: {}, Side.SELL: {}}  # price -> quantity resting
         self._next_priority = 0
+        self.stops = StopBook()  # parked stop orders
+        self.last_price: int | None = None  # the last trade's price
+        self._traded: tuple[int, int] | None = None  # (low, high) of the current command's trades
 
     # ---- queries ------------------------------------------------------------
 
@@ -66,7 +79,7 @@ class OrderBook:
         return self.best_price(Side.SELL)
 
     def open_orders(self, user_id: str) -> int:
-        """How many orders ``user_id`` has resting in this book."""
+        """How many orders ``user_id`` has open in this book: resting, or parked stops."""
         return self._open_by_user.get(user_id, 0)
 
     def level_quantity(self, side: Side, price: int) -> int:
@@ -107,8 +120,9 @@ class OrderBook:
                     seen.add(order_id)
         assert seen == set(self._orders), "order index out of step with levels"
         by_user: dict[str, int] = {}
-        for order in self._orders.values():
+        for order in [*self._orders.values(), *self.stops]:
             by_user[order.user_id] = by_user.get(order.user_id, 0) + 1
+        assert not any(order_id in self.stops for order_id in self._orders), "an order both parked and resting"
         assert by_user == self._open_by_user, "open-order counts out of step with the orders"
         for side, levels in self._levels.items():
             totals = {(-key if side is Side.BUY else key): sum(o.remaining for o in level.values())
@@ -132,11 +146,20 @@ class OrderBook:
         self._totals[order.side][order.price] += remaining - order.remaining
         order.quantity, order.remaining = quantity, remaining
 
+    def load_stop(self, stop: StopOrder) -> None:
+        """Park an already-parked stop order, e.g. when rebuilding from Redis."""
+        self.stops.add(stop)
+        self._count_open(stop.user_id, 1)
+        self._next_priority = max(self._next_priority, stop.priority + 1)
+
     def discard(self, order_id: str) -> None:
-        """Drop a resting order that left the book elsewhere (e.g. replayed from the journal)."""
+        """Drop a resting or parked order that left the book elsewhere (e.g. replayed from the journal)."""
         order = self._orders.get(order_id)
         if order is not None:
             self._remove(order)
+        stop = self.stops.remove(order_id)
+        if stop is not None:
+            self._count_open(stop.user_id, -1)
 
     # ---- commands -------------------------------------------------------------
 
@@ -155,21 +178,66 @@ class OrderBook:
         return [Accepted(order.order_id, order.user_id, order.side, order.quantity, order.price),
                 Done(order.order_id, order.user_id, Status.REJECTED, reason, order.quantity)]
 
-    def place(self, order: NewOrder, priority: int | None = None) -> list[Event]:
+    def place(self, order: NewOrder, priority: int | None = None, admit: Admission | None = None) -> list[Event]:
+        """Place the order, then enter every stop its trades trigger (see ``_trigger_stops``)."""
         if priority is None:
             priority = self._next_priority
         self._next_priority = max(self._next_priority, priority + 1)
+        self._traded = None
         events: list[Event] = [Accepted(order.order_id, order.user_id, order.side, order.quantity, order.price)]
+        if order.type.is_stop:
+            self._park(StopOrder(order, priority), events)
+        else:
+            self._enter(order, priority, events)
+        self._trigger_stops(priority, events, admit)
+        return events
+
+    def _enter(self, order: NewOrder, priority: int, events: list[Event]) -> None:
+        """Match the order, then rest what is left of it or end it, appending the events."""
         refusal = self._refusal(order)
         if refusal is not None:
-            return [*events, Done(order.order_id, order.user_id, *refusal, order.quantity)]
+            events.append(Done(order.order_id, order.user_id, *refusal, order.quantity))
+            return
         remaining, canceled_by_stp = self._take(order, events)
         ending = self._ending(order, remaining, canceled_by_stp)
         if ending is not None:
-            return [*events, Done(order.order_id, order.user_id, *ending, remaining)]
+            events.append(Done(order.order_id, order.user_id, *ending, remaining))
+            return
         self._insert(RestingOrder(order.order_id, order.user_id, order.side, order.price,
                                   order.quantity, remaining, priority))
-        return [*events, Rested(order.order_id, order.user_id, order.side, order.price, remaining)]
+        events.append(Rested(order.order_id, order.user_id, order.side, order.price, remaining))
+
+    def _park(self, stop: StopOrder, events: list[Event]) -> None:
+        """Park a stop order, unless the last trade already reached its stop price."""
+        order = stop.order
+        if self.last_price is not None and stop.crossed_by(self.last_price, self.last_price):
+            events.append(Done(order.order_id, order.user_id, Status.REJECTED, DoneReason.STOP_WOULD_TRIGGER,
+                               order.quantity))
+            return
+        self.stops.add(stop)
+        self._count_open(order.user_id, 1)
+        events.append(Parked(order.order_id, order.user_id, order.side, stop.stop_price))
+
+    def _trigger_stops(self, priority: int, events: list[Event], admit: Admission | None) -> None:
+        """Enter, one at a time, each parked stop the command's trades (its own, then those of the
+        stops it triggered) crossed. Its priority is its triggered event's sequence (the command's
+        priority plus the event's place among the command's events, as the engine journals them).
+        ``admit`` (the price band) may bound or refuse it."""
+        while self._traded is not None:
+            stop = self.stops.next_crossed(*self._traded)
+            if stop is None:
+                return
+            self.stops.remove(stop.order_id)
+            self._count_open(stop.user_id, -1)
+            entry_priority = priority + len(events)
+            self._next_priority = max(self._next_priority, entry_priority + 1)
+            events.append(Triggered(stop.order_id, stop.user_id, stop.side, stop.stop_price, self.last_price))
+            order = stop.order.triggered()
+            admitted = order if admit is None else admit(order)
+            if isinstance(admitted, DoneReason):
+                events.append(Done(order.order_id, order.user_id, Status.REJECTED, admitted, order.quantity))
+            else:
+                self._enter(admitted, entry_priority, events)
 
     def _refusal(self, order: NewOrder) -> tuple[Status, DoneReason] | None:
         """Why the order is done before it takes anything, or None."""
@@ -198,6 +266,7 @@ class OrderBook:
                     return remaining, True
                 continue
             quantity = min(remaining, resting.remaining)
+            self._note_trade(resting.price)
             resting.remaining -= quantity
             self._totals[opposite][resting.price] -= quantity
             remaining -= quantity
@@ -229,6 +298,10 @@ class OrderBook:
         resting = self._owned(command.order_id, command.user_id)
         if isinstance(resting, CommandRejected):
             return [resting]
+        if isinstance(resting, StopOrder):
+            self.discard(resting.order_id)
+            return [Done(resting.order_id, resting.user_id, Status.CANCELED, DoneReason.CANCELED,
+                         resting.order.quantity)]
         self._remove(resting)
         return [Done(resting.order_id, resting.user_id, Status.CANCELED, DoneReason.CANCELED, resting.remaining)]
 
@@ -236,6 +309,11 @@ class OrderBook:
         resting = self._owned(command.order_id, command.user_id)
         if isinstance(resting, CommandRejected):
             return [resting]
+        if isinstance(resting, StopOrder):  # nothing of it has filled
+            if not 0 < command.new_quantity < resting.order.quantity:
+                return [CommandRejected(command.order_id, command.user_id, RejectReason.INVALID_AMEND)]
+            self.stops.resize(resting.order_id, command.new_quantity)
+            return [Amended(resting.order_id, resting.user_id, command.new_quantity, command.new_quantity)]
         if not resting.filled < command.new_quantity < resting.quantity:
             return [CommandRejected(command.order_id, command.user_id, RejectReason.INVALID_AMEND)]
         released = resting.quantity - command.new_quantity
@@ -274,8 +352,8 @@ class OrderBook:
                 break
         return available
 
-    def _owned(self, order_id: str, user_id: str) -> RestingOrder | CommandRejected:
-        resting = self._orders.get(order_id)
+    def _owned(self, order_id: str, user_id: str) -> RestingOrder | StopOrder | CommandRejected:
+        resting = self._orders.get(order_id) or self.stops.get(order_id)
         if resting is None:
             return CommandRejected(order_id, user_id, RejectReason.NOT_OPEN)
         if resting.user_id != user_id:
@@ -292,7 +370,20 @@ class OrderBook:
         self._orders[order.order_id] = order
         totals = self._totals[order.side]
         totals[order.price] = totals.get(order.price, 0) + order.remaining
-        self._open_by_user[order.user_id] = self._open_by_user.get(order.user_id, 0) + 1
+        self._count_open(order.user_id, 1)
+
+    def _count_open(self, user_id: str, change: int) -> None:
+        left = self._open_by_user.get(user_id, 0) + change
+        if left:
+            self._open_by_user[user_id] = left
+        else:
+            del self._open_by_user[user_id]
+
+    def _note_trade(self, price: int) -> None:
+        """A trade at ``price``: the last price, and the range the command's trades have covered."""
+        self.last_price = price
+        low, high = self._traded or (price, price)
+        self._traded = min(low, price), max(high, price)
 
     def _remove(self, order: RestingOrder) -> None:
         levels = self._levels[order.side]
@@ -305,8 +396,4 @@ class OrderBook:
         else:
             self._totals[order.side][order.price] -= order.remaining
         del self._orders[order.order_id]
-        left = self._open_by_user[order.user_id] - 1
-        if left:
-            self._open_by_user[order.user_id] = left
-        else:
-            del self._open_by_user[order.user_id]
+        self._count_open(order.user_id, -1)

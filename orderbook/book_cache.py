@@ -1,7 +1,7 @@
 """A matcher's copy of one symbol's book, kept between batches and brought up to date from Redis.
 
-The pure ``OrderBook`` holds what matching needs of each resting order; ``records``
-holds the rest of its stored state (fees, hold, times), the one copy a batch
+The pure ``OrderBook`` holds what matching needs of each open order (resting, or a
+parked stop); ``records`` holds the rest of its stored state (fees, hold, times), the one copy a batch
 updates and commits. Only this class adds or drops either, so they stay in
 step. ``seq`` is the journal sequence the copy reflects (None: do not trust it,
 reload). Another matcher's batches are followed by replaying the
@@ -18,7 +18,7 @@ from exchange import journal, keys
 from exchange.journal import OrderRecord
 from exchange.trading_status import TradingStatus
 from orderbook.book import OrderBook
-from orderbook.commands import resting_from_state
+from orderbook.commands import resting_from_state, stop_from_state
 from orderbook.halts import PriceWindow
 from orderbook.model import Halted, Resumed, Status
 
@@ -34,9 +34,8 @@ class BookCache:
         self.book = OrderBook()
         self.seq: int | None = None  # the sequence the book reflects
         self.journal_id: bytes | None = None  # the journal entry id of that sequence
-        self.records: dict[str, OrderRecord] = {}  # resting order id -> its stored state
+        self.records: dict[str, OrderRecord] = {}  # open (resting or parked) order id -> its stored state
         self.voided: set[str] = set()  # order ids the book refuses for good (keys.voided)
-        self.last_price: int | None = None  # the last trade's price: the price band's reference
         # The circuit breaker's recent trade prices (None: no breaker, nothing to keep).
         self.prices = PriceWindow(price_window_ms) if price_window_ms else None
         self.status = TradingStatus()  # trading, or halted
@@ -44,12 +43,12 @@ class BookCache:
         self.levels_stale = True
         self.catch_ups = 0
 
-    def rested(self, state: OrderRecord) -> None:
-        """A batch rested this order (the book already holds it)."""
+    def opened(self, state: OrderRecord) -> None:
+        """A batch rested or parked this order (the book already holds it)."""
         self.records[state["order_id"]] = state
 
     def left(self, order_id: str) -> OrderRecord | None:
-        """A batch took this order off the book; returns its record if it was resting."""
+        """A batch took this order off the book or out of the parked stops; returns its record if it was there."""
         return self.records.pop(order_id, None)
 
     def invalidate(self) -> None:
@@ -62,24 +61,25 @@ class BookCache:
             self.catch_up(seq)
 
     def reload(self) -> None:
-        """Rebuild the book from Redis: every resting order's state, and the voided ids."""
+        """Rebuild the book from Redis: every resting order's and parked stop's state, and the voided ids."""
         pipe = self.client.pipeline(transaction=False)
         pipe.get(keys.seq(self.symbol))
         pipe.xrevrange(keys.events(self.symbol), count=1)
         pipe.zrange(keys.bids(self.symbol), 0, -1)
         pipe.zrange(keys.asks(self.symbol), 0, -1)
+        pipe.zrange(keys.stops(self.symbol), 0, -1)
         pipe.zrange(keys.voided(self.symbol), 0, -1)
         pipe.lindex(keys.trades(self.symbol), 0)
         pipe.get(keys.trading_status(self.symbol))
-        seq, last_event, bid_members, ask_members, voided, last_trade, status = pipe.execute()
-        order_ids = [m.decode().split(":", 1)[1] for m in bid_members + ask_members]
+        seq, last_event, bid_members, ask_members, stop_members, voided, last_trade, status = pipe.execute()
+        order_ids = [m.decode().split(":", 1)[1] for m in bid_members + ask_members + stop_members]
         raw_states = self.client.hmget(keys.orders(self.symbol), order_ids) if order_ids else []
         self.book, self.records = OrderBook(), {}
         for raw in raw_states:
             self._load(orjson.loads(raw))
         self.voided = {order_id.decode() for order_id in voided}
         self.status = TradingStatus.from_json(status)
-        self.last_price = orjson.loads(last_trade)["price"] if last_trade else None
+        self.book.last_price = orjson.loads(last_trade)["price"] if last_trade else None
         self._load_window()
         self.seq = int(seq or 0)
         self.journal_id = last_event[0][0] if last_event else b"0-0"
@@ -107,7 +107,7 @@ class BookCache:
                 self.voided.add(event.order_id)
                 continue
             if isinstance(event, journal.TradeEvent):
-                self.last_price = event.price
+                self.book.last_price = event.price
                 if self.prices is not None:
                     self.prices.add(event.time, event.price)
             elif isinstance(event, (journal.HaltedEvent, journal.ResumedEvent)):
@@ -128,9 +128,12 @@ class BookCache:
                 self.book.discard(order_id)
                 self.records.pop(order_id, None)
                 continue
-            # After a command is applied, every order that is not done is resting; a new one
-            # has a later priority than any the book holds, so it goes last at its level.
-            if self.book.get(order_id) is None:
+            # After a command is applied, every order that is not done is resting or parked; a
+            # new one has a later priority than any the book holds, so it goes last at its level.
+            if order_id in self.book.stops:  # still parked (perhaps amended), or triggered since
+                self.book.discard(order_id)
+                self._load(state)
+            elif self.book.get(order_id) is None:
                 self._load(state)
             else:
                 self.book.resize(order_id, state["quantity"], state["remaining_quantity"])
@@ -164,5 +167,8 @@ class BookCache:
             after = b"(" + entries[-1][0]
 
     def _load(self, state: OrderRecord) -> None:
-        self.book.load(resting_from_state(state))
+        if state["status"] == Status.UNTRIGGERED:
+            self.book.load_stop(stop_from_state(state))
+        else:
+            self.book.load(resting_from_state(state))
         self.records[state["order_id"]] = state

@@ -18,6 +18,7 @@ from orderbook.model import (
     SelfTrade,
     Side,
     Status,
+    StopOrder,
     TimeInForce,
     VoidOrder,
 )
@@ -33,6 +34,7 @@ def encode_new(order: NewOrder, *, symbol: str, client_order_id: str | None, cre
         "time_in_force": order.time_in_force.value, "post_only": order.post_only,
         "self_trade": order.self_trade.value, "client_order_id": client_order_id, "created_ms": created_ms,
         "maker_fee_bps": maker_fee_bps, "taker_fee_bps": taker_fee_bps, "hold": hold,
+        "stop_price": order.stop_price,
     })
 
 
@@ -73,7 +75,7 @@ def decode(raw: bytes) -> tuple[Command | VoidOrder | HaltSymbol | ResumeSymbol,
         order_id=data["order_id"], user_id=data["user_id"], side=Side(data["side"]),
         quantity=data["quantity"], type=OrderType(data["type"]), price=data["price"],
         protection_price=data["protection_price"], time_in_force=TimeInForce(data["time_in_force"]),
-        post_only=data["post_only"], self_trade=SelfTrade(data["self_trade"]),
+        post_only=data["post_only"], self_trade=SelfTrade(data["self_trade"]), stop_price=data.get("stop_price"),
     ), data
 
 
@@ -86,10 +88,12 @@ def command_problem(command: Command | VoidOrder | HaltSymbol | ResumeSymbol, da
         return None if command.until_ms is None or isinstance(command.until_ms, int) else RejectReason.INVALID_COMMAND
     if not isinstance(command, NewOrder):
         return None
-    if command.quantity <= 0 or (command.type is OrderType.LIMIT and (command.price or 0) <= 0):
+    if command.quantity <= 0 or (command.type.is_limit and (command.price or 0) <= 0):
         return RejectReason.INVALID_COMMAND
-    if command.type is OrderType.MARKET and command.side is Side.BUY and command.protection_price is None:
+    if not command.type.is_limit and command.side is Side.BUY and command.protection_price is None:
         return RejectReason.INVALID_COMMAND  # its cash hold could not be sized
+    if command.type.is_stop != isinstance(command.stop_price, int) or (command.stop_price or 1) <= 0:
+        return RejectReason.INVALID_COMMAND
     if not isinstance(data.get("hold"), int) or data.get("symbol") is None:
         return RejectReason.INVALID_COMMAND
     return None
@@ -100,7 +104,8 @@ def new_state(data: dict) -> OrderRecord:
     return {
         "order_id": data["order_id"], "client_order_id": data["client_order_id"], "user_id": data["user_id"],
         "symbol": data["symbol"], "side": data["side"], "type": data["type"], "price": data["price"],
-        "protection_price": data["protection_price"], "quantity": data["quantity"], "filled_quantity": 0,
+        "protection_price": data["protection_price"], "stop_price": data.get("stop_price"),
+        "quantity": data["quantity"], "filled_quantity": 0,
         "remaining_quantity": data["quantity"], "status": Status.NEW.value, "reason": None,
         "time_in_force": data["time_in_force"], "post_only": data["post_only"],
         "self_trade": data["self_trade"], "created_ms": data["created_ms"], "updated_ms": data["created_ms"],
@@ -110,14 +115,24 @@ def new_state(data: dict) -> OrderRecord:
 
 
 def hold_price(state: OrderRecord) -> int | None:
-    """The per-share price a buy order's cash hold was sized at."""
-    return state["price"] if state["type"] == OrderType.LIMIT.value else state["protection_price"]
+    """The per-share price a buy order's cash hold was sized at: its limit, else its collar."""
+    return state["price"] if OrderType(state["type"]).is_limit else state["protection_price"]
 
 
 def hold_for(state: OrderRecord, remaining: int) -> int:
     """What the order holds while ``remaining`` is left to trade (see exchange.money)."""
     reserve_bps = max(state["maker_fee_bps"], state["taker_fee_bps"])
     return hold_needed(state["side"], hold_price(state), remaining, reserve_bps)
+
+
+def stop_from_state(state: OrderRecord) -> StopOrder:
+    """A parked stop order from its stored state."""
+    order = NewOrder(
+        order_id=state["order_id"], user_id=state["user_id"], side=Side(state["side"]),
+        quantity=state["remaining_quantity"], type=OrderType(state["type"]), price=state["price"],
+        protection_price=state["protection_price"], time_in_force=TimeInForce(state["time_in_force"]),
+        post_only=state["post_only"], self_trade=SelfTrade(state["self_trade"]), stop_price=state["stop_price"])
+    return StopOrder(order, state["priority"])
 
 
 def resting_from_state(state: OrderRecord) -> RestingOrder:

@@ -1,6 +1,6 @@
 """The writes of one matched batch, as commit_batch.lua's ops, and that script's key layout.
 
-``Key`` names the script's fixed KEYS[1..15] in the order of its header; keys a
+``Key`` names the script's fixed KEYS[1..16] in the order of its header; keys a
 batch adds (open-order sets, fill lists, reply lists) follow them and ops name
 them by index. ``BatchWriter`` has one method per kind of write, so nothing
 outside this module knows an opcode or an index.
@@ -32,6 +32,7 @@ class Key(IntEnum):
     BID_DEPTH = 13
     ASK_DEPTH = 14
     DONE = 15
+    STOPS = 16
 
 
 @cache  # built once per symbol: a batch commits many times a second
@@ -44,7 +45,7 @@ def fixed_keys(symbol: str) -> tuple[str, ...]:
         Key.VOIDED: keys.voided(symbol),
         Key.BID_LEVELS: keys.levels(symbol, Side.BUY.value), Key.ASK_LEVELS: keys.levels(symbol, Side.SELL.value),
         Key.BID_DEPTH: keys.depth(symbol, Side.BUY.value), Key.ASK_DEPTH: keys.depth(symbol, Side.SELL.value),
-        Key.DONE: keys.done_orders(symbol),
+        Key.DONE: keys.done_orders(symbol), Key.STOPS: keys.stops(symbol),
     }
     return tuple(by_role[key] for key in Key)
 
@@ -85,6 +86,13 @@ class BatchWriter:
 
     def unrest(self, side: Side, priority: int, order_id: str) -> None:
         self.ops += ["Z-", _side_key(side), book_member(priority, order_id)]
+
+    def park(self, priority: int, order_id: str) -> None:
+        """A stop order waits for its trigger."""
+        self.ops += ["Z+", int(Key.STOPS), priority, book_member(priority, order_id)]
+
+    def unpark(self, priority: int, order_id: str) -> None:
+        self.ops += ["Z-", int(Key.STOPS), book_member(priority, order_id)]
 
     def level(self, side: Side, price: int, total: int) -> None:
         """The total resting at one price after the batch (0: the level is gone)."""

@@ -40,6 +40,8 @@ BOOK_REFUSALS = {
                                "last trade, else the mid); nothing was placed"),
     "symbol_halted": (422, "trading in this symbol is halted (see GET /symbols: halted_until); cancels still "
                            "work, and nothing was placed"),
+    "stop_would_trigger": (422, "the last trade is already at or through the stop price (a buy stop must be "
+                                "above it, a sell stop below); nothing was placed"),
     "too_many_open_orders": (422, "you have MAX_OPEN_ORDERS open orders on this symbol already; cancel some "
                                   "first (IOC, FOK and market orders are still accepted)"),
 }
@@ -124,8 +126,12 @@ class OrderEntry:
         side = Side(req.side)
         order_type = OrderType(req.type)
         limit_price = self._limit_price(req, order_type)
-        self._check_value(limit_price, req.quantity)
+        stop_price = self._stop_price(req, order_type)
+        self._check_value(limit_price or stop_price, req.quantity)
         protection, refusal = None, None
+        if order_type is OrderType.STOP:  # its collar is set from its stop price, as the hold is
+            bps = self.settings.market_collar_bps
+            protection = collar_up(stop_price, bps) if side is Side.BUY else collar_down(stop_price, bps)
         if order_type is OrderType.MARKET:
             try:
                 protection = self._protection_price(symbol, side, req.quantity)
@@ -136,7 +142,7 @@ class OrderEntry:
         order = NewOrder(order_id=new_order_id(symbol, now_ms), user_id=user_id, side=side, quantity=req.quantity,
                          type=order_type, price=limit_price, protection_price=protection,
                          time_in_force=TimeInForce(req.time_in_force), post_only=req.post_only,
-                         self_trade=SelfTrade(req.self_trade))
+                         self_trade=SelfTrade(req.self_trade), stop_price=stop_price)
         return Placing(req, symbol, order, now_ms, refusal)
 
     def command(self, placing: Placing, hold: int) -> bytes:
@@ -176,18 +182,33 @@ class OrderEntry:
                            "(price × quantity, MAX_ORDER_NOTIONAL_CENTS)")
 
     def _limit_price(self, req: PlaceOrder, order_type: OrderType) -> int | None:
-        if order_type is OrderType.MARKET:
+        if not order_type.is_limit:
             if req.price is not None:
-                raise bad_request("invalid_price", "a market order takes no price")
+                raise bad_request("invalid_price", f"a {order_type} order takes no price")
             if req.post_only:
-                raise bad_request("invalid_post_only", "a market order cannot be post-only")
+                raise bad_request("invalid_post_only", f"a {order_type} order cannot be post-only")
             return None
         if req.price is None:
-            raise bad_request("missing_field", "price: a limit order needs a price")
+            raise bad_request("missing_field", f"price: a {order_type} order needs a price")
+        return self._price(req.price)
+
+    def _stop_price(self, req: PlaceOrder, order_type: OrderType) -> int | None:
+        if not order_type.is_stop:
+            if req.stop_price is not None:
+                raise bad_request("invalid_stop_price", "only stop and stop_limit orders take a stop_price")
+            return None
+        if req.stop_price is None:
+            raise bad_request("missing_field", f"stop_price: a {order_type} order needs a stop price")
+        if req.post_only:
+            raise bad_request("invalid_post_only", "a stop order cannot be post-only")
+        return self._price(req.stop_price, "stop_price: ")
+
+    @staticmethod
+    def _price(text: str, field: str = "") -> int:
         try:
-            return parse_cents(req.price)
+            return parse_cents(text)
         except MoneyError as err:
-            raise bad_request(err.code, err.message) from None
+            raise bad_request(err.code, field + err.message) from None
 
     def _protection_price(self, symbol: str, side: Side, quantity: int) -> int:
         """The collar a market order may not trade beyond, from the opposite best price."""

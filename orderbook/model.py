@@ -4,7 +4,7 @@ Pure data: no I/O, no money. Prices are integer ticks, quantities integer shares
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from exchange.journal import (
     DoneReason,
@@ -32,10 +32,17 @@ class NewOrder:
     time_in_force: TimeInForce = TimeInForce.GTC
     post_only: bool = False
     self_trade: SelfTrade = SelfTrade.CANCEL_RESTING
+    stop_price: int | None = None  # a stop order's trigger (type stop or stop_limit)
 
     @property
     def limit(self) -> int | None:
-        return self.price if self.type is OrderType.LIMIT else self.protection_price
+        """The worst price it may trade at: its limit price, else its collar."""
+        return self.price if self.type.is_limit else self.protection_price
+
+    def triggered(self) -> NewOrder:
+        """A stop order as it enters the book once triggered: a market order, or a limit order."""
+        return replace(self, type=OrderType.LIMIT if self.type is OrderType.STOP_LIMIT else OrderType.MARKET,
+                       stop_price=None)
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,35 @@ class ResumeSymbol:
 
 
 Command = NewOrder | CancelOrder | AmendOrder
+
+
+@dataclass(frozen=True)
+class StopOrder:
+    """A parked stop order: it enters the book when a trade reaches ``order.stop_price``."""
+
+    order: NewOrder
+    priority: int  # arrival sequence; among stops one trade crosses, earlier triggers first
+
+    @property
+    def order_id(self) -> str:
+        return self.order.order_id
+
+    @property
+    def user_id(self) -> str:
+        return self.order.user_id
+
+    @property
+    def side(self) -> Side:
+        return self.order.side
+
+    @property
+    def stop_price(self) -> int:
+        return self.order.stop_price  # type: ignore[return-value]
+
+    def crossed_by(self, low: int, high: int) -> bool:
+        """Whether trades between ``low`` and ``high`` reached its stop price: a buy stop's
+        trigger is a trade at or above it, a sell stop's one at or below it."""
+        return high >= self.stop_price if self.side is Side.BUY else low <= self.stop_price
 
 
 @dataclass
@@ -132,6 +168,29 @@ class Rested:
     price: int
     remaining: int
     type: str = "rested"
+
+
+@dataclass(frozen=True)
+class Parked:
+    """A stop order waits for its trigger, off the book."""
+
+    order_id: str
+    user_id: str
+    side: Side
+    stop_price: int
+    type: str = "parked"
+
+
+@dataclass(frozen=True)
+class Triggered:
+    """A trade at ``trade_price`` crossed a parked stop: the order enters the book now."""
+
+    order_id: str
+    user_id: str
+    side: Side
+    stop_price: int
+    trade_price: int
+    type: str = "triggered"
 
 
 @dataclass(frozen=True)
@@ -195,5 +254,5 @@ class Resumed:
     type: str = "resumed"
 
 
-Event = Accepted | Trade | Rested | Amended | Done | CommandRejected | Voided | Halted | Resumed
+Event = Accepted | Trade | Rested | Parked | Triggered | Amended | Done | CommandRejected | Voided | Halted | Resumed
 

@@ -3,13 +3,17 @@
 The journal records what happened, so a replay folds events; it never matches
 again. Each event must continue the one before (gap-free sequences) and agree
 with the book it finds: a trade's maker must be resting with the remaining
-quantity the trade says it leaves, an amend or a fill must find its order. A
-journal that does not agree raises ``ReplayMismatch`` at that sequence.
+quantity the trade says it leaves, an amend or a fill must find its order, a
+stop must trigger only once a trade of its command reached its stop price, and
+no command may begin while a stop the last command's trades crossed is parked.
+A journal that does not agree raises ``ReplayMismatch`` at that sequence.
 
 ``JournalReplay`` is pure (events in, book out); ``replay_archive`` feeds it
 from MongoDB one bucket at a time, so memory follows the book, not the history.
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 from pymongo.database import Database
 
@@ -17,7 +21,7 @@ from exchange import journal
 from ledger.archive import archived_events
 from orderbook.book import OrderBook
 from orderbook.book_hash import book_hash, book_lines
-from orderbook.model import RestingOrder
+from orderbook.model import NewOrder, OrderType, RestingOrder, StopOrder
 
 
 class ReplayMismatch(Exception):
@@ -33,6 +37,8 @@ class JournalReplay:
         self.halted = False
         self.last_price: int | None = None
         self.accepted: dict[str, tuple[int, int]] = {}  # order id -> (priority, quantity): not yet rested or done
+        self.stops: dict[str, StopOrder] = {}  # parked stop orders
+        self.traded: tuple[int, int] | None = None  # (low, high) of the current command's trades
 
     def apply(self, event: journal.JournalEvent) -> None:
         sequence = event.sequence
@@ -51,7 +57,30 @@ class JournalReplay:
     # ---- one method per event kind that changes the book -------------------------------
 
     def _accepted(self, event: journal.AcceptedEvent) -> None:
+        self._check_no_stop_crossed(event.sequence)  # a new command begins
+        self.traded = None
         self.accepted[event.order_id] = (event.sequence, event.quantity)
+
+    def _check_no_stop_crossed(self, sequence: int) -> None:
+        crossed = [s.order_id for s in self.stops.values() if self.traded and s.crossed_by(*self.traded)]
+        if crossed:
+            raise ReplayMismatch(f"{self.symbol} {sequence}: parked stops {crossed} were crossed by the last "
+                                 "command's trades and never triggered")
+
+    def _parked(self, event: journal.ParkedEvent) -> None:
+        if event.order_id not in self.accepted:
+            raise ReplayMismatch(f"{self.symbol} {event.sequence}: {event.order_id} parks, never accepted")
+        priority, quantity = self.accepted.pop(event.order_id)
+        order = NewOrder(event.order_id, event.user_id, event.side, quantity, OrderType.STOP,
+                         stop_price=event.stop_price)
+        self.stops[event.order_id] = StopOrder(order, priority)
+
+    def _triggered(self, event: journal.TriggeredEvent) -> None:
+        stop = self.stops.pop(event.order_id, None)
+        if stop is None or self.traded is None or not stop.crossed_by(*self.traded):
+            raise ReplayMismatch(f"{self.symbol} {event.sequence}: {event.order_id} triggered, but no trade of "
+                                 "its command reached the stop price of a parked stop")
+        self.accepted[event.order_id] = (event.sequence, stop.order.quantity)  # it enters the book now
 
     def _rested(self, event: journal.RestedEvent) -> None:
         order_id = event.order_id
@@ -68,13 +97,23 @@ class JournalReplay:
                                  f"is not resting with {event.maker_remaining + event.quantity} left")
         self.book.resize(maker.order_id, maker.quantity, event.maker_remaining)
         self.last_price = event.price
+        low, high = self.traded or (event.price, event.price)
+        self.traded = min(low, event.price), max(high, event.price)
 
     def _amended(self, event: journal.AmendedEvent) -> None:
+        stop = self.stops.get(event.order_id)
+        if stop is not None:
+            self.stops[event.order_id] = StopOrder(replace(stop.order, quantity=event.quantity), stop.priority)
+            return
         if self.book.get(event.order_id) is None:
             raise ReplayMismatch(f"{self.symbol} {event.sequence}: amended {event.order_id} is not resting")
         self.book.resize(event.order_id, event.quantity, event.remaining)
 
     def _done(self, event: journal.DoneEvent) -> None:
+        if event.order_id in self.stops:  # a parked stop canceled: its command is a new one
+            self._check_no_stop_crossed(event.sequence)
+            self.traded = None
+            del self.stops[event.order_id]
         self.book.discard(event.order_id)
         self.accepted.pop(event.order_id, None)
 
@@ -85,6 +124,7 @@ class JournalReplay:
         self.halted = False
 
     _FOLDS = {journal.AcceptedEvent: _accepted, journal.RestedEvent: _rested, journal.TradeEvent: _trade,
+              journal.ParkedEvent: _parked, journal.TriggeredEvent: _triggered,
               journal.AmendedEvent: _amended, journal.DoneEvent: _done, journal.HaltedEvent: _halted,
               journal.ResumedEvent: _resumed}
 

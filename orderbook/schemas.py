@@ -29,8 +29,10 @@ class Registration(Credentials):
 class PlaceOrder(Body):
     symbol: StrictStr = Field(max_length=16)
     side: Literal["buy", "sell"]
-    type: Literal["limit", "market"] = "limit"
+    type: Literal["limit", "market", "stop", "stop_limit"] = "limit"
     price: StrictStr | None = Field(default=None, description='decimal string, e.g. "12.34"')
+    stop_price: StrictStr | None = Field(default=None, description='a stop order\'s trigger, decimal string: '
+                                         'a buy stop triggers on a trade at or above it, a sell stop at or below')
     quantity: StrictInt = Field(gt=0, le=MAX_QUANTITY)
     time_in_force: Literal["GTC", "IOC", "FOK"] = "GTC"
     post_only: StrictBool = False

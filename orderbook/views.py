@@ -31,8 +31,10 @@ def order(state: OrderRecord, fills: list[dict] | None = None) -> dict:
         "reason": state.get("reason"), "time_in_force": state["time_in_force"], "post_only": state["post_only"],
         "created_at": state["created_ms"], "updated_at": state["updated_ms"],
     }
-    if state["type"] == "market":
+    if state["type"] in ("market", "stop"):
         view["protection_price"] = format_price(state["protection_price"])
+    if state.get("stop_price") is not None:
+        view["stop_price"] = format_price(state["stop_price"])
     if fills is not None:
         view["fills"] = [fill(f) for f in fills]
     return view

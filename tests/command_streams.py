@@ -16,7 +16,7 @@ from tests.reference_matcher import ReferenceMatcher
 
 USERS = ("alice", "bob", "carol")
 PRICES = (98, 99, 100, 101, 102)
-ORDER_TYPES = [OrderType.LIMIT] * 4 + [OrderType.MARKET]
+ORDER_TYPES = [OrderType.LIMIT] * 5 + [OrderType.MARKET, OrderType.STOP, OrderType.STOP_LIMIT]
 TIME_IN_FORCE = [TimeInForce.GTC] * 3 + [TimeInForce.IOC, TimeInForce.FOK]
 POST_ONLY = [False] * 4 + [True]
 TARGETS = ["resting"] * 4 + ["placed", "unknown"]  # what a cancel or amend aims at
@@ -41,6 +41,7 @@ SPEC_FIELDS = {
     "pick": st.integers(0, 50),
     "sender": st.sampled_from(SENDERS),
     "new_quantity": st.integers(0, 7),
+    "stop_price": st.sampled_from(PRICES),
 }
 command_spec = st.tuples(*SPEC_FIELDS.values()).map(lambda values: dict(zip(SPEC_FIELDS, values)))
 # Drawing the length first gives long streams as often as short ones (plain
@@ -56,6 +57,7 @@ def random_spec(rng: random.Random) -> dict:
         "time_in_force": rng.choice(TIME_IN_FORCE), "post_only": rng.choice(POST_ONLY),
         "self_trade": rng.choice(list(SelfTrade)), "target": rng.choice(TARGETS),
         "pick": rng.randint(0, 50), "sender": rng.choice(SENDERS), "new_quantity": rng.randint(0, 7),
+        "stop_price": rng.choice(PRICES),
     }
 
 
@@ -74,12 +76,13 @@ def build_commands(specs, id_prefix: str = "o") -> list:
             command = NewOrder(
                 order_id=f"{id_prefix}{index}", user_id=spec["user"], side=spec["side"],
                 quantity=spec["quantity"], type=order_type,
-                price=spec["price"] if order_type is OrderType.LIMIT else None,
-                protection_price=spec["protection_price"] if order_type is OrderType.MARKET else None,
-                time_in_force=spec["time_in_force"], post_only=spec["post_only"], self_trade=spec["self_trade"])
+                price=spec["price"] if order_type.is_limit else None,
+                protection_price=None if order_type.is_limit else spec["protection_price"],
+                time_in_force=spec["time_in_force"], post_only=spec["post_only"], self_trade=spec["self_trade"],
+                stop_price=spec["stop_price"] if order_type.is_stop else None)
             placed.append(command)
         else:
-            resting = [o for side in Side for o in guide.resting_orders(side)]
+            resting = [o for side in Side for o in guide.resting_orders(side)] + guide.parked_orders()
             pool = resting if spec["target"] == "resting" else placed
             if spec["target"] == "unknown" or not pool:
                 order_id, owner = f"{id_prefix}ghost{spec['pick'] % 5}", USERS[spec["pick"] % len(USERS)]

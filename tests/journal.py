@@ -8,9 +8,11 @@ what one sequential matcher would have written for the same arrival order.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import Enum
 
 from exchange import journal, keys
+from exchange.journal import DoneReason
 from orderbook.book import OrderBook
 from orderbook.model import (
     AmendOrder,
@@ -34,7 +36,8 @@ def event_to_dict(event) -> dict:
 
 
 JOURNAL_ONLY = ("sequence", "epoch", "symbol", "time", "order", "trade_id", "buy_order_id", "sell_order_id",
-                "buyer_id", "seller_id", "buyer_fee", "seller_fee", "buyer_hold_used", "released", "side")
+                "buyer_id", "seller_id", "buyer_fee", "seller_fee", "buyer_hold_used", "released", "side",
+                "book_protection_price")
 
 
 # Orders the matcher rejects whole by its own rules (the pure book knows none of them).
@@ -71,7 +74,7 @@ def commands_from_journal(events: list[dict]) -> list[tuple[int, object]]:
                 # The collar the book traded with (the band may have pulled it in from the order's).
                 protection_price=o.get("book_protection_price", o["protection_price"]),
                 time_in_force=TimeInForce(o["time_in_force"]),
-                post_only=o["post_only"], self_trade=SelfTrade(o["self_trade"]))))
+                post_only=o["post_only"], self_trade=SelfTrade(o["self_trade"]), stop_price=o.get("stop_price"))))
         elif kind == "done" and event["reason"] == "canceled":
             commands.append((event["sequence"], CancelOrder(event["order_id"], event["user_id"])))
         elif kind == "amended":
@@ -94,6 +97,7 @@ def assert_journal_is_sequential(client, symbol: str) -> list[dict]:
     assert [e["sequence"] for e in events] == list(range(1, len(events) + 1)), "sequence gap or duplicate"
     book = OrderBook()
     replayed = []
+    admit = triggered_admission(events)
     for sequence, command in commands_from_journal(events):
         if command is None:
             replayed.append(matcher_event(events[sequence - 1]))
@@ -102,7 +106,7 @@ def assert_journal_is_sequential(client, symbol: str) -> list[dict]:
             if after.get("type") == "done" and after.get("reason") in MATCHER_REFUSALS:
                 replayed += book.reject(command, after["reason"], priority=sequence)
             else:
-                replayed += book.place(command, priority=sequence)
+                replayed += book.place(command, priority=sequence, admit=admit)
         else:
             replayed += book.apply(command)
         book.validate()
@@ -117,6 +121,20 @@ def assert_journal_is_sequential(client, symbol: str) -> list[dict]:
     return events
 
 
+def triggered_admission(events: list[dict]):
+    """What the matcher's band made of each stop as it triggered, read back from the journal: the
+    refusal that follows its triggered event, or the collar that event says it traded with."""
+    def admit(order: NewOrder):
+        triggered = next(e for e in events if e["type"] == "triggered" and e["order_id"] == order.order_id)
+        after = events[triggered["sequence"]] if triggered["sequence"] < len(events) else {}
+        if after.get("type") == "done" and after.get("reason") in MATCHER_REFUSALS:
+            return DoneReason(after["reason"])
+        if triggered["book_protection_price"] is not None:
+            return replace(order, protection_price=triggered["book_protection_price"])
+        return order
+    return admit
+
+
 def journaled(event, sequence: int, *, epoch: int = 7, symbol: str = "KRYP", time: int = 0) -> journal.JournalEvent:
     """A pure book event as a journal event, for code that folds events (replay, levels).
 
@@ -127,13 +145,15 @@ def journaled(event, sequence: int, *, epoch: int = 7, symbol: str = "KRYP", tim
         data["order"] = {"side": data["side"], "type": "limit", "price": data["price"], "protection_price": None,
                          "quantity": data["quantity"], "time_in_force": "GTC", "post_only": False,
                          "self_trade": "cancel_resting", "client_order_id": None, "maker_fee_bps": 0,
-                         "taker_fee_bps": 0, "hold": 0}
+                         "taker_fee_bps": 0, "hold": 0, "stop_price": None}
     elif data["type"] == "trade":
         taker = (data["taker_order_id"], data["taker_user_id"])
         maker = (data["maker_order_id"], data["maker_user_id"])
         buyer, seller = (taker, maker) if data["taker_side"] == "buy" else (maker, taker)
         data.update(trade_id=f"{symbol}-{epoch}-{sequence}", buy_order_id=buyer[0], buyer_id=buyer[1],
                     sell_order_id=seller[0], seller_id=seller[1], buyer_fee=0, seller_fee=0, buyer_hold_used=0)
+    elif data["type"] == "triggered":
+        data["book_protection_price"] = None
     elif data["type"] in ("amended", "done"):
         data.update(side="buy", released=0)  # unknown to the pure book; folds do not read it
     return journal.from_document(data)

@@ -25,10 +25,21 @@ The rules it implements, in the order a new order meets them:
 Cancel: ``not_open`` if no such resting order, ``not_found`` if it is someone
 else's. Amend: only down, ``filled < new_quantity < quantity``, and the order
 keeps its place in the queue; otherwise ``invalid_amend``.
+
+Stop orders: ``Accepted``, then rejected (``stop_would_trigger``) if the last
+trade is at or through the stop price (a buy stop at or below it, a sell stop
+at or above it), else ``Parked``. After each new order's events, while some
+parked stop is crossed by a trade of that command (a trade at or above a buy
+stop's price, at or below a sell stop's), the next one is ``Triggered`` and
+enters like a new order: a ``stop`` as a market order, a ``stop_limit`` as a
+limit order, arriving now. The next one is, on each side, the stop whose price
+is nearest (lowest buy stop, highest sell stop), earliest first at one price;
+between the two sides, the earlier arrival. Cancels and amends reach parked
+stops too.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from orderbook.model import (
     Accepted,
@@ -39,12 +50,14 @@ from orderbook.model import (
     Done,
     NewOrder,
     OrderType,
+    Parked,
     Rested,
     SelfTrade,
     Side,
     Status,
     TimeInForce,
     Trade,
+    Triggered,
 )
 
 
@@ -71,6 +84,8 @@ class ReferenceMatcher:
     def __init__(self) -> None:
         self.orders: dict[str, ReferenceOrder] = {}  # every order ever accepted
         self.book: list[ReferenceOrder] = []  # resting orders, in no particular order
+        self.stops: list[tuple[NewOrder, int]] = []  # parked stop orders with their arrival, in no order
+        self.last_price: int | None = None
         self.arrivals = 0
 
     # ---- queries ------------------------------------------------------------------
@@ -126,11 +141,46 @@ class ReferenceMatcher:
 
     def place(self, order: NewOrder) -> list:
         self.arrivals += 1
+        events: list = [Accepted(order.order_id, order.user_id, order.side, order.quantity, order.price)]
+        if order.type in (OrderType.STOP, OrderType.STOP_LIMIT):
+            self.orders[order.order_id] = ReferenceOrder(order.order_id, order.user_id, order.side, order.price,
+                                                         order.quantity, order.quantity, self.arrivals,
+                                                         Status.UNTRIGGERED)
+            if self.last_price is not None and self._crosses(order, [self.last_price]):
+                self.orders[order.order_id].status = Status.REJECTED
+                return [*events, Done(order.order_id, order.user_id, Status.REJECTED, "stop_would_trigger",
+                                      order.quantity)]
+            self.stops.append((order, self.arrivals))
+            return [*events, Parked(order.order_id, order.user_id, order.side, order.stop_price)]
+        self._enter(order, events)
+        while True:
+            crossed = [(o, a) for o, a in self.stops
+                       if self._crosses(o, [e.price for e in events if isinstance(e, Trade)])]
+            if not crossed:
+                return events
+            firsts = [min(((o, a) for o, a in crossed if o.side is side),
+                          key=lambda oa: (oa[0].stop_price if side is Side.BUY else -oa[0].stop_price, oa[1]))
+                      for side in Side if any(o.side is side for o, _ in crossed)]
+            stop, arrival = min(firsts, key=lambda oa: oa[1])
+            self.stops.remove((stop, arrival))
+            events.append(Triggered(stop.order_id, stop.user_id, stop.side, stop.stop_price, self.last_price))
+            self.arrivals += 1
+            entering = NewOrder(stop.order_id, stop.user_id, stop.side, stop.quantity,
+                                OrderType.LIMIT if stop.type is OrderType.STOP_LIMIT else OrderType.MARKET,
+                                stop.price, stop.protection_price, stop.time_in_force, stop.post_only,
+                                stop.self_trade)
+            self._enter(entering, events)
+
+    @staticmethod
+    def _crosses(stop: NewOrder, prices: list[int]) -> bool:
+        if stop.side is Side.BUY:
+            return any(price >= stop.stop_price for price in prices)
+        return any(price <= stop.stop_price for price in prices)
+
+    def _enter(self, order: NewOrder, events: list) -> list:
         taker = ReferenceOrder(order.order_id, order.user_id, order.side, order.price,
                                order.quantity, order.quantity, self.arrivals)
         self.orders[order.order_id] = taker
-        events: list = [Accepted(order.order_id, order.user_id, order.side, order.quantity, order.price)]
-
         limit = order.price if order.type is OrderType.LIMIT else order.protection_price
 
         def acceptable(price: int) -> bool:
@@ -173,6 +223,7 @@ class ReferenceMatcher:
                     return finish(Status.CANCELED, "self_trade")
                 continue
             quantity = min(taker.remaining, resting.remaining)
+            self.last_price = resting.price
             taker.remaining -= quantity
             resting.remaining -= quantity
             taker.status = resting.status = Status.PARTIALLY_FILLED
@@ -198,7 +249,12 @@ class ReferenceMatcher:
         return events
 
     def cancel(self, command: CancelOrder) -> list:
-        resting = self._find(command.order_id)
+        stop = self._parked(command.order_id)
+        if stop is not None and stop.user_id == command.user_id:
+            self.stops = [(o, a) for o, a in self.stops if o is not stop]
+            self.orders[stop.order_id].status = Status.CANCELED
+            return [Done(stop.order_id, stop.user_id, Status.CANCELED, "canceled", stop.quantity)]
+        resting = self._find(command.order_id) or stop
         if resting is None:
             return [CommandRejected(command.order_id, command.user_id, "not_open")]
         if resting.user_id != command.user_id:
@@ -207,7 +263,15 @@ class ReferenceMatcher:
         return [Done(resting.order_id, resting.user_id, Status.CANCELED, "canceled", resting.remaining)]
 
     def amend(self, command: AmendOrder) -> list:
-        resting = self._find(command.order_id)
+        stop = self._parked(command.order_id)
+        if stop is not None and stop.user_id == command.user_id:
+            if not 0 < command.new_quantity < stop.quantity:
+                return [CommandRejected(command.order_id, command.user_id, "invalid_amend")]
+            self.stops = [(replace(o, quantity=command.new_quantity) if o is stop else o, a) for o, a in self.stops]
+            record = self.orders[stop.order_id]
+            record.quantity = record.remaining = command.new_quantity
+            return [Amended(stop.order_id, stop.user_id, command.new_quantity, command.new_quantity)]
+        resting = self._find(command.order_id) or stop
         if resting is None:
             return [CommandRejected(command.order_id, command.user_id, "not_open")]
         if resting.user_id != command.user_id:
@@ -220,6 +284,12 @@ class ReferenceMatcher:
         return [Amended(resting.order_id, resting.user_id, resting.quantity, resting.remaining)]
 
     # ---- internals ----------------------------------------------------------------
+
+    def parked_orders(self) -> list[NewOrder]:
+        return [order for order, _arrival in self.stops]
+
+    def _parked(self, order_id: str) -> NewOrder | None:
+        return next((order for order, _arrival in self.stops if order.order_id == order_id), None)
 
     def _find(self, order_id: str) -> ReferenceOrder | None:
         matches = [o for o in self.book if o.order_id == order_id]

@@ -27,6 +27,7 @@ from orderbook.model import (
     Status,
     TimeInForce,
     Trade,
+    Triggered,
 )
 from tests.command_streams import build_commands, command_specs
 from tests.reference_matcher import ReferenceMatcher
@@ -480,6 +481,8 @@ class OrderLedger:
                 self.quantity[order_id] = event.quantity
             elif isinstance(event, Rested):
                 assert self.quantity[order_id] == self.filled[order_id] + event.remaining
+            elif isinstance(event, Triggered):
+                assert order_id in self.quantity and order_id not in self.done and self.filled[order_id] == 0
             elif isinstance(event, Done):
                 assert order_id not in self.done, f"{order_id} done twice"
                 self.done[order_id] = event
@@ -493,13 +496,20 @@ class OrderLedger:
                 assert self.quantity[resting.order_id] == resting.quantity
                 assert self.quantity[resting.order_id] == self.filled[resting.order_id] + resting.remaining
         resting_ids = {o.order_id for side in (BUY, SELL) for o in book.resting_orders(side)}
-        # every accepted order is either resting or done, never both, never neither
-        assert resting_ids | set(self.done) == set(self.quantity)
+        parked_ids = {stop.order_id for stop in book.stops}
+        assert not parked_ids & (resting_ids | set(self.done))
+        # every accepted order is resting, parked or done, never two of them, never none
+        assert resting_ids | parked_ids | set(self.done) == set(self.quantity)
 
 
 def resting_view(book) -> list[tuple]:
     return [(o.order_id, o.user_id, o.side, o.price, o.quantity, o.remaining)
             for side in (BUY, SELL) for o in book.resting_orders(side)]
+
+
+def parked_view(book) -> list[tuple]:
+    stops = [stop.order for stop in book.stops] if isinstance(book, OrderBook) else book.parked_orders()
+    return sorted((o.order_id, o.user_id, o.side, o.stop_price, o.quantity) for o in stops)
 
 
 def check_against_reference(commands, book: OrderBook | None = None, reference: ReferenceMatcher | None = None):
@@ -516,6 +526,7 @@ def check_against_reference(commands, book: OrderBook | None = None, reference: 
         assert bid is None or ask is None or bid < ask
         assert book.l2() == reference.l2()
         assert resting_view(book) == resting_view(reference)
+        assert parked_view(book) == parked_view(reference)
         ledger.check_resting(book)
     return book, reference
 
@@ -536,6 +547,9 @@ def test_book_reloaded_midway_continues_like_reference(specs, cut):
     for side in (BUY, SELL):
         for resting in book.resting_orders(side):
             rebuilt.load(RestingOrder(**vars(resting)))
+    for stop in book.stops:
+        rebuilt.load_stop(stop)
+    rebuilt.last_price = book.last_price
     rebuilt.validate()
     assert rebuilt.l2() == book.l2()
     for command in commands[cut:]:

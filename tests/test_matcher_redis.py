@@ -62,7 +62,7 @@ def collared(commands) -> list:
     """Order entry always gives a market order a collar (a market buy's hold is sized by it,
     so the matcher needs one). A collar beyond every price matches like none at all."""
     return [dataclasses.replace(c, protection_price=UNBOUNDED_COLLAR)
-            if isinstance(c, NewOrder) and c.type is OrderType.MARKET and c.side is Side.BUY
+            if isinstance(c, NewOrder) and c.type in (OrderType.MARKET, OrderType.STOP) and c.side is Side.BUY
             and c.protection_price is None else c
             for c in commands]
 
@@ -117,6 +117,10 @@ def assert_redis_book_matches(client: redis.Redis, reference: ReferenceMatcher, 
     fresh.cache.book.validate()
     assert fresh.cache.book.l2() == reference.l2()
     assert resting_view(fresh.cache.book) == resting_view(reference)
+    parked = sorted((o.order_id, o.stop_price, o.quantity) for o in reference.parked_orders())
+    assert sorted((s.order_id, s.stop_price, s.order.quantity) for s in fresh.cache.book.stops) == parked
+    assert sorted(m.decode().split(":", 1)[1] for m in client.zrange(keys.stops(SYMBOL), 0, -1)) == \
+        [order_id for order_id, _price, _quantity in parked]
     assert fresh.cache.seq == events_count == int(client.get(keys.seq(SYMBOL)) or 0)
 
     # The sorted sets themselves are the priority queues, best first.
@@ -141,10 +145,10 @@ def assert_redis_book_matches(client: redis.Redis, reference: ReferenceMatcher, 
         fills = [orjson.loads(f) for f in client.lrange(keys.fills(SYMBOL, order_id), 0, -1)]
         assert sum(f["quantity"] for f in fills) == state["filled_quantity"]
 
-    # Open-order sets hold exactly each user's resting orders.
+    # Open-order sets hold exactly each user's resting orders and parked stops.
     for user in {order.user_id for order in reference.orders.values()}:
         open_ids = {m.decode() for m in client.smembers(keys.open_orders(SYMBOL, user))}
-        assert open_ids == {o.order_id for o in reference.book if o.user_id == user}
+        assert open_ids == {o.order_id for o in [*reference.book, *reference.parked_orders()] if o.user_id == user}
 
 
 def assert_fully_applied(client: redis.Redis) -> None:

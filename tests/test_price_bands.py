@@ -96,7 +96,7 @@ def test_another_replica_follows_the_reference_through_the_journal(settings, red
     with pytest.raises(ApiError) as refused:
         order(second, "carol", "buy", "26.99")
     assert refused.value.code == "price_out_of_band"
-    assert second.matchers["KRYP"].cache.catch_ups >= 1 and second.matchers["KRYP"].cache.last_price == 3000
+    assert second.matchers["KRYP"].cache.catch_ups >= 1 and second.matchers["KRYP"].cache.book.last_price == 3000
 
 
 def test_the_band_is_set_in_basis_points_or_turned_off():
@@ -109,3 +109,26 @@ def test_the_band_is_set_in_basis_points_or_turned_off():
     for bad in ("10000", "-5", "ten"):
         with pytest.raises(SystemExit, match="PRICE_BAND_BPS"):
             Settings.from_env({"PRICE_BAND_BPS": bad})
+
+
+def test_the_band_applies_to_a_stop_as_it_triggers(client, register, settle, audit, redis_client):
+    alice, bob, carol = register("alice"), register("bob"), register("carol")
+    trade_at(client, carol, bob, "10.00")
+    # Parked, its limit is outside no band yet: the band applies when it enters the book.
+    far = place(client, alice, "sell", "8.00", type="stop_limit", stop_price="9.50").json
+    assert far["status"] == "untriggered"
+    near = client.post(ORDERS, json={"symbol": "KRYP", "side": "sell", "type": "stop", "stop_price": "9.40",
+                                     "quantity": 2}, headers=alice).json  # its collar: 50 % down, $4.70
+    assert place(client, carol, "buy", "9.00", 2).status_code == 201  # what the market stop sells to
+    trade_at(client, carol, bob, "9.50")  # the reference is $9.50 now: the band is $8.55 to $10.45
+    refused = client.get(f"{ORDERS}/{far['order_id']}", headers=alice).json
+    assert (refused["status"], refused["reason"]) == ("rejected", "price_out_of_band")
+    assert client.get(f"{ORDERS}/{near['order_id']}", headers=alice).json["status"] == "untriggered"
+    trade_at(client, carol, bob, "9.40")  # band $8.46 to $10.34: the stop sells at $9.00, inside it
+    sold = client.get(f"{ORDERS}/{near['order_id']}", headers=alice).json
+    assert (sold["status"], [(f["price"], f["quantity"]) for f in sold["fills"]]) == ("filled", [("9.00", 2)])
+    triggered = [e for e in read_journal(redis_client, "KRYP") if e["type"] == "triggered"]
+    assert [e["book_protection_price"] for e in triggered] == [None, 846]  # its collar pulled in to the band
+    assert_journal_is_sequential(redis_client, "KRYP")
+    settle()
+    audit()

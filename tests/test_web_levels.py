@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from exchange import journal
 from exchange.journal import DoneReason, Side, Status
 from orderbook.book import OrderBook
-from orderbook.model import Accepted, Amended, CommandRejected, Done, NewOrder, Rested, Trade
+from orderbook.model import Accepted, Amended, CommandRejected, Done, NewOrder, Parked, Rested, Trade, Triggered
 from tests.command_streams import build_commands, command_specs
 from web import messages
 from web.levels import LevelBook, RestingOrder, changes_between, merge
@@ -34,8 +34,10 @@ def naive_levels(book: OrderBook, side: Side) -> dict[int, int]:
 STAMP = {"symbol": "KRYP", "epoch": 1, "time": 1700000000000}
 # What a journal event carries beyond the book's event (the matcher adds it); the levels read none of it.
 JOURNAL_ONLY = {"side": Side.BUY, "order": {}, "trade_id": "KRYP-1", "buy_order_id": "", "sell_order_id": "",
-                "buyer_id": "", "seller_id": "", "buyer_fee": 0, "seller_fee": 0, "buyer_hold_used": 0, "released": 0}
+                "buyer_id": "", "seller_id": "", "buyer_fee": 0, "seller_fee": 0, "buyer_hold_used": 0, "released": 0,
+                "book_protection_price": None}
 JOURNAL_CLASSES = {Accepted: journal.AcceptedEvent, Trade: journal.TradeEvent, Rested: journal.RestedEvent,
+                   Parked: journal.ParkedEvent, Triggered: journal.TriggeredEvent,
                    Amended: journal.AmendedEvent, Done: journal.DoneEvent, CommandRejected: journal.CommandRejectedEvent}
 
 

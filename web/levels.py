@@ -57,7 +57,7 @@ class LevelBook:
             return self._set_remaining(event.order_id, event.remaining)
         if isinstance(event, journal.DoneEvent):
             return self._set_remaining(event.order_id, 0)
-        return []  # accepted, command_rejected, voided, halted, resumed: the book's levels do not change
+        return []  # accepted, parked, triggered, command_rejected, voided, halted, resumed: no level changes
 
     def _add(self, order_id: str, side: str, price: int, remaining: int) -> Level:
         self.resting[order_id] = RestingOrder(side, price, remaining)

@@ -38,8 +38,8 @@ def trading_status(event: journal.HaltedEvent | journal.ResumedEvent) -> dict:
 
 
 def order_events(event: journal.JournalEvent) -> list[tuple[str, dict]]:
-    """[(user id, private ``order`` payload)] for one journal event: accepted, fill
-    (one for each side of a trade), amended, canceled, or done (filled or rejected).
+    """[(user id, private ``order`` payload)] for one journal event: accepted, parked or
+    triggered (a stop), fill (one for each side of a trade), amended, canceled, or done (filled or rejected).
     ``status`` always says how the order ended; ``type`` sets a cancel apart."""
     base = {"symbol": event.symbol, "sequence": event.sequence, "time": event.time}
     if isinstance(event, journal.AcceptedEvent):
@@ -47,7 +47,13 @@ def order_events(event: journal.JournalEvent) -> list[tuple[str, dict]]:
         return [(event.user_id, {**base, "type": "accepted", "order_id": event.order_id,
                                  "client_order_id": order.get("client_order_id"), "side": order["side"],
                                  "order_type": order["type"], "price": format_price(order["price"]),
-                                 "quantity": order["quantity"], "time_in_force": order["time_in_force"]})]
+                                 "quantity": order["quantity"], "time_in_force": order["time_in_force"],
+                                 "stop_price": format_price(order.get("stop_price"))})]
+    if isinstance(event, (journal.ParkedEvent, journal.TriggeredEvent)):
+        parked = isinstance(event, journal.ParkedEvent)
+        return [(event.user_id, {**base, "type": event.type.value, "order_id": event.order_id,
+                                 "side": event.side.value, "stop_price": format_price(event.stop_price),
+                                 "status": (journal.Status.UNTRIGGERED if parked else journal.Status.NEW).value})]
     if isinstance(event, journal.TradeEvent):
         return _fills(event, base)
     if isinstance(event, journal.AmendedEvent):

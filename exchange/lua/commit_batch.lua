@@ -2,7 +2,7 @@
 -- The batch is refused unless ARGV[1] is still the newest fencing token and the
 -- book is still at the sequence the batch was matched against; so a matcher
 -- whose lock expired can waste work but never write.
--- orderbook/commit_batch.py builds the keys and ops (its Key names KEYS[1..15]).
+-- orderbook/commit_batch.py builds the keys and ops (its Key names KEYS[1..16]).
 --
 -- KEYS[1] fence   KEYS[2] seq   KEYS[3] cursor   KEYS[4] inbox   KEYS[5] events
 -- KEYS[6] bids    KEYS[7] asks  KEYS[8] orders hash   KEYS[9] recent trades list
@@ -10,12 +10,13 @@
 -- KEYS[11] bid levels   KEYS[12] ask levels (sorted sets of prices)
 -- KEYS[13] bid depth    KEYS[14] ask depth (hashes price -> total quantity)
 -- KEYS[15] done orders (sorted set: order id by the sequence it ended at)
--- KEYS[16..] per-batch keys (open-order sets, fill lists, reply lists), named by index in ops
+-- KEYS[16] parked stop orders (sorted set, member as in bids/asks, by priority)
+-- KEYS[17..] per-batch keys (open-order sets, fill lists, reply lists), named by index in ops
 -- ARGV[1] fence token   ARGV[2] expected seq   ARGV[3] new seq   ARGV[4] new cursor
 -- ARGV[5] how many commands to read for the next batch (0: none)
 -- ARGV[6..] ops, each an opcode followed by its arguments:
---   Z+ <side key idx> <score> <member>   add a resting order to bids (6) or asks (7)
---   Z- <side key idx> <member>           remove a resting order
+--   Z+ <key idx> <score> <member>        add a resting order to bids (6) or asks (7), or park a stop (16)
+--   Z- <key idx> <member>                remove a resting order or a parked stop
 --   H  <order id> <json>                 set an order's state
 --   HD <order id> <json> <sequence>      set a done order's final state and index it as done
 --   S+ <key idx> <member>  /  S- <key idx> <member>   open-order set add / remove
