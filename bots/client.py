@@ -82,11 +82,13 @@ class ExchangeClient:
 
     def place_order(self, symbol: str, side: str, quantity: int, *, type: str = "limit", price: str | None = None,
                     time_in_force: str = "GTC", post_only: bool = False,
-                    client_order_id: str | None = None) -> dict:
+                    client_order_id: str | None = None, stop_price: str | None = None) -> dict:
         body: dict[str, Any] = {"symbol": symbol, "side": side, "type": type, "quantity": quantity,
                                 "time_in_force": time_in_force, "post_only": post_only}
         if price is not None:
             body["price"] = price
+        if stop_price is not None:  # a stop or stop_limit order's trigger
+            body["stop_price"] = stop_price
         if client_order_id is not None:
             body["client_order_id"] = client_order_id
         return self.request("POST", "/orders", json=body)

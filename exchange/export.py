@@ -51,7 +51,8 @@ def fill_row(doc: dict) -> tuple:
 
 
 def _order(doc: dict) -> tuple:
-    return (doc["_id"], doc["user_id"], doc["symbol"], doc["side"], doc["type"], doc["price"], doc["quantity"],
+    return (doc["_id"], doc["user_id"], doc["symbol"], doc["side"], doc["type"], doc["price"], doc.get("stop_price"),
+            doc["quantity"],
             doc["filled_quantity"], doc["remaining_quantity"], doc["status"], doc.get("reason"),
             doc["time_in_force"], doc["created_ms"], doc["updated_ms"], doc.get("fees", 0))
 
@@ -84,7 +85,7 @@ KINDS = {
         "buyer_fee_cents", "seller_fee_cents")), _trade),
     "fills": Kind(mongo.FILLS, "time", FILL_COLUMNS, fill_row),
     "orders": Kind(mongo.ORDERS, "created_ms", (*_str("order_id", "user_id", "symbol", "side", "type"), *_int(
-        "price_cents", "quantity", "filled_quantity", "remaining_quantity"), *_str("status", "reason",
+        "price_cents", "stop_price_cents", "quantity", "filled_quantity", "remaining_quantity"), *_str("status", "reason",
         "time_in_force"), *_int("created_ms", "updated_ms", "fees_cents")), _order),
     "candles": Kind(mongo.CANDLES, "start", (*_str("symbol"), *_int(
         "start", "open_cents", "high_cents", "low_cents", "close_cents", "volume", "trades")), _candle),

@@ -201,14 +201,14 @@ class OrderEntry:
             raise bad_request("missing_field", f"stop_price: a {order_type} order needs a stop price")
         if req.post_only:
             raise bad_request("invalid_post_only", "a stop order cannot be post-only")
-        return self._price(req.stop_price, "stop_price: ")
+        return self._price(req.stop_price, "stop_price")
 
     @staticmethod
-    def _price(text: str, field: str = "") -> int:
+    def _price(text: str, field: str = "price") -> int:
         try:
-            return parse_cents(text)
+            return parse_cents(text, field=field)
         except MoneyError as err:
-            raise bad_request(err.code, field + err.message) from None
+            raise bad_request(err.code, err.message) from None
 
     def _protection_price(self, symbol: str, side: Side, quantity: int) -> int:
         """The collar a market order may not trade beyond, from the opposite best price."""

@@ -31,7 +31,7 @@ def assert_error(resp, status: int, code: str) -> None:
     ({"quantity": True}, "invalid_quantity"),
     ({"quantity": 10**12}, "invalid_quantity"),
     ({"side": "hold"}, "invalid_side"),
-    ({"type": "stop"}, "invalid_type"),
+    ({"type": "stop_market"}, "invalid_type"),
     ({"time_in_force": "DAY"}, "invalid_time_in_force"),
     ({"post_only": "yes"}, "invalid_post_only"),
     ({"client_order_id": ""}, "invalid_client_order_id"),

@@ -101,6 +101,24 @@ def test_a_rule_fires_when_the_price_crosses_then_its_chained_step(stack):
     assert len(alice.open_orders()) == 2
 
 
+def test_a_rule_places_a_stop_that_a_later_trade_triggers(stack):
+    alice, bob, carol = user(stack, "alice"), user(stack, "bob"), user(stack, "carol")
+    trade(bob, carol, "PUPS", "30.00")
+    bot = alice.create_bot({
+        "$when": {"$comparison": {"itemA": {"$ticker": "PUPS"}, "itemB": 30.00, "type": "gte"}},
+        "$do": {"$order": {"kind": "STOP", "intent": "SELL", "stop": 29.00, "shares": 2}},
+    }, name="protective stop")
+    done = wait_for(lambda: (b := alice.bot(bot["bot_id"]))["status"] == "done" and b, what="the stop to be placed")
+    assert done["last_action"]["action"]["stop_price"] == "29.00"
+    (stop,) = alice.open_orders("PUPS")
+    assert (stop["order_id"], stop["type"], stop["stop_price"], stop["status"]) == (
+        done["last_action"]["result"]["order_id"], "stop", "29.00", "untriggered")
+    carol.place_order("PUPS", "buy", 2, price="28.80")  # what the stop will sell to
+    trade(bob, carol, "PUPS", "29.00")  # reaches the stop price
+    sold = alice.order(stop["order_id"])
+    assert (sold["status"], [(f["price"], f["quantity"]) for f in sold["fills"]]) == ("filled", [("28.80", 2)])
+
+
 def test_delete_stops_a_bot_and_only_its_owner_sees_it(stack):
     alice, bob, carol, mallory = (user(stack, n) for n in ("alice2", "bob2", "carol2", "mallory"))
     bot_id = alice.create_bot({

@@ -208,9 +208,12 @@ def test_order_fields():
         {"$order": {"kind": "market", "intent": "sell", "shares": 5, "symbol": "PUPS", "time_in_force": "IOC"}},
         {"$order": {"kind": "LIMIT", "intent": "BUY", "price": "0.01", "shares": 1, "symbol": "ADAM"}},
         {"$order": {"kind": "LIMIT", "intent": "SELL", "price": 3, "shares": 2, "symbol": "KRYP"}},
+        {"$order": {"kind": "STOP", "intent": "SELL", "stop": "9.50", "shares": 3, "symbol": "KRYP"}},
+        {"$order": {"kind": "stop_limit", "intent": "buy", "bid": 11, "stop": 10.5, "shares": 4, "symbol": "ADAM"}},
         {"$cancelAll": {}}]}, SYMBOLS)
     assert rule.do == (PlaceOrder("PUPS", "sell", "market", None, 5, "IOC"), PlaceOrder("ADAM", "buy", "limit", 1, 1),
-                       PlaceOrder("KRYP", "sell", "limit", 300, 2), CancelAll(None))
+                       PlaceOrder("KRYP", "sell", "limit", 300, 2), PlaceOrder("KRYP", "sell", "stop", None, 3, stop_price=950),
+                       PlaceOrder("ADAM", "buy", "stop_limit", 1100, 4, stop_price=1050), CancelAll(None))
 
 
 def test_symbol_defaults_to_the_first_market_operand_depth_first():
@@ -262,7 +265,14 @@ BAD_RULES = [
     (with_order(shares=1.5), "$.$do.$order.shares: must be a positive integer"),
     (with_order(shares="100"), "$.$do.$order.shares: must be a positive integer"),
     (with_order(shares=None), "$.$do.$order.shares: is required"),
-    (with_order(kind="STOP"), "$.$do.$order.kind: must be LIMIT or MARKET"),
+    (with_order(kind="STOP_MARKET"), "$.$do.$order.kind: must be LIMIT, MARKET, STOP or STOP_LIMIT"),
+    (with_order(kind="STOP", stop=20), "$.$do.$order.bid: a STOP order takes no price"),
+    (with_order(kind="STOP", bid=None), "$.$do.$order: a STOP order needs a stop price: stop"),
+    (with_order(kind="STOP_LIMIT"), "$.$do.$order: a STOP_LIMIT order needs a stop price: stop"),
+    (with_order(kind="STOP_LIMIT", bid=None, stop=20), "$.$do.$order: a STOP_LIMIT order needs a price"),
+    (with_order(stop=20), "$.$do.$order.stop: only a STOP or STOP_LIMIT order takes a stop price"),
+    (with_order(kind="STOP", bid=None, stop="19.995"), "$.$do.$order.stop: 19.995 has more than 2 decimals"),
+    (with_order(kind="STOP", bid=None, stop=0), "$.$do.$order.stop: must be greater than zero"),
     (with_order(intent="HOLD"), "$.$do.$order.intent: must be BUY or SELL"),
     (with_order(bid=20.555), "$.$do.$order.bid: 20.555 has more than 2 decimals"),
     (with_order(bid="20.5x"), "$.$do.$order.bid: must be a decimal string"),

@@ -151,8 +151,9 @@ def test_a_stop_the_last_trade_already_crossed_is_refused(client, register, sett
     ({"type": "stop", "stop_price": "10.00", "price": "10.00"}, "invalid_price"),
     ({"type": "limit", "price": "10.00", "stop_price": "9.00"}, "invalid_stop_price"),
     ({"type": "market", "stop_price": "9.00"}, "invalid_stop_price"),
-    ({"type": "stop", "stop_price": "10.001"}, "invalid_price"),
-    ({"type": "stop", "stop_price": "-1.00"}, "invalid_price"),
+    ({"type": "stop", "stop_price": "10.001"}, "invalid_stop_price"),
+    ({"type": "stop", "stop_price": "-1.00"}, "invalid_stop_price"),
+    ({"type": "stop", "stop_price": "0.00"}, "invalid_stop_price"),
     ({"type": "stop", "stop_price": 10}, "invalid_stop_price"),
     ({"type": "stop_limit", "price": "10.00", "stop_price": "10.00", "post_only": True}, "invalid_post_only"),
 ])

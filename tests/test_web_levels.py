@@ -137,6 +137,18 @@ def test_a_trade_is_a_fill_for_each_side_with_its_own_fee():
     assert maker["type"] == taker["type"] == "fill" and maker["price"] == "10.05"
 
 
+def test_a_stop_is_parked_then_triggered_in_its_owners_order_events():
+    stamp = {**STAMP, "order_id": "s", "user_id": "u3", "side": Side.SELL, "stop_price": 995}
+    ((parked_user, parked),) = messages.order_events(journal.ParkedEvent(**stamp, sequence=20))
+    ((_user, triggered),) = messages.order_events(journal.TriggeredEvent(
+        **stamp, sequence=31, trade_price=990, book_protection_price=None))
+    assert parked_user == "u3"
+    assert {k: parked[k] for k in ("type", "order_id", "side", "stop_price", "status", "sequence")} == {
+        "type": "parked", "order_id": "s", "side": "sell", "stop_price": "9.95", "status": "untriggered",
+        "sequence": 20}
+    assert (triggered["type"], triggered["status"], triggered["sequence"]) == ("triggered", "new", 31)
+
+
 def test_book_payloads_speak_decimal_prices():
     book = LevelBook(4, {"a": RestingOrder("buy", 999, 5), "b": RestingOrder("sell", 1001, 2)})
     assert messages.book_snapshot("KRYP", book) == {"symbol": "KRYP", "sequence": 4, "bids": [["9.99", 5]],

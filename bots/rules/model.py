@@ -68,10 +68,11 @@ Condition = Union[Comparison, AllOf, AnyOf]
 class PlaceOrder:
     symbol: str
     side: str             # "buy" | "sell"
-    type: str             # "limit" | "market"
-    price: int | None     # cents; None for a market order
+    type: str             # "limit" | "market" | "stop" | "stop_limit"
+    price: int | None     # cents; None for a market or stop order
     quantity: int
     time_in_force: str = "GTC"
+    stop_price: int | None = None  # cents; a stop or stop-limit order's trigger
 
 
 @dataclass(frozen=True)

@@ -246,12 +246,12 @@ class _Compiler:
         order_type, side = doc["kind"].lower(), doc["intent"].lower()
         given = [name for name in ("bid", "ask", "price") if name in doc]
         price = None
-        if order_type == "market":
+        if order_type in ("market", "stop"):
             if given:
-                raise RuleError([*path, given[0]], "a MARKET order takes no price")
+                raise RuleError([*path, given[0]], f"a {order_type.upper()} order takes no price")
         else:
             if not given:
-                raise RuleError(path, "a LIMIT order needs a price: bid (BUY), ask (SELL) or price")
+                raise RuleError(path, f"a {order_type.upper()} order needs a price: bid (BUY), ask (SELL) or price")
             if len(given) > 1:
                 raise RuleError([*path, given[1]], "give one price: bid, ask or price")
             if given[0] == "bid" and side == "sell":
@@ -269,7 +269,21 @@ class _Compiler:
             raise RuleError(path, "names no symbol, and its rule has no $ticker, $bid, $ask or $mid operand "
                                   "to take one from; add \"symbol\"")
         return PlaceOrder(symbol=symbol, side=side, type=order_type, price=price, quantity=int(doc["shares"]),
-                          time_in_force=doc.get("time_in_force", "GTC"))
+                          time_in_force=doc.get("time_in_force", "GTC"), stop_price=self.stop(doc, order_type, path))
+
+    @staticmethod
+    def stop(doc: dict, order_type: str, path: Segments) -> int | None:
+        """A STOP or STOP_LIMIT order's stop price in cents (a buy stop triggers on a trade at or above it)."""
+        if order_type not in ("stop", "stop_limit"):
+            if "stop" in doc:
+                raise RuleError([*path, "stop"], "only a STOP or STOP_LIMIT order takes a stop price")
+            return None
+        if "stop" not in doc:
+            raise RuleError(path, f"a {order_type.upper()} order needs a stop price: stop")
+        stop = cents(doc["stop"], [*path, "stop"])
+        if stop <= 0:
+            raise RuleError([*path, "stop"], "must be greater than zero")
+        return stop
 
 
 class _Raw:

@@ -5,8 +5,8 @@ from bots.client import ApiError, ExchangeClient
 from bots.rules import CancelAll, PlaceOrder
 from exchange.money import format_cents
 
-ORDER_FIELDS = ("order_id", "client_order_id", "symbol", "side", "type", "price", "quantity", "filled_quantity",
-                "status")
+ORDER_FIELDS = ("order_id", "client_order_id", "symbol", "side", "type", "price", "stop_price", "quantity",
+                "filled_quantity", "status")
 
 
 def describe(action: PlaceOrder | CancelAll) -> dict:
@@ -15,7 +15,8 @@ def describe(action: PlaceOrder | CancelAll) -> dict:
         return {"type": "cancel_all", "symbol": action.symbol}
     return {"type": "order", "symbol": action.symbol, "side": action.side, "order_type": action.type,
             "price": None if action.price is None else format_cents(action.price), "quantity": action.quantity,
-            "time_in_force": action.time_in_force}
+            "time_in_force": action.time_in_force,
+            "stop_price": None if action.stop_price is None else format_cents(action.stop_price)}
 
 
 def execute(api: ExchangeClient, action: PlaceOrder | CancelAll, client_order_id: str) -> dict:
@@ -25,7 +26,8 @@ def execute(api: ExchangeClient, action: PlaceOrder | CancelAll, client_order_id
         return {"canceled": len(canceled) if isinstance(canceled, list) else canceled}
     order = api.place_order(action.symbol, action.side, action.quantity, type=action.type,
                             price=None if action.price is None else format_cents(action.price),
-                            time_in_force=action.time_in_force, client_order_id=client_order_id)
+                            time_in_force=action.time_in_force, client_order_id=client_order_id,
+                            stop_price=None if action.stop_price is None else format_cents(action.stop_price))
     return {name: order[name] for name in ORDER_FIELDS if name in order}
 
 

@@ -2,7 +2,7 @@
 // orders with their cancel buttons, recent fills.
 import { clearSession, del, describe, get, post, saveSession, session } from "./api.js";
 import { $, clockTime, el, showMessage } from "./dom.js";
-import { shown } from "./money.js";
+import { orderPriceLabel, shown } from "./money.js";
 
 export class AccountPanel {
   // onSession(token or null): called when the user signs in or out.
@@ -100,7 +100,7 @@ export class AccountPanel {
     $("#open-orders").replaceChildren(...orders.map((order) =>
       el("tr", { "data-order-id": order.order_id },
          el("td", {}, order.symbol), el("td", { class: order.side }, order.side),
-         el("td", {}, order.type === "market" ? "market" : order.price), el("td", {}, order.quantity),
+         el("td", {}, orderPriceLabel(order)), el("td", {}, order.quantity),
          el("td", {}, order.filled_quantity), el("td", {}, order.status.replace("_", " ")),
          el("td", {}, el("button", { type: "button", class: "cancel", onclick: () => this.#cancel(order) },
                          "Cancel")))));
@@ -112,7 +112,7 @@ export class AccountPanel {
   async #cancel(order) {
     try {
       await del(`/orders/${encodeURIComponent(order.order_id)}`);
-      showMessage("#orders-message", `Canceled ${order.side} ${order.quantity} ${order.symbol} @ ${order.price}.`, "ok");
+      showMessage("#orders-message", `Canceled ${order.side} ${order.quantity} ${order.symbol} @ ${orderPriceLabel(order)}.`, "ok");
     } catch (err) {
       showMessage("#orders-message", describe(err), "error");
     }

@@ -40,7 +40,8 @@ function describeAction(last) {
   let text = action.type === "cancel_all"
     ? `cancel all ${action.symbol ?? "orders"}`
     : action.type === "order"
-      ? `${action.side} ${action.quantity} ${action.symbol} ${action.order_type === "market" ? "at market" : `@ ${action.price}`}`
+      ? `${action.side} ${action.quantity} ${action.symbol} ${action.price ? `@ ${action.price}` : "at market"}` +
+        (action.stop_price ? ` stop ${action.stop_price}` : "")
       : "";
   if (last.step !== undefined) text = `step ${last.step + 1}: ${text}`;
   if (last.error) return `${text} refused: ${last.error.message} (${last.error.code})`;

@@ -39,3 +39,9 @@ export function fromTicks(ticks) {
 export const chartPrice = (price) => toTicks(price) / 100;
 
 export const shown = (value) => (value === null || value === undefined ? "—" : String(value));
+
+// An order's price as a person reads it: "market", "12.34", "stop 12.50", "12.34 stop 12.50".
+export function orderPriceLabel(order) {
+  const limit = order.type === "limit" || order.type === "stop_limit" ? order.price : "market";
+  return order.stop_price ? `${limit} stop ${order.stop_price}` : limit;
+}

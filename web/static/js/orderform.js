@@ -2,7 +2,7 @@
 // and shows the API's own message when the exchange refuses an order.
 import { describe, post } from "./api.js";
 import { $, showMessage } from "./dom.js";
-import { priceProblem, quantityProblem } from "./money.js";
+import { orderPriceLabel, priceProblem, quantityProblem } from "./money.js";
 
 export class OrderForm {
   // symbol(): the symbol on screen; signedIn(): bool; placed(order): after a 201.
@@ -29,10 +29,14 @@ export class OrderForm {
   }
 
   sync() {
-    const market = $("#order-type").value === "market";
-    $("#order-price").disabled = market;
-    $("#order-post-only").disabled = market;
-    if (market) $("#order-post-only").checked = false;
+    const type = $("#order-type").value;
+    const limited = type === "limit" || type === "stop_limit";
+    const stop = type === "stop" || type === "stop_limit";
+    $("#order-price").disabled = !limited;
+    $("#order-stop-price-field").hidden = !stop;
+    $("#order-stop-price").disabled = !stop;
+    $("#order-post-only").disabled = type !== "limit";
+    if (type !== "limit") $("#order-post-only").checked = false;
     this.form.classList.toggle("buying", this.#side() === "buy");
     this.form.classList.toggle("selling", this.#side() === "sell");
     $("#order-submit").textContent = `${this.#side() === "buy" ? "Buy" : "Sell"} ${this.symbol() ?? ""}`;
@@ -47,10 +51,15 @@ export class OrderForm {
       time_in_force: $("#order-tif").value, post_only: $("#order-post-only").checked,
     };
     const quantityIssue = quantityProblem($("#order-quantity").value);
-    if (type === "limit") {
+    if (type === "limit" || type === "stop_limit") {
       const priceIssue = priceProblem($("#order-price").value);
       if (priceIssue) return { problem: priceIssue };
       order.price = $("#order-price").value.trim();
+    }
+    if (type === "stop" || type === "stop_limit") {
+      const stopIssue = priceProblem($("#order-stop-price").value);
+      if (stopIssue) return { problem: `Stop price: ${stopIssue}` };
+      order.stop_price = $("#order-stop-price").value.trim();
     }
     if (quantityIssue) return { problem: quantityIssue };
     return { order };
@@ -69,8 +78,7 @@ export class OrderForm {
     $("#order-submit").disabled = true;
     try {
       const placed = await post("/orders", order);
-      const price = placed.type === "market" ? "market" : placed.price;
-      showMessage("#order-message", `${placed.side} ${placed.quantity} ${placed.symbol} @ ${price}: ` +
+      showMessage("#order-message", `${placed.side} ${placed.quantity} ${placed.symbol} @ ${orderPriceLabel(placed)}: ` +
                   `${placed.status.replace("_", " ")}, filled ${placed.filled_quantity}.`, "ok");
       this.placed(placed);
     } catch (err) {
