@@ -111,6 +111,9 @@ def test_sequences_written_again_after_a_partial_loss_stop_the_ledger_and_keep_b
     trade(client, alice, bob, price="10.10", quantity=1)
     resting_buy = client.post(ORDERS, json={"symbol": "ADAM", "side": "buy", "price": "5.00", "quantity": 4},
                               headers=bob).json["order_id"]  # on a symbol that keeps its book
+    parked_stop = client.post(ORDERS, json={"symbol": "ADAM", "side": "sell", "type": "stop", "stop_price": "4.00",
+                                            "quantity": 3}, headers=alice).json
+    assert parked_stop["status"] == "untriggered"
     stores()
     db = mongo.database(settings.mongo_url, settings.mongo_db)
     # The append-only file lost the second trade's events (sequences 7-12): the journal and its
@@ -131,6 +134,9 @@ def test_sequences_written_again_after_a_partial_loss_stop_the_ledger_and_keep_b
     # The rewritten live account still counts what the resting buy may buy (MAX_POSITION's room).
     live = redis_client.hgetall(keys.account(bob.user_id))
     assert (live[b"ADAM:buying"], live[f"buys:{resting_buy}".encode()]) == (b"4", b"4")
+    # A parked stop is an open order too: it keeps its hold in both stores.
+    assert client.get("/api/v1/account", headers=alice).json["balances"]["ADAM"]["on_hold"] == 3
+    assert client.get(f"{ORDERS}/{parked_stop['order_id']}", headers=alice).json["status"] == "untriggered"
     lost_trades = list(db[mongo.TRADES].find({"lost_from_journal": True}))
     assert len(lost_trades) == 1 and lost_trades[0]["_id"].endswith("~lost")  # the ledger keeps what it saw
     journal_trades = [orjson.loads(f[b"event"])["trade_id"] for _id, f in redis_client.xrange(keys.events("KRYP"))
