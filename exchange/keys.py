@@ -163,6 +163,21 @@ def client_order_id(user_id: str, client_id: str) -> str:
     return f"{_user(user_id)}:coid:{client_id}"
 
 
+def user_api_keys(user_id: str) -> str:
+    """Set of the API key ids a user has."""
+    return f"{_user(user_id)}:api-keys"
+
+
+def api_key(key_id: str) -> str:
+    """Hash of one API key: its owner, scopes, label, creation time, salt and the secret's SHA-256."""
+    return f"auth:api-key:{key_id}"
+
+
+def api_signature(key_id: str, signature: str) -> str:
+    """A signature one API key used, kept for the timestamp window so the request cannot be replayed."""
+    return f"auth:api-sig:{key_id}:{signature}"
+
+
 def revoked_token(token_id: str) -> str:
     return f"auth:revoked:{token_id}"
 

@@ -19,11 +19,18 @@ from orderbook.queries import (
     TradesQuery,
     parameter_schemas,
 )
-from orderbook.schemas import MAX_BATCH_ORDERS, AmendOrderBody, Credentials, PlaceOrder, Registration
+from orderbook.schemas import MAX_BATCH_ORDERS, AmendOrderBody, CreateApiKey, Credentials, PlaceOrder, Registration
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+
+
+# A signed request sends all three headers (orderbook/api_keys.py).
+SIGNED = {"apiKey": [], "apiTimestamp": [], "apiSignature": []}
+SIGNING = ("API key auth: X-API-Key (the key id), X-API-Timestamp (epoch ms, within 30 s) and X-API-Signature "
+           "(hex HMAC-SHA256 of timestamp + method + path with query + body, keyed with the key's secret). A "
+           "read key may GET; trade may also place, amend and cancel")
 
 
 class BotBody:
@@ -50,6 +57,7 @@ class Operation(NamedTuple):
     body: type | None = None  # the request body's model
     query: type[Query] | None = None  # the query string's model
     authenticated: bool = False
+    api_key: bool = True  # an authenticated operation also takes a signed API key request
 
 
 ROUTES = {
@@ -58,6 +66,10 @@ ROUTES = {
     "/sessions": {"post": Operation("Log in; returns a bearer token. 429 with Retry-After after 10 failures for "
                                     "a username in 15 minutes", Credentials),
                   "delete": Operation("Revoke the token used", authenticated=True)},
+    "/api-keys": {"post": Operation("Make an API key (scopes read, trade); its secret is in this answer only",
+                                    CreateApiKey, authenticated=True, api_key=False),
+                  "get": Operation("My API keys (never their secrets)", authenticated=True, api_key=False)},
+    "/api-keys/{key_id}": {"delete": Operation("Revoke one of my API keys", authenticated=True, api_key=False)},
     "/orders": {"post": Operation("Place an order; the response shows its fills", PlaceOrder, authenticated=True),
                 "get": Operation("My open orders, or (status=all) every order I ever placed: a page, newest "
                                  "first, with next_cursor (null on the last page)", query=OrdersQuery,
@@ -130,7 +142,7 @@ def _operation(path: str, operation: Operation, symbols: tuple[str, ...]) -> dic
         described["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": operation.body.model_json_schema()}}}
     if operation.authenticated:
-        described["security"] = [{"bearer": []}]
+        described["security"] = [{"bearer": []}, *([SIGNED] if operation.api_key else [])]
     return described
 
 
@@ -143,6 +155,9 @@ def document(symbols: tuple[str, ...]) -> dict:
                  "description": "Prices and cash are decimal strings in dollars (\"12.34\"); quantities are "
                                 "integer shares. Errors are {\"error\": {\"code\", \"message\"}}."},
         "servers": [{"url": "/api/v1"}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, **{
+            name: {"type": "apiKey", "in": "header", "name": header, "description": SIGNING}
+            for name, header in (("apiKey", "X-API-Key"), ("apiTimestamp", "X-API-Timestamp"),
+                                 ("apiSignature", "X-API-Signature"))}}},
         "paths": paths,
     }

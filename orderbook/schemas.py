@@ -46,6 +46,12 @@ class PlaceOrders(Body):
     orders: list[Any] = Field(min_length=1, max_length=MAX_BATCH_ORDERS)
 
 
+class CreateApiKey(Body):
+    scopes: list[Literal["read", "trade"]] = Field(min_length=1, max_length=2,
+                                                   description="read: GET only; trade: also place, amend, cancel")
+    label: StrictStr | None = Field(default=None, max_length=64)
+
+
 class AmendOrderBody(Body):
     quantity: StrictInt = Field(gt=0, le=MAX_QUANTITY, description="the new, smaller total quantity")
 

@@ -89,6 +89,24 @@ def test_orders_market_data_and_fills(stack):
     assert parse_cents(fill["price"]) == 4_250
 
 
+def test_a_program_signs_its_requests_with_an_api_key_through_nginx(stack):
+    owner = ExchangeClient(stack.base_url)
+    owner.register("client_keyholder", PASSWORD)
+    key = owner.create_api_key(["read", "trade"], label="my bot")
+    bot = ExchangeClient(stack.base_url, api_key=key["key_id"], api_secret=key["secret"])
+    assert bot.account()["user_id"] == owner.user_id
+    placed = bot.place_order("ADAM", "buy", 3, price="4.25", client_order_id="signed-1")
+    assert [o["order_id"] for o in bot.open_orders("ADAM")] == [placed["order_id"]]  # a signed query string
+    assert bot.cancel_order(placed["order_id"])["status"] == "canceled"
+    reader = owner.create_api_key(["read"])
+    refused = api_error(ExchangeClient(stack.base_url, api_key=reader["key_id"], api_secret=reader["secret"])
+                        .place_order, "ADAM", "buy", 1, price="4.25")
+    assert (refused.status, refused.code) == (403, "insufficient_scope")
+    owner.revoke_api_key(key["key_id"])
+    assert [k["key_id"] for k in owner.api_keys()] == [reader["key_id"]]
+    assert api_error(bot.account).code == "invalid_api_key"
+
+
 def test_bad_requests_raise_api_errors_with_the_servers_code(stack):
     client = ExchangeClient(stack.base_url)
     client.register("client_errors", PASSWORD)
