@@ -1,8 +1,9 @@
 // The signed-in user's side: log in / register / log out, balances, open
-// orders with their cancel buttons, recent fills.
-import { clearSession, del, describe, get, post, saveSession, session } from "./api.js";
+// orders with their reduce and cancel buttons (and cancel all), the order history, recent fills.
+import { clearSession, del, describe, get, patch, post, saveSession, session } from "./api.js";
 import { $, clockTime, el, showMessage } from "./dom.js";
-import { orderPriceLabel, shown } from "./money.js";
+import { OrderHistory } from "./history.js";
+import { orderPriceLabel, quantityProblem, shown } from "./money.js";
 
 export class AccountPanel {
   // onSession(token or null): called when the user signs in or out.
@@ -15,6 +16,9 @@ export class AccountPanel {
     });
     $("#register").addEventListener("click", () => this.#signIn("/users"));
     $("#logout").addEventListener("click", () => this.signOut());
+    $("#cancel-all").addEventListener("click", () => this.#cancelAll());
+    $("#copy-token").addEventListener("click", () => this.#copyToken());
+    this.history = new OrderHistory();
     this.#showSession();
   }
 
@@ -54,6 +58,7 @@ export class AccountPanel {
     this.#showSession();
     showMessage("#auth-message", reason, reason ? "error" : "");
     for (const id of ["#balances", "#open-orders", "#fills"]) $(id).replaceChildren();
+    this.history.clear();
     this.onSession(null);
   }
 
@@ -63,6 +68,7 @@ export class AccountPanel {
     $("#signed-in").hidden = !current?.token;
     $("#whoami").textContent = current?.username ?? "";
     $(".balances").hidden = !current?.token;
+    $("#cancel-all").hidden = !current?.token;
   }
 
   // Reload balances, open orders and fills; concurrent calls share one reload.
@@ -84,6 +90,7 @@ export class AccountPanel {
       this.#renderBalances(account.balances);
       this.#renderOrders(orders.orders);
       this.#renderFills(fills.fills);
+      await this.history.load();
     } catch (err) {
       if (err.status === 401) await this.signOut("Your session has expired: please log in again.");
       else showMessage("#orders-message", describe(err), "error");
@@ -102,10 +109,56 @@ export class AccountPanel {
          el("td", {}, order.symbol), el("td", { class: order.side }, order.side),
          el("td", {}, orderPriceLabel(order)), el("td", {}, order.quantity),
          el("td", {}, order.filled_quantity), el("td", {}, order.status.replace("_", " ")),
-         el("td", {}, el("button", { type: "button", class: "cancel", onclick: () => this.#cancel(order) },
-                         "Cancel")))));
+         el("td", { class: "actions" }, ...this.#amendControls(order),
+            el("button", { type: "button", class: "cancel", onclick: () => this.#cancel(order) }, "Cancel")))));
     if (!orders.length) {
       $("#open-orders").append(el("tr", { class: "empty" }, el("td", { colspan: 7 }, "No open orders.")));
+    }
+  }
+
+  // A smaller total quantity for the order (it keeps its place in the queue): an input and a button.
+  #amendControls(order) {
+    if (order.quantity - order.filled_quantity < 2) return []; // nothing it could be reduced to
+    const input = el("input", { class: "amend-quantity", type: "number", min: order.filled_quantity + 1,
+                                max: order.quantity - 1, value: order.quantity - 1, "aria-label": "New quantity" });
+    const button = el("button", { type: "button", class: "amend", onclick: () => this.#amend(order, input.value) },
+                      "Reduce");
+    return [input, button];
+  }
+
+  async #amend(order, text) {
+    const problem = quantityProblem(String(text));
+    if (problem) {
+      showMessage("#orders-message", problem, "error");
+      return;
+    }
+    try {
+      const amended = await patch(`/orders/${encodeURIComponent(order.order_id)}`, { quantity: Number(text) });
+      showMessage("#orders-message", `Reduced ${order.side} ${order.symbol} @ ${orderPriceLabel(order)} to ` +
+                  `${amended.quantity}.`, "ok");
+    } catch (err) {
+      showMessage("#orders-message", describe(err), "error");
+    }
+    await this.refresh();
+  }
+
+  async #cancelAll() {
+    try {
+      const { canceled } = await del("/orders");
+      showMessage("#orders-message", `Canceled ${canceled.length} order${canceled.length === 1 ? "" : "s"}.`, "ok");
+    } catch (err) {
+      showMessage("#orders-message", describe(err), "error");
+    }
+    await this.refresh();
+  }
+
+  // The bearer token, for a bot developer's Authorization header (API keys are for programs).
+  async #copyToken() {
+    try {
+      await navigator.clipboard.writeText(session()?.token ?? "");
+      showMessage("#auth-message", "API token copied: send it as 'Authorization: Bearer <token>'.", "ok");
+    } catch (err) {
+      showMessage("#auth-message", `Could not copy the token: ${err.message}`, "error");
     }
   }
 

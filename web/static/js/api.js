@@ -69,6 +69,7 @@ export async function api(method, path, body) {
 export const get = (path) => api("GET", path);
 export const post = (path, body) => api("POST", path, body ?? {});
 export const del = (path) => api("DELETE", path);
+export const patch = (path, body) => api("PATCH", path, body);
 
 // "insufficient_funds: not enough USD available" style text for a message line.
 export function describe(err) {

@@ -11,6 +11,7 @@ import { Tape, renderBook, renderQuote } from "./market.js";
 import { fromTicks } from "./money.js";
 import { OrderForm } from "./orderform.js";
 import { StatsPanel } from "./stats.js";
+import { toast } from "./toast.js";
 
 const SYMBOL_KEY = "exchange.symbol";
 const BURST_MS = 200;
@@ -46,7 +47,12 @@ const live = new LiveFeed({
   candle: (candle) => {
     if (candle.interval === "1m") chart.addMinuteCandle(candle);
   },
-  order: () => refreshAccountSoon(),
+  order: (event) => {
+    if (event?.type === "fill") {
+      toast(`Filled: ${event.side} ${event.quantity} ${event.symbol} @ ${event.price} (${event.liquidity})`);
+    }
+    refreshAccountSoon();
+  },
   refused: (error) => account.signOut(`Live updates refused your session: ${error.message}. Please log in again.`),
   // My token was revoked (logged out elsewhere) or expired: the server stopped my order events.
   session_ended: (error) => account.signOut(`Your session ended: ${error.message}. Please log in again.`),

@@ -1,0 +1,80 @@
+"""The page's own-orders tools in Chromium: reduce an order in place, cancel all, the paged order
+history, a toast when one of my orders fills, and the copy-API-token button."""
+from __future__ import annotations
+
+import requests
+
+# The page tests' fixtures (a stack with web replicas, Chromium) and their skip when Chromium is missing.
+from tests.test_web_page import (  # noqa: F401
+    SYMBOL,
+    WAIT_MS,
+    api_user,
+    browser,
+    page_on,
+    place_in_form,
+    pytestmark,
+    stack,
+    unique,
+    wait_until_live,
+)
+
+
+def test_reduce_cancel_all_history_fill_toast_and_copy_token(stack, page_on):  # noqa: F811
+    from playwright.sync_api import expect
+
+    page = page_on()
+    wait_until_live(page)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.base_url)
+    page.fill("#auth-username", unique("history"))
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#register")
+    expect(page.locator("#balances tr[data-asset=USD] td").nth(1)).to_have_text("10000.00")
+
+    page.click("#copy-token")
+    expect(page.locator("#auth-message")).to_contain_text("API token copied")
+    token = page.evaluate("JSON.parse(localStorage.getItem('exchange.session')).token")
+    assert page.evaluate("navigator.clipboard.readText()") == token
+    me = {"Authorization": f"Bearer {token}"}
+
+    place_in_form(page, "buy", "1.23", 5)
+    place_in_form(page, "buy", "1.24", 3)
+    rows = page.locator("#open-orders tr[data-order-id]")
+    expect(rows).to_have_count(2)
+    first = page.locator("#open-orders tr[data-order-id]", has_text="1.23")
+    first.locator(".amend-quantity").fill("2")
+    first.locator("button.amend").click()
+    expect(page.locator("#orders-message")).to_contain_text("to 2.")
+    expect(first.locator("td").nth(3)).to_have_text("2")
+    expect(page.locator("#book-bids tr[data-price='1.23'] td").nth(1)).to_have_text("2", timeout=WAIT_MS)
+
+    history = page.locator("#order-history tr[data-order-id]")
+    expect(history).to_have_count(2)
+    page.click("#cancel-all")
+    expect(page.locator("#orders-message")).to_have_text("Canceled 2 orders.")
+    expect(rows).to_have_count(0)
+    expect(history.locator("td").nth(7)).to_have_text("canceled")
+    expect(history.nth(1).locator("td").nth(7)).to_have_text("canceled")
+
+    # A fill of one of my orders: a toast says so, without a reload.
+    place_in_form(page, "sell", "12.34", 3)
+    expect(rows).to_have_count(1)
+    taker = requests.post(f"{stack.base_url}/api/v1/orders", headers=api_user(stack), timeout=10,
+                          json={"symbol": SYMBOL, "side": "buy", "price": "12.34", "quantity": 3})
+    assert taker.json()["status"] == "filled", taker.text
+    expect(page.locator("#toasts .toast")).to_contain_text(f"Filled: sell 3 {SYMBOL} @ 12.34 (maker)",
+                                                           timeout=WAIT_MS)
+
+    # The history pages: 20 at a time, newest first, and older ones on request.
+    for _ in range(20):
+        placed = requests.post(f"{stack.base_url}/api/v1/orders", headers=me, timeout=10,
+                               json={"symbol": SYMBOL, "side": "buy", "price": "1.00", "quantity": 1,
+                                     "time_in_force": "IOC"})
+        assert placed.status_code == 201, placed.text
+    page.reload()
+    expect(history).to_have_count(20, timeout=WAIT_MS)
+    expect(history.first.locator("td").nth(7)).to_have_text("canceled")  # an IOC that found nothing
+    page.click("#history-more")
+    expect(history).to_have_count(23)
+    expect(page.locator("#history-more")).to_be_hidden()
+    expect(history.last.locator("td").nth(4)).to_have_text("1.23")  # the oldest: reduced, then canceled
+    expect(history.last.locator("td").nth(5)).to_have_text("2")
