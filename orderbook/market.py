@@ -26,20 +26,22 @@ def book_levels(scripts: Scripts, symbol: str, depth: int) -> tuple[int, list[in
 
 
 class MarketData:
-    def __init__(self, client: redis.Redis, scripts: Scripts, symbols: tuple[str, ...]):
+    def __init__(self, client: redis.Redis, scripts: Scripts, symbols: tuple[str, ...], maker_fee_bps: int = 0,
+                 taker_fee_bps: int = 0):
         """Book and trades; the L1 quote and candles are the ticker's (ticker.quotes)."""
         self.client = client
         self.scripts = scripts
         self.symbols = symbols
+        self.fees = {"maker_fee_bps": maker_fee_bps, "taker_fee_bps": taker_fee_bps}
 
     def list_symbols(self) -> list[dict]:
-        """Each listed symbol with its trading status (one round trip for all)."""
+        """Each listed symbol with its fee rates and trading status (one round trip for all)."""
         pipe = self.client.pipeline(transaction=False)
         for symbol in self.symbols:
             pipe.get(keys.trading_status(symbol))
         now_ms = int(time.time() * 1000)
         return [{"symbol": s, "name": SYMBOL_NAMES.get(s, s), "tick_size": "0.01", "currency": CASH_LABEL,
-                 **TradingStatus.from_json(status).as_view(now_ms)} for s, status in zip(self.symbols, pipe.execute())]
+                 **self.fees, **TradingStatus.from_json(status).as_view(now_ms)} for s, status in zip(self.symbols, pipe.execute())]
 
     def book(self, symbol: str, depth: int) -> dict:
         seq, bids, asks = book_levels(self.scripts, symbol, depth)

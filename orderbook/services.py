@@ -46,7 +46,8 @@ class Services:
         return cls(settings=settings, redis=client, accounts=accounts,
                    auth=Auth(settings, client, db, accounts), api_keys=ApiKeys(settings, client),
                    entry=OrderEntry(settings, client, accounts, scripts, history),
-                   market=MarketData(client, scripts, settings.symbols),
+                   market=MarketData(client, scripts, settings.symbols, settings.maker_fee_bps,
+                                     settings.taker_fee_bps),
                    ledger=LedgerOfRecord(mongo.client(settings.mongo_url), db), history=history,
                    candles=CandleStore(client, db, scripts),
                    leaderboard=Leaderboard(client, db, settings.symbols, settings.leaderboard_max_age_s))

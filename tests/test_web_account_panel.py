@@ -78,3 +78,60 @@ def test_reduce_cancel_all_history_fill_toast_and_copy_token(stack, page_on):  #
     expect(page.locator("#history-more")).to_be_hidden()
     expect(history.last.locator("td").nth(4)).to_have_text("1.23")  # the oldest: reduced, then canceled
     expect(history.last.locator("td").nth(5)).to_have_text("2")
+
+
+def test_cost_preview_order_lines_fill_markers_and_the_daily_chart(stack, page_on):  # noqa: F811
+    from playwright.sync_api import expect
+
+    for side in ("sell", "buy"):  # a last price of 12.00
+        placed = requests.post(f"{stack.base_url}/api/v1/orders", headers=api_user(stack), timeout=10,
+                               json={"symbol": SYMBOL, "side": side, "price": "12.00", "quantity": 1})
+        assert placed.status_code == 201, placed.text
+    page = page_on()
+    wait_until_live(page)
+    page.fill("#auth-username", unique("preview"))
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#register")
+    expect(page.locator("#balances tr[data-asset=USD] td").nth(1)).to_have_text("10000.00")
+
+    # The preview: notional, the fee at most (TAKER_FEE_BPS 10), what is available; over it, in red.
+    page.check("#order-form input[name=side][value=buy]")
+    page.select_option("#order-type", "limit")
+    page.fill("#order-price", "10.00")
+    page.fill("#order-quantity", "5")
+    preview = page.locator("#order-preview")
+    expect(preview).to_have_text("Cost $50.00 + fee ≤ $0.05 · available $10000.00")
+    page.fill("#order-quantity", "1001")
+    expect(preview).to_have_text("Cost $10010.00 + fee ≤ $10.01 · available $10000.00: more than available")
+    expect(preview).to_have_class("preview error")
+    page.check("#order-form input[name=side][value=sell]")
+    page.fill("#order-quantity", "7")
+    expect(preview).to_have_text(f"Proceeds $70.00 − fee ≤ $0.07 · available 100 {SYMBOL}")
+
+    # My open orders are price lines on the chart (an untriggered stop at its stop price).
+    place_in_form(page, "buy", "11.11", 2)
+    page.check("#order-form input[name=side][value=sell]")
+    page.select_option("#order-type", "stop_limit")
+    page.fill("#order-price", "10.90")
+    page.fill("#order-stop-price", "11.00")
+    page.fill("#order-quantity", "1")
+    page.click("#order-submit")
+    expect(page.locator("#open-orders tr[data-order-id]")).to_have_count(2)
+    page.wait_for_function("() => window.exchangeChart.orderLines().length === 2", timeout=WAIT_MS)
+    lines = sorted(page.evaluate("window.exchangeChart.orderLines()"), key=lambda line: line["price"])
+    assert lines == [{"price": 11.0, "title": "stop sell 1"}, {"price": 11.11, "title": "buy 2"}]
+
+    # My fill is a marker on its bar: above it for a sell.
+    place_in_form(page, "sell", "12.50", 1)
+    taker = requests.post(f"{stack.base_url}/api/v1/orders", headers=api_user(stack), timeout=10,
+                          json={"symbol": SYMBOL, "side": "buy", "price": "12.50", "quantity": 1})
+    assert taker.json()["status"] == "filled", taker.text
+    page.wait_for_function("() => window.exchangeChart.fillMarkers().length === 1", timeout=WAIT_MS)
+    (marker,) = page.evaluate("window.exchangeChart.fillMarkers()")
+    assert (marker["position"], marker["text"]) == ("aboveBar", "S 1 @ 12.50") and marker["time"] % 60 == 0
+
+    # The daily chart: one bar for today, ending at the last trade; the marker moves onto it.
+    page.click("[data-interval='1d']")
+    page.wait_for_function("() => window.exchangeChart.lastBar()?.time % 86400 === 0", timeout=WAIT_MS)
+    assert page.evaluate("window.exchangeChart.lastBar().close") == "12.50"
+    assert page.evaluate("window.exchangeChart.fillMarkers()")[0]["time"] % 86400 == 0

@@ -6,9 +6,13 @@ import { OrderHistory } from "./history.js";
 import { orderPriceLabel, quantityProblem, shown } from "./money.js";
 
 export class AccountPanel {
-  // onSession(token or null): called when the user signs in or out.
-  constructor(onSession) {
+  // onSession(token or null): called when the user signs in or out; onMine(): after the open
+  // orders and recent fills (this.openOrders, this.recentFills) change.
+  constructor(onSession, onMine) {
     this.onSession = onSession;
+    this.onMine = onMine;
+    this.openOrders = [];
+    this.recentFills = [];
     this.refreshing = null;
     $("#auth-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -59,6 +63,10 @@ export class AccountPanel {
     showMessage("#auth-message", reason, reason ? "error" : "");
     for (const id of ["#balances", "#open-orders", "#fills"]) $(id).replaceChildren();
     this.history.clear();
+    this.openOrders = [];
+    this.recentFills = [];
+    this.balances = undefined;
+    this.onMine();
     this.onSession(null);
   }
 
@@ -90,6 +98,9 @@ export class AccountPanel {
       this.#renderBalances(account.balances);
       this.#renderOrders(orders.orders);
       this.#renderFills(fills.fills);
+      this.openOrders = orders.orders;
+      this.recentFills = fills.fills;
+      this.onMine();
       await this.history.load();
     } catch (err) {
       if (err.status === 401) await this.signOut("Your session has expired: please log in again.");
@@ -98,6 +109,7 @@ export class AccountPanel {
   }
 
   #renderBalances(balances) {
+    this.balances = balances;
     $("#balances").replaceChildren(...Object.entries(balances).map(([asset, amounts]) =>
       el("tr", { "data-asset": asset },
          el("td", {}, asset), el("td", {}, shown(amounts.available)), el("td", {}, shown(amounts.on_hold)))));

@@ -1,10 +1,13 @@
 // Candlesticks with volume, drawn by TradingView's lightweight-charts (v5).
 // History comes from GET /candles at the chosen interval; live 1m candles and
 // trades are folded into the interval's last bar. Times are epoch seconds (UTC).
-import { CandlestickSeries, HistogramSeries, createChart } from "/vendor/lightweight-charts.mjs";
+// The signed-in user's open orders are dashed price lines, their fills markers.
+import {
+  CandlestickSeries, HistogramSeries, LineStyle, createChart, createSeriesMarkers,
+} from "/vendor/lightweight-charts.mjs";
 import { toTicks } from "./money.js";
 
-export const INTERVALS = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600 };
+export const INTERVALS = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400 };
 const UP = "#26a69a";
 const DOWN = "#ef5350";
 
@@ -47,6 +50,9 @@ export class PriceChart {
     });
     this.volume.priceScale().applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
     this.intervalS = 60;
+    this.orderLines = [];    // price lines of my open orders
+    this.fillMarkers = createSeriesMarkers(this.candles, []);
+    this.myFills = [];
     this.lastBar = null;     // the newest bar drawn, in ticks
     this.minutes = new Map(); // minute start -> minute candle of the newest bar's bucket
   }
@@ -65,7 +71,33 @@ export class PriceChart {
         if (this.#bucket(minute.start) === this.lastBar.start) this.minutes.set(minute.start, minute);
       }
     }
+    this.#drawFills();
     this.chart.timeScale().scrollToRealTime();
+  }
+
+  // My open orders of the symbol on screen, each a dashed line at its price (an untriggered stop
+  // at its stop price), and my fills as arrows on their bars: below for a buy, above for a sell.
+  showMine(orders, fills) {
+    for (const line of this.orderLines) this.candles.removePriceLine(line);
+    this.orderLines = orders.filter((order) => order.price || order.stop_price).map((order) => {
+      const stop = order.status === "untriggered";
+      return this.candles.createPriceLine({
+        price: toTicks(stop ? order.stop_price : order.price) / 100, color: order.side === "buy" ? UP : DOWN,
+        lineStyle: stop ? LineStyle.Dotted : LineStyle.Dashed, lineWidth: 1, axisLabelVisible: true,
+        title: `${stop ? "stop " : ""}${order.side} ${order.quantity - order.filled_quantity}`,
+      });
+    });
+    this.myFills = fills;
+    this.#drawFills();
+  }
+
+  #drawFills() {
+    const markers = this.myFills.map((fill) => ({
+      time: this.#bucket(Math.floor(fill.time / 1000)), position: fill.side === "buy" ? "belowBar" : "aboveBar",
+      color: fill.side === "buy" ? UP : DOWN, shape: fill.side === "buy" ? "arrowUp" : "arrowDown",
+      text: `${fill.side === "buy" ? "B" : "S"} ${fill.quantity} @ ${fill.price}`,
+    }));
+    this.fillMarkers.setMarkers(markers.sort((a, b) => a.time - b.time));
   }
 
   // A live 1m candle: it is authoritative for its minute.

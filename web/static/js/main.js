@@ -32,11 +32,14 @@ const live = new LiveFeed({
   book_snapshot: (snapshot) => {
     state.book.loadSnapshot(snapshot);
     renderBook(state.book);
+    orderForm.preview(); // a market order's estimate follows the book
   },
   book_update: (update) => {
     const outcome = state.book.applyUpdate(update);
-    if (outcome === "applied") renderBook(state.book);
-    else if (outcome === "gap") live.resubscribe();
+    if (outcome === "applied") {
+      renderBook(state.book);
+      orderForm.preview();
+    } else if (outcome === "gap") live.resubscribe();
   },
   trade: (trade) => {
     tape.add(trade);
@@ -63,12 +66,23 @@ const account = new AccountPanel((token) => {
   live.connect(token);
   bots.refresh();
   refreshLeaderboard(); // to mark my row
+}, () => {
+  showMineOnChart();
+  orderForm.preview(); // what is available changed
 });
+
+// My open orders and recent fills of the symbol on screen, drawn on the chart.
+function showMineOnChart() {
+  const mine = (items) => items.filter((item) => item.symbol === state.symbol);
+  chart.showMine(mine(account.openOrders), mine(account.recentFills));
+}
 const bots = new BotsPanel({ signedIn: () => account.signedIn });
 const orderForm = new OrderForm({
   symbol: () => state.symbol,
   signedIn: () => account.signedIn,
   placed: () => refreshAccountSoon(),
+  available: (asset) => account.balances?.[asset]?.available,
+  best: (side) => state.book.levels(side === "buy" ? "bids" : "asks", 1)[0]?.ticks ?? null,
 });
 
 // Order events come in bursts (a fill is an event for each order it touches, a bot
@@ -153,6 +167,7 @@ function selectSymbol(symbol) {
   localStorage.setItem(SYMBOL_KEY, symbol);
   renderBook(state.book);
   tape.clear();
+  showMineOnChart();
   live.subscribe(symbol);
   orderForm.sync();
   loadQuote(symbol).catch(reportLoadError);
@@ -195,6 +210,7 @@ async function start() {
   }, STATS_POLL_MS);
   try {
     const { symbols } = await get("/symbols");
+    if (symbols.length) orderForm.setFees(symbols[0]); // one fee schedule for every symbol
     $("#symbol").replaceChildren(...symbols.map((s) => el("option", { value: s.symbol }, `${s.symbol} — ${s.name}`)));
     const saved = localStorage.getItem(SYMBOL_KEY);
     const symbol = symbols.some((s) => s.symbol === saved) ? saved : symbols[0]?.symbol;
@@ -216,6 +232,12 @@ window.exchangeChart = {
     const bar = chart.lastBar;
     return bar && { time: bar.start, open: fromTicks(bar.open), high: fromTicks(bar.high), low: fromTicks(bar.low),
                     close: fromTicks(bar.close), volume: bar.volume, drawn: chart.candles.data().at(-1) ?? null };
+  },
+  orderLines() {
+    return chart.orderLines.map((line) => ({ price: line.options().price, title: line.options().title }));
+  },
+  fillMarkers() {
+    return chart.fillMarkers.markers().map(({ time, position, text }) => ({ time, position, text }));
   },
 };
 

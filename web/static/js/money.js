@@ -29,6 +29,13 @@ export function toTicks(price) {
   return sign * (Math.abs(Number(whole)) * 100 + cents);
 }
 
+// Integer cents (a BigInt, so no notional is ever too large) as dollars: 123456n -> "1234.56".
+export function centsText(cents) {
+  const sign = cents < 0n ? "-" : "";
+  const abs = cents < 0n ? -cents : cents;
+  return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, "0")}`;
+}
+
 export function fromTicks(ticks) {
   const sign = ticks < 0 ? "-" : "";
   const abs = Math.abs(ticks);

@@ -2,26 +2,74 @@
 // and shows the API's own message when the exchange refuses an order.
 import { describe, post } from "./api.js";
 import { $, showMessage } from "./dom.js";
-import { orderPriceLabel, priceProblem, quantityProblem } from "./money.js";
+import { centsText, orderPriceLabel, priceProblem, quantityProblem, toTicks } from "./money.js";
+
+const BPS = 10000n;
 
 export class OrderForm {
-  // symbol(): the symbol on screen; signedIn(): bool; placed(order): after a 201.
-  constructor({ symbol, signedIn, placed }) {
+  // symbol(): the symbol on screen; signedIn(): bool; placed(order): after a 201;
+  // available(asset): my available balance ("12.34" for USD, shares for a symbol) or undefined;
+  // best(side): the best bid ("buy") or ask ("sell") price in ticks, or null.
+  constructor({ symbol, signedIn, placed, available, best }) {
     this.symbol = symbol;
     this.signedIn = signedIn;
     this.placed = placed;
+    this.available = available;
+    this.best = best;
+    this.feeBps = 0n; // the higher of the maker and taker rates: what a buy's hold reserves
     this.form = $("#order-form");
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.#submit();
     });
     this.form.addEventListener("change", () => this.sync());
+    this.form.addEventListener("input", () => this.preview());
     this.sync();
+  }
+
+  setFees({ maker_fee_bps: maker = 0, taker_fee_bps: taker = 0 }) {
+    this.feeBps = BigInt(Math.max(maker, taker));
+    this.preview();
+  }
+
+  // What the order would cost or bring, its fee at most, and what is available, as typed.
+  preview() {
+    const type = $("#order-type").value;
+    const side = this.#side();
+    const quantity = $("#order-quantity").value.trim();
+    const typed = type === "stop" ? $("#order-stop-price").value : $("#order-price").value;
+    const opposite = this.best(side === "buy" ? "sell" : "buy");
+    const ticks = type === "market" ? opposite : priceProblem(typed) ? null : toTicks(typed.trim());
+    const node = $("#order-preview");
+    node.className = "preview";
+    if (quantityProblem(quantity) || ticks === null || ticks === undefined || !this.symbol()) {
+      node.textContent = "";
+      return;
+    }
+    const notional = BigInt(ticks) * BigInt(quantity);
+    const fee = (notional * this.feeBps) / BPS;
+    const at = { market: ` at the best ${side === "buy" ? "ask" : "bid"}`, stop: " at the stop price" }[type] ?? "";
+    const estimate = type === "market" || type === "stop" ? "≈ " : "";
+    if (side === "buy") {
+      const available = this.available("USD");
+      const over = available !== undefined && notional + fee > BigInt(toTicks(available));
+      node.textContent = `Cost ${estimate}$${centsText(notional)}${at} + fee ≤ $${centsText(fee)}` +
+        (available === undefined ? "" : ` · available $${available}`) + (over ? ": more than available" : "");
+      if (over) node.className = "preview error";
+    } else {
+      const available = this.available(this.symbol());
+      const over = available !== undefined && BigInt(quantity) > BigInt(available);
+      node.textContent = `Proceeds ${estimate}$${centsText(notional)}${at} − fee ≤ $${centsText(fee)}` +
+        (available === undefined ? "" : ` · available ${available} ${this.symbol()}`) +
+        (over ? ": more than available" : "");
+      if (over) node.className = "preview error";
+    }
   }
 
   // Fill the price from a click on the book.
   setPrice(price) {
     $("#order-price").value = price;
+    this.preview();
   }
 
   #side() {
@@ -40,6 +88,7 @@ export class OrderForm {
     this.form.classList.toggle("buying", this.#side() === "buy");
     this.form.classList.toggle("selling", this.#side() === "sell");
     $("#order-submit").textContent = `${this.#side() === "buy" ? "Buy" : "Sell"} ${this.symbol() ?? ""}`;
+    this.preview();
   }
 
   // The order body, or a message saying what is wrong with the form.
