@@ -151,17 +151,22 @@ class BotsQuery(Query):
     cursor: Cursor | None = Field(None, description="the previous page's next_cursor")
 
 
+# 1s candles come from the ticker's last ten minutes of seconds only; the rest roll up minutes.
+CANDLE_INTERVALS = {"1s": 1, **INTERVALS}
+
+
 class CandleQuery(Query):
     """[start, end) in epoch seconds, at most ``limit`` candles of ``interval``."""
 
-    interval: Literal[tuple(INTERVALS)] = Field("1m", description="candle width")
+    interval: Literal[tuple(CANDLE_INTERVALS)] = Field(
+        "1m", description="candle width; 1s covers only the last ten minutes")
     start: EpochSeconds | None = Field(None, description="epoch seconds; by default end - limit candles")
     end: EpochSeconds | None = Field(None, description="epoch seconds, exclusive; by default past the live candle")
     limit: Integer = Field(500, ge=1, le=1000, description="most candles, the newest kept")
 
     @property
     def seconds(self) -> int:
-        return INTERVALS[self.interval]
+        return CANDLE_INTERVALS[self.interval]
 
     def span(self, now_s: int) -> tuple[int, int]:
         """[start, end): by default the last ``limit`` intervals up to and including the live one."""

@@ -34,6 +34,9 @@ def test_live_minute_candle_from_api_trades(client, register, ticker):
     assert candles[-1] | {"start": 0} == {"start": 0, "open": "10.00", "high": "10.50", "low": "9.75",
                                           "close": "10.25", "volume": 7, "trades": 4}
     assert candles[-1]["start"] % 60 == 0 and time.time() - candles[-1]["start"] < 120
+    seconds = client.get("/api/v1/candles/KRYP?interval=1s").json  # the ticker's recent seconds
+    assert seconds["interval"] == "1s" and sum(c["volume"] for c in seconds["candles"]) == 7
+    assert seconds["candles"][-1]["close"] == "10.25" and time.time() - seconds["candles"][-1]["start"] < 60
 
 
 def test_closed_minutes_persist_once_and_roll_up(client, register, ticker, settings, redis_client):

@@ -135,3 +135,16 @@ def test_cost_preview_order_lines_fill_markers_and_the_daily_chart(stack, page_o
     page.wait_for_function("() => window.exchangeChart.lastBar()?.time % 86400 === 0", timeout=WAIT_MS)
     assert page.evaluate("window.exchangeChart.lastBar().close") == "12.50"
     assert page.evaluate("window.exchangeChart.fillMarkers()")[0]["time"] % 86400 == 0
+
+    # The 1s chart: a bar a second, from the ticker's recent seconds, and each live trade in its own second.
+    page.click("[data-interval='1s']")
+    page.wait_for_function("() => window.exchangeChart.drawnIntervalS === 1", timeout=WAIT_MS)
+    seller, buyer = api_user(stack), api_user(stack)
+    requests.post(f"{stack.base_url}/api/v1/orders", headers=seller, timeout=10,
+                  json={"symbol": SYMBOL, "side": "sell", "price": "12.40", "quantity": 4})
+    bought = requests.post(f"{stack.base_url}/api/v1/orders", headers=buyer, timeout=10,
+                           json={"symbol": SYMBOL, "side": "buy", "price": "12.40", "quantity": 4}).json()
+    second = bought["fills"][0]["time"] // 1000
+    page.wait_for_function(f"() => window.exchangeChart.lastBar()?.time === {second}", timeout=WAIT_MS)
+    bar = page.evaluate("window.exchangeChart.lastBar()")
+    assert (bar["close"], bar["volume"]) == ("12.40", 4)

@@ -56,8 +56,11 @@ def candles(symbol: str):
     symbol = listed_symbol(symbol, services().settings.symbols)
     query = parse_query(CandleQuery)
     start, end = query.span(now_s=int(time.time()))
-    minutes = services().candles.minutes(symbol, start - start % 60, end)
-    rolled = [c for c in rollup(minutes, query.seconds) if start <= c.start < end]
+    if query.seconds == 1:  # the ticker keeps the last ten minutes of seconds
+        rolled = [c for c in services().candles.recent_seconds(symbol) if start <= c.start < end]
+    else:
+        minutes = services().candles.minutes(symbol, start - start % 60, end)
+        rolled = [c for c in rollup(minutes, query.seconds) if start <= c.start < end]
     return jsonify({"symbol": symbol, "interval": query.interval,
                     "candles": [candle_view(c) for c in rolled[-query.limit:]]})
 

@@ -7,7 +7,7 @@ import {
 } from "/vendor/lightweight-charts.mjs";
 import { toTicks } from "./money.js";
 
-export const INTERVALS = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400 };
+export const INTERVALS = { "1s": 1, "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400 };
 const UP = "#26a69a";
 const DOWN = "#ef5350";
 
@@ -61,6 +61,7 @@ export class PriceChart {
   // the newest bucket, so live minutes replace their own part of it exactly.
   load(intervalS, history, minutes) {
     this.intervalS = intervalS;
+    this.chart.applyOptions({ timeScale: { secondsVisible: intervalS < 60 } });
     const bars = history.map(inTicks);
     this.candles.setData(bars.map((bar) => this.#candleData(bar)));
     this.volume.setData(bars.map((bar) => this.#volumeData(bar)));
@@ -102,14 +103,30 @@ export class PriceChart {
 
   // A live 1m candle: it is authoritative for its minute.
   addMinuteCandle(candle) {
-    this.#updateMinute(inTicks(candle));
+    if (this.intervalS >= 60) this.#updateMinute(inTicks(candle));
+  }
+
+  #updateSecond(bar) {
+    if (this.lastBar && bar.start < this.lastBar.start) return; // older than what is drawn
+    this.lastBar = bar;
+    this.candles.update(this.#candleData(bar));
+    this.volume.update(this.#volumeData(bar));
   }
 
   // A live trade moves its minute's prices at once (the candle event that
-  // follows carries the volume, so a trade is never counted twice).
+  // follows carries the volume, so a trade is never counted twice). On the 1s
+  // chart, which no candle event feeds, the trade brings its volume too.
   addTrade(trade) {
-    const start = Math.floor(trade.time / 60000) * 60;
     const price = toTicks(trade.price);
+    if (this.intervalS === 1) {
+      const second = Math.floor(trade.time / 1000);
+      const bar = this.lastBar?.start === second ? this.lastBar
+        : { start: second, open: price, high: price, low: price, close: price, volume: 0 };
+      this.#updateSecond({ ...bar, high: Math.max(bar.high, price), low: Math.min(bar.low, price), close: price,
+                           volume: bar.volume + Number(trade.quantity) });
+      return;
+    }
+    const start = Math.floor(trade.time / 60000) * 60;
     const bucket = this.#bucket(start);
     if (this.lastBar && bucket < this.lastBar.start) return;
     const minute = (bucket === this.lastBar?.start && this.minutes.get(start)) ||

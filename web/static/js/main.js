@@ -149,7 +149,7 @@ async function loadChart(symbol, interval) {
   const seconds = INTERVALS[interval];
   const history = (await get(`/candles/${symbol}?interval=${interval}&limit=300`)).candles;
   let minutes = history;
-  if (interval !== "1m" && history.length) {
+  if (interval !== "1m" && interval !== "1s" && history.length) {
     // The newest bar's own minutes, so live minute candles replace their part exactly.
     const start = history[history.length - 1].start;
     minutes = (await get(`/candles/${symbol}?interval=1m&start=${start}&end=${start + seconds}`)).candles;
@@ -228,6 +228,7 @@ async function start() {
 window.exchangeChart = {
   get symbol() { return state.symbol; },
   get interval() { return state.interval; },
+  get drawnIntervalS() { return chart.intervalS; }, // the interval of the bars drawn (loaded)
   lastBar() {
     const bar = chart.lastBar;
     return bar && { time: bar.start, open: fromTicks(bar.open), high: fromTicks(bar.high), low: fromTicks(bar.low),
