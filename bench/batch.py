@@ -17,6 +17,9 @@ import statistics
 import sys
 import time
 
+import results
+from results import Figure
+
 from common import run_processes, sleep_until  # (importing common puts the project on sys.path)
 from exchange.money import format_cents
 from tests.stack import start_stack
@@ -55,9 +58,8 @@ def make_markets(index: int, start_at: float, queue, base_url: str, batched: boo
 
 def measure(base_url: str, batched: bool, args) -> tuple[float, float]:
     """(orders/s, re-quotes/s) of all makers together."""
-    results = run_processes(make_markets, args.makers, (base_url, batched, args.levels, args.seconds))
-    return (sum(placed for placed, _ in results) / args.seconds,
-            sum(requotes for _, requotes in results) / args.seconds)
+    made = run_processes(make_markets, args.makers, (base_url, batched, args.levels, args.seconds))
+    return (sum(placed for placed, _ in made) / args.seconds, sum(requotes for _, requotes in made) / args.seconds)
 
 
 def main() -> None:
@@ -83,6 +85,11 @@ def main() -> None:
               f"(median {statistics.median(orders):,.0f}); {min(requotes):,.1f}-{max(requotes):,.1f} re-quotes/s")
     ratios = [b[0] / s[0] for b, s in zip(figures[True], figures[False])]
     print(f"ratio batch / one per request: {min(ratios):.2f}-{max(ratios):.2f} x")
+    medians = {batched: statistics.median(rate for rate, _ in figures[batched]) for batched in (True, False)}
+    results.save("batch", [Figure("through /orders/batch (median)", medians[True], "orders/s",
+                                  "one order per request", medians[False])],
+                 notes={"runs": {"batch": figures[True], "one_per_request": figures[False]},
+                        "ratios": ratios, "makers": args.makers, "levels": args.levels})
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 
+import results
+from results import Figure
+
 from common import cursor_sequence, lags, percentile
 from flow import SYMBOL, EngineFlow
 
@@ -38,6 +41,10 @@ def main() -> None:
         backlog_trades, events, took = flow.backlog_capacity(args.seconds, position)
         print(f"capacity: a restarted ticker folded a backlog of {backlog_trades:,} trades ({events:,} journal "
               f"events) in {took:.2f}s = {backlog_trades / took:,.0f} trades/s ({events / took:,.0f} events/s)")
+        results.save("candles", [Figure("ticker folding a backlog", backlog_trades / took, "trades/s",
+                                        "trades the engine made", len(trades) / args.seconds)],
+                     {"ticker lag": {"p50": percentile(lag, 50), "p99": percentile(lag, 99)}},
+                     notes={"orders_per_s": orders / args.seconds, "events_per_s": events / took})
     finally:
         flow.close()
 

@@ -14,6 +14,9 @@ import argparse
 import random
 import time
 
+import results
+from results import Figure
+
 from common import fund_accounts, measure_eval_rate, process_cpu_s, redis_cpu_s, run_processes, sleep_until
 
 SYMBOL = "KRYP"
@@ -105,22 +108,28 @@ def main() -> None:
             if worker is not None:
                 worker.stop()
         totals = {k: sum(r[k] for r in results) for k in results[0]}
-        orders = totals["limit"] + totals["market"] + totals["cancel"]
-        rate = orders / args.seconds
         trades = sum(isinstance(event, journal.TradeEvent)
                      for _id, event in journal.read_entries(client.xrange(keys.events(SYMBOL))))
-        mode = "a standing matcher" if args.worker else "no standing matcher"
-        print(f"engine: {rate:,.0f} orders/s over {args.seconds:.0f}s with {args.submitters} submitters and {mode} "
-              f"(limit {totals['limit']:,}, market {totals['market']:,}, cancel {totals['cancel']:,}, "
-              f"refused {totals['rejected']:,}; {trades:,} trades)")
-        per_order_us = {"submitters": totals["cpu_s"], "matcher": matcher_cpu_s, "redis": redis_cpu}
-        print("CPU per order: " + ", ".join(f"{name} {1e6 * cpu / max(orders, 1):,.0f} µs"
-                                            for name, cpu in per_order_us.items()))
-        print(f"baseline: {eval_rate:,.0f} trivial EVALSHA/s from {args.submitters} clients on the same Redis")
-        ratio = rate / eval_rate
-        print(f"ratio: {ratio:.3f} x EVAL rate (goal >= 0.25: {'met' if ratio >= 0.25 else 'NOT met'})")
+        report(args, totals, trades, eval_rate, {"submitters": totals["cpu_s"], "matcher": matcher_cpu_s,
+                                                 "redis": redis_cpu})
     finally:
         server.stop()
+
+
+def report(args, totals: dict, trades: int, eval_rate: float, cpu_s: dict[str, float]) -> None:
+    orders = totals["limit"] + totals["market"] + totals["cancel"]
+    rate = orders / args.seconds
+    mode = "a standing matcher" if args.worker else "no standing matcher"
+    print(f"engine: {rate:,.0f} orders/s over {args.seconds:.0f}s with {args.submitters} submitters and {mode} "
+          f"(limit {totals['limit']:,}, market {totals['market']:,}, cancel {totals['cancel']:,}, "
+          f"refused {totals['rejected']:,}; {trades:,} trades)")
+    per_order_us = {name: 1e6 * cpu / max(orders, 1) for name, cpu in cpu_s.items()}
+    print("CPU per order: " + ", ".join(f"{name} {us:,.0f} µs" for name, us in per_order_us.items()))
+    print(f"baseline: {eval_rate:,.0f} trivial EVALSHA/s from {args.submitters} clients on the same Redis")
+    ratio = rate / eval_rate
+    print(f"ratio: {ratio:.3f} x EVAL rate (goal >= 0.25: {'met' if ratio >= 0.25 else 'NOT met'})")
+    results.save("engine", [Figure(f"engine, {mode}", rate, "orders/s", "trivial EVALSHA", eval_rate)],
+                 notes={"cpu_per_order_us": per_order_us, "trades": trades, "submitters": args.submitters})
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ import argparse
 import threading
 import time
 
+import results
+from results import Figure
+
 import common  # noqa: F401  (puts the repository on sys.path)
 from common import percentile, run_processes
 
@@ -45,11 +48,11 @@ def subscriber_process(index: int, start_at: float, queue, base_url: str, shares
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             connect = RawSubscriber(session, base_url, on_trade) if client_kind == "raw" else None
             for batch in range(0, count, 50):
-                results = await asyncio.gather(
+                outcomes = await asyncio.gather(
                     *(asyncio.wait_for(connect.open() if connect else socketio_subscriber(base_url, on_trade), 30)
                       for _ in range(min(50, count - batch))), return_exceptions=True)
-                failures = [r for r in results if isinstance(r, Exception)]
-                connected += [r for r in results if not isinstance(r, Exception)]
+                failures = [r for r in outcomes if isinstance(r, Exception)]
+                connected += [r for r in outcomes if not isinstance(r, Exception)]
                 if failures:
                     print(f"subscriber process {index}: {len(failures)} connections failed: {failures[0]!r}",
                           flush=True)
@@ -149,14 +152,14 @@ def measure(base_url: str, subscribers: int, processes: int, rate: float, second
     flow = threading.Thread(target=lambda: made.append(order_flow(base_url, rate, seconds, start_at, stop)))
     flow.start()
     try:
-        results = run_processes(subscriber_process, len(shares), (base_url, shares, seconds, client_kind),
+        gathered = run_processes(subscriber_process, len(shares), (base_url, shares, seconds, client_kind),
                                 start_at=start_at)
     finally:
         stop.set()
         flow.join()
-    latencies = sorted(l for r in results for l in r[0])
-    return {"subscribers": subscribers, "connected": sum(r[1] for r in results), "trades": made[0] if made else 0,
-            "seen": max((r[2] for r in results), default=0), "deliveries": len(latencies),
+    latencies = sorted(l for r in gathered for l in r[0])
+    return {"subscribers": subscribers, "connected": sum(r[1] for r in gathered), "trades": made[0] if made else 0,
+            "seen": max((r[2] for r in gathered), default=0), "deliveries": len(latencies),
             "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
             "max": latencies[-1] if latencies else float("nan")}
 
@@ -183,9 +186,15 @@ def main() -> None:
     with start_stack(replicas=1, web_replicas=args.web_replicas, env={"RATE_LIMIT": ""}) as stack:
         print(f"stack: 1 API replica, {args.web_replicas} web replicas behind nginx; "
               f"{args.rate:g} trades/s on {SYMBOL} for {args.seconds:g}s per phase", flush=True)
-        report("baseline", measure(stack.base_url, 1, 1, args.rate, args.seconds, args.client))
-        report("fan-out", measure(stack.base_url, args.subscribers, args.processes, args.rate, args.seconds,
-                                  args.client))
+        baseline = measure(stack.base_url, 1, 1, args.rate, args.seconds, args.client)
+        report("baseline", baseline)
+        fanned = measure(stack.base_url, args.subscribers, args.processes, args.rate, args.seconds, args.client)
+        report("fan-out", fanned)
+    results.save("fanout", [Figure(f"deliveries to {fanned['connected']:,} subscribers", fanned["deliveries"] /
+                                   args.seconds, "deliveries/s", "to one subscriber", baseline["deliveries"] / args.seconds)],
+                 {f"{label}, trade to client": {k: m[k] for k in ("p50", "p99", "max")}
+                  for label, m in (("one subscriber", baseline), (f"{args.subscribers:,} subscribers", fanned))},
+                 notes={"baseline": baseline, "fan_out": fanned, "client": args.client})
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import tempfile
 from pathlib import Path
 
 import requests
+import results
+from results import Figure
 
 from common import tree_cpu_s  # (importing common puts the project on sys.path)
 from devstack import nginx, programs
@@ -128,12 +130,17 @@ def main() -> None:
     parser.add_argument("--light-connections", type=int, default=4, help="for latency: a load the machine carries")
     parser.add_argument("--replicas", type=int, default=2)
     args = parser.parse_args()
-    ceiling = measure_ceiling(args)
-    # The order path alone (API replicas, the matcher, Redis; MongoDB only for logins) is what
-    # the targets are for; then the whole stack, whose settlement and candle workers share the cores.
-    orders = measure_orders(args, ("matcher",), light_load=True)
-    full = measure_orders(args, True)
-    as_run = measure_orders(args, True, rate_limits=True)
+    with results.progress("http orders", 4) as step:
+        ceiling = measure_ceiling(args)
+        step("the ceiling measured")
+        # The order path alone (API replicas, the matcher, Redis; MongoDB only for logins) is what
+        # the targets are for; then the whole stack, whose settlement and candle workers share the cores.
+        orders = measure_orders(args, ("matcher",), light_load=True)
+        step("the order path measured")
+        full = measure_orders(args, True)
+        step("the whole stack measured")
+        as_run = measure_orders(args, True, rate_limits=True)
+        step("the stack as make up runs it measured")
     for label, run in (("http orders", orders), ("  whole stack (+ ledger, ticker, bot runner)", full),
                        ("  whole stack as make up runs it (rate limits, band, breaker)", as_run)):
         print(f"{label}: {run['rps']:,.0f} orders/s ({run['rps'] / ceiling['rps']:.2f} x ceiling), "
@@ -154,6 +161,20 @@ def main() -> None:
           f"{'met' if light['p99'] < 50 else 'NOT met'} at {args.light_connections} connections "
           f"({light['p99']:.1f} ms), {'met' if orders['p99'] < 50 else 'not met'} at {args.connections} "
           f"({orders['p99']:.1f} ms, saturated: the ceiling's own p99 there is {ceiling['p99']:.1f} ms)")
+    save(args, ceiling, {"order path": orders, "whole stack": full, "as make up runs it": as_run})
+
+
+def save(args, ceiling: dict, runs: dict[str, dict]) -> None:
+    """The figures beside the ceiling, and the latencies, into bench/results/ (bench/results.py)."""
+    figures = [Figure(label, run["rps"], "orders/s", "one-Redis-call endpoint", ceiling["rps"])
+               for label, run in runs.items()]
+    latencies = {f"{label}, {args.connections} conn": {"p50": run["p50"], "p99": run["p99"]}
+                 for label, run in runs.items()}
+    latencies[f"order path, {args.light_connections} conn"] = {k: runs["order path"]["light"][k] for k in ("p50", "p99")}
+    latencies[f"ceiling, {args.connections} conn"] = {"p50": ceiling["p50"], "p99": ceiling["p99"]}
+    results.save("http_orders", figures, latencies, notes={
+        "cpu_us_per_request": {label: run["cpu_us"] for label, run in {**runs, "ceiling": ceiling}.items()},
+        "errors": {label: run["errors"] for label, run in runs.items()}, "replicas": args.replicas})
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import argparse
 
+import results
+from results import Figure
+
 from common import cursor_sequence, lags, percentile
 from flow import SYMBOL, EngineFlow
 
@@ -46,6 +49,11 @@ def main() -> None:
         print(f"capacity: a restarted worker settled a backlog of {backlog_trades:,} trades ({events:,} events) "
               f"in {took:.1f}s = {backlog_trades / took:,.0f} trades/s ({events / took:,.0f} events/s) "
               "into both stores")
+        results.save("settlement", [Figure("settling a backlog into both stores", backlog_trades / took,
+                                           "trades/s", "trades the engine made", len(trades) / args.seconds)],
+                     {"live accounts": {"p50": percentile(live, 50), "p99": percentile(live, 99)},
+                      "ledger of record": {"p50": percentile(recorded, 50), "p99": percentile(recorded, 99)}},
+                     notes={"orders_per_s": orders / args.seconds, "events_per_s": events / took})
     finally:
         flow.close()
 

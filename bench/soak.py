@@ -23,6 +23,9 @@ import argparse
 import random
 import time
 
+import results
+from results import Figure
+
 from common import fund_accounts, run_processes, sleep_until
 from flow import SYMBOL, EngineFlow
 
@@ -134,26 +137,37 @@ def main() -> None:
         extra_workers=("ticker.worker",))
     try:
         fund_accounts(flow.client, ["bench-deep"], (SYMBOL,))
-        memory = []
-        for number in range(1, args.orders // args.slice + 1):
-            rate = run_slice(flow, args.slice, seed=number)
-            lag = archive_lag(flow)
-            settled_s = wait_for_upkeep(flow)
-            used = flow.client.info("memory")["used_memory"]
-            memory.append(used)
-            print(f"slice {number:2d}: {number * args.slice:7,} orders, {rate:6,.0f} orders/s, archive lag "
-                  f"{lag:,} events at the end; then archived and forgotten within {settled_s:.1f}s: used_memory "
-                  f"{used / 2**20:6.1f} MiB, {resting(flow):,} resting")
+        memory, rates = [], []
+        slices = args.orders // args.slice
+        with results.progress("soak", slices) as step:
+            for number in range(1, slices + 1):
+                rates.append(soak_slice(flow, args, number, memory))
+                step(f"slice {number} of {slices}")
         if len(memory) >= 2:
             growth = memory[-1] / memory[1] - 1
             print(f"memory: last slice {growth:+.1%} vs the second (goal within 10 %: "
                   f"{'met' if abs(growth) <= 0.10 else 'NOT met'})")
-        compare_books(flow, args)
+        (small, small_book), (large, large_book) = compare_books(flow, args)
+        results.save("soak", [Figure(f"{large_book:,} resting", large, "orders/s", f"{small_book:,} resting", small)],
+                     notes={"slice_orders_per_s": rates, "used_memory_bytes": memory})
     finally:
         flow.close()
 
 
-def compare_books(flow: EngineFlow, args: argparse.Namespace) -> None:
+def soak_slice(flow: EngineFlow, args: argparse.Namespace, number: int, memory: list[int]) -> float:
+    """One slice of orders, then the archive's upkeep; prints and returns the slice's rate."""
+    rate = run_slice(flow, args.slice, seed=number)
+    lag = archive_lag(flow)
+    settled_s = wait_for_upkeep(flow)
+    used = flow.client.info("memory")["used_memory"]
+    memory.append(used)
+    print(f"slice {number:2d}: {number * args.slice:7,} orders, {rate:6,.0f} orders/s, archive lag "
+          f"{lag:,} events at the end; then archived and forgotten within {settled_s:.1f}s: used_memory "
+          f"{used / 2**20:6.1f} MiB, {resting(flow):,} resting")
+    return rate
+
+
+def compare_books(flow: EngineFlow, args: argparse.Namespace) -> tuple[tuple[float, int], tuple[float, int]]:
     """The same flow on a book of ~100 resting orders, then of ~args.resting."""
     run_processes(rest_far, 1, (flow.redis_port, 100))
     small_book = resting(flow)
@@ -164,6 +178,7 @@ def compare_books(flow: EngineFlow, args: argparse.Namespace) -> None:
     ratio = large / small
     print(f"resting book: {large:,.0f} orders/s with {large_book:,} resting beside {small:,.0f} orders/s with "
           f"{small_book:,} resting: {ratio:.2f} x (goal >= 0.8: {'met' if ratio >= 0.8 else 'NOT met'})")
+    return (small, small_book), (large, large_book)
 
 
 if __name__ == "__main__":
