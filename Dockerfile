@@ -16,6 +16,7 @@ ENV PYTHONUNBUFFERED=1 \
 
 WORKDIR /app
 COPY requirements.txt .
+COPY clients/python clients/python
 RUN pip install -r requirements.txt
 
 COPY . .

@@ -35,7 +35,7 @@ def quotes(symbol: str, levels: int) -> list[dict]:
 
 def make_markets(index: int, start_at: float, queue, base_url: str, batched: bool, levels: int,
                  seconds: float) -> None:
-    from bots.client import ExchangeClient
+    from exchange_client import ExchangeClient
 
     api = ExchangeClient(base_url)
     api.register(f"maker-{'b' if batched else 's'}{index}-{time.time_ns()}", "correct horse battery")

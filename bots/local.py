@@ -16,11 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from bots.client import ApiError, ExchangeClient
 from bots.rules import MarketView, Quote, Rule, RuleError, evaluate, market_symbols, parse_rule, reads_holdings
 from bots.runner.actions import describe, execute, is_transient
 from exchange.money import parse_cents
 from exchange.valuation import Holdings
+from exchange_client import ApiError, ExchangeClient
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ import os
 import threading
 from pathlib import Path
 
-from bots.client import ExchangeClient
+from exchange_client import ExchangeClient
 
 
 class OrderRecord:

@@ -26,7 +26,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bots import swarm_accounts
-from bots.client import ApiError, ExchangeClient
 from bots.factor import FactorConfig, FactorModel, pairs_in_order, parse_loadings
 from bots.record import OrderRecord, RecordingClient
 from bots.scoreboard import BotScore, rank
@@ -42,6 +41,7 @@ from bots.strategies import (
 from bots.strategies.base import must_back_off
 from exchange.money import format_cents, parse_cents
 from exchange.valuation import Holdings
+from exchange_client import ApiError, ExchangeClient
 
 T = TypeVar("T")
 # With --factor the makers and random walkers know each symbol's value: makers quote it tightly, and

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from bots.client import ApiError, ExchangeClient
+from exchange_client import ApiError, ExchangeClient
 
 FILE_NAME = "swarm-accounts.json"
 

@@ -8,10 +8,10 @@ from rich.console import Console
 from rich.table import Table
 
 from bots import swarm_accounts
-from bots.client import ApiError
 from bots.swarm import SwarmConfig, SwarmReport, run
 from exchange.config import settings
 from exchange.money import format_cents, parse_cents
+from exchange_client import ApiError
 
 # ---- showing the result --------------------------------------------------------------------
 

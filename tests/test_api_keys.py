@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bots.client import signed_headers
+from exchange_client import signed_headers
 from orderbook import api_keys
 
 KEYS = "/api/v1/api-keys"

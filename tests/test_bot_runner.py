@@ -11,10 +11,10 @@ import time
 import pytest
 import redis
 
-from bots.client import ApiError, ExchangeClient
 from bots.runner.budget import ActionBudget
 from devstack import programs
 from devstack.procs import Proc
+from exchange_client import ApiError, ExchangeClient
 from tests.polling import wait_for
 from tests.stack import start_stack
 

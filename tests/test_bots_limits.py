@@ -8,9 +8,9 @@ import uuid
 import pytest
 import requests
 
-from bots.client import ExchangeClient
 from bots.store import ORPHAN_SLOT_MS, BotStore, TooManyBots, now_ms
 from exchange import mongo
+from exchange_client import ExchangeClient
 from tests.stack import start_stack
 
 MAX_ACTIVE = 3

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from statsmodels.tsa.stattools import coint
 
-from bots.client import ApiError
 from bots.factor import FactorModel, default_factor, pairs_in_order, parse_loadings
 from bots.strategies.pairs import PairsConfig, PairsTrader
+from exchange_client import ApiError
 
 SYMBOLS = ["KRYP", "ADAM", "PUPS"]
 

@@ -15,8 +15,8 @@ import subprocess
 
 import pytest
 
-from bots.client import ExchangeClient
 from bots.factor import default_factor
+from exchange_client import ExchangeClient
 from tests.stack import start_stack
 from tests.test_swarm import ROOT, ledger_check, swarm_command
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from bots.client import ApiError, ExchangeClient
 from bots.strategies import MarketMaker, MarketMakerConfig
 from exchange.money import format_cents, parse_cents
+from exchange_client import ApiError, ExchangeClient
 from tests.stack import start_stack
 
 PASSWORD = "correct horse battery"

@@ -11,7 +11,6 @@ import random
 
 import pytest
 
-from bots.client import ApiError
 from bots.strategies import (
     MarketMaker,
     MarketMakerConfig,
@@ -23,6 +22,7 @@ from bots.strategies import (
     RandomWalkTrader,
 )
 from exchange.money import collar_down, collar_up, format_cents, parse_cents
+from exchange_client import ApiError
 
 
 class FakeClient:

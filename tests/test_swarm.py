@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from bots.client import ExchangeClient
 from exchange.config import Settings
 from exchange.money import format_cents, parse_cents
 from exchange.valuation import Holdings
+from exchange_client import ExchangeClient
 from tests.stack import start_stack
 from tests.test_metrics import scrape, total
 

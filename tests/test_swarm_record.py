@@ -6,9 +6,9 @@ import stat
 import pytest
 
 from bots import swarm_accounts
-from bots.client import ApiError
 from bots.record import OrderRecord, RecordingClient, read_orders
 from bots.swarm import retrying
+from exchange_client import ApiError
 
 
 def client_answering(record: OrderRecord, answers: list) -> RecordingClient:

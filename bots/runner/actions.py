@@ -1,9 +1,9 @@
 """Carry out a rule's action through the public REST API, as the rule's owner."""
 from __future__ import annotations
 
-from bots.client import ApiError, ExchangeClient
 from bots.rules import CancelAll, PlaceOrder
 from exchange.money import format_cents
+from exchange_client import ApiError, ExchangeClient
 
 ORDER_FIELDS = ("order_id", "client_order_id", "symbol", "side", "type", "price", "stop_price", "quantity",
                 "filled_quantity", "status")

@@ -23,7 +23,6 @@ import uuid
 
 import redis
 
-from bots.client import ApiError, ExchangeClient
 from bots.rules import MarketView, Rule, RuleError, evaluate, market_symbols, parse_rule, reads_holdings
 from bots.runner import market
 from bots.runner.actions import describe, execute, is_transient
@@ -34,6 +33,7 @@ from exchange.config import Settings
 from exchange.metrics import BOT_ACTIONS
 from exchange.tokens import Tokens
 from exchange.worker import Loop, Worker, run
+from exchange_client import ApiError, ExchangeClient
 from ledger.accounts import Accounts
 
 log = logging.getLogger("bots.runner")

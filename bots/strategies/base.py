@@ -18,8 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from bots.client import ApiError
 from exchange.money import collar_down, collar_up, format_cents, parse_cents
+from exchange_client import ApiError
 
 BACK_OFF_CODES = frozenset({"rate_limited", "busy", "connection_error"})
 BATCH_ORDERS = 20  # the most orders one POST /orders/batch takes

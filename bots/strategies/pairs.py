@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bots.client import ApiError
 from bots.strategies.base import Strategy, StrategyConfig, must_back_off
 from exchange.money import collar_down, collar_up, format_cents, parse_cents
+from exchange_client import ApiError
 
 
 @dataclass

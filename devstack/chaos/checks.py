@@ -17,10 +17,10 @@ import redis
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from bots.client import ExchangeClient
 from bots.swarm import retrying
 from devstack.up import ROOT
 from exchange import journal, keys, mongo
+from exchange_client import ExchangeClient
 from ledger.audit import live_accounts, record_accounts
 
 SHOWN = 5  # problems shown per check

@@ -1,14 +1,14 @@
-"""bots.client.ExchangeClient against a real stack: every call it makes, and every way it fails."""
+"""exchange_client.ExchangeClient against a real stack: every call it makes, and every way it fails."""
 from __future__ import annotations
 
 import time
 
 import pytest
 
-from bots.client import ApiError, ExchangeClient
-from bots.stream import MarketStream
 from devstack.procs import free_port
 from exchange.money import parse_cash, parse_cents
+from exchange_client import ApiError, ExchangeClient, MarketStream
+from tests.polling import wait_for
 from tests.stack import start_stack, start_web
 
 PASSWORD = "correct horse battery"
@@ -105,6 +105,26 @@ def test_a_program_signs_its_requests_with_an_api_key_through_nginx(stack):
     owner.revoke_api_key(key["key_id"])
     assert [k["key_id"] for k in owner.api_keys()] == [reader["key_id"]]
     assert api_error(bot.account).code == "invalid_api_key"
+
+
+def test_the_rest_of_the_endpoints(stack):
+    me = ExchangeClient(stack.base_url)
+    me.register("client_everything", PASSWORD)
+    seller = ExchangeClient(stack.base_url)
+    seller.register("client_everything_seller", PASSWORD)
+    seller.place_order("PUPS", "sell", 2, price="7.00")
+    bought = me.place_order("PUPS", "buy", 2, price="7.00")
+    resting = me.place_order("PUPS", "buy", 6, price="6.00")
+    assert me.amend_order(resting["order_id"], 4)["quantity"] == 4
+    assert me.balance()["user_id"] == me.user_id and me.holdings("PUPS")["symbol"] == "PUPS"
+    assert me.book_hash("PUPS")["sequence"] == me.book("PUPS")["sequence"]
+    wait_for(lambda: me.candles("PUPS", "1m"), what="the ticker to roll the trade")  # the ticker is a worker
+    assert me.candles("PUPS", "1m")[-1]["close"] == "7.00"
+    assert me.health()["status"] == "ok"
+    csv = me.fills_csv(symbol="PUPS")
+    assert csv.splitlines()[0].startswith("trade_id,") and bought["fills"][0]["trade_id"] in csv
+    me.logout()
+    assert me.token is None and api_error(ExchangeClient(stack.base_url, token=bought["order_id"]).account).status == 401
 
 
 def test_bad_requests_raise_api_errors_with_the_servers_code(stack):

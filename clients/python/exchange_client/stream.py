@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import socketio
 
-from exchange.money import parse_cents
+from .money import to_cents
 
 CHANNELS = ("book", "trades", "ticker")
 
@@ -110,12 +110,12 @@ class MarketStream:
     def last_price(self, symbol: str) -> int | None:
         with self.lock:
             trades = self.trades[symbol]
-            return parse_cents(trades[-1]["price"]) if trades else None
+            return to_cents(trades[-1]["price"]) if trades else None
 
     def recent_prices(self, symbol: str, count: int) -> list[int]:
         """The last ``count`` trade prices seen, oldest first."""
         with self.lock:
-            return [parse_cents(t["price"]) for t in list(self.trades[symbol])[-count:]]
+            return [to_cents(t["price"]) for t in list(self.trades[symbol])[-count:]]
 
     def wait_for(self, predicate, timeout: float | None = None) -> bool:
         """Block until ``predicate()`` holds (checked after every event); False on timeout."""
@@ -147,7 +147,7 @@ class MarketStream:
         with self.changed:
             self.books[data["symbol"]] = LiveBook(
                 sequence=data["sequence"], stale=False,
-                bids={parse_cents(p): q for p, q in data["bids"]}, asks={parse_cents(p): q for p, q in data["asks"]})
+                bids={to_cents(p): q for p, q in data["bids"]}, asks={to_cents(p): q for p, q in data["asks"]})
             self.changed.notify_all()
 
     def _on_update(self, data: dict) -> None:
@@ -164,9 +164,9 @@ class MarketStream:
                 for side, price, quantity in data["changes"]:
                     levels = book.bids if side in ("buy", "bid", "bids") else book.asks
                     if quantity:
-                        levels[parse_cents(price)] = quantity
+                        levels[to_cents(price)] = quantity
                     else:
-                        levels.pop(parse_cents(price), None)
+                        levels.pop(to_cents(price), None)
                 book.sequence = data["sequence"]
             self.changed.notify_all()
         if gap:  # a missed update: start again from a fresh snapshot, asked for once per gap
