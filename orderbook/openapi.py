@@ -131,8 +131,23 @@ def _parameters(path: str, operation: Operation, symbols: tuple[str, ...]) -> li
     return parameters
 
 
-def _operation(path: str, operation: Operation, symbols: tuple[str, ...]) -> dict:
-    described: dict = {"summary": operation.summary, "responses": {
+# Each path's tag in the docs (/api/docs), by its first segment.
+TAGS = {"users": "accounts", "sessions": "accounts", "api-keys": "accounts", "account": "accounts",
+        "balance": "accounts", "holdings": "accounts", "orders": "orders", "fills": "orders", "fills.csv": "orders",
+        "symbols": "market data", "book": "market data", "ticker": "market data", "candles": "market data",
+        "trades": "market data", "stats": "market data", "leaderboard": "market data", "bots": "bots",
+        "healthz": "operations"}
+
+
+def operation_id(method: str, path: str) -> str:
+    """e.g. DELETE /orders/{order_id} -> delete_orders_by_order_id."""
+    words = [f"by_{part.strip('{}')}" if part.startswith("{") else part for part in path.strip("/").split("/")]
+    return "_".join([method, *words]).replace("-", "_").replace(".", "_")
+
+
+def _operation(path: str, method: str, operation: Operation, symbols: tuple[str, ...]) -> dict:
+    described: dict = {"operationId": operation_id(method, path), "tags": [TAGS[path.strip("/").split("/")[0]]],
+                       "summary": operation.summary, "responses": {
         "200": {"description": "OK"},
         "4XX": {"description": "Error", "content": {"application/json": {"schema": ERROR}}}}}
     parameters = _parameters(path, operation, symbols)
@@ -147,7 +162,7 @@ def _operation(path: str, operation: Operation, symbols: tuple[str, ...]) -> dic
 
 
 def document(symbols: tuple[str, ...]) -> dict:
-    paths = {path: {method: _operation(path, operation, symbols) for method, operation in methods.items()}
+    paths = {path: {method: _operation(path, method, operation, symbols) for method, operation in methods.items()}
              for path, methods in ROUTES.items()}
     return {
         "openapi": "3.1.0",

@@ -43,9 +43,12 @@ def test_every_path_and_query_parameter_is_documented_with_its_schema(client, se
             assert in_query == QUERY_PARAMETERS.get((path, method), set()), (path, method)
             for parameter in parameters:
                 Draft202012Validator.check_schema(parameter["schema"])
+            assert operation["tags"] and operation["operationId"]
+    ids = [operation["operationId"] for methods in paths.values() for operation in methods.values()]
+    assert len(ids) == len(set(ids)) and "delete_orders_by_order_id" in ids
     depth = paths["/book/{symbol}"]["get"]["parameters"][1]["schema"]
     assert (depth["type"], depth["minimum"], depth["maximum"], depth["default"]) == ("integer", 1, 500, 50)
     interval = paths["/candles/{symbol}"]["get"]["parameters"][1]["schema"]
-    assert interval["enum"] == ["1m", "5m", "15m", "1h", "1d"]
+    assert interval["enum"] == ["1s", "1m", "5m", "15m", "1h", "1d"]
     symbol = paths["/book/{symbol}"]["get"]["parameters"][0]["schema"]
     assert symbol["enum"] == list(settings.symbols)

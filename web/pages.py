@@ -1,4 +1,4 @@
-"""The trading page: ``/``, its own files under ``/static/`` and the npm
+"""The trading page: ``/`` (and the API's docs at ``/api/docs``), its own files under ``/static/`` and the npm
 libraries it uses under ``/vendor/`` (served from ``web/node_modules``, so the
 page needs no internet and no CDN).
 
@@ -25,11 +25,14 @@ VENDOR_FILES = {
     "socket.io.esm.min.js": "socket.io-client/dist/socket.io.esm.min.js",
     "socket.io.esm.min.js.map": "socket.io-client/dist/socket.io.esm.min.js.map",
     "socket.io.LICENSE.txt": "socket.io-client/LICENSE",
+    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+    "swagger-ui.LICENSE.txt": "swagger-ui-dist/LICENSE",
 }
 # Browsers refuse a module script served as anything but JavaScript, and
 # Python's mimetypes does not know .mjs everywhere.
 MIMETYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".txt": "text/plain",
-             ".map": "application/json"}
+             ".map": "application/json", ".css": "text/css"}
 
 blueprint = Blueprint("pages", __name__)
 
@@ -37,6 +40,15 @@ blueprint = Blueprint("pages", __name__)
 @blueprint.get("/")
 def trading_page():
     response = send_from_directory(STATIC_DIR, "index.html", max_age=0)
+    response.cache_control.no_cache = True
+    return response
+
+
+@blueprint.get("/api/docs")
+def api_docs():
+    """The REST API's documentation: Swagger UI (from web/node_modules) over /api/v1/openapi.json.
+    nginx sends this one /api/ path to the web tier; every other goes to the API replicas."""
+    response = send_from_directory(STATIC_DIR, "api-docs.html", max_age=0)
     response.cache_control.no_cache = True
     return response
 
