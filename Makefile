@@ -47,6 +47,7 @@ test: $(STAMP) $(NPM_STAMP) lint
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	@test -n "$(strip $(BENCHES))" || echo "no benchmarks in bench/ yet"

@@ -28,7 +28,7 @@ def _bps_or_off(env: dict, name: str, default: int | None) -> int | None:
     """Basis points between 1 and 9999; empty or 0 turns the rule off (None)."""
     if env.get(name) in ("", "0"):
         return None
-    value = _int(env, name, default)
+    value = default if env.get(name) is None else _int(env, name, 0)
     if value is not None and not 0 < value < 10_000:
         raise SystemExit(f"{name} must be between 1 and 9999 basis points, or empty to turn it off")
     return value

@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def progress(total: int, label: str):
+def progress(total: int | None, label: str):
     """A context giving advance(n): a rich progress bar on a terminal, nothing otherwise."""
     from contextlib import contextmanager, nullcontext
 

@@ -11,6 +11,7 @@ import os
 import socket
 import sys
 import time
+from typing import Any
 
 import orjson
 import redis
@@ -34,7 +35,7 @@ class Heartbeat:
 
     def beat(self) -> int:
         now = time.time()
-        beat = {"time_ms": int(now * 1000), "pid": os.getpid(),
+        beat: dict[str, Any] = {"time_ms": int(now * 1000), "pid": os.getpid(),
                 "loops": {name: round(now - at, 3) for name, at in self.last_pass.items()}}
         pipe = self.client.pipeline(transaction=False)
         pipe.hset(self.key, self.instance, orjson.dumps(beat))

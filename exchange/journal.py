@@ -153,9 +153,7 @@ class OrderRecord(TypedDict):
     self_trade: str  # SelfTrade
     created_ms: int
     updated_ms: int
-    # The sequence of its accepted event, or of a stop's triggered event once it triggers
-    # (None before it reaches the book).
-    priority: int | None
+    priority: int  # the sequence of its accepted event, or of a stop's triggered event once it triggers
     maker_fee_bps: int
     taker_fee_bps: int
     hold: int  # what entry placed on hold for it: cents for a buy, shares for a sell

@@ -97,4 +97,8 @@ def buy_hold(hold_price: int, quantity: int, reserve_bps: int) -> int:
 
 def hold_needed(side: str, hold_price: int | None, quantity: int, reserve_bps: int) -> int:
     """What an order with ``quantity`` left to trade holds: cents for a buy, shares for a sell."""
-    return buy_hold(hold_price, quantity, reserve_bps) if side == "buy" else quantity
+    if side != "buy":
+        return quantity
+    if hold_price is None:
+        raise ValueError("a buy order's hold needs its limit price or its collar")
+    return buy_hold(hold_price, quantity, reserve_bps)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -51,7 +52,7 @@ class SourcePage:
     floor: tuple | None = None  # the key of the last item looked at, if the store has more below it
 
 
-def merge_pages(sources: Sequence[SourcePage], key: Callable[[object], tuple],
+def merge_pages(sources: Sequence[SourcePage], key: Callable[[Any], tuple],
                 limit: int) -> tuple[list, tuple | None]:
     """(up to ``limit`` items, newest first, each once; the key the next page starts below, or None
     after the last page)."""

@@ -124,6 +124,8 @@ class JournalArchiver(JournalWorker):
         return self._write(bucket)
 
     def _read(self) -> list:
+        if self.position is None:
+            raise RuntimeError("the archive's position is read first (apply_batch)")
         entries = self.client.xrange(keys.events(self.symbol), min=b"(" + self.position.entry_id,
                                      count=self.batch_size)
         if entries or self.position.epoch is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 
 import orjson
 import redis
@@ -21,6 +22,7 @@ from pymongo.database import Database
 
 from exchange import keys, mongo
 from exchange.faults import journal_faults
+from exchange.journal import OrderRecord
 from exchange.money import CASH
 from exchange.order_ids import order_id_symbol
 from orderbook.commands import hold_for
@@ -110,9 +112,8 @@ def check(client: redis.Redis, db: Database, symbols: tuple[str, ...]) -> Report
                 report.facts.append(f"hold of {order_id} ({amount} {asset}) is waiting for its order")
             elif state["status"] in ("filled", "canceled", "rejected"):
                 report.problems.append(f"{user_id}: order {order_id} is {state['status']} but still holds {amount}")
-            elif amount != hold_for(state, state["remaining_quantity"]):
-                report.problems.append(f"{user_id}: order {order_id} holds {amount}, needs "
-                                       f"{hold_for(state, state['remaining_quantity'])}")
+            elif amount != (needed := hold_for(cast(OrderRecord, state), state["remaining_quantity"])):
+                report.problems.append(f"{user_id}: order {order_id} holds {amount}, needs {needed}")
         for asset in (CASH, *symbols):
             if acct.get(f"{asset}:on_hold", 0) != held[asset]:
                 report.problems.append(f"{user_id}: {asset} on hold is {acct.get(f'{asset}:on_hold', 0)}, "
@@ -142,7 +143,7 @@ def _check_buys(report: Report, user_id: str, acct: dict[str, int], states: dict
         if not name.startswith("buys:"):
             continue
         order_id = name[5:]
-        buying[order_id_symbol(order_id)] += value
+        buying[order_id_symbol(order_id) or ""] += value
         state = states.get(order_id)
         if state is not None and state["status"] not in ("filled", "canceled", "rejected") \
                 and value != state["remaining_quantity"]:

@@ -59,11 +59,12 @@ def postings_for(event: JournalEvent) -> list[tuple[str, list[Op]]]:
     if isinstance(event, TradeEvent):
         q, p = event.quantity, event.price
         used, buyer_fee, seller_fee = event.buyer_hold_used, event.buyer_fee, event.seller_fee
-        buyer = [("add", f"{CASH}:on_hold", -used), ("add", f"{CASH}:available", used - p * q - buyer_fee),
-                 ("add", f"{symbol}:available", q), ("add", hold_field(event.buy_order_id, CASH), -used),
-                 ("unbuy", buys_field(event.buy_order_id), symbol, q)]
-        seller = [("add", f"{symbol}:on_hold", -q), ("add", f"{CASH}:available", p * q - seller_fee),
-                  ("add", hold_field(event.sell_order_id, symbol), -q)]
+        buyer: list[Op] = [
+            ("add", f"{CASH}:on_hold", -used), ("add", f"{CASH}:available", used - p * q - buyer_fee),
+            ("add", f"{symbol}:available", q), ("add", hold_field(event.buy_order_id, CASH), -used),
+            ("unbuy", buys_field(event.buy_order_id), symbol, q)]
+        seller: list[Op] = [("add", f"{symbol}:on_hold", -q), ("add", f"{CASH}:available", p * q - seller_fee),
+                            ("add", hold_field(event.sell_order_id, symbol), -q)]
         postings = [(event.buyer_id, buyer), (event.seller_id, seller)]
         if buyer_fee + seller_fee:
             postings.append((HOUSE, [("add", f"{CASH}:available", buyer_fee + seller_fee)]))

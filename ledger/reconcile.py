@@ -34,7 +34,7 @@ def void_orphan_holds(client: redis.Redis, settings: Settings, grace_ms: int = O
     waiting in an inbox, then wait up to ``wait_s`` for the book's answers; returns what happened."""
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     orphans = _orphans(client, settings.symbols, grace_ms, now_ms)
-    sent: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)  # symbol -> voids sent
+    sent: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # symbol -> voids sent
     for symbol, holds in orphans.items():
         pipe = client.pipeline(transaction=False)
         for user_id, order_id, asset, amount in holds:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
+from typing import cast
 
 import orjson
 import redis
@@ -38,7 +39,7 @@ from pymongo.database import Database
 
 from exchange import journal, keys, mongo
 from exchange.config import Settings
-from exchange.journal import Side
+from exchange.journal import OrderRecord, Side
 from exchange.money import CASH
 from ledger.audit import journal_problems
 from ledger.consumer import GROUP
@@ -169,7 +170,8 @@ def _holds_needed(resting: dict[str, list[dict]]) -> dict[str, dict[str, dict[st
     for symbol, states in resting.items():
         for state in states:
             asset = hold_asset(symbol, state["side"])
-            needed[state["user_id"]][asset][state["order_id"]] = hold_for(state, state["remaining_quantity"])
+            needed[state["user_id"]][asset][state["order_id"]] = hold_for(cast(OrderRecord, state),
+                                                                          state["remaining_quantity"])
     return needed
 
 

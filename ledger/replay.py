@@ -11,6 +11,7 @@ says so.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import cast
 
 from pymongo.database import Database
 
@@ -33,7 +34,7 @@ def issued_balances(db: Database) -> dict[str, dict[str, int]]:
 def replay_symbol(db: Database, symbol: str, balances: dict, report: Report) -> None:
     """Add what the symbol's archived events did, up to the ledger of record's position."""
     at = db[mongo.CURSORS].find_one({"_id": symbol}) or {"sequence": 0, "epoch": None}
-    applied, reached = 0, (None, 0)
+    applied, reached = 0, cast(tuple[int | None, int], (None, 0))  # (epoch, sequence) applied so far
     for epoch in archived_epochs(db, symbol):
         if at["epoch"] is not None and epoch > at["epoch"]:
             break  # the ledger of record has not reached this epoch

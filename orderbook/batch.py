@@ -9,6 +9,7 @@ Redis whether an order id it is told to void exists; the writes go to a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import orjson
@@ -18,7 +19,7 @@ from exchange.journal import DoneReason, HaltReason, OrderRecord, RejectReason, 
 from exchange.money import fee, price_band
 from exchange.order_ids import order_time_ms
 from orderbook.book_cache import BookCache
-from orderbook.commands import command_problem, decode, hold_for, new_state
+from orderbook.commands import command_problem, decode, hold_for, new_state, resting_price
 from orderbook.commit_batch import BatchWriter
 from orderbook.model import (
     Accepted,
@@ -106,12 +107,13 @@ class MatchedBatch:
 
     def _events_for(self, raw: bytes | None, replies: dict) -> list:
         try:
-            command, data = decode(raw)
+            command, data = decode(raw or b"")
             problem = command_problem(command, data)
         except (KeyError, TypeError, ValueError):
             command, data, problem = None, {}, RejectReason.INVALID_COMMAND
-        if problem is not None:
+        if problem is not None or command is None:
             # Refuse it on the journal rather than let one bad entry block the symbol.
+            problem = problem or RejectReason.INVALID_COMMAND
             return [CommandRejected(str(data.get("order_id")), str(data.get("user_id")), problem)]
         if isinstance(command, VoidOrder):
             return self._void(command, replies)
@@ -121,14 +123,14 @@ class MatchedBatch:
             return [Halted(command.until_ms, HaltReason.OPERATOR)]
         if isinstance(command, ResumeSymbol):
             return [Resumed(ResumeReason.OPERATOR)] if self.cache.status.halted else []
-        return self.cache.book.apply(command)
+        return self.cache.book.apply(command)  # a cancel or an amend
 
     def _new_order(self, order: NewOrder, data: dict, replies: dict) -> list:
-        state = new_state(data)
-        state["priority"] = self.seq + 1  # the sequence of its 'accepted' event
+        state = new_state(data, priority=self.seq + 1)  # the sequence of its 'accepted' event
         if order.order_id in self.cache.voided:
             # Its hold was voided while the order was on its way: it must never trade.
-            state.update(status=Status.REJECTED.value, reason=RejectReason.ORDER_VOIDED.value, updated_ms=self.now_ms)
+            state.update({"status": Status.REJECTED.value, "reason": RejectReason.ORDER_VOIDED.value,
+                          "updated_ms": self.now_ms})
             self.states[order.order_id] = state
             return [CommandRejected(order.order_id, order.user_id, RejectReason.ORDER_VOIDED)]
         if self.now_ms - (order_time_ms(order.order_id) or self.now_ms) > ORDER_MAX_AGE_MS:
@@ -150,8 +152,8 @@ class MatchedBatch:
         banded = self._within_band(order)
         if banded is None:
             return DoneReason.PRICE_OUT_OF_BAND
-        if banded.protection_price != order.protection_price:  # journaled, so a replay trades as the book did
-            self.book_collars[order.order_id] = banded.protection_price
+        if banded.protection_price is not None and banded.protection_price != order.protection_price:
+            self.book_collars[order.order_id] = banded.protection_price  # journaled: a replay trades as the book did
         return banded
 
     def _over_open_orders(self, order: NewOrder) -> bool:
@@ -168,7 +170,7 @@ class MatchedBatch:
             return order
         low, high = band
         if order.type is OrderType.LIMIT:
-            return order if low <= order.price <= high else None
+            return order if order.price is not None and low <= order.price <= high else None
         collar = order.protection_price
         if order.side is Side.BUY:
             collar = high if collar is None else min(collar, high)
@@ -245,7 +247,7 @@ class MatchedBatch:
         self.writer.unpark(state["priority"], event.order_id)
         self.writer.close_order(event.user_id, event.order_id)  # open again if its entry rests it (_rested)
         self.cache.left(event.order_id)
-        state.update(status=Status.NEW.value, priority=self.seq, updated_ms=self.now_ms)
+        state.update({"status": Status.NEW.value, "priority": self.seq, "updated_ms": self.now_ms})
         return journal.TriggeredEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=event.side,
                                       stop_price=event.stop_price, trade_price=event.trade_price,
                                       book_protection_price=self.book_collars.pop(event.order_id, None))
@@ -254,8 +256,8 @@ class MatchedBatch:
         state = self._state(event.order_id)
         released = hold_for(state, state["remaining_quantity"]) - hold_for(state, event.remaining)
         if state["status"] != Status.UNTRIGGERED:  # a parked stop is on no price level
-            self.levels.add((Side(state["side"]), state["price"]))
-        state.update(quantity=event.quantity, remaining_quantity=event.remaining, updated_ms=self.now_ms)
+            self.levels.add((Side(state["side"]), resting_price(state)))
+        state.update({"quantity": event.quantity, "remaining_quantity": event.remaining, "updated_ms": self.now_ms})
         replies["order"] = state
         return journal.AmendedEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=Side(state["side"]),
                                     quantity=event.quantity, remaining=event.remaining, released=released)
@@ -264,7 +266,7 @@ class MatchedBatch:
         state = self._state(event.order_id)
         released = hold_for(state, event.remaining)
         parked = state["status"] == Status.UNTRIGGERED
-        state.update(status=event.status.value, reason=event.reason.value, updated_ms=self.now_ms)
+        state.update({"status": event.status.value, "reason": event.reason.value, "updated_ms": self.now_ms})
         if event.status is not Status.FILLED:
             state["remaining_quantity"] = event.remaining
         side = Side(state["side"])
@@ -274,7 +276,7 @@ class MatchedBatch:
                 self.writer.unpark(state["priority"], event.order_id)
             else:
                 self.writer.unrest(side, state["priority"], event.order_id)
-                self.levels.add((side, state["price"]))
+                self.levels.add((side, resting_price(state)))
         replies.setdefault("order", state)
         return journal.DoneEvent(**stamp, order_id=event.order_id, user_id=event.user_id, side=side,
                                  status=event.status, reason=event.reason, remaining=event.remaining,
@@ -309,8 +311,9 @@ class MatchedBatch:
             buyer, seller, buyer_left, buyer_fee, seller_fee = maker, taker, event.maker_remaining, maker_fee, taker_fee
         for state, remaining, liquidity, paid in ((maker, event.maker_remaining, "maker", maker_fee),
                                                   (taker, event.taker_remaining, "taker", taker_fee)):
-            state.update(filled_quantity=state["filled_quantity"] + quantity, remaining_quantity=remaining,
-                         status=Status.PARTIALLY_FILLED.value, updated_ms=self.now_ms, fees=state["fees"] + paid)
+            state.update({"filled_quantity": state["filled_quantity"] + quantity, "remaining_quantity": remaining,
+                          "status": Status.PARTIALLY_FILLED.value, "updated_ms": self.now_ms,
+                          "fees": state["fees"] + paid})
             fill = {"trade_id": trade_id, "price": price, "quantity": quantity, "fee": paid,
                     "liquidity": liquidity, "time": self.now_ms, "sequence": self.seq}
             self.writer.append_fill(state["order_id"], orjson.dumps(fill))
@@ -331,9 +334,10 @@ class MatchedBatch:
             # the buyer's hold shrinks to what its remaining quantity needs
             buyer_hold_used=hold_for(buyer, buyer_left + quantity) - hold_for(buyer, buyer_left))
 
-    _JOURNALING = {Accepted: _accepted, Trade: _trade, Rested: _rested, Parked: _parked, Triggered: _triggered,
-                   Amended: _amended, Done: _done,
-                   CommandRejected: _rejected, Voided: _voided, Halted: _trading, Resumed: _trading}
+    _JOURNALING: dict[type, Callable[..., journal.JournalEvent]] = {
+        Accepted: _accepted, Trade: _trade, Rested: _rested, Parked: _parked, Triggered: _triggered,
+        Amended: _amended, Done: _done, CommandRejected: _rejected, Voided: _voided, Halted: _trading,
+        Resumed: _trading}
 
     def _watch_price(self, price: int) -> None:
         """If the trade's price moved past HALT_MOVE_BPS within the window, the symbol halts after
@@ -341,7 +345,7 @@ class MatchedBatch:
         prices = self.cache.prices
         if prices is None:  # no circuit breaker
             return
-        if not self.cache.status.halted:
+        if not self.cache.status.halted and self.rules.halt_move_bps is not None:
             self.breaker_tripped |= prices.moved(self.now_ms, price, self.rules.halt_move_bps)
         prices.add(self.now_ms, price)
 

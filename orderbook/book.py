@@ -94,7 +94,7 @@ class OrderBook:
     def l2(self, depth: int | None = None) -> tuple[list[list[int]], list[list[int]]]:
         """Aggregated levels: ([[price, qty], ...] bids, [[price, qty], ...] asks)."""
         def side_levels(side: Side) -> list[list[int]]:
-            out = []
+            out: list[list[int]] = []
             for key, _level in self._levels[side].items():
                 if depth is not None and len(out) >= depth:
                     break
@@ -203,9 +203,10 @@ class OrderBook:
         if ending is not None:
             events.append(Done(order.order_id, order.user_id, *ending, remaining))
             return
-        self._insert(RestingOrder(order.order_id, order.user_id, order.side, order.price,
-                                  order.quantity, remaining, priority))
-        events.append(Rested(order.order_id, order.user_id, order.side, order.price, remaining))
+        price = order.price
+        assert price is not None, "only a limit order rests"  # a market order's remainder ended above
+        self._insert(RestingOrder(order.order_id, order.user_id, order.side, price, order.quantity, remaining, priority))
+        events.append(Rested(order.order_id, order.user_id, order.side, price, remaining))
 
     def _park(self, stop: StopOrder, events: list[Event]) -> None:
         """Park a stop order, unless the last trade already reached its stop price."""
@@ -231,6 +232,7 @@ class OrderBook:
             self._count_open(stop.user_id, -1)
             entry_priority = priority + len(events)
             self._next_priority = max(self._next_priority, entry_priority + 1)
+            assert self.last_price is not None  # a trade crossed it
             events.append(Triggered(stop.order_id, stop.user_id, stop.side, stop.stop_price, self.last_price))
             order = stop.order.triggered()
             admitted = order if admit is None else admit(order)

@@ -99,8 +99,9 @@ def command_problem(command: Command | VoidOrder | HaltSymbol | ResumeSymbol, da
     return None
 
 
-def new_state(data: dict) -> OrderRecord:
-    """The stored state of a freshly accepted order (before any matching)."""
+def new_state(data: dict, priority: int) -> OrderRecord:
+    """The stored state of a freshly accepted order (before any matching); ``priority`` is the
+    sequence of its accepted event."""
     return {
         "order_id": data["order_id"], "client_order_id": data["client_order_id"], "user_id": data["user_id"],
         "symbol": data["symbol"], "side": data["side"], "type": data["type"], "price": data["price"],
@@ -109,7 +110,7 @@ def new_state(data: dict) -> OrderRecord:
         "remaining_quantity": data["quantity"], "status": Status.NEW.value, "reason": None,
         "time_in_force": data["time_in_force"], "post_only": data["post_only"],
         "self_trade": data["self_trade"], "created_ms": data["created_ms"], "updated_ms": data["created_ms"],
-        "priority": None, "maker_fee_bps": data["maker_fee_bps"], "taker_fee_bps": data["taker_fee_bps"],
+        "priority": priority, "maker_fee_bps": data["maker_fee_bps"], "taker_fee_bps": data["taker_fee_bps"],
         "hold": data["hold"], "fees": 0,
     }
 
@@ -125,6 +126,14 @@ def hold_for(state: OrderRecord, remaining: int) -> int:
     return hold_needed(state["side"], hold_price(state), remaining, reserve_bps)
 
 
+def resting_price(state: OrderRecord) -> int:
+    """The price of an order on the book (a limit order, or a triggered stop-limit): it has one."""
+    price = state["price"]
+    if price is None:
+        raise ValueError(f"order {state['order_id']} rests with no price")
+    return price
+
+
 def stop_from_state(state: OrderRecord) -> StopOrder:
     """A parked stop order from its stored state."""
     order = NewOrder(
@@ -137,6 +146,6 @@ def stop_from_state(state: OrderRecord) -> StopOrder:
 
 def resting_from_state(state: OrderRecord) -> RestingOrder:
     return RestingOrder(
-        order_id=state["order_id"], user_id=state["user_id"], side=Side(state["side"]), price=state["price"],
+        order_id=state["order_id"], user_id=state["user_id"], side=Side(state["side"]), price=resting_price(state),
         quantity=state["quantity"], remaining=state["remaining_quantity"], priority=state["priority"],
     )

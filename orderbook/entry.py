@@ -129,7 +129,7 @@ class OrderEntry:
         stop_price = self._stop_price(req, order_type)
         self._check_value(limit_price or stop_price, req.quantity)
         protection, refusal = None, None
-        if order_type is OrderType.STOP:  # its collar is set from its stop price, as the hold is
+        if order_type is OrderType.STOP and stop_price is not None:  # its collar comes from its stop price
             bps = self.settings.market_collar_bps
             protection = collar_up(stop_price, bps) if side is Side.BUY else collar_down(stop_price, bps)
         if order_type is OrderType.MARKET:
@@ -244,23 +244,23 @@ class OrderEntry:
             return HoldRequest(asset, amount, order.order_id, buys=buys)
         limit = self.settings.max_position
         return HoldRequest(asset, amount, order.order_id, placing.request.client_order_id,
-                           refusal and refusal.as_record(), insufficient_funds(asset).as_record(), buys,
+                           refusal.as_record() if refusal else None, insufficient_funds(asset).as_record(), buys,
                            over_position(placing.symbol, limit).as_record() if buys and limit else None)
 
     def _hold_answer(self, request: HoldRequest, hold: Hold) -> int | str | ApiError:
         if hold.outcome is HoldOutcome.PLACED:
             return request.amount
-        if hold.outcome is HoldOutcome.RATE_LIMITED:
+        rate, limit = self.settings.order_rate, self.settings.max_position
+        if hold.outcome is HoldOutcome.RATE_LIMITED and rate is not None:
             retry_after = -(-hold.retry_after_ms // 1000)  # whole seconds, rounded up
-            return ApiError(429, "rate_limited", f"too many orders: at most {self.settings.order_rate.per_window} "
-                            f"per {self.settings.order_rate.window_ms // 1000} s (ORDER_RATE_LIMIT)",
-                            {"Retry-After": str(retry_after)})
-        if hold.outcome is HoldOutcome.ANSWERED_BEFORE:
+            return ApiError(429, "rate_limited", f"too many orders: at most {rate.per_window} "
+                            f"per {rate.window_ms // 1000} s (ORDER_RATE_LIMIT)", {"Retry-After": str(retry_after)})
+        if hold.outcome is HoldOutcome.ANSWERED_BEFORE and hold.prior is not None:
             return ApiError.from_record(hold.prior) if "error" in hold.prior else hold.prior["order_id"]
-        if hold.outcome is HoldOutcome.REFUSED:
+        if hold.outcome is HoldOutcome.REFUSED and request.refusal is not None:
             return ApiError.from_record(request.refusal)
-        if hold.outcome is HoldOutcome.OVER_POSITION:
-            return over_position(request.buys[0], self.settings.max_position)
+        if hold.outcome is HoldOutcome.OVER_POSITION and request.buys is not None and limit is not None:
+            return over_position(request.buys[0], limit)
         return insufficient_funds(request.asset)
 
     def existing(self, user_id: str, order_id: str, deadline: float | None = None) -> tuple[int, dict]:
@@ -268,6 +268,8 @@ class OrderEntry:
         default ORDER_WAIT_MS) if it is still matching; its refusal if the book refused it or its
         hold was voided."""
         symbol = order_id_symbol(order_id)
+        if symbol is None:
+            raise not_found(f"no order {order_id!r}")
         deadline = deadline or time.monotonic() + self.settings.order_wait_ms / 1000
         while True:
             found = self.reads.find(user_id, order_id)

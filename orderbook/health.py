@@ -40,7 +40,7 @@ def deep(client: redis.Redis, ledger: LedgerOfRecord, mongo_url: str, symbols: t
     workers = {}
     for kind, beat in newest_beats(client, KINDS).items():
         age_s = None if beat is None else round((now_ms - beat["time_ms"]) / 1000, 3)
-        shown = {"status": "missing" if beat is None else "stale" if age_s > stale_s else "ok",
+        shown = {"status": "missing" if age_s is None else "stale" if age_s > stale_s else "ok",
                  "last_heartbeat_ms": beat and beat["time_ms"], "age_s": age_s,
                  "instances": beat["instances"] if beat else 0, "loops_s": beat["loops"] if beat else {}}
         workers[kind] = shown | _lag(client, ledger, kind, symbols, journal)

@@ -10,6 +10,7 @@ once, newest first, behind an opaque cursor.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import orjson
 import redis
@@ -78,7 +79,7 @@ class OrderReads:
         elif self.history is not None and self.client.zscore(keys.user_orders(user_id), order_id) is None:
             archived = self.history.order(user_id, order_id)
             if archived is not None:
-                return symbol, archived, archived["fills"]
+                return symbol, cast(OrderRecord, archived), archived["fills"]
         raise not_found(f"no order {order_id!r}")
 
     def find(self, user_id: str, order_id: str) -> dict | None:
@@ -177,7 +178,7 @@ def trades_page(client: redis.Redis, history: History | None, symbol: str,
     trades, below = merge_pages(sources, _trade_key, window.limit)
     reaches_past = oldest_kept is not None and (
         (below is not None and below <= oldest_kept) or any(_trade_key(t) < oldest_kept for t in trades))
-    if history is not None and reaches_past:
+    if history is not None and reaches_past and oldest_kept is not None:
         epoch, sequence = oldest_kept
         if history.applied(symbol) < (epoch, sequence - 1):
             raise ApiError(503, "history_catching_up", "the ledger of record is still settling the trades this "

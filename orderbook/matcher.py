@@ -157,10 +157,11 @@ class SymbolMatcher:
                 break
             batch = self._match(entries, own_reply_to)
             run.own_reply = run.own_reply or batch.own_reply
-            entries = self._commit(batch, entries[-1][0], min(wait_ms, left_ms))
-            if entries is None:
+            following = self._commit(batch, entries[-1][0], min(wait_ms, left_ms))
+            if following is None:
                 run.committed = False
                 break
+            entries = following
         return run
 
     # ---- one batch ---------------------------------------------------------------------
@@ -169,6 +170,8 @@ class SymbolMatcher:
         # From here until the commit succeeds the cached book runs ahead of Redis; if
         # anything raises on the way, the next batch must rebuild it, not trust it.
         seq = self.cache.seq
+        if seq is None or self.epoch is None:
+            raise RuntimeError("matching needs a book synced under a fence (drain_locked first)")
         self.cache.invalidate()
         batch = MatchedBatch(self.cache, self.symbol, self.epoch, seq, int(time.time() * 1000),
                              rules=self.rules, own_reply_to=own_reply_to)
@@ -184,6 +187,8 @@ class SymbolMatcher:
         if none were there yet), or None if the fence or the sequence refused it."""
         if self.before_commit is not None:
             self.before_commit()
+        if self.fence is None:
+            raise RuntimeError("committing needs a fencing token (drain_locked first)")
         started = time.perf_counter()
         result, next_entries = self._call_commit(batch.writer.script_keys(), batch.writer.script_args(
             self.fence, batch.start_seq, batch.seq, last_entry_id, 0 if wait_ms else self.batch_max_commands),

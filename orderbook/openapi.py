@@ -1,7 +1,7 @@
 """The OpenAPI document, built from the pydantic request models and the route table."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bots.rules import schema as rule_schema
 from orderbook.queries import (
@@ -27,7 +27,7 @@ ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
 
 
 # A signed request sends all three headers (orderbook/api_keys.py).
-SIGNED = {"apiKey": [], "apiTimestamp": [], "apiSignature": []}
+SIGNED: dict[str, list[str]] = {"apiKey": [], "apiTimestamp": [], "apiSignature": []}
 SIGNING = ("API key auth: X-API-Key (the key id), X-API-Timestamp (epoch ms, within 30 s) and X-API-Signature "
            "(hex HMAC-SHA256 of timestamp + method + path with query + body, keyed with the key's secret). A "
            "read key may GET; trade may also place, amend and cancel")
@@ -54,7 +54,7 @@ class PlaceOrdersBody:
 
 class Operation(NamedTuple):
     summary: str
-    body: type | None = None  # the request body's model
+    body: Any = None  # the request body's model (a pydantic model, or a class with model_json_schema)
     query: type[Query] | None = None  # the query string's model
     authenticated: bool = False
     api_key: bool = True  # an authenticated operation also takes a signed API key request

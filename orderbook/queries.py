@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from flask import request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -87,7 +87,10 @@ def _message(model: type[Query], name: str, pydantic_message: str) -> str:
     return f"{name}: {pydantic_message}"
 
 
-def parse_query(model: type[Query]) -> Query:
+Q = TypeVar("Q", bound=Query)
+
+
+def parse_query(model: type[Q]) -> Q:
     """The request's query string as ``model`` (the first value of a repeated parameter),
     or a 400 invalid_parameter naming the first bad one."""
     try:
@@ -158,7 +161,8 @@ CANDLE_INTERVALS = {"1s": 1, **INTERVALS}
 class CandleQuery(Query):
     """[start, end) in epoch seconds, at most ``limit`` candles of ``interval``."""
 
-    interval: Literal[tuple(CANDLE_INTERVALS)] = Field(
+    # Literal of a computed tuple: pydantic reads it at runtime; mypy cannot, hence the ignores.
+    interval: Literal[tuple(CANDLE_INTERVALS)] = Field(  # type: ignore[valid-type]
         "1m", description="candle width; 1s covers only the last ten minutes")
     start: EpochSeconds | None = Field(None, description="epoch seconds; by default end - limit candles")
     end: EpochSeconds | None = Field(None, description="epoch seconds, exclusive; by default past the live candle")
@@ -187,7 +191,7 @@ class StatsQuery(Query):
 
     symbols: Annotated[str, Field(max_length=200)] | None = Field(
         None, description=f"comma-separated symbols, at most {MAX_STATS_SYMBOLS}; by default every listed one")
-    interval: Literal[tuple(STATS_INTERVALS)] = Field(
+    interval: Literal[tuple(STATS_INTERVALS)] = Field(  # type: ignore[valid-type]
         "1m", description="the width of one return (under a minute: within the last ten minutes, the 1s candles "
                           "the ticker keeps)")
     window: Integer = Field(60, ge=3, le=500, description="how many intervals, the live one included")

@@ -66,8 +66,9 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
     if settings.registration_rate_limit:
         registration = limiter.limit(settings.registration_rate_limit, key_func=address_key,
                                      scope="registration", override_defaults=False)
-        app.view_functions[REGISTER_ENDPOINT] = registration(app.view_functions[REGISTER_ENDPOINT])
+        app.view_functions[REGISTER_ENDPOINT] = registration(app.view_functions[REGISTER_ENDPOINT])  # type: ignore[assignment]
     # The book's state hash reads every resting order in one script: Redis is busy meanwhile.
     hashes = limiter.limit(BOOK_HASH_LIMIT, key_func=address_key, scope="book_hash", override_defaults=False)
-    app.view_functions[BOOK_HASH_ENDPOINT] = hashes(app.view_functions[BOOK_HASH_ENDPOINT])
+    # (Flask-Limiter's decorator is typed for async views too; these are sync.)
+    app.view_functions[BOOK_HASH_ENDPOINT] = hashes(app.view_functions[BOOK_HASH_ENDPOINT])  # type: ignore[assignment]
     return limiter

@@ -13,6 +13,7 @@ from MongoDB one bucket at a time, so memory follows the book, not the history.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from pymongo.database import Database
@@ -123,7 +124,7 @@ class JournalReplay:
     def _resumed(self, _event: journal.ResumedEvent) -> None:
         self.halted = False
 
-    _FOLDS = {journal.AcceptedEvent: _accepted, journal.RestedEvent: _rested, journal.TradeEvent: _trade,
+    _FOLDS: dict[type, Callable[..., None]] = {journal.AcceptedEvent: _accepted, journal.RestedEvent: _rested, journal.TradeEvent: _trade,
               journal.ParkedEvent: _parked, journal.TriggeredEvent: _triggered,
               journal.AmendedEvent: _amended, journal.DoneEvent: _done, journal.HaltedEvent: _halted,
               journal.ResumedEvent: _resumed}

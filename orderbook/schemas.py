@@ -1,7 +1,8 @@
 """Request bodies, validated by pydantic and turned into 4xx errors with codes."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar
 
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
@@ -56,7 +57,10 @@ class AmendOrderBody(Body):
     quantity: StrictInt = Field(gt=0, le=MAX_QUANTITY, description="the new, smaller total quantity")
 
 
-def _code_for(error: dict) -> str:
+B = TypeVar("B", bound=Body)
+
+
+def _code_for(error: Mapping[str, Any]) -> str:
     field = ".".join(str(p) for p in error.get("loc", ())) or "body"
     if error.get("type") == "missing":
         return "missing_field"
@@ -65,7 +69,7 @@ def _code_for(error: dict) -> str:
     return f"invalid_{field}"
 
 
-def parse(model: type[Body]) -> Body:
+def parse(model: type[B]) -> B:
     """The JSON body as ``model``, or an ApiError naming the first problem."""
     data = request.get_json(silent=True, force=True)
     if not isinstance(data, dict):
@@ -73,7 +77,7 @@ def parse(model: type[Body]) -> Body:
     return validate(model, data)
 
 
-def validate(model: type[Body], data: object, where: str = "") -> Body:
+def validate(model: type[B], data: object, where: str = "") -> B:
     """``data`` as ``model``, or an ApiError naming the first problem (``where`` prefixes its field)."""
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", f"{where or 'the request body'} must be a JSON object")

@@ -1,6 +1,8 @@
 """Stored records -> API JSON: integers inside, decimal strings at the edge."""
 from __future__ import annotations
 
+from typing import Any
+
 from exchange.journal import OrderRecord
 from exchange.money import format_cents, format_price
 
@@ -23,7 +25,7 @@ def trade(record: dict) -> dict:
 
 
 def order(state: OrderRecord, fills: list[dict] | None = None) -> dict:
-    view = {
+    view: dict[str, Any] = {
         "order_id": state["order_id"], "client_order_id": state["client_order_id"], "symbol": state["symbol"],
         "side": state["side"], "type": state["type"], "price": format_price(state["price"]),
         "quantity": state["quantity"], "filled_quantity": state["filled_quantity"],

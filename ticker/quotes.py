@@ -30,13 +30,12 @@ def quote(client: redis.Redis, store: CandleStore, symbol: str, now_s: int) -> d
     """Best bid/ask, spread, mid, last trade and the last 24 hours' volume and change."""
     top = read_top(client, symbol)
     bid, ask = top.bid, top.ask
-    both = bid is not None and ask is not None
     day = store.minutes(symbol, now_s - DAY_S - (now_s - DAY_S) % 60, now_s + 60)
     return {
         "symbol": symbol, "sequence": top.sequence,
         "bid": format_price(bid), "ask": format_price(ask),
-        "spread": format_price(ask - bid) if both else None,
-        "mid": half_ticks(bid + ask) if both else None,
+        "spread": format_price(ask - bid) if bid is not None and ask is not None else None,
+        "mid": half_ticks(bid + ask) if bid is not None and ask is not None else None,
         "last": format_price(top.last),
         "volume_24h": sum(c.volume for c in day),
         "open_24h": format_price(day[0].open) if day else None,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
@@ -99,7 +100,7 @@ def pair_stats(a: str, b: str, closes_a: list[int | None], closes_b: list[int | 
     fit = OLS(log_a, add_constant(log_b)).fit()
     statistic, p_value, critical = coint(log_a, log_b)
     spread = fit.resid
-    figures = {"symbols": [a, b], "observations": len(both),
+    figures: dict[str, Any] = {"symbols": [a, b], "observations": len(both),
                "correlation": float(np.corrcoef(np.diff(log_a), np.diff(log_b))[0, 1]),
                "hedge_ratio": float(fit.params[1]),
                "cointegration": {"statistic": float(statistic), "p_value": float(p_value),

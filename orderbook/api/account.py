@@ -25,7 +25,7 @@ def _balances() -> dict:
         raw = services().accounts.balances(g.user_id)
     for symbol in services().settings.symbols:  # listed after this account was opened: none held yet
         raw.setdefault(symbol, {"available": 0, "on_hold": 0})
-    out = {}
+    out: dict[str, dict] = {}
     for asset, amounts in sorted(raw.items()):
         if asset == CASH:
             out[CASH_LABEL] = {k: format_cents(v) for k, v in amounts.items()}
