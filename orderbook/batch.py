@@ -53,7 +53,7 @@ DONE_STATUSES = frozenset(status.value for status in Status if status.is_done)
 @dataclass(frozen=True)
 class BookRules:
     """What the matcher refuses or bounds as an order arrives, and when it halts the symbol."""
-    max_open_orders: int | None = None  # per user, GTC limit orders (None: no cap)
+    max_open_orders: int | None = None  # per user, open GTC limit orders and parked stops (None: no cap)
     price_band_bps: int | None = None  # from the reference price: last trade, else mid (None: no band)
     halt_move_bps: int | None = None  # a move within halt_window_ms that halts the symbol (None: never)
     halt_window_ms: int = 60_000
@@ -317,7 +317,9 @@ class MatchedBatch:
             fill = {"trade_id": trade_id, "price": price, "quantity": quantity, "fee": paid,
                     "liquidity": liquidity, "time": self.now_ms, "sequence": self.seq}
             self.writer.append_fill(state["order_id"], orjson.dumps(fill))
-            if liquidity == "taker" and replies.get("order") is state:  # not a stop the command triggered
+            # The command's own order: its taker fills, and as a maker those of a stop it triggered
+            # that traded against its resting remainder. Never a triggered stop's own fills.
+            if replies.get("order") is state and "fills" in replies:
                 replies["fills"].append(fill)
         self.levels.add((event.taker_side.opposite(), price))
         self._watch_price(price)

@@ -10,7 +10,8 @@ The hash is the SHA-256, in hex, of one line per resting order, UTF-8:
 
 bids first, best (highest) price first, then asks, best (lowest) price first;
 within a price, by priority (the journal sequence of the order's ``accepted``
-event: earlier first). An empty book hashes the empty string.
+event, or of a stop-limit's ``triggered`` one: earlier first). Parked stops are not on the
+book and not in the hash. An empty book hashes the empty string.
 """
 from __future__ import annotations
 

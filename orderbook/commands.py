@@ -92,7 +92,8 @@ def command_problem(command: Command | VoidOrder | HaltSymbol | ResumeSymbol, da
         return RejectReason.INVALID_COMMAND
     if not command.type.is_limit and command.side is Side.BUY and command.protection_price is None:
         return RejectReason.INVALID_COMMAND  # its cash hold could not be sized
-    if command.type.is_stop != isinstance(command.stop_price, int) or (command.stop_price or 1) <= 0:
+    stop = command.stop_price
+    if command.type.is_stop != (stop is not None) or (stop is not None and (type(stop) is not int or stop <= 0)):
         return RejectReason.INVALID_COMMAND
     if not isinstance(data.get("hold"), int) or data.get("symbol") is None:
         return RejectReason.INVALID_COMMAND

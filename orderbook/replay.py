@@ -46,9 +46,7 @@ class JournalReplay:
         if self.epoch is not None and (event.epoch != self.epoch or sequence != self.sequence + 1):
             raise ReplayMismatch(f"{self.symbol}: event {event.epoch}/{sequence} does not follow "
                                  f"{self.epoch}/{self.sequence}")
-        fold = self._FOLDS.get(type(event))
-        if fold is not None:  # command_rejected and voided change no book
-            fold(self, event)
+        self._FOLDS[type(event)](self, event)
         self.epoch, self.sequence = event.epoch, sequence
 
     def state_hash(self) -> dict:
@@ -58,15 +56,21 @@ class JournalReplay:
     # ---- one method per event kind that changes the book -------------------------------
 
     def _accepted(self, event: journal.AcceptedEvent) -> None:
-        self._check_no_stop_crossed(event.sequence)  # a new command begins
-        self.traded = None
+        self._command_begins(event.sequence)
         self.accepted[event.order_id] = (event.sequence, event.quantity)
 
-    def _check_no_stop_crossed(self, sequence: int) -> None:
+    def _command_begins(self, sequence: int) -> None:
+        """An event that only a new command writes first (accepted, a cancel's done, amended,
+        command_rejected, voided, halted, resumed): no parked stop the last command's trades
+        crossed may still be parked, and the new command's trades are counted afresh."""
         crossed = [s.order_id for s in self.stops.values() if self.traded and s.crossed_by(*self.traded)]
         if crossed:
             raise ReplayMismatch(f"{self.symbol} {sequence}: parked stops {crossed} were crossed by the last "
                                  "command's trades and never triggered")
+        self.traded = None
+
+    def _other_command(self, event: journal.JournalEvent) -> None:
+        self._command_begins(event.sequence)
 
     def _parked(self, event: journal.ParkedEvent) -> None:
         if event.order_id not in self.accepted:
@@ -74,7 +78,11 @@ class JournalReplay:
         priority, quantity = self.accepted.pop(event.order_id)
         order = NewOrder(event.order_id, event.user_id, event.side, quantity, OrderType.STOP,
                          stop_price=event.stop_price)
-        self.stops[event.order_id] = StopOrder(order, priority)
+        stop = StopOrder(order, priority)
+        if self.last_price is not None and stop.crossed_by(self.last_price, self.last_price):
+            raise ReplayMismatch(f"{self.symbol} {event.sequence}: {event.order_id} parks at {event.stop_price}, "
+                                 f"which the last trade ({self.last_price}) already reached")
+        self.stops[event.order_id] = stop
 
     def _triggered(self, event: journal.TriggeredEvent) -> None:
         stop = self.stops.pop(event.order_id, None)
@@ -102,6 +110,7 @@ class JournalReplay:
         self.traded = min(low, event.price), max(high, event.price)
 
     def _amended(self, event: journal.AmendedEvent) -> None:
+        self._command_begins(event.sequence)
         stop = self.stops.get(event.order_id)
         if stop is not None:
             self.stops[event.order_id] = StopOrder(replace(stop.order, quantity=event.quantity), stop.priority)
@@ -111,23 +120,25 @@ class JournalReplay:
         self.book.resize(event.order_id, event.quantity, event.remaining)
 
     def _done(self, event: journal.DoneEvent) -> None:
-        if event.order_id in self.stops:  # a parked stop canceled: its command is a new one
-            self._check_no_stop_crossed(event.sequence)
-            self.traded = None
-            del self.stops[event.order_id]
+        if event.reason is journal.DoneReason.CANCELED:  # its owner's cancel: a command of its own
+            self._command_begins(event.sequence)
+        self.stops.pop(event.order_id, None)
         self.book.discard(event.order_id)
         self.accepted.pop(event.order_id, None)
 
-    def _halted(self, _event: journal.HaltedEvent) -> None:
+    def _halted(self, event: journal.HaltedEvent) -> None:
+        self._command_begins(event.sequence)  # a breaker's halt follows its command's cascade
         self.halted = True
 
-    def _resumed(self, _event: journal.ResumedEvent) -> None:
+    def _resumed(self, event: journal.ResumedEvent) -> None:
+        self._command_begins(event.sequence)
         self.halted = False
 
-    _FOLDS: dict[type, Callable[..., None]] = {journal.AcceptedEvent: _accepted, journal.RestedEvent: _rested, journal.TradeEvent: _trade,
-              journal.ParkedEvent: _parked, journal.TriggeredEvent: _triggered,
-              journal.AmendedEvent: _amended, journal.DoneEvent: _done, journal.HaltedEvent: _halted,
-              journal.ResumedEvent: _resumed}
+    _FOLDS: dict[type, Callable[..., None]] = {
+        journal.AcceptedEvent: _accepted, journal.RestedEvent: _rested, journal.TradeEvent: _trade,
+        journal.ParkedEvent: _parked, journal.TriggeredEvent: _triggered, journal.AmendedEvent: _amended,
+        journal.DoneEvent: _done, journal.HaltedEvent: _halted, journal.ResumedEvent: _resumed,
+        journal.CommandRejectedEvent: _other_command, journal.VoidedEvent: _other_command}
 
 
 def replay_archive(db: Database, symbol: str, *, to_sequence: int | None = None,

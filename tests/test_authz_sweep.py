@@ -62,6 +62,7 @@ class Trader:
     token: str
     orders: dict[str, str] = field(default_factory=dict)  # open | filled | canceled -> order id
     bots: dict[str, str] = field(default_factory=dict)  # waiting | stopped -> bot id
+    api_keys: dict[str, str] = field(default_factory=dict)  # kept | spare -> API key id
 
     @property
     def headers(self) -> dict:
@@ -118,6 +119,13 @@ def add_bots(stack, who: Trader) -> None:
     assert call(stack, "DELETE /api/v1/bots/<bot_id>", who, bot_id=who.bots["stopped"]).status_code == 200
 
 
+def add_api_keys(stack, who: Trader) -> None:
+    for name in ("kept", "spare"):  # the spare is the caller's own one a DELETE probe may revoke
+        made = call(stack, "POST /api/v1/api-keys", who, json={"scopes": ["read"], "label": name})
+        assert made.status_code == 201, made.text
+        who.api_keys[name] = made.json()["key_id"]
+
+
 def balances(stack, who: Trader) -> dict:
     return call(stack, "GET /api/v1/account", who).json()["balances"]
 
@@ -138,6 +146,8 @@ def world(stack) -> World:
     bob.orders["canceled"] = canceled
     add_bots(stack, alice)
     add_bots(stack, bob)
+    add_api_keys(stack, alice)
+    add_api_keys(stack, bob)
     # Settled in both stores: the trade in each side's fills, the cancel's hold released.
     wait_until(lambda: balances(stack, bob)["PUPS"] == {"available": 98, "on_hold": 0}
                and balances(stack, bob)["ADAM"]["on_hold"] == 0
@@ -147,7 +157,8 @@ def world(stack) -> World:
 
 def state_of(stack, who: Trader) -> dict:
     """Everything the API shows ``who`` about their own orders, bots, balances and fills."""
-    state = {name: call(stack, f"GET /api/v1/{name}", who).json() for name in ("account", "fills", "bots")}
+    state = {name: call(stack, f"GET /api/v1/{name}", who).json()
+             for name in ("account", "fills", "bots", "api-keys")}
     for status in ("open", "all"):
         state[f"orders?status={status}"] = requests.get(f"{stack.base_url}{API}/orders?status={status}",
                                                         headers=who.headers, timeout=15).json()
@@ -171,6 +182,8 @@ def probe_values(world: World, argument: str) -> dict[str, list[str]]:
                      "ghost": [new_order_id("PUPS", int(time.time() * 1000))]},
         "bot_id": {"other": list(bob.bots.values()), "own": [alice.bots["stopped"]], "ghost": [uuid.uuid4().hex]},
         "user_id": {"other": [bob.user_id], "own": [alice.user_id], "ghost": [uuid.uuid4().hex]},
+        "key_id": {"other": list(bob.api_keys.values()), "own": [alice.api_keys["spare"]],
+                   "ghost": [f"k_{uuid.uuid4().hex[:24]}"]},
     }
     if argument not in table:
         pytest.fail(f"no probe values for <{argument}>: add the other user's, the caller's own and a "
@@ -227,7 +240,7 @@ def test_every_route_naming_an_id_refuses_the_other_users_object_as_if_it_did_no
 def test_private_routes_refuse_a_missing_forged_or_user_id_token(stack, routes, world):
     private = [route for route in routes if route not in PUBLIC | OPTIONAL_TOKEN]
     path = {"order_id": world.bob.orders["open"], "bot_id": world.bob.bots["waiting"],
-            "user_id": world.bob.user_id, **NEUTRAL_ARGUMENTS}
+            "user_id": world.bob.user_id, "key_id": world.bob.api_keys["kept"], **NEUTRAL_ARGUMENTS}
     for route, authorization in itertools.product(private, [None, "Bearer forged", f"Bearer {world.bob.user_id}"]):
         headers = {"Authorization": authorization} if authorization else {}
         refused = call(stack, route, headers=headers, json=PROBE_BODIES.get(route.split(" ", 1)[0]), **path)
@@ -374,6 +387,21 @@ def test_the_leaderboard_shows_cash_and_shares_only_in_the_callers_own_row(stack
     for headers in ({}, {"Authorization": f"Bearer {bob.user_id}"}, {"Authorization": "Bearer forged"}):
         anonymous = board(headers)
         assert anonymous["me"] is None and all(set(row) == public for row in anonymous["leaderboard"])
+
+
+@sweeps("GET /api/v1/api-keys", "POST /api/v1/api-keys")
+def test_api_key_lists_show_only_the_callers_keys_and_a_new_key_is_the_callers_own(stack, world):
+    alice, bob = world.alice, world.bob
+    before = state_of(stack, bob)
+    for who in (alice, bob):
+        listed = {key["key_id"] for key in call(stack, "GET /api/v1/api-keys", who).json()["api_keys"]}
+        assert listed >= {who.api_keys["kept"]} and not listed & set((bob if who is alice else alice).api_keys.values())
+    for query in (f"?user_id={bob.user_id}", f"?owner={bob.user_id}"):
+        page = requests.get(f"{stack.base_url}{API}/api-keys{query}", headers=alice.headers, timeout=15).json()
+        assert not {key["key_id"] for key in page["api_keys"]} & set(bob.api_keys.values()), query
+    made = call(stack, "POST /api/v1/api-keys", alice, json={"scopes": ["read"], "user_id": bob.user_id})
+    assert made.status_code == 400  # no field names another user
+    assert state_of(stack, bob) == before
 
 
 @sweeps("DELETE /api/v1/sessions")

@@ -102,7 +102,7 @@ def test_a_rule_fires_when_the_price_crosses_then_its_chained_step(stack):
 
 
 def test_a_rule_places_a_stop_that_a_later_trade_triggers(stack):
-    alice, bob, carol = user(stack, "alice"), user(stack, "bob"), user(stack, "carol")
+    alice, bob, carol = user(stack, "stop_alice"), user(stack, "stop_bob"), user(stack, "stop_carol")
     trade(bob, carol, "PUPS", "30.00")
     bot = alice.create_bot({
         "$when": {"$comparison": {"itemA": {"$ticker": "PUPS"}, "itemB": 30.00, "type": "gte"}},

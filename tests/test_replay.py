@@ -66,6 +66,35 @@ def test_a_journal_that_disagrees_with_the_book_is_refused():
         replay.apply(events[0])  # a sequence it already applied
 
 
+def test_a_journal_that_skips_or_invents_a_stop_trigger_is_refused():
+    """The book triggers a buy stop at 101 when a trade reaches it; a journal that leaves it
+    parked into the next command, or that parks a stop the last trade already reached, is refused."""
+    from orderbook.model import CancelOrder, NewOrder, OrderType, Triggered
+
+    book = OrderBook()
+    commands = [NewOrder("s1", "sam", Side.SELL, 5, price=101), NewOrder("b1", "bea", Side.BUY, 1, price=100),
+                NewOrder("st", "stu", Side.BUY, 2, OrderType.STOP, protection_price=110, stop_price=101),
+                NewOrder("t1", "tom", Side.BUY, 1, price=101), CancelOrder("b1", "bea")]
+    runs = [book.apply(command, priority=None) for command in commands]
+    assert any(isinstance(e, Triggered) for e in runs[3])  # the trade at 101 triggered it
+    events = journaled_run([e for run in runs for e in run])
+    replay = JournalReplay(SYMBOL)
+    for event in events:
+        replay.apply(event)  # the book's own journal replays
+    # The trigger and what followed it dropped: the cancel that comes next finds the stop still parked.
+    skipped = journaled_run([e for run in runs[:3] for e in run] + list(runs[3][:3]) + list(runs[4]))
+    replay = JournalReplay(SYMBOL)
+    with pytest.raises(ReplayMismatch, match="never triggered"):
+        for event in skipped:
+            replay.apply(event)
+    late = journaled_run([e for run in runs[:2] for e in run] + list(runs[3][:3])
+                         + [e for e in runs[2]])  # parked after a trade at its price
+    replay = JournalReplay(SYMBOL)
+    with pytest.raises(ReplayMismatch, match="already reached"):
+        for event in late:
+            replay.apply(event)
+
+
 @pytest.mark.timeout(180)
 def test_replay_of_the_archive_gives_the_live_hash_at_every_sequence_after_redis_trimmed_it(
         redis_client, settings):

@@ -162,3 +162,38 @@ def test_bad_stop_orders_are_4xx_and_hold_nothing(client, register, body, code):
     answer = client.post(ORDERS, json={"symbol": "KRYP", "side": "buy", "quantity": 1, **body}, headers=alice)
     assert answer.status_code == 400 and answer.json["error"]["code"] == code, answer.json
     assert client.get("/api/v1/account", headers=alice).json["balances"]["USD"]["on_hold"] == "0.00"
+
+
+def test_a_cascade_triggers_each_stop_in_turn_within_one_command(client, register, redis_client, settle, audit):
+    alice, bob, carol, dave = register("alice"), register("bob"), register("carol"), register("dave")
+    trade_at(client, carol, bob, "10.00")
+    first = place(client, alice, "buy", quantity=2, order_type="stop", stop_price="10.20").json
+    second = place(client, dave, "buy", quantity=2, order_type="stop", stop_price="10.40").json
+    for price, quantity in (("10.20", 1), ("10.40", 2), ("10.60", 2)):
+        assert place(client, bob, "sell", price, quantity).status_code == 201
+    # One trade at 10.20 triggers the first stop; its buy at 10.40 triggers the second, which buys at 10.60.
+    assert place(client, carol, "buy", "10.20").json["status"] == "filled"
+    bought = {o["order_id"]: [f["price"] for f in order(client, who, o["order_id"])["fills"]]
+              for who, o in ((alice, first), (dave, second))}
+    assert bought == {first["order_id"]: ["10.40"], second["order_id"]: ["10.60"]}
+    journal = read_journal(redis_client, "KRYP")
+    triggers = [e for e in journal if e["type"] == "triggered"]
+    assert [(e["order_id"], e["trade_price"]) for e in triggers] == [(first["order_id"], 1020),
+                                                                    (second["order_id"], 1040)]
+    accepted = [e["sequence"] for e in journal if e["type"] == "accepted"]
+    assert accepted[-1] < triggers[0]["sequence"] < triggers[1]["sequence"]  # all in carol's command
+    assert_journal_is_sequential(redis_client, "KRYP")
+    settle()
+    audit()
+
+
+def test_a_takers_reply_has_the_fill_a_stop_it_triggered_made_against_its_rest(client, register):
+    alice, bob, carol = register("alice"), register("bob"), register("carol")
+    trade_at(client, carol, bob, "10.00")
+    stop = place(client, alice, "sell", quantity=5, order_type="stop", stop_price="9.90").json
+    assert place(client, bob, "sell", "9.90", 5).status_code == 201
+    # Carol takes 5 at 9.90 (that triggers the sell stop) and rests 5; the stop sells into her rest.
+    reply = place(client, carol, "buy", "9.90", 10).json
+    assert (reply["status"], reply["filled_quantity"]) == ("filled", 10)
+    assert [(f["liquidity"], f["quantity"]) for f in reply["fills"]] == [("taker", 5), ("maker", 5)]
+    assert order(client, alice, stop["order_id"])["status"] == "filled"
