@@ -134,9 +134,7 @@ class OrderBook:
     # ---- loading (from a store) ------------------------------------------------
 
     def load(self, order: RestingOrder) -> None:
-        """Insert an already-resting order, e.g. when rebuilding from Redis.
-
-        Orders must be loaded in priority order within a price level."""
+        """Insert an already-resting order (rebuilding from Redis), in priority order within a level."""
         self._insert(order)
         self._next_priority = max(self._next_priority, order.priority + 1)
 

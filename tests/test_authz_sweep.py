@@ -14,21 +14,30 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import random
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
 
 import pytest
 import requests
 
 from exchange.order_ids import new_order_id
 from exchange.paging import encode_cursor
+from tests.authz import (
+    API,
+    Trader,
+    World,
+    add_api_keys,
+    add_bots,
+    balances,
+    call,
+    place,
+    register,
+    state_of,
+)
 from tests.polling import wait_for as wait_until
 from tests.stack import start_stack
 
-API = "/api/v1"
 SHARED_CID = "both-users-send-this-id"
 # Routes anyone may call; none names a user's order, bot, balance or fill.
 PUBLIC = {"POST /api/v1/users", "POST /api/v1/sessions", "GET /api/v1/symbols", "GET /api/v1/healthz",
@@ -39,8 +48,6 @@ PUBLIC = {"POST /api/v1/users", "POST /api/v1/sessions", "GET /api/v1/symbols", 
 OPTIONAL_TOKEN = {"GET /api/v1/leaderboard"}  # public, and the caller's own row with a token
 NEUTRAL_ARGUMENTS = {"symbol": "PUPS"}  # path arguments that name no user's object
 PROBE_BODIES = {"PATCH": {"quantity": 1}}  # a body valid enough to reach the ownership check
-NEVER_TRIGGERS = {"$when": {"$comparison": {"itemA": {"$ticker": "KRYP"}, "itemB": 9999.00, "type": "gte"}},
-                  "$do": {"$order": {"kind": "LIMIT", "intent": "BUY", "bid": 1.00, "shares": 1}}}
 WAIT_S = 20
 
 SWEPT: dict[str, str] = {}  # "METHOD /rule" -> the test that sweeps it
@@ -55,26 +62,6 @@ def sweeps(*routes: str):
     return mark
 
 
-@dataclass
-class Trader:
-    username: str
-    user_id: str
-    token: str
-    orders: dict[str, str] = field(default_factory=dict)  # open | filled | canceled -> order id
-    bots: dict[str, str] = field(default_factory=dict)  # waiting | stopped -> bot id
-    api_keys: dict[str, str] = field(default_factory=dict)  # kept | spare -> API key id
-
-    @property
-    def headers(self) -> dict:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-@dataclass
-class World:
-    alice: Trader  # the caller
-    bob: Trader  # the other user, whose objects alice probes
-
-
 @pytest.fixture(scope="module")
 def stack():
     env = {"RATE_LIMIT": "", "LEADERBOARD_MAX_AGE_S": "1"}
@@ -87,47 +74,6 @@ def routes(app) -> dict[str, str]:
     """"METHOD /rule" -> rule, from the URL map of the API app (conftest's, on the tests' own stores)."""
     return {f"{method} {rule.rule}": rule.rule for rule in app.url_map.iter_rules()
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"})}
-
-
-def call(stack, route: str, who: Trader | None = None, *, json=None, headers=None, **path) -> requests.Response:
-    """Send ``route`` ("METHOD /rule") with its path arguments filled in from ``path``."""
-    method, rule = route.split(" ", 1)
-    url = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: path[m.group(1)], rule)
-    headers = {**(who.headers if who else {}), **(headers or {})}
-    return requests.request(method, stack.base_url + url, json=json, headers=headers, timeout=15)
-
-
-def register(stack, name: str) -> Trader:
-    username = f"{name}{random.randrange(10**9)}"
-    created = call(stack, "POST /api/v1/users", json={"username": username, "password": "correct horse"})
-    assert created.status_code == 201, created.text
-    return Trader(username, created.json()["user_id"], created.json()["token"])
-
-
-def place(stack, who: Trader, **order) -> dict:
-    placed = call(stack, "POST /api/v1/orders", who, json={"type": "limit", **order})
-    assert placed.status_code == 201, placed.text
-    return placed.json()
-
-
-def add_bots(stack, who: Trader) -> None:
-    for status in ("waiting", "stopped"):
-        created = call(stack, "POST /api/v1/bots", who, json={"name": f"{who.username}-{status}",
-                                                              "rule": NEVER_TRIGGERS})
-        assert created.status_code == 201, created.text
-        who.bots[status] = created.json()["bot_id"]
-    assert call(stack, "DELETE /api/v1/bots/<bot_id>", who, bot_id=who.bots["stopped"]).status_code == 200
-
-
-def add_api_keys(stack, who: Trader) -> None:
-    for name in ("kept", "spare"):  # the spare is the caller's own one a DELETE probe may revoke
-        made = call(stack, "POST /api/v1/api-keys", who, json={"scopes": ["read"], "label": name})
-        assert made.status_code == 201, made.text
-        who.api_keys[name] = made.json()["key_id"]
-
-
-def balances(stack, who: Trader) -> dict:
-    return call(stack, "GET /api/v1/account", who).json()["balances"]
 
 
 @pytest.fixture(scope="module")
@@ -153,20 +99,6 @@ def world(stack) -> World:
                and balances(stack, bob)["ADAM"]["on_hold"] == 0
                and all(call(stack, "GET /api/v1/fills", t).json()["fills"] for t in (alice, bob)), "settlement")
     return World(alice, bob)
-
-
-def state_of(stack, who: Trader) -> dict:
-    """Everything the API shows ``who`` about their own orders, bots, balances and fills."""
-    state = {name: call(stack, f"GET /api/v1/{name}", who).json()
-             for name in ("account", "fills", "bots", "api-keys")}
-    for status in ("open", "all"):
-        state[f"orders?status={status}"] = requests.get(f"{stack.base_url}{API}/orders?status={status}",
-                                                        headers=who.headers, timeout=15).json()
-    for order_id in who.orders.values():
-        state[order_id] = call(stack, "GET /api/v1/orders/<order_id>", who, order_id=order_id).json()
-    for bot_id in who.bots.values():
-        state[bot_id] = call(stack, "GET /api/v1/bots/<bot_id>", who, bot_id=bot_id).json()
-    return state
 
 
 def id_arguments(rule: str) -> list[str]:
