@@ -103,20 +103,21 @@ def test_a_rule_fires_when_the_price_crosses_then_its_chained_step(stack):
 
 def test_a_rule_places_a_stop_that_a_later_trade_triggers(stack):
     alice, bob, carol = user(stack, "stop_alice"), user(stack, "stop_bob"), user(stack, "stop_carol")
-    trade(bob, carol, "PUPS", "30.00")
+    # PUPS stays under 5.00 here: test_python_m_bots_run_runs_a_rule_until_done waits for it to reach that.
+    trade(bob, carol, "PUPS", "3.00")
     bot = alice.create_bot({
-        "$when": {"$comparison": {"itemA": {"$ticker": "PUPS"}, "itemB": 30.00, "type": "gte"}},
-        "$do": {"$order": {"kind": "STOP", "intent": "SELL", "stop": 29.00, "shares": 2}},
+        "$when": {"$comparison": {"itemA": {"$ticker": "PUPS"}, "itemB": 3.00, "type": "gte"}},
+        "$do": {"$order": {"kind": "STOP", "intent": "SELL", "stop": 2.90, "shares": 2}},
     }, name="protective stop")
     done = wait_for(lambda: (b := alice.bot(bot["bot_id"]))["status"] == "done" and b, what="the stop to be placed")
-    assert done["last_action"]["action"]["stop_price"] == "29.00"
+    assert done["last_action"]["action"]["stop_price"] == "2.90"
     (stop,) = alice.open_orders("PUPS")
     assert (stop["order_id"], stop["type"], stop["stop_price"], stop["status"]) == (
-        done["last_action"]["result"]["order_id"], "stop", "29.00", "untriggered")
-    carol.place_order("PUPS", "buy", 2, price="28.80")  # what the stop will sell to
-    trade(bob, carol, "PUPS", "29.00")  # reaches the stop price
+        done["last_action"]["result"]["order_id"], "stop", "2.90", "untriggered")
+    carol.place_order("PUPS", "buy", 2, price="2.88")  # what the stop will sell to
+    trade(bob, carol, "PUPS", "2.90")  # reaches the stop price
     sold = alice.order(stop["order_id"])
-    assert (sold["status"], [(f["price"], f["quantity"]) for f in sold["fills"]]) == ("filled", [("28.80", 2)])
+    assert (sold["status"], [(f["price"], f["quantity"]) for f in sold["fills"]]) == ("filled", [("2.88", 2)])
 
 
 def test_delete_stops_a_bot_and_only_its_owner_sees_it(stack):
@@ -199,6 +200,7 @@ def test_python_m_bots_run_runs_a_rule_until_done(stack, tmp_path):
         output, _ = process.communicate(timeout=30)
     finally:
         process.kill()
+        process.communicate()  # reap it and close its pipe, whatever failed above
     assert process.returncode == 0, output
     lines = output.splitlines()
     assert "step 1/2: fired" in lines and "step 2/2: fired" in lines and lines[-1] == "done", output
