@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 
 import pytest
@@ -144,3 +145,13 @@ def clients():
     for client in opened:
         client.close()
 
+
+@pytest.fixture
+def workers():
+    """Worker processes started by a test (tests/matcher_worker.py); any still alive at the end are killed."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()  # reap it and close its pipes

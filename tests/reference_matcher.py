@@ -198,17 +198,35 @@ class ReferenceMatcher:
         if order.post_only and crossing:
             return finish(Status.REJECTED, "post_only_would_take")
 
-        if order.time_in_force is TimeInForce.FOK:
-            fillable = 0
-            for resting in crossing:
-                if resting.user_id == order.user_id:
-                    if order.self_trade is SelfTrade.CANCEL_RESTING:
-                        continue
-                    break
-                fillable += resting.remaining
-            if fillable < order.quantity:
-                return finish(Status.CANCELED, "fok_not_fillable")
+        if order.time_in_force is TimeInForce.FOK and self._fillable(order, crossing) < order.quantity:
+            return finish(Status.CANCELED, "fok_not_fillable")
+        if self._walk(order, taker, crossing, events):
+            return finish(Status.CANCELED, "self_trade")
+        if taker.remaining == 0:
+            return finish(Status.FILLED, "filled")
+        if order.type is OrderType.MARKET:
+            return finish(Status.CANCELED, "market_remainder")
+        if order.time_in_force is not TimeInForce.GTC:
+            return finish(Status.CANCELED, "ioc_remainder")
+        taker.resting = True
+        self.book.append(taker)
+        events.append(Rested(order.order_id, order.user_id, order.side, order.price, taker.remaining))
+        return events
 
+    @staticmethod
+    def _fillable(order: NewOrder, crossing: list[ReferenceOrder]) -> int:
+        """FOK: the crossing quantity, skipping own orders under cancel_resting, stopping at them otherwise."""
+        fillable = 0
+        for resting in crossing:
+            if resting.user_id == order.user_id:
+                if order.self_trade is SelfTrade.CANCEL_RESTING:
+                    continue
+                break
+            fillable += resting.remaining
+        return fillable
+
+    def _walk(self, order: NewOrder, taker: ReferenceOrder, crossing: list[ReferenceOrder], events: list) -> bool:
+        """Trade down the crossing orders; True if the self-trade rule canceled the taker."""
         # Only orders already walked past leave the book below, so walking the
         # snapshot ``crossing`` is walking the live queue.
         for resting in crossing:
@@ -220,7 +238,7 @@ class ReferenceMatcher:
                     events.append(Done(resting.order_id, resting.user_id, Status.CANCELED, "self_trade",
                                        resting.remaining))
                 if order.self_trade in (SelfTrade.CANCEL_TAKER, SelfTrade.CANCEL_BOTH):
-                    return finish(Status.CANCELED, "self_trade")
+                    return True
                 continue
             quantity = min(taker.remaining, resting.remaining)
             self.last_price = resting.price
@@ -236,17 +254,7 @@ class ReferenceMatcher:
             if resting.remaining == 0:
                 self._leave_book(resting, Status.FILLED)
                 events.append(Done(resting.order_id, resting.user_id, Status.FILLED, "filled", 0))
-
-        if taker.remaining == 0:
-            return finish(Status.FILLED, "filled")
-        if order.type is OrderType.MARKET:
-            return finish(Status.CANCELED, "market_remainder")
-        if order.time_in_force is not TimeInForce.GTC:
-            return finish(Status.CANCELED, "ioc_remainder")
-        taker.resting = True
-        self.book.append(taker)
-        events.append(Rested(order.order_id, order.user_id, order.side, order.price, taker.remaining))
-        return events
+        return False
 
     def cancel(self, command: CancelOrder) -> list:
         stop = self._parked(command.order_id)
