@@ -52,8 +52,9 @@ FACTOR_MAKER = (6, 0)
 FACTOR_WALKER = {"walk_ticks": 2, "order_offset_ticks": 6, "cross_ticks": 6, "max_open_orders": 1,
                  "market_order_pct": 60}  # most rounds trade, so each second has a last price
 # A swarm runs for minutes: its pairs traders read a minute of 1s returns, too short to tell
-# cointegration sharply, so they take a pair up to p < 0.2 and enter at a smaller z-score.
-SWARM_PAIRS = partial(PairsConfig, stats_interval="1s", window=60, max_p_value=0.2, entry_z=1.25)
+# cointegration sharply, so they take a pair up to p < 0.35 and enter at z >= 1.0 (the defaults:
+# p < 0.10, z >= 1.5); stricter, a one-minute swarm sometimes ended before either of them traded.
+SWARM_PAIRS = partial(PairsConfig, stats_interval="1s", window=60, max_p_value=0.35, entry_z=1.0)
 SETTLE_TIMEOUT_S = 20.0  # how long to wait for the bots' holds to be released at the end
 # How long a call outside the bots' own rounds (registration, the final reads) keeps
 # retrying an overloaded or unreachable exchange: a data store restarting takes seconds.
