@@ -6,7 +6,7 @@ from flask import Flask, jsonify
 from exchange import mongo
 from exchange.config import Settings
 from orderbook import errors, openapi, ratelimit, request_ids, request_metrics
-from orderbook.api import account, api_keys, bots, leaderboard, market, orders, users
+from orderbook.api import BLUEPRINTS
 from orderbook.jsonio import OrjsonProvider
 from orderbook.services import Services
 
@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register(app)
     request_ids.init_app(app)
     request_metrics.init_app(app)
-    for blueprint in (users.bp, api_keys.bp, orders.bp, account.bp, market.bp, bots.bp, leaderboard.bp):
+    for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     ratelimit.init_app(app, settings)
 

@@ -301,7 +301,8 @@ class OrderEntry:
         return self._command_result(user_id, symbol, order_id, encode_amend(order_id, user_id, new_quantity))
 
     def cancel_all(self, user_id: str, symbol: str | None) -> list[dict]:
-        symbols = [listed_symbol(symbol, self.settings.symbols)] if symbol else list(self.settings.symbols)
+        # A query's unknown symbol is bad input (400), as on every route; 404 is for a path's.
+        symbols = [listed_symbol(symbol, self.settings.symbols, status=400)] if symbol else list(self.settings.symbols)
         canceled = []
         for sym in symbols:
             open_ids = [m.decode() for m in self.client.smembers(keys.open_orders(sym, user_id))]

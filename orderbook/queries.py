@@ -58,24 +58,27 @@ Symbol = Annotated[str, Field(max_length=16)]
 Cursor = Annotated[str, Field(max_length=200)]
 
 
+def _as_parameters(schema: dict) -> None:
+    """Each property's JSON Schema as a query parameter's: without its title, and without the null
+    an optional one's type allows (a query string has no null; an absent parameter takes its default)."""
+    for name, prop in schema.get("properties", {}).items():
+        prop = {key: value for key, value in prop.items() if key != "title"}
+        branches = [branch for branch in prop.pop("anyOf", ()) if branch.get("type") != "null"]
+        if len(branches) == 1:
+            prop.update(branches[0])
+        if prop.get("default", 0) is None:
+            del prop["default"]
+        schema["properties"][name] = prop
+
+
 class Query(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, json_schema_extra=_as_parameters)
 
 
 @cache
 def parameter_schemas(model: type[Query]) -> dict[str, dict]:
-    """Each parameter's JSON Schema, without the null an optional one's type allows:
-    a query string has no null, an absent parameter takes its default."""
-    schemas = {}
-    for name, schema in model.model_json_schema()["properties"].items():
-        schema = {key: value for key, value in schema.items() if key != "title"}
-        branches = [branch for branch in schema.pop("anyOf", ()) if branch.get("type") != "null"]
-        if len(branches) == 1:
-            schema.update(branches[0])
-        if schema.get("default", 0) is None:
-            del schema["default"]
-        schemas[name] = schema
-    return schemas
+    """Each parameter's JSON Schema, as the OpenAPI document shows it."""
+    return model.model_json_schema()["properties"]
 
 
 def _message(model: type[Query], name: str, pydantic_message: str) -> str:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, WithJsonSchema
 
 from orderbook import passwords
 from orderbook.errors import ApiError
@@ -43,8 +43,11 @@ class PlaceOrder(Body):
 
 
 class PlaceOrders(Body):
-    """A batch's envelope; its orders are validated one by one (``parse_batch``)."""
-    orders: list[Any] = Field(min_length=1, max_length=MAX_BATCH_ORDERS)
+    """A batch's envelope; its orders are validated one by one (``parse_batch``), so one bad order
+    is its own error. The document shows each as POST /orders's body."""
+    orders: Annotated[list[Any], WithJsonSchema({"type": "array", "items": PlaceOrder.model_json_schema(),
+                                                 "minItems": 1, "maxItems": MAX_BATCH_ORDERS})] = Field(
+        min_length=1, max_length=MAX_BATCH_ORDERS)
 
 
 class CreateApiKey(Body):

@@ -1,7 +1,8 @@
 """Schemathesis drives every operation of /api/v1/openapi.json against the real app (real Redis
 and MongoDB): bodies, query strings, path parameters and the Authorization header, anonymous
-and with a registered user's token. No answer may be a 5xx, and every 4xx must carry
-{"error": {"code", "message"}}.
+and with a registered user's token. No answer may be a 5xx, every 4xx must carry
+{"error": {"code", "message"}}, and every answer's status, content type and body must be
+ones the document gives its operation.
 
 Each operation gets up to MAX_EXAMPLES generated requests per identity, on top of the
 deterministic boundary cases of schemathesis' coverage phase; the run prints how many
@@ -19,7 +20,12 @@ from collections import Counter
 
 import pytest
 import schemathesis
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from exchange import mongo
 from exchange.config import Settings
@@ -92,7 +98,9 @@ def no_server_error_but_a_degraded_stack(ctx, response, case) -> None:
     return not_a_server_error(ctx, response, case)
 
 
-CHECKS = [no_server_error_but_a_degraded_stack, errors_carry_a_code_and_a_message]
+# Every answer's status is one its operation documents, with the documented content type and schema.
+CHECKS = [no_server_error_but_a_degraded_stack, errors_carry_a_code_and_a_message, status_code_conformance,
+          content_type_conformance, response_schema_conformance]
 # Fuzzing dictionaries: text that int(), str.isdigit(), str.upper() or a store may read otherwise than meant.
 NUMBER_LOOKALIKES = ["²", "①", "٣", "１", "𝟘", "Ⅻ", " 5", "+5", "1_0", "5\n", "-0", "0x10", "1e3", "9" * 40]
 AWKWARD_TEXT = ["ſ", "ß", "İ", "K\u212a", "KRYP\x00", "../..", "%00", "\ufeff", "$where", "{\"$gt\": \"\"}",

@@ -172,6 +172,8 @@ def test_list_open_and_all_and_cancel_all(client, register, settle):
     all_ids = {o["order_id"] for o in client.get(f"{ORDERS}?status=all", headers=alice).json["orders"]}
     assert all_ids == {a["order_id"], b["order_id"]}
     assert client.get(f"{ORDERS}?symbol=KRYP", headers=alice).json["orders"] == []
+    unknown = client.delete(f"{ORDERS}?symbol=NOPE", headers=alice)  # a query's symbol: bad input, not 404
+    assert (unknown.status_code, unknown.json["error"]["code"]) == (400, "unknown_symbol")
     canceled = client.delete(ORDERS, headers=alice).json["canceled"]
     assert [o["order_id"] for o in canceled] == [b["order_id"]]
     assert client.get(ORDERS, headers=alice).json["orders"] == []
@@ -227,4 +229,5 @@ def test_login_and_logout(client, register):
 def test_openapi_lists_the_order_schema(client):
     doc = client.get("/api/v1/openapi.json").json
     body = doc["paths"]["/orders"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert {"symbol", "side", "quantity", "price"} <= set(body["properties"])
+    assert {"symbol", "side", "quantity", "price"} <= set(doc["components"]["schemas"]["PlaceOrder"]["properties"])
+    assert body == {"$ref": "#/components/schemas/PlaceOrder"}

@@ -185,13 +185,13 @@ def test_active_bots_per_user_are_limited(settings, redis_client):
 
 
 def test_openapi_lists_the_bot_and_leaderboard_paths(client):
-    from jsonschema import Draft202012Validator
+    from tests.openapi_schemas import body_validator
 
-    paths = client.get("/api/v1/openapi.json").json["paths"]
+    document = client.get("/api/v1/openapi.json").json
+    paths = document["paths"]
     assert set(paths["/bots"]) == {"post", "get"} and set(paths["/bots/{bot_id}"]) == {"get", "delete"}
     assert "security" not in paths["/leaderboard"]["get"] and paths["/bots"]["get"]["security"]
-    body = paths["/bots"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    validator = Draft202012Validator(body)  # the rule schema embedded with its $id resolves its own $refs
+    validator = body_validator(document, "/bots", "post")  # the rule schema, embedded with its $id, resolves its own $refs
     assert validator.is_valid({"rule": RULE, "name": "x"})
     assert not validator.is_valid({"rule": {**RULE, "$do": {"$order": {"kind": "LIMIT"}}}})
 

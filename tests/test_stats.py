@@ -11,6 +11,7 @@ from statsmodels.api import OLS, add_constant
 from statsmodels.tsa.stattools import coint
 
 from exchange import keys, mongo
+from tests.openapi_schemas import answer_validator
 from ticker.candles import Candle
 from ticker.stats import SECONDS_PER_YEAR, Grid, InsufficientData, pair_stats, symbol_stats
 
@@ -39,6 +40,13 @@ def store_minutes(settings, paths: dict[str, list[int]], last_start: int, skip: 
     db[mongo.CANDLES].insert_many(docs)
 
 
+def assert_documented(client, body: dict) -> None:
+    """The answer matches GET /stats's 200 schema in the OpenAPI document (tests/test_openapi_answers.py
+    checks every other operation's answers against a whole stack)."""
+    validator = answer_validator(client.get("/api/v1/openapi.json").json, "/stats", "get", 200)
+    assert not [error.message for error in validator.iter_errors(body)]
+
+
 def test_the_answer_is_numpy_and_statsmodels_on_the_same_candles(client, settings):
     paths = price_paths(seed=11, n=WINDOW)
     now = int(time.time())
@@ -46,6 +54,7 @@ def test_the_answer_is_numpy_and_statsmodels_on_the_same_candles(client, setting
     reply = client.get(f"/api/v1/stats?symbols=kryp,ADAM,PUPS&interval=1m&window={WINDOW}")
     assert reply.status_code == 200, reply.json
     body = reply.json
+    assert_documented(client, body)
     assert list(body["symbols"]) == ["KRYP", "ADAM", "PUPS"] and body["window"] == WINDOW
     for symbol, closes in paths.items():
         returns = np.diff(np.log(closes))
@@ -95,6 +104,7 @@ def test_the_spread_series_comes_on_request(client, settings):
     now = int(time.time())
     store_minutes(settings, {"KRYP": paths["KRYP"], "ADAM": paths["ADAM"]}, now - now % 60, skip={0, 1})
     reply = client.get("/api/v1/stats?symbols=KRYP,ADAM&window=30&series=1")
+    assert_documented(client, reply.json)
     spread = reply.json["pairs"][0]["spread"]
     assert [start for start, _value in spread["series"]] == [reply.json["start"] + 60 * n for n in range(2, 30)]
     assert spread["series"][-1][1] == pytest.approx(spread["last"], rel=1e-12)

@@ -3,18 +3,30 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 from flask import Blueprint, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
 
 from bots.rules import RuleError, parse_rule
 from bots.store import MAX_NAME, BotStore, TooManyBots, view
 from exchange.paging import BadCursor
+from orderbook.api.spec import Auth, operation
 from orderbook.errors import ApiError, not_found
 from orderbook.queries import BotsQuery, parse_query
+from orderbook.responses import Bot, Bots
 from orderbook.services import login_required, services
 
 bp = Blueprint("bots", __name__)
 MAX_BODY = 32 * 1024
+
+
+class BotBody(BaseModel):
+    """POST /bots's body as the document shows it: a rule (bots/rules/schema.json, embedded with its $id)
+    and a name. ``_body`` reads it, keeping every number's digits as written."""
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+    rule: dict[str, Any]  # the document embeds bots/rules/schema.json here (orderbook/openapi.py)
 
 
 def _store() -> BotStore:
@@ -48,8 +60,12 @@ def _body() -> dict:
 
 
 @bp.post("/bots")
+@operation("bots", {201: Bot}, (400, 409, 413), body=BotBody, auth=Auth.SIGNED)
 @login_required
 def create_bot():
+    """Store a rule bot (bots/rules/schema.json); it starts waiting.
+
+    409 too_many_bots past BOT_MAX_ACTIVE running bots."""
     body = _body()
     try:
         rule = parse_rule(body["rule"], services().settings.symbols)
@@ -63,8 +79,10 @@ def create_bot():
 
 
 @bp.get("/bots")
+@operation("bots", {200: Bots}, (400,), query=BotsQuery, auth=Auth.SIGNED)
 @login_required
 def list_bots():
+    """List my bots, newest first, a page at a time."""
     query = parse_query(BotsQuery)
     try:
         docs, next_cursor = _store().page(g.user_id, query.limit, query.cursor)
@@ -75,8 +93,10 @@ def list_bots():
 
 
 @bp.get("/bots/<bot_id>")
+@operation("bots", {200: Bot}, (404,), auth=Auth.SIGNED)
 @login_required
 def get_bot(bot_id: str):
+    """One of my bots: status, step, last action."""
     doc = _store().get(g.user_id, bot_id)
     if doc is None:
         raise not_found(f"no bot {bot_id!r}")
@@ -84,8 +104,10 @@ def get_bot(bot_id: str):
 
 
 @bp.delete("/bots/<bot_id>")
+@operation("bots", {200: Bot}, (404,), auth=Auth.SIGNED)
 @login_required
 def stop_bot(bot_id: str):
+    """Stop one of my bots; it never acts again."""
     doc = _store().stop(g.user_id, bot_id)
     if doc is None:
         raise not_found(f"no bot {bot_id!r}")

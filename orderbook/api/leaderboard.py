@@ -9,7 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from exchange.money import format_cents
+from orderbook.api.spec import operation
 from orderbook.queries import LeaderboardQuery, parse_query
+from orderbook.responses import Leaderboard
 from orderbook.services import services, token_check
 
 bp = Blueprint("leaderboard", __name__)
@@ -25,7 +27,12 @@ def _own_row(rank: int, row: dict) -> dict:
 
 
 @bp.get("/leaderboard")
+@operation("market data", {200: Leaderboard}, (400,), query=LeaderboardQuery)
 def leaderboard():
+    """Every account marked to market at last prices, by value: rank, username, value, P&L.
+
+    With a token my own row also shows my cash and shares (and comes as `me`). Recomputed at most every
+    few seconds."""
     limit = parse_query(LeaderboardQuery).limit
     user_id, _invalid = token_check()  # a missing or bad token just gets the public view
     board = services().leaderboard.snapshot()
