@@ -19,6 +19,7 @@ class StackConfig:
     data_dir: Path
     exchange_port: int
     orderbook_replicas: int
+    matcher_replicas: int
     web_replicas: int
     redis_url: str | None  # None: start a local redis-server
     mongo_url: str | None  # None: start the embedded SecantusDB
@@ -30,12 +31,15 @@ class StackConfig:
         settings = Settings.from_env(env)
         if settings.orderbook_replicas < 1:
             raise SystemExit("ORDERBOOK_REPLICAS must be at least 1")
+        if settings.matcher_replicas < 1:
+            raise SystemExit("MATCHER_REPLICAS must be at least 1")
         if settings.web_replicas < 0:
             raise SystemExit("WEB_REPLICAS must be 0 or more")
         return cls(
             data_dir=Path(settings.data_dir).resolve(),
             exchange_port=settings.exchange_port,
             orderbook_replicas=settings.orderbook_replicas,
+            matcher_replicas=settings.matcher_replicas,
             web_replicas=settings.web_replicas,
             redis_url=env.get("REDIS_URL") or None,
             mongo_url=env.get("MONGO_URL") or None,

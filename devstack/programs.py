@@ -21,6 +21,17 @@ WORKERS = (
 )
 
 
+def worker_programs(matcher_replicas: int = 1) -> list[tuple[str, str]]:
+    """WORKERS with the matcher run ``matcher_replicas`` times: "matcher" alone, else "matcher-1".."matcher-N"."""
+    named = []
+    for name, module in WORKERS:
+        if name == "matcher" and matcher_replicas > 1:
+            named += [(f"matcher-{number}", module) for number in range(1, matcher_replicas + 1)]
+        else:
+            named.append((name, module))
+    return named
+
+
 def redis_command(port: int, data_dir: Path) -> list[str]:
     """redis-server with the append-only file on: the live balances and books must survive a restart."""
     return [binaries.redis_server(), "--port", str(port), "--bind", "127.0.0.1",

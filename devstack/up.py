@@ -143,7 +143,8 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
     """The programs to run, the environment they share, and the ports chosen."""
     local = {"redis": config.redis_url is None, "mongo": config.mongo_url is None}
     web_replicas = config.web_replicas
-    count = sum(local.values()) + 2 * (config.orderbook_replicas + web_replicas) + len(programs.WORKERS)
+    workers = programs.worker_programs(config.matcher_replicas)
+    count = sum(local.values()) + 2 * (config.orderbook_replicas + web_replicas) + len(workers)
     ports = iter(distinct_free_ports(count, {config.exchange_port}))
     redis_port = next(ports) if local["redis"] else None
     mongo_port = next(ports) if local["mongo"] else None
@@ -164,7 +165,7 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
     for number, port in enumerate(replica_ports, start=1):
         stack.append(Program(f"orderbook-{number}", programs.orderbook_command(port),
                              priority=30, wait_for=backing, env=with_metrics(f"orderbook-{number}")))
-    for name, module in programs.WORKERS:
+    for name, module in workers:
         stack.append(Program(name, programs.worker_command(module), priority=30, wait_for=backing,
                              env=with_metrics(name)))
     for number, port in enumerate(web_ports, start=1):

@@ -158,6 +158,8 @@ class Settings:
     data_dir: str = "./data"
     exchange_port: int = 8080
     orderbook_replicas: int = 2
+    # Matcher processes `make up` starts; they share the symbols out (orderbook/worker.py).
+    matcher_replicas: int = 1
     maker_fee_bps: int = 0
     taker_fee_bps: int = 10
     gunicorn_workers: int = 2
@@ -220,6 +222,7 @@ class Settings:
             data_dir=env.get("EXCHANGE_DATA_DIR", cls.data_dir),
             exchange_port=_int(env, "EXCHANGE_PORT", cls.exchange_port),
             orderbook_replicas=_int(env, "ORDERBOOK_REPLICAS", cls.orderbook_replicas),
+            matcher_replicas=_int(env, "MATCHER_REPLICAS", cls.matcher_replicas),
             maker_fee_bps=_int(env, "MAKER_FEE_BPS", cls.maker_fee_bps),
             taker_fee_bps=_int(env, "TAKER_FEE_BPS", cls.taker_fee_bps),
             gunicorn_workers=_int(env, "GUNICORN_WORKERS", cls.gunicorn_workers),

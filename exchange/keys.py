@@ -102,6 +102,12 @@ def lock(symbol: str) -> str:
     return f"{_sym(symbol)}:lock"
 
 
+def matcher_roster() -> str:
+    """Sorted set of the live matcher processes (id -> when its place lapses, ms on the Redis
+    server's clock); they share the symbols out by it (orderbook/symbol_shares.py)."""
+    return "matchers:roster"
+
+
 def reply(symbol: str, reply_to: str) -> str:
     """List the matcher pushes one inbox command's result to; its submitter blocks on it.
     ``reply_to`` is a random address the submitter puts on the command."""

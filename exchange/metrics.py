@@ -38,6 +38,8 @@ FENCE_REFUSALS = Counter("exchange_matcher_fence_refusals", "Commits refused by 
                          "(another holder took the book)", ["symbol"])
 JOURNAL_SEQUENCE = Gauge("exchange_journal_sequence", "The last journal sequence a matcher of this process "
                          "committed", ["symbol"], multiprocess_mode="max")
+MATCHER_SERVING = Gauge("exchange_matcher_serving", "1 while this matcher process holds the symbol's lock and "
+                        "matches its book (its share: MATCHER_REPLICAS), else 0", ["symbol"])
 
 # ---- journal consumers ---------------------------------------------------------------------
 APPLIED_SEQUENCE = Gauge("exchange_applied_sequence", "The last journal sequence a consumer applied: "

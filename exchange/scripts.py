@@ -12,7 +12,7 @@ from redis.commands.core import Script
 
 LUA_DIR = Path(__file__).with_name("lua")
 NAMES = ("begin_batch", "commit_batch", "place_hold", "apply_account", "book_snapshot", "book_orders",
-         "roll_candles")
+         "roll_candles", "matcher_roster")
 
 
 def source(name: str) -> str:
@@ -28,6 +28,7 @@ class Scripts:
     book_snapshot: Script
     book_orders: Script
     roll_candles: Script
+    matcher_roster: Script
 
     def __init__(self, client: redis.Redis):
         for name in NAMES:

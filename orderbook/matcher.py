@@ -260,5 +260,11 @@ class StandingMatcher:
                 self.lease.release()  # another matcher took over the book
         return 1
 
+    def stand_down(self) -> None:
+        """Serve the symbol no more for now (another matcher's share): hand its lock over at once."""
+        if self.lease.held:
+            self.tenure = 0
+            self.lease.release()
+
     def stop(self) -> None:
         self.lease.release()

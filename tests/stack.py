@@ -87,9 +87,11 @@ def start_web(number: int, port: int, env: dict, log_dir: Path) -> Proc:
 
 
 def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, env: dict | None = None,
-                redis_url: str | None = None, mongo_url: str | None = None, web_replicas: int = 0) -> Stack:
+                redis_url: str | None = None, mongo_url: str | None = None, web_replicas: int = 0,
+                matchers: int = 1) -> Stack:
     """Start a whole stack; ``env`` is added to every process's environment. ``workers``:
-    all of them, none, or only those named (for example ``("matcher",)``)."""
+    all of them, none, or only those named (for example ``("matcher",)``); ``matchers``
+    matcher processes ("matcher", or "matcher-1".."matcher-N")."""
     work_dir = Path(tempfile.mkdtemp(prefix="exchange-stack-"))
     logs = work_dir / "logs"
     for path in (logs, work_dir / "redis", work_dir / "mongo"):
@@ -129,8 +131,8 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
             wait_until_healthy(f"http://127.0.0.1:{replica.port}{programs.HEALTHZ_PATH}", replica)
 
         if workers:
-            for name, module in programs.WORKERS:
-                if workers is not True and name not in workers:
+            for name, module in programs.worker_programs(matchers):
+                if workers is not True and name not in workers and name.split("-")[0] not in workers:
                     continue
                 stack.workers.append(Proc(programs.worker_command(module), env=with_metrics(name),
                                           log_dir=logs, name=name))
