@@ -28,8 +28,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     ratelimit.init_app(app, settings)
 
+    document = openapi.document(settings.symbols)
+
     @app.get(f"{API_PREFIX}/openapi.json")
     def openapi_document():
-        return jsonify(openapi.document(settings.symbols))
+        return jsonify(document)
 
     return app

@@ -93,7 +93,8 @@ class OrderReads:
         found = self.find(user_id, order_id)
         if found is None:
             if self.client.zscore(keys.user_orders(user_id), order_id) is not None:
-                return {"order_id": order_id, "status": "pending"}
+                return {"order_id": order_id, "status": "pending",
+                        "message": "accepted; the order is still on its way to the book"}
             raise not_found(f"no order {order_id!r}")
         return found
 

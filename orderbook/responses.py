@@ -1,7 +1,7 @@
 """What the API answers, as pydantic models: the response schemas of the OpenAPI document.
 
 They describe the answers; the views build them (orderbook/views.py and the blueprints),
-and tests/test_openapi_responses.py holds every answer of a real session to its schema.
+and tests/test_openapi_answers.py holds every answer of a real session to its schema.
 Money is a decimal string ("12.34"), quantities integer shares, times epoch milliseconds
 unless a field says seconds. ``extra="forbid"``: a field the document does not name is a
 failing test, not a silent addition.
@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from exchange.orders import OrderType, Side, Status, TimeInForce
 
 Price = str  # a decimal string of dollars and cents, e.g. "12.34"
+# A statistic that may not be finite (a degenerate pair, e.g. two prices moving in lockstep): null then.
+Statistic = Annotated[float | None, Field(description="null when not finite")]
 Cash = str
 Halt = Literal["trading", "halted"]
 # Pairs as two-item lists (JSON Schema's prefixItems, which some OpenAPI tools misread, would say more).
@@ -100,6 +102,10 @@ class PendingOrder(Answer):
     symbol: str | None = None
     status: Literal["pending"]
     message: str
+
+
+class OrderOrPending(RootModel[Order | PendingOrder]):
+    """One order: as the book left it, or ``pending`` while it is still on its way there."""
 
 
 class PlacedOrders(Answer):
@@ -213,8 +219,8 @@ class SymbolStats(Answer):
 
 
 class Cointegration(Answer):
-    statistic: float
-    p_value: float
+    statistic: Statistic
+    p_value: Statistic
     critical_values: dict[str, float]
 
 
@@ -222,14 +228,14 @@ class Spread(Answer):
     intercept: float
     std: float
     last: float
-    z_score: float
+    z_score: Statistic
     series: list[Point] | None = None
 
 
 class PairStats(Answer):
     symbols: list[str] = Field(min_length=2, max_length=2)
     observations: int
-    correlation: float | None = Field(description="null when a series' returns do not vary")
+    correlation: Statistic
     hedge_ratio: float
     cointegration: Cointegration
     spread: Spread

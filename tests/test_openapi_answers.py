@@ -1,7 +1,9 @@
 """Every answer of a real session matches the OpenAPI document: its status is one the operation
 documents, and its JSON body validates against that status's schema (no field the schema does
 not name, none it requires missing). The session calls every operation of the document at
-least once with a success, and gives the common errors too.
+least once with a success, and gives the common errors too: bad input, bad or missing
+credentials, a signed API key without the scope, a throttled login (429), a body over nginx's
+limit (413), someone else's or no such object, an order no longer open, a pending order.
 
 One stack for the module, every worker running (the ticker's candles, the ledger's fills, the
 heartbeats of the deep health check), through nginx. GET /stats's 200 needs many minutes of
@@ -9,14 +11,20 @@ candles: tests/test_stats.py holds its seeded answers to the same schema.
 """
 from __future__ import annotations
 
+import json
 import random
 import re
+import time
 import uuid
 from collections import defaultdict
 
 import pytest
+import redis
 import requests
 
+from exchange import keys
+from exchange.order_ids import new_order_id
+from exchange_client.client import signed_headers
 from tests.openapi_schemas import answer_validator
 from tests.polling import wait_for
 from tests.stack import start_stack
@@ -30,15 +38,20 @@ NEVER_TRIGGERS = {"$when": {"$comparison": {"itemA": {"$ticker": "KRYP"}, "itemB
 class Session:
     """Calls operations by their path template; checks and records each answer."""
 
-    def __init__(self, base_url: str, document: dict):
-        self.base_url, self.document = base_url, document
+    def __init__(self, base_url: str, document: dict, redis_url: str):
+        self.base_url, self.document, self.redis_url = base_url, document, redis_url
         self.answered: dict[tuple[str, str], set[int]] = defaultdict(set)
 
     def call(self, method: str, template: str, token: str | None = None, *, json=None, params=None,
-             **path: str) -> requests.Response:
-        url = self.base_url + API + re.sub(r"{([^}]+)}", lambda m: path[m.group(1)], template)
+             key: tuple[str, str] | None = None, data: bytes | None = None, **path: str) -> requests.Response:
+        """Send an operation, with a bearer ``token`` or signed with an API ``key`` (id, secret)."""
+        url_path = API + re.sub(r"{([^}]+)}", lambda m: path[m.group(1)], template)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = requests.request(method, url, json=json, params=params, headers=headers, timeout=20)
+        if key is not None:
+            data = b"" if json is None else _json_bytes(json)
+            headers = {**signed_headers(*key, method, url_path, data), "Content-Type": "application/json"}
+        response = requests.request(method, self.base_url + url_path, json=None if data is not None else json,
+                                    data=data, params=params, headers=headers, timeout=20)
         self.check(method.lower(), template, response)
         return response
 
@@ -71,11 +84,15 @@ class Session:
         return placed.json()
 
 
+def _json_bytes(body: object) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
 @pytest.fixture(scope="module")
 def session():
     with start_stack(replicas=1, env={"RATE_LIMIT": "", "LEADERBOARD_MAX_AGE_S": "1"}) as stack:
         document = requests.get(f"{stack.base_url}{API}/openapi.json", timeout=10).json()
-        yield Session(stack.base_url, document)
+        yield Session(stack.base_url, document, stack.redis_url)
 
 
 def test_accounts_and_keys(session):
@@ -162,6 +179,36 @@ def test_bots(session):
     assert session.call("GET", "/bots/{bot_id}", dave["token"], bot_id=bot_id).status_code == 200
     assert session.call("DELETE", "/bots/{bot_id}", dave["token"], bot_id=bot_id).json()["status"] == "stopped"
     assert session.call("GET", "/bots/{bot_id}", dave["token"], bot_id=uuid.uuid4().hex).status_code == 404
+
+
+def test_api_keys_signed_requests_and_their_refusals(session):
+    erin = session.register("erin")
+    keys_made = {scope: session.call("POST", "/api-keys", erin["token"], json={"scopes": [scope]}).json()
+                 for scope in ("read", "trade")}
+    read, trade = ((made["key_id"], made["secret"]) for made in keys_made.values())
+    assert session.call("GET", "/account", key=read).status_code == 200
+    order = {"symbol": "ADAM", "side": "buy", "price": "1.00", "quantity": 1}
+    refused = session.call("POST", "/orders", key=read, json=order)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "insufficient_scope")
+    assert session.call("POST", "/orders", key=trade, json=order).status_code == 201
+    forged = session.call("GET", "/account", key=(read[0], "not the secret"))
+    assert (forged.status_code, forged.json()["error"]["code"]) == (401, "invalid_signature")
+    assert session.call("DELETE", "/sessions", key=trade).json()["error"]["code"] == "bearer_token_required"
+
+
+def test_throttled_logins_pending_orders_and_oversized_bodies(session):
+    frank = session.register("frank")
+    wrong = {"username": frank["username"], "password": "not his password"}
+    answers = [session.call("POST", "/sessions", json=wrong).status_code for _ in range(11)]
+    assert answers[:10] == [401] * 10 and answers[10] == 429
+    on_its_way = new_order_id("PUPS", int(time.time() * 1000))  # in its owner's list, not yet on the book
+    redis.Redis.from_url(session.redis_url).zadd(keys.user_orders(frank["user_id"]),
+                                                 {on_its_way: int(time.time() * 1000)})
+    pending = session.call("GET", "/orders/{order_id}", frank["token"], order_id=on_its_way)
+    assert (pending.status_code, pending.json()["status"]) == (200, "pending")
+    huge = {"symbol": "PUPS", "side": "buy", "price": "1.00", "quantity": 1, "client_order_id": "x" * 2_000_000}
+    too_large = session.call("POST", "/orders", frank["token"], json=huge)
+    assert (too_large.status_code, too_large.json()["error"]["code"]) == (413, "payload_too_large")
 
 
 def test_every_operation_answered_with_a_success(session):

@@ -4,7 +4,7 @@ from orderbook.api.spec import Auth, operation
 from orderbook.history import ORDER_KEY, window_of
 from orderbook.order_batch import place_batch
 from orderbook.queries import CancelAllQuery, OrdersQuery, listed_symbol, parse_query
-from orderbook.responses import CanceledOrders, Order, OrdersPage, PendingOrder, PlacedOrders
+from orderbook.responses import CanceledOrders, Order, OrderOrPending, OrdersPage, PendingOrder, PlacedOrders
 from orderbook.schemas import AmendOrderBody, PlaceOrder, PlaceOrders, parse, parse_batch
 from orderbook.services import login_required, services
 
@@ -15,7 +15,7 @@ PLACED = {201: (Order, "Placed: the order as the book left it, with its fills"),
 
 
 @bp.post("/orders")
-@operation("orders", PLACED, (400, 404, 422, 503), body=PlaceOrder, auth=Auth.SIGNED)
+@operation("orders", PLACED, (400, 422), body=PlaceOrder, auth=Auth.SIGNED)
 @login_required
 def place_order():
     """Place an order; the answer shows its fills.
@@ -29,13 +29,13 @@ def place_order():
 
 
 @bp.post("/orders/batch")
-@operation("orders", {200: PlacedOrders}, (400,), body=PlaceOrders, auth=Auth.SIGNED)
+@operation("orders", {200: PlacedOrders}, (400,), body=PlaceOrders, auth=Auth.SIGNED, rate_limited=False)
 @login_required
 def place_orders():
     """Place a batch of orders (at most 20), each as if sent alone, in the order given.
 
     `orders` answers each in turn: the order as POST /orders shows it, or its own error. One bad order fails
-    alone; Retry-After comes with the answer if one was over the order rate."""
+    alone; an order over ORDER_RATE_LIMIT is its own 429 error, and Retry-After comes with the answer."""
     answers, headers = place_batch(services().entry, g.user_id, parse_batch())
     return jsonify({"orders": answers}), 200, headers
 
@@ -54,15 +54,15 @@ def list_orders():
 
 
 @bp.get("/orders/<order_id>")
-@operation("orders", {200: Order}, (404,), auth=Auth.SIGNED)
+@operation("orders", {200: OrderOrPending}, (404,), auth=Auth.SIGNED)
 @login_required
 def get_order(order_id: str):
-    """One of my orders, with its fills."""
+    """One of my orders, with its fills; ``pending`` while it is still on its way to the book."""
     return jsonify(services().entry.reads.get(g.user_id, order_id))
 
 
 @bp.patch("/orders/<order_id>")
-@operation("orders", {200: Order}, (400, 404, 409, 503), body=AmendOrderBody, auth=Auth.SIGNED)
+@operation("orders", {200: Order}, (400, 404, 409), body=AmendOrderBody, auth=Auth.SIGNED)
 @login_required
 def amend_order(order_id: str):
     """Reduce an order's quantity, keeping its priority.
@@ -73,7 +73,7 @@ def amend_order(order_id: str):
 
 
 @bp.delete("/orders/<order_id>")
-@operation("orders", {200: Order}, (400, 404, 409, 503), auth=Auth.SIGNED)
+@operation("orders", {200: Order}, (400, 404, 409), auth=Auth.SIGNED)
 @login_required
 def cancel_order(order_id: str):
     """Cancel an order; the answer is the order as canceled, with its fills.

@@ -8,8 +8,8 @@ parse their input into the exchange's own 4xx errors, and a second pass over eve
 answer would cost the order path for nothing.
 
 An operation names its success answers and the error statuses it can give; every operation
-can also answer 503 ``unavailable`` (a data store away), and every one but the health check
-429 ``rate_limited``.
+can also answer 503 ``unavailable`` (a data store away), every one that takes a body 413 (over
+nginx's 1 MB), and every one Flask-Limiter counts 429 ``rate_limited``.
 """
 from __future__ import annotations
 
@@ -66,8 +66,8 @@ class DocumentOnly(FlaskPlugin):
 spec = SpecTree(
     backend=DocumentOnly, mode="strict", annotations=False,
     naming_strategy=lambda model: model.__name__, nested_naming_strategy=lambda _parent, child: child,
-    # spectree adds this status and model to every operation, for its request validation (off here): every
-    # operation does answer 503 with an error when a data store is away.
+    # spectree adds this status and model to every operation, for its request validation (off here):
+    # ``operation`` documents 503 on each already, with its meaning.
     validation_error_status=503, validation_error_model=ErrorBody,
     title="Exchange REST API", version="1", servers=[Server(url="/api/v1")],
     description="Prices and cash are decimal strings in dollars (\"12.34\"); quantities are integer shares; "
@@ -86,7 +86,8 @@ def operation(tag: str, answers: Mapping[int, Any], errors: Iterable[int] = (), 
     """Document the view below: its tag, its answers by status (a model, ``(model, description)``
     or ``None`` for no body), its error statuses, its query and body models and who may call it.
     The view's docstring is the summary; its function name the operationId."""
-    statuses = {*errors, *((401, 403) if auth else ()), *((429,) if rate_limited else ())}
+    statuses = {*errors, 503, *((401, 403) if auth else ()), *((429,) if rate_limited else ()),
+                *((413,) if body is not None else ())} - set(answers)
     codes = {f"HTTP_{status}": answer for status, answer in answers.items()}
     codes |= {f"HTTP_{status}": (ErrorBody, ERRORS[status]) for status in sorted(statuses)}
 

@@ -3,7 +3,7 @@ from flask import Blueprint, jsonify
 from orderbook.api.spec import Auth, operation
 from orderbook.responses import Session
 from orderbook.schemas import Credentials, Registration, parse
-from orderbook.services import bearer_token, login_required, services
+from orderbook.services import bearer_required, bearer_token, login_required, services
 
 bp = Blueprint("users", __name__)
 
@@ -29,7 +29,8 @@ def login():
 
 
 @bp.delete("/sessions")
-@operation("accounts", {204: (None, "Revoked")}, auth=Auth.SIGNED)
+@operation("accounts", {204: (None, "Revoked")}, auth=Auth.BEARER)
+@bearer_required
 @login_required
 def logout():
     """Revoke the token used."""
