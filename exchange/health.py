@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import redis
 
-from exchange import keys
+from exchange import keys, redis_client
 
 HEARTBEAT_S = 1.0
 FORGET_MS = 3600 * 1000
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m exchange.health {{{','.join(KINDS)}}}", file=sys.stderr)
         return 2
     settings = Settings.from_env()
-    return 0 if beating_here(redis.Redis.from_url(settings.redis_url), argv[0], settings.health_stale_s) else 1
+    return 0 if beating_here(redis_client.connect(settings), argv[0], settings.health_stale_s) else 1
 
 
 if __name__ == "__main__":

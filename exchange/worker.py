@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import redis
 
-from exchange import logs, metrics
+from exchange import logs, metrics, redis_client
 from exchange.config import Settings
 from exchange.health import HEARTBEAT_S, Heartbeat
 
@@ -101,7 +101,7 @@ def repeat(name: str, loop: Loop, stopping: threading.Event, failed: threading.E
 
 def heartbeat_loop(kind: str, last_pass: dict[str, float]) -> Loop:
     """Every worker's extra loop: a heartbeat a second, in Redis (exchange/health.py)."""
-    heartbeat = Heartbeat(redis.Redis.from_url(Settings.from_env().redis_url), kind, last_pass)
+    heartbeat = Heartbeat(redis_client.connect(Settings.from_env()), kind, last_pass)
     return Loop(heartbeat.beat, every_s=lambda: HEARTBEAT_S,
                 retry_on=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
 

@@ -9,7 +9,7 @@ import time
 import redis
 from pymongo.errors import ConnectionFailure
 
-from exchange import keys, mongo
+from exchange import keys, mongo, redis_client
 from exchange.config import Settings
 from exchange.scripts import Scripts
 from ledger.audit import check
@@ -67,7 +67,7 @@ def run(argv: list[str] | None) -> int:
                         help="reconcile: void a hold only if its order is older than this")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client.connect(settings)
     db = mongo.database(settings.mongo_url, settings.mongo_db)
     if args.command == "replay":
         return print_report(replay(db, settings.symbols), "ledger replay")

@@ -31,7 +31,7 @@ import redis
 from dogpile.cache import make_region
 from pymongo.database import Database
 
-from exchange import keys, mongo
+from exchange import keys, mongo, redis_client
 from exchange.money import CASH
 from exchange.top_of_book import read_tops
 from exchange.valuation import Holdings, market_value
@@ -146,9 +146,10 @@ def snapshot_doc(prices: dict[str, int | None], rows: list[Standing]) -> dict:
 class Leaderboard:
     def __init__(self, client: redis.Redis, db: Database, symbols: tuple[str, ...], max_age_s: int):
         self.client, self.db, self.symbols = client, db, symbols
+        backend, connection = redis_client.dogpile_backend(client)
         self.shared = make_region(serializer=orjson.dumps, deserializer=orjson.loads).configure(
-            "dogpile.cache.redis", expiration_time=max_age_s,
-            arguments={"connection_pool": client.connection_pool, "distributed_lock": True,
+            backend, expiration_time=max_age_s,
+            arguments={**connection, "distributed_lock": True,
                        "thread_local_lock": False, "lock_timeout": COMPUTE_TIMEOUT_S,
                        "lock_prefix": keys.cache_lock_prefix(),
                        # Kept well past its age so a stale copy is served while one process recomputes.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import redis
 
-from exchange import journal, keys
+from exchange import journal, keys, redis_client
 from exchange.metrics import APPLIED_SEQUENCE
 from exchange.scripts import Scripts
 from ledger.journal_worker import JournalWorker
@@ -26,11 +26,7 @@ class SymbolSettler(JournalWorker):
         if not entries:
             return 0
         events = [event for _id, event in journal.read_entries(entries)]
-        pipe = self.client.pipeline(transaction=False)
-        for user_id, postings in group_by_account(events).items():
-            self.scripts.apply_account(keys=[keys.account(user_id)], args=[self.symbol, *encode_postings(postings)],
-                                       client=pipe)
-        failed = [result for result in pipe.execute(raise_on_error=False) if isinstance(result, Exception)]
+        failed = self._apply(group_by_account(events))
         if failed:
             # The cursor stays: the next pass retries the batch, and each account's own
             # sequence makes the postings that did apply no-ops.
@@ -40,3 +36,21 @@ class SymbolSettler(JournalWorker):
         self.client.set(keys.settled_cursor(self.symbol), entries[-1][0])
         APPLIED_SEQUENCE.labels(self.symbol, "live_accounts").set(journal.entry_sequence(entries[-1][1]))
         return len(entries)
+
+    def _apply(self, postings_by_account: dict) -> list[Exception]:
+        """Each account's postings, in one pipeline (on a cluster, one call each: its pipelines take
+        no script); the failures."""
+        calls = [(keys.account(user_id), [self.symbol, *encode_postings(postings)])
+                 for user_id, postings in postings_by_account.items()]
+        if redis_client.is_cluster(self.client):
+            failed = []
+            for key, args in calls:
+                try:
+                    self.scripts.apply_account(keys=[key], args=args)
+                except redis.RedisError as error:
+                    failed.append(error)
+            return failed
+        pipe = self.client.pipeline(transaction=False)
+        for key, args in calls:
+            self.scripts.apply_account(keys=[key], args=args, client=pipe)
+        return [result for result in pipe.execute(raise_on_error=False) if isinstance(result, Exception)]

@@ -19,9 +19,7 @@ import os
 import socket
 import time
 
-import redis
-
-from exchange import mongo
+from exchange import mongo, redis_client
 from exchange.config import Settings
 from exchange.scripts import Scripts
 from exchange.worker import Loop, Worker, run
@@ -46,7 +44,7 @@ class LedgerWorker(Worker):
 
     def bootstrap(self) -> None:
         self.settings = settings = Settings.from_env()
-        self.redis = redis.Redis.from_url(settings.redis_url)
+        self.redis = redis_client.connect(settings)
         scripts = Scripts(self.redis)
         db = mongo.database(settings.mongo_url, settings.mongo_db)
         mongo.ensure_indexes(db)

@@ -14,6 +14,7 @@ import sys
 import orjson
 import redis
 
+from exchange import redis_client
 from exchange.config import Settings
 from exchange.money import format_price
 from orderbook.operator import set_trading
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "halt" and args.for_s is not None and args.for_s < 1:
         parser.error("--for-s must be at least 1")
     try:
-        status = set_trading(redis.Redis.from_url(settings.redis_url), settings, args.symbol.upper(),
+        status = set_trading(redis_client.connect(settings), settings, args.symbol.upper(),
                              halt=args.command == "halt", for_s=getattr(args, "for_s", None))
     except ValueError as err:
         parser.error(str(err))

@@ -62,12 +62,12 @@ class ApiKeys:
         secret = self._secret(key_id, salt)
         created_ms = int(time.time() * 1000)
         scopes = [scope for scope in SCOPES if scope in scopes]
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(keys.api_key(key_id), mapping={
+        # Two slots on a cluster (the key's, its owner's), so two writes in the order that is safe if
+        # the second never happens: listed first, usable second (a listed id without a record is skipped).
+        self.client.sadd(keys.user_api_keys(user_id), key_id)
+        self.client.hset(keys.api_key(key_id), mapping={
             "user_id": user_id, "scopes": ",".join(scopes), "label": label or "", "created_ms": created_ms,
             "salt": salt, "secret_sha256": hashlib.sha256(secret.encode()).hexdigest()})
-        pipe.sadd(keys.user_api_keys(user_id), key_id)
-        pipe.execute()
         return {**self._view(key_id, scopes, label, created_ms), "secret": secret}
 
     def of_user(self, user_id: str) -> list[dict]:
@@ -83,10 +83,8 @@ class ApiKeys:
         owner = self.client.hget(keys.api_key(key_id), "user_id")
         if owner is None or owner.decode() != user_id:
             raise not_found(f"no API key {key_id!r}")
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(keys.api_key(key_id))
-        pipe.srem(keys.user_api_keys(user_id), key_id)
-        pipe.execute()
+        self.client.delete(keys.api_key(key_id))  # unusable first, then unlisted (as in create)
+        self.client.srem(keys.user_api_keys(user_id), key_id)
 
     @staticmethod
     def _view(key_id: str, scopes: list[str], label: str | None, created_ms: int) -> dict:

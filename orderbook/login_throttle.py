@@ -14,10 +14,9 @@ import time
 
 import redis
 from limits import parse
-from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from exchange import keys
+from exchange import keys, redis_client
 from orderbook.errors import ApiError
 
 FAILURES = "10 per 15 minutes"
@@ -27,9 +26,7 @@ class LoginThrottle:
     def __init__(self, client: redis.Redis, failures: str = FAILURES):
         self.limit = parse(failures)
         self.description = failures
-        storage = RedisStorage("redis://", connection_pool=client.connection_pool,
-                               key_prefix=keys.login_failures_prefix())
-        self.window = MovingWindowRateLimiter(storage)
+        self.window = MovingWindowRateLimiter(redis_client.limits_storage(client, keys.login_failures_prefix()))
 
     def check(self, username: str) -> None:
         """ApiError 429 (with Retry-After) while ``username`` has used up its failures."""

@@ -21,7 +21,7 @@ from pottery import Redlock
 from pottery.exceptions import ReleaseUnlockedLock
 from redis.exceptions import NoScriptError
 
-from exchange import keys
+from exchange import keys, redis_client
 from exchange.config import Settings
 from exchange.lease import Lease
 from exchange.metrics import BATCHES, COMMIT_SECONDS, FENCE_REFUSALS, JOURNAL_SEQUENCE
@@ -210,8 +210,9 @@ class SymbolMatcher:
     def _call_commit(self, script_keys: list, args: list, wait_ms: int) -> tuple[object, list]:
         """Run commit_batch: (its result, the inbox entries after the batch). The script hands
         those back itself, or, with ``wait_ms``, a blocking XREAD sent in the same round trip
-        reads them (Redis runs it once the commit is done)."""
-        if not wait_ms:
+        reads them (Redis runs it once the commit is done). A cluster client's pipelines take no
+        script: there the script's own hand-back is all, and the next wait its own XREAD."""
+        if not wait_ms or redis_client.is_cluster(self.client):
             result = self.scripts.commit_batch(keys=script_keys, args=args)
             return result, (result[2] if isinstance(result, list) else [])
         pipe = self.client.pipeline(transaction=False)

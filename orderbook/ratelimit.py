@@ -18,7 +18,7 @@ from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from exchange import keys
+from exchange import keys, redis_client
 from exchange.config import Settings
 from exchange.metrics import RATE_LIMITED
 from orderbook.errors import ApiError
@@ -55,7 +55,7 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
     # One counter per request (fixed window, no X-RateLimit-* headers, whose reads would cost more
     # round trips): the only Redis call a request makes before its handler's own.
     limiter = Limiter(requester_key, app=app, default_limits=[settings.rate_limit] if settings.rate_limit else [],
-                      storage_uri=settings.redis_url, key_prefix=keys.rate_limit_prefix(),
+                      storage_uri=redis_client.limiter_storage_uri(settings), key_prefix=keys.rate_limit_prefix(),
                       strategy="fixed-window", headers_enabled=False, on_breach=breached,
                       default_limits_exempt_when=lambda: request.path.endswith("/healthz"))
     # Placing orders (one, or a batch) is limited per user and per order by the hold script

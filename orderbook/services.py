@@ -7,7 +7,7 @@ from functools import wraps
 import redis
 from flask import current_app, g, request
 
-from exchange import mongo
+from exchange import mongo, redis_client
 from exchange.config import Settings
 from exchange.scripts import Scripts
 from ledger.accounts import Accounts
@@ -38,7 +38,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
-        client = redis.Redis.from_url(settings.redis_url, max_connections=256, health_check_interval=30)
+        client = redis_client.connect(settings, max_connections=256, health_check_interval=30)
         scripts = Scripts(client)
         accounts = Accounts(client, scripts)
         db = mongo.database(settings.mongo_url, settings.mongo_db)

@@ -22,9 +22,7 @@ import secrets
 import socket
 from functools import partial
 
-import redis
-
-from exchange import keys
+from exchange import keys, redis_client
 from exchange.config import Settings
 from exchange.metrics import MATCHER_SERVING
 from exchange.scripts import Scripts
@@ -41,7 +39,7 @@ class MatchingWorker(Worker):
 
     def bootstrap(self) -> None:
         self.settings = settings = Settings.from_env()
-        self.client = client = redis.Redis.from_url(settings.redis_url)
+        self.client = client = redis_client.connect(settings)
         self.scripts = scripts = Scripts(client)
         self.matcher_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.standing = {symbol: StandingMatcher(SymbolMatcher.for_settings(client, symbol, settings, scripts))

@@ -22,7 +22,7 @@ from pathlib import Path
 import requests
 
 from devstack import nginx, programs
-from devstack.procs import Proc, free_port, start_mongo, start_redis
+from devstack.procs import Proc, free_port, start_mongo, start_redis, start_redis_cluster
 
 # Signs the tokens of tests that build the API in-process; a started stack gets a random key.
 TEST_SECRET_KEY = "test-only-secret-key-of-at-least-32-bytes"
@@ -88,10 +88,11 @@ def start_web(number: int, port: int, env: dict, log_dir: Path) -> Proc:
 
 def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, env: dict | None = None,
                 redis_url: str | None = None, mongo_url: str | None = None, web_replicas: int = 0,
-                matchers: int = 1) -> Stack:
+                matchers: int = 1, redis_cluster: int = 0) -> Stack:
     """Start a whole stack; ``env`` is added to every process's environment. ``workers``:
     all of them, none, or only those named (for example ``("matcher",)``); ``matchers``
-    matcher processes ("matcher", or "matcher-1".."matcher-N")."""
+    matcher processes ("matcher", or "matcher-1".."matcher-N"); ``redis_cluster``: that many
+    primaries of a Redis Cluster instead of one redis-server (REDIS_CLUSTER=1)."""
     work_dir = Path(tempfile.mkdtemp(prefix="exchange-stack-"))
     logs = work_dir / "logs"
     for path in (logs, work_dir / "redis", work_dir / "mongo"):
@@ -100,7 +101,10 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
     stack = Stack(base_url=f"http://127.0.0.1:{port}", redis_url=redis_url or "", mongo_url=mongo_url or "",
                   work_dir=work_dir)
     try:
-        if not redis_url:
+        if redis_cluster:
+            stack.servers.extend(start_redis_cluster(work_dir / "redis", redis_cluster))
+            stack.redis_url = programs.redis_url(stack.servers[-1].port)
+        elif not redis_url:
             stack.servers.append(start_redis(work_dir / "redis"))
             stack.redis_url = programs.redis_url(stack.servers[-1].port)
         if not mongo_url:
@@ -114,7 +118,7 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
                      "EXCHANGE_DATA_DIR": str(work_dir), "EXCHANGE_PORT": str(port),
                      "SECRET_KEY": secrets.token_urlsafe(48), "PYTHONUNBUFFERED": "1",
                      "REGISTRATION_RATE_LIMIT": "", "ORDER_RATE_LIMIT": "", "PRICE_BAND_BPS": "",
-                     "HALT_MOVE_BPS": "", **(env or {})}
+                     "HALT_MOVE_BPS": "", **({"REDIS_CLUSTER": "1"} if redis_cluster else {}), **(env or {})}
         stack.child_env = child_env
 
         def with_metrics(name: str) -> dict:

@@ -13,7 +13,7 @@ import time
 
 import redis
 
-from exchange import journal, keys, mongo
+from exchange import journal, keys, mongo, redis_client
 from exchange.config import Settings
 from exchange.lease import Lease
 from exchange.metrics import APPLIED_SEQUENCE
@@ -91,7 +91,7 @@ class TickerWorker(Worker):
 
     def bootstrap(self) -> None:
         settings = Settings.from_env()
-        client = redis.Redis.from_url(settings.redis_url)
+        client = redis_client.connect(settings)
         db = mongo.database(settings.mongo_url, settings.mongo_db)
         mongo.ensure_indexes(db)
         store = CandleStore(client, db, Scripts(client))

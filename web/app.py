@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import redis
 from flask import Flask, jsonify, request
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room, leave_room
 
-from exchange import rooms
+from exchange import redis_client, rooms
 from exchange.config import Settings
 from exchange.metrics import WEB_CLIENTS, WEB_SUBSCRIPTIONS
 from exchange.tokens import TokenError, Tokens
@@ -67,7 +66,9 @@ def sent_by_the_client(socketio: SocketIO) -> bool:
 
 def create_app(settings: Settings, replica: str = "1") -> WebApp:
     app = Flask(__name__, static_folder=None)  # pages.blueprint serves /static itself
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client.connect(settings)
+    # The replicas' message queue is Redis pub/sub, over a plain connection even to a cluster:
+    # every replica subscribes on REDIS_URL's node, and a cluster carries a PUBLISH to every node.
     socketio = SocketIO(app, async_mode=settings.socketio_async_mode, manage_session=False,
                         message_queue=settings.redis_url, channel=rooms.QUEUE_CHANNEL)
 

@@ -28,7 +28,7 @@ from bots.runner import market
 from bots.runner.actions import describe, execute, is_transient
 from bots.runner.budget import ActionBudget
 from bots.store import WAITING, BotStore, client_order_id, now_ms, stored_rule
-from exchange import mongo
+from exchange import mongo, redis_client
 from exchange.config import Settings
 from exchange.metrics import BOT_ACTIONS
 from exchange.tokens import Tokens
@@ -189,7 +189,7 @@ class RunnerWorker(Worker):
         settings = Settings.from_env()
         db = mongo.database(settings.mongo_url, settings.mongo_db)
         mongo.ensure_indexes(db)
-        self.runner = Runner(settings, redis.Redis.from_url(settings.redis_url),
+        self.runner = Runner(settings, redis_client.connect(settings),
                              BotStore(db, settings.bot_max_active),
                              settings.api_url or f"http://127.0.0.1:{settings.exchange_port}", self.stopping)
         log.info("running rule bots against %s", self.runner.owners.api_url)
