@@ -133,14 +133,15 @@ def start_redis_cluster(data_dir: Path, primaries: int = 3, *, appendonly: bool 
     if created.returncode != 0:
         raise RuntimeError(f"redis-cli --cluster create failed: {created.stdout[-2000:]}{created.stderr[-2000:]}")
     deadline = time.monotonic() + 30
-    while not all(_cluster_ok(node.port) for node in nodes):
+    while not all(cluster_ok(node.port) for node in nodes):
         if time.monotonic() > deadline:
             raise RuntimeError("the cluster did not reach cluster_state:ok in 30 s")
         time.sleep(0.1)
     return nodes
 
 
-def _cluster_ok(port: int) -> bool:
+def cluster_ok(port: int) -> bool:
+    """Whether the node at ``port`` serves every slot of its cluster (``cluster_state:ok``)."""
     info = subprocess.run([binaries.redis_cli(), "-p", str(port), "cluster", "info"], capture_output=True,
                           text=True, timeout=10).stdout
     return "cluster_state:ok" in info

@@ -102,7 +102,7 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
                   work_dir=work_dir)
     try:
         if redis_cluster:
-            stack.servers.extend(start_redis_cluster(work_dir / "redis", redis_cluster))
+            stack.servers.extend(start_redis_cluster(work_dir / "redis", redis_cluster, appendonly=True))
             stack.redis_url = programs.redis_url(stack.servers[-1].port)
         elif not redis_url:
             stack.servers.append(start_redis(work_dir / "redis"))
