@@ -94,6 +94,9 @@ def test_a_seeded_flow_ends_the_same_on_a_cluster_as_on_one_redis():
         submit(run, SEED)
         expected = outcome(run)
     assert expected["trades"] > 20 and len(expected["orders"]) > 150
+    reasons = Counter(reason for _status, _filled, _quantity, reason in expected["orders"].values())
+    assert {"filled", "canceled", "self_trade", "market_remainder", "ioc_remainder", "fok_not_fillable",
+            "post_only_would_take"} <= set(reasons), reasons  # every kind of end the flow means to reach
 
     with start_stack(replicas=2, matchers=2, env=ENV, redis_cluster=3) as clustered:
         nodes = clustered.servers[:3]
