@@ -21,7 +21,8 @@ class StackConfig:
     orderbook_replicas: int
     matcher_replicas: int
     web_replicas: int
-    redis_url: str | None  # None: start a local redis-server
+    redis_url: str | None  # None: start a local redis-server (or cluster)
+    redis_cluster_nodes: int  # 0: one redis-server; 3 or more: a local Redis Cluster of that many nodes
     mongo_url: str | None  # None: start the embedded SecantusDB
     secret_key: str | None  # None: the data dir's own random key (devstack.up.stack_secret)
 
@@ -35,6 +36,10 @@ class StackConfig:
             raise SystemExit("MATCHER_REPLICAS must be at least 1")
         if settings.web_replicas < 0:
             raise SystemExit("WEB_REPLICAS must be 0 or more")
+        nodes = int(env.get("REDIS_CLUSTER_NODES") or 0)
+        if nodes and (nodes < 3 or env.get("REDIS_URL")):
+            raise SystemExit("REDIS_CLUSTER_NODES must be 3 or more (6: each primary with a replica), "
+                             "and REDIS_URL unset (the cluster is started here)")
         return cls(
             data_dir=Path(settings.data_dir).resolve(),
             exchange_port=settings.exchange_port,
@@ -42,6 +47,7 @@ class StackConfig:
             matcher_replicas=settings.matcher_replicas,
             web_replicas=settings.web_replicas,
             redis_url=env.get("REDIS_URL") or None,
+            redis_cluster_nodes=nodes,
             mongo_url=env.get("MONGO_URL") or None,
             secret_key=env.get("SECRET_KEY") or None,
         )

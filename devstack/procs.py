@@ -98,7 +98,7 @@ def start_redis(data_dir: Path | None = None, *, appendonly: bool = False) -> Pr
 CLUSTER_BUS_OFFSET = 10_000  # a cluster node's bus listens on its port + this
 
 
-def _cluster_port() -> int:
+def cluster_port() -> int:
     """A free port whose cluster bus port is free too."""
     while True:
         port = free_port()
@@ -123,7 +123,7 @@ def start_redis_cluster(data_dir: Path, primaries: int = 3, *, appendonly: bool 
     (no replicas), each with its data in ``data_dir/<port>``; returns once every slot is served."""
     nodes = []
     for _ in range(primaries):
-        port = _cluster_port()
+        port = cluster_port()
         (data_dir / str(port)).mkdir(parents=True)
         nodes.append(Proc(cluster_node_command(port, data_dir / str(port), appendonly=appendonly), port=port,
                           log_dir=data_dir / str(port), name=f"redis-{port}"))

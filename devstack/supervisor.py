@@ -31,6 +31,8 @@ class Program:
     command: list[str]
     priority: int  # started in ascending order, stopped in descending order
     wait_for: tuple[int, ...] = field(default=())  # local ports that must accept connections first
+    wait_for_cluster: int | None = None  # a local Redis Cluster node's port: wait until it serves every slot
+    oneshot: bool = False  # runs once at start (exit 0 is done), never restarted
     stopwaitsecs: int = 15
     env: dict[str, str] = field(default_factory=dict)  # added to the stack's environment for this program
 
@@ -43,8 +45,10 @@ def config_value(text: str) -> str:
 
 def command_line(program: Program) -> str:
     command = program.command
-    if program.wait_for:
+    if program.wait_for or program.wait_for_cluster:
         addresses = [f"127.0.0.1:{port}" for port in program.wait_for]
+        if program.wait_for_cluster:
+            addresses.insert(0, f"cluster:127.0.0.1:{program.wait_for_cluster}")
         command = [sys.executable, "-m", "devstack.wait", *addresses, "--", *command]
     return config_value(shlex.join(command))
 
@@ -56,8 +60,9 @@ command={command_line(program)}
 directory={config_value(str(ROOT))}
 priority={program.priority}
 autostart=true
-autorestart=true
-startsecs=1
+autorestart={"unexpected" if program.oneshot else "true"}
+startsecs={0 if program.oneshot else 1}
+exitcodes=0
 startretries=10
 stopsignal=TERM
 stopwaitsecs={program.stopwaitsecs}

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import binaries, nginx, programs, supervisor
+from devstack import binaries, cluster, nginx, programs, supervisor
 from devstack.config import StackConfig
 from devstack.procs import free_port
 from devstack.supervisor import Program
@@ -139,39 +139,52 @@ def stack_secret(layout: Layout) -> str:
     return path.read_text().strip()
 
 
+def store_programs(config: StackConfig, layout: Layout, redis_port: int | None,
+                   mongo_port: int | None) -> tuple[list[Program], list[int]]:
+    """The local stores' programs: redis-server, or a cluster's nodes (and their ports), and SecantusDB."""
+    stack: list[Program] = []
+    cluster_ports: list[int] = []
+    if config.redis_cluster_nodes:
+        stack, cluster_ports = cluster.programs(layout.redis, layout.run / "redis-cluster.json",
+                                                config.redis_cluster_nodes)
+    if redis_port:
+        stack.append(Program("redis", programs.redis_command(redis_port, layout.redis), priority=10))
+    if mongo_port:
+        stack.append(Program("mongo", programs.mongo_command(mongo_port, layout.mongo), priority=10))
+    return stack, cluster_ports
+
+
 def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, str], dict]:
     """The programs to run, the environment they share, and the ports chosen."""
-    local = {"redis": config.redis_url is None, "mongo": config.mongo_url is None}
-    web_replicas = config.web_replicas
+    local = {"redis": config.redis_url is None and not config.redis_cluster_nodes, "mongo": config.mongo_url is None}
     workers = programs.worker_programs(config.matcher_replicas)
-    count = sum(local.values()) + 2 * (config.orderbook_replicas + web_replicas) + len(workers)
+    count = sum(local.values()) + 2 * (config.orderbook_replicas + config.web_replicas) + len(workers)
     ports = iter(distinct_free_ports(count, {config.exchange_port}))
     redis_port = next(ports) if local["redis"] else None
     mongo_port = next(ports) if local["mongo"] else None
     replica_ports = [next(ports) for _ in range(config.orderbook_replicas)]
-    web_ports = [next(ports) for _ in range(web_replicas)]
+    web_ports = [next(ports) for _ in range(config.web_replicas)]
     backing = tuple(port for port in (redis_port, mongo_port) if port)
     metrics: dict[str, int] = {}  # program -> its /metrics port
+    stack, cluster_ports = store_programs(config, layout, redis_port, mongo_port)
+    seed = cluster_ports[0] if cluster_ports else None  # every program waits until it serves every slot
 
     def with_metrics(name: str) -> dict[str, str]:
         metrics[name] = next(ports)
         return {"METRICS_PORT": str(metrics[name])}
 
-    stack: list[Program] = []
-    if redis_port:
-        stack.append(Program("redis", programs.redis_command(redis_port, layout.redis), priority=10))
-    if mongo_port:
-        stack.append(Program("mongo", programs.mongo_command(mongo_port, layout.mongo), priority=10))
     for number, port in enumerate(replica_ports, start=1):
         stack.append(Program(f"orderbook-{number}", programs.orderbook_command(port),
-                             priority=30, wait_for=backing, env=with_metrics(f"orderbook-{number}")))
+                             priority=30, wait_for=backing, wait_for_cluster=seed,
+                             env=with_metrics(f"orderbook-{number}")))
     for name, module in workers:
         stack.append(Program(name, programs.worker_command(module), priority=30, wait_for=backing,
-                             env=with_metrics(name)))
+                             wait_for_cluster=seed, env=with_metrics(name)))
     for number, port in enumerate(web_ports, start=1):
         # Redis only: the web tier never touches MongoDB.
         stack.append(Program(f"web-{number}", programs.web_command(port, number), priority=30,
-                             wait_for=(redis_port,) if redis_port else (), env=with_metrics(f"web-{number}")))
+                             wait_for=(redis_port,) if redis_port else (), wait_for_cluster=seed,
+                             env=with_metrics(f"web-{number}")))
     conf = nginx.write_conf(layout.nginx, listen=f"127.0.0.1:{config.exchange_port}",
                             orderbook=[f"127.0.0.1:{port}" for port in replica_ports],
                             web=[f"127.0.0.1:{port}" for port in web_ports])
@@ -179,15 +192,16 @@ def plan(config: StackConfig, layout: Layout) -> tuple[list[Program], dict[str, 
     stack.append(Program("nginx", nginx.command(conf), priority=40))
 
     env = {
-        "REDIS_URL": config.redis_url or programs.redis_url(redis_port),
+        "REDIS_URL": config.redis_url or programs.redis_url(redis_port or seed),
+        **({"REDIS_CLUSTER": "1"} if seed else {}),
         "MONGO_URL": config.mongo_url or programs.mongo_url(mongo_port),
         "EXCHANGE_DATA_DIR": str(layout.data_dir),
         "EXCHANGE_PORT": str(config.exchange_port),
         "SECRET_KEY": config.secret_key or stack_secret(layout),
         "PYTHONUNBUFFERED": "1",
     }
-    chosen = {"nginx": config.exchange_port, "redis": redis_port, "mongo": mongo_port,
-              "orderbook": replica_ports, "web": web_ports, "metrics": metrics}
+    chosen = {"nginx": config.exchange_port, "redis": redis_port or seed, "mongo": mongo_port,
+              "redis_cluster": cluster_ports, "orderbook": replica_ports, "web": web_ports, "metrics": metrics}
     return stack, env, chosen
 
 
@@ -196,6 +210,10 @@ def banner(config: StackConfig, layout: Layout, stack: list[Program], env: dict,
         return re.sub(r"//[^/@]*@", "//***@", url)
 
     redis_where = f"local, append-only file in {layout.redis}" if chosen["redis"] else "REDIS_URL"
+    if config.redis_cluster_nodes:
+        redis_where = (f"local cluster of {config.redis_cluster_nodes} nodes, ports "
+                       + ", ".join(str(port) for port in chosen["redis_cluster"])
+                       + f"; append-only files in {layout.redis}/<port>")
     mongo_where = f"embedded SecantusDB, data in {layout.mongo}" if chosen["mongo"] else "MONGO_URL"
     names = ", ".join(program.name for program in stack)
     return "\n".join([
@@ -209,7 +227,8 @@ def banner(config: StackConfig, layout: Layout, stack: list[Program], env: dict,
         f"  metrics    {len(chosen['metrics'])} /metrics endpoints, listed for Prometheus in "
         f"{layout.run / 'prometheus-targets.json'}",
         f"  control    .venv/bin/supervisorctl -c {layout.run / 'supervisord.conf'} status",
-        f"  ledger     REDIS_URL='{shown(env['REDIS_URL'])}' MONGO_URL='{shown(env['MONGO_URL'])}'"
+        f"  ledger     REDIS_URL='{shown(env['REDIS_URL'])}' {'REDIS_CLUSTER=1 ' if 'REDIS_CLUSTER' in env else ''}"
+        f"MONGO_URL='{shown(env['MONGO_URL'])}'"
         " .venv/bin/python -m ledger check",
         f"  bots       .venv/bin/python -m bots swarm --url http://127.0.0.1:{config.exchange_port} --duration 60",
         "Ctrl-C stops everything.",

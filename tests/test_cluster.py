@@ -9,23 +9,30 @@ On the cluster, while the flow runs:
 - one of the two matchers is killed with SIGKILL halfway, and nothing is lost or doubled;
 - afterwards one primary is restarted from its append-only file, and every acknowledged order,
   fill and balance is still there; ``python -m ledger check`` says OK.
+
+And `make up` with REDIS_CLUSTER_NODES=3 runs the stack on a local cluster under its supervisor,
+trades, and keeps it all across a restart.
 """
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import pytest
 import redis
 
-from devstack.procs import ROOT, Proc, cluster_ok
+from devstack.procs import ROOT, Proc, cluster_ok, free_port
 from tests.cluster_flow import SYMBOLS, Run, outcome, submit
 from tests.polling import wait_for
 from tests.stack import start_stack
+from tests.test_stack_nginx import session_members, wait_for_healthz
 
 SEED = 20261206
 ENV = {"SYMBOLS": ",".join(SYMBOLS), "RATE_LIMIT": "", "LEADERBOARD_MAX_AGE_S": "1"}
@@ -121,3 +128,55 @@ def test_a_seeded_flow_ends_the_same_on_a_cluster_as_on_one_redis():
         checked = subprocess.run([sys.executable, "-m", "ledger", "check"], capture_output=True, text=True,
                                  env={**os.environ, **clustered.child_env, "PYTHONPATH": str(ROOT)}, timeout=120)
         assert checked.returncode == 0 and "ledger check: OK" in checked.stdout, checked.stdout + checked.stderr
+
+
+def _devstack_up(env: dict, output: Path) -> subprocess.Popen:
+    with open(output, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "devstack", "up"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _stop(up: subprocess.Popen) -> None:
+    up.send_signal(signal.SIGTERM)
+    assert up.wait(60) == 0
+    for leftover in session_members(up.pid):
+        leftover.kill()
+
+
+@pytest.mark.timeout(300)
+def test_make_up_on_a_local_cluster_trades_and_keeps_it_across_a_restart(tmp_path):
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "MONGO_URL")}
+    env.update(EXCHANGE_DATA_DIR=str(tmp_path / "data"), EXCHANGE_PORT=str(port), REDIS_CLUSTER_NODES="3",
+               ORDERBOOK_REPLICAS="1", WEB_REPLICAS="1")
+    output, base = tmp_path / "up.out", f"http://127.0.0.1:{port}/api/v1"
+    up = _devstack_up(env, output)
+    try:
+        wait_for_healthz(f"{base}/healthz", up, output, timeout=90)
+        assert "local cluster of 3 nodes" in output.read_text()
+        run = Run(f"http://127.0.0.1:{port}")
+        for user in ("maker", "taker"):
+            run.tokens[user] = {"Authorization": "Bearer " + run.api("POST", "/users", json={
+                "username": user, "password": "correct horse battery"}).json()["token"]}
+        assert run.api("POST", "/orders", "maker", json={"symbol": "PUPS", "side": "sell", "price": "5.00",
+                                                          "quantity": 3}).status_code == 201
+        taken = run.api("POST", "/orders", "taker", json={"symbol": "PUPS", "side": "buy", "price": "5.00",
+                                                          "quantity": 3}).json()
+        assert taken["status"] == "filled"
+        wait_for(lambda: run.api("GET", "/account", "taker").json()["balances"]["PUPS"]["available"] == 103,
+                 "the taker's shares settled")
+        _stop(up)
+        up = _devstack_up(env, output)  # the same nodes, ports and data: the cluster is not made again
+        wait_for_healthz(f"{base}/healthz", up, output, timeout=90)
+        assert run.api("GET", "/account", "taker").json()["balances"]["PUPS"] == {"available": 103, "on_hold": 0}
+        assert run.api("GET", f"/orders/{taken['order_id']}", "taker").json()["status"] == "filled"
+        ports = json.loads((tmp_path / "data" / "run" / "ports.json").read_text())
+        stack_env = {**env, "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0", "REDIS_CLUSTER": "1",
+                     "MONGO_URL": f"mongodb://127.0.0.1:{ports['mongo']}/?directConnection=true"}
+        checked = subprocess.run([sys.executable, "-m", "ledger", "check"], capture_output=True, text=True,
+                                 env=stack_env, cwd=ROOT, timeout=120)
+        assert "ledger check: OK" in checked.stdout, checked.stdout + checked.stderr
+        _stop(up)
+    finally:
+        if up.poll() is None:
+            up.kill()
