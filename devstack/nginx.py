@@ -57,6 +57,7 @@ def render(*, listen: str, run_dir: Path, orderbook: list[str], web: list[str] =
     values = {
         "NGINX_LISTEN": listen,
         "NGINX_RUN_DIR": str(run_dir),
+        "NGINX_RESOLVER": "",  # fixed 127.0.0.1 addresses
         "ORDERBOOK_SERVERS": upstream_servers(orderbook),
         "WEB_UPSTREAMS": web_upstreams(list(web)),
         "WEB_ROUTES": web_routes(len(web)),
