@@ -6,6 +6,7 @@ calls ``os.environ``. Money settings are parsed to integers here, once.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -14,7 +15,7 @@ from limits import parse_many
 from exchange.money import parse_cash
 
 
-def _int(env: dict, name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -24,7 +25,7 @@ def _int(env: dict, name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
-def _bps_or_off(env: dict, name: str, default: int | None) -> int | None:
+def _bps_or_off(env: Mapping[str, str], name: str, default: int | None) -> int | None:
     """Basis points between 1 and 9999; empty or 0 turns the rule off (None)."""
     if env.get(name) in ("", "0"):
         return None
@@ -34,7 +35,7 @@ def _bps_or_off(env: dict, name: str, default: int | None) -> int | None:
     return value
 
 
-def _choice(env: dict, name: str, choices: tuple[str, ...], default: str) -> str:
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     value = (env.get(name) or default).strip()
     value = value.upper() if choices[0].isupper() else value.lower()
     if value not in choices:
@@ -42,18 +43,18 @@ def _choice(env: dict, name: str, choices: tuple[str, ...], default: str) -> str
     return value
 
 
-def _symbols(env: dict) -> tuple[str, ...]:
+def _symbols(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(s.strip().upper() for s in env.get("SYMBOLS", "KRYP,ADAM,PUPS").split(",") if s.strip())
 
 
-def _positive_or_off(env: dict, name: str, default: int | None) -> int | None:
+def _positive_or_off(env: Mapping[str, str], name: str, default: int | None) -> int | None:
     """A positive integer; empty turns the rule off (None)."""
     if env.get(name) == "":
         return None
     return default if env.get(name) is None else _positive(env, name, 1)
 
 
-def _positive(env: dict, name: str, default: int) -> int:
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if value < 1:
         raise SystemExit(f"{name} must be at least 1, got {value}")
@@ -192,8 +193,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> "Settings":
-        env = dict(os.environ if env is None else env)
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env  # only read
         return cls(
             redis_url=env.get("REDIS_URL", cls.redis_url),
             redis_cluster=_choice(env, "REDIS_CLUSTER", ("0", "1"), "0") == "1",
