@@ -73,10 +73,17 @@ def process_cpu_s(pid: int) -> float:
 
 def tree_cpu_s(pid: int) -> float:
     """CPU seconds used so far by a process and all its descendants (gunicorn's workers, say)."""
-    total = process_cpu_s(pid)
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            total += tree_cpu_s(int(child))
+    try:
+        total = process_cpu_s(pid)
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:  # it exited: it uses no more
+        return 0.0
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        total += sum(tree_cpu_s(int(child)) for child in children)
     return total
 
 
