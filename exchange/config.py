@@ -193,6 +193,14 @@ class Settings:
     metrics_host: str = "127.0.0.1"
 
     @classmethod
+    def _process_counts(cls, env: Mapping[str, str]) -> dict[str, int]:
+        """How many of each process `make up` runs, and each API replica's workers and threads."""
+        names = {"orderbook_replicas": "ORDERBOOK_REPLICAS", "matcher_replicas": "MATCHER_REPLICAS",
+                 "web_replicas": "WEB_REPLICAS", "gunicorn_workers": "GUNICORN_WORKERS",
+                 "gunicorn_threads": "GUNICORN_THREADS"}
+        return {field: _int(env, name, getattr(cls, field)) for field, name in names.items()}
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env  # only read
         return cls(
@@ -225,16 +233,12 @@ class Settings:
             leaderboard_max_age_s=_positive(env, "LEADERBOARD_MAX_AGE_S", cls.leaderboard_max_age_s),
             data_dir=env.get("EXCHANGE_DATA_DIR", cls.data_dir),
             exchange_port=_int(env, "EXCHANGE_PORT", cls.exchange_port),
-            orderbook_replicas=_int(env, "ORDERBOOK_REPLICAS", cls.orderbook_replicas),
-            matcher_replicas=_int(env, "MATCHER_REPLICAS", cls.matcher_replicas),
             maker_fee_bps=_int(env, "MAKER_FEE_BPS", cls.maker_fee_bps),
             taker_fee_bps=_int(env, "TAKER_FEE_BPS", cls.taker_fee_bps),
-            gunicorn_workers=_int(env, "GUNICORN_WORKERS", cls.gunicorn_workers),
-            gunicorn_threads=_int(env, "GUNICORN_THREADS", cls.gunicorn_threads),
             ticker_clock_speed=_int(env, "TICKER_CLOCK_SPEED", cls.ticker_clock_speed),
             ticker_clock_origin_ms=_int(env, "TICKER_CLOCK_ORIGIN_MS", cls.ticker_clock_origin_ms),
-            web_replicas=_int(env, "WEB_REPLICAS", cls.web_replicas),
             socketio_async_mode=_async_mode(env.get("SOCKETIO_ASYNC_MODE") or cls.socketio_async_mode),
+            **cls._process_counts(env),
             log_format=_choice(env, "LOG_FORMAT", ("json", "text"), cls.log_format),
             log_level=_choice(env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), cls.log_level),
             health_stale_s=_positive(env, "HEALTH_STALE_S", cls.health_stale_s),

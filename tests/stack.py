@@ -86,6 +86,39 @@ def start_web(number: int, port: int, env: dict, log_dir: Path) -> Proc:
     return proc
 
 
+def _start_stores(stack: Stack, redis_cluster: int) -> None:
+    """redis-server (or a cluster of ``redis_cluster`` primaries) and SecantusDB, unless the
+    stack was given their URLs."""
+    if redis_cluster:
+        stack.servers.extend(start_redis_cluster(stack.work_dir / "redis", redis_cluster, appendonly=True))
+        stack.redis_url = programs.redis_url(stack.servers[-1].port)
+    elif not stack.redis_url:
+        stack.servers.append(start_redis(stack.work_dir / "redis"))
+        stack.redis_url = programs.redis_url(stack.servers[-1].port)
+    if not stack.mongo_url:
+        stack.servers.append(start_mongo(stack.work_dir / "mongo"))
+        stack.mongo_url = programs.mongo_url(stack.servers[-1].port)
+
+
+def _chosen_workers(workers: bool | tuple[str, ...], matchers: int) -> list[tuple[str, str]]:
+    """(name, module) of the workers asked for; "matcher" asks for every matcher replica."""
+    if not workers:
+        return []
+    return [(name, module) for name, module in programs.worker_programs(matchers)
+            if workers is True or name in workers or name.split("-")[0] in workers]
+
+
+def _child_env(stack: Stack, port: int, redis_cluster: int, env: dict) -> dict:
+    """Every process's environment. Tests register users by the dozen from one address and place
+    orders faster than any person, at whatever prices they need: no registration or order-rate
+    limit, price band or circuit breaker unless ``env`` sets one (the chaos run, devstack/chaos,
+    keeps `make up`'s)."""
+    return {"REDIS_URL": stack.redis_url, "MONGO_URL": stack.mongo_url, "EXCHANGE_DATA_DIR": str(stack.work_dir),
+            "EXCHANGE_PORT": str(port), "SECRET_KEY": secrets.token_urlsafe(48), "PYTHONUNBUFFERED": "1",
+            "REGISTRATION_RATE_LIMIT": "", "ORDER_RATE_LIMIT": "", "PRICE_BAND_BPS": "", "HALT_MOVE_BPS": "",
+            **({"REDIS_CLUSTER": "1"} if redis_cluster else {}), **env}
+
+
 def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, env: dict | None = None,
                 redis_url: str | None = None, mongo_url: str | None = None, web_replicas: int = 0,
                 matchers: int = 1, redis_cluster: int = 0) -> Stack:
@@ -101,25 +134,8 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
     stack = Stack(base_url=f"http://127.0.0.1:{port}", redis_url=redis_url or "", mongo_url=mongo_url or "",
                   work_dir=work_dir)
     try:
-        if redis_cluster:
-            stack.servers.extend(start_redis_cluster(work_dir / "redis", redis_cluster, appendonly=True))
-            stack.redis_url = programs.redis_url(stack.servers[-1].port)
-        elif not redis_url:
-            stack.servers.append(start_redis(work_dir / "redis"))
-            stack.redis_url = programs.redis_url(stack.servers[-1].port)
-        if not mongo_url:
-            stack.servers.append(start_mongo(work_dir / "mongo"))
-            stack.mongo_url = programs.mongo_url(stack.servers[-1].port)
-        # Tests register users by the dozen from one address and place orders faster than any
-        # person, at whatever prices they need: no registration or order-rate limit, price band
-        # or circuit breaker unless ``env`` sets one (the chaos run, devstack/chaos, keeps
-        # `make up`'s).
-        child_env = {"REDIS_URL": stack.redis_url, "MONGO_URL": stack.mongo_url,
-                     "EXCHANGE_DATA_DIR": str(work_dir), "EXCHANGE_PORT": str(port),
-                     "SECRET_KEY": secrets.token_urlsafe(48), "PYTHONUNBUFFERED": "1",
-                     "REGISTRATION_RATE_LIMIT": "", "ORDER_RATE_LIMIT": "", "PRICE_BAND_BPS": "",
-                     "HALT_MOVE_BPS": "", **({"REDIS_CLUSTER": "1"} if redis_cluster else {}), **(env or {})}
-        stack.child_env = child_env
+        _start_stores(stack, redis_cluster)
+        stack.child_env = child_env = _child_env(stack, port, redis_cluster, env or {})
 
         def with_metrics(name: str) -> dict:
             """The stack's environment and a /metrics port of this process's own, as `make up` gives."""
@@ -134,12 +150,9 @@ def start_stack(replicas: int = 2, *, workers: bool | tuple[str, ...] = True, en
         for replica in stack.replicas:
             wait_until_healthy(f"http://127.0.0.1:{replica.port}{programs.HEALTHZ_PATH}", replica)
 
-        if workers:
-            for name, module in programs.worker_programs(matchers):
-                if workers is not True and name not in workers and name.split("-")[0] not in workers:
-                    continue
-                stack.workers.append(Proc(programs.worker_command(module), env=with_metrics(name),
-                                          log_dir=logs, name=name))
+        for name, module in _chosen_workers(workers, matchers):
+            stack.workers.append(Proc(programs.worker_command(module), env=with_metrics(name), log_dir=logs,
+                                      name=name))
 
         for number in range(1, web_replicas + 1):
             stack.web.append(start_web(number, free_port(), with_metrics(f"web-{number}"), logs))
