@@ -91,7 +91,7 @@ def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = Fal
         return {**result, "last": ticker["last"], "sequence": ticker["sequence"]}
 
 
-def measure_ceiling(args) -> dict:
+def measure_ceiling(args, light_load: bool = True) -> dict:
     server = start_redis()
     work_dir = Path(tempfile.mkdtemp(prefix="bench-ping-"))
     # gunicorn's config (the same file the API uses) wants a signing key, though ping signs nothing
@@ -114,7 +114,8 @@ def measure_ceiling(args) -> dict:
         requests.post(f"{url}/api/v1/ping", json={}).raise_for_status()
         result = run_wrk(url, BENCH_DIR / "ping.lua", args.seconds, args.connections,
                          cpu_of={"api": procs[1:-1], "data": procs[:1], "nginx": [front]})
-        result["light"] = run_wrk(url, BENCH_DIR / "ping.lua", args.seconds, args.light_connections)
+        if light_load:
+            result["light"] = run_wrk(url, BENCH_DIR / "ping.lua", args.seconds, args.light_connections)
         return result
     finally:
         for proc in reversed(procs):

@@ -64,14 +64,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--light-connections", type=int, default=4)
     parser.add_argument("--replicas", type=int, default=2, help="the ceiling's replicas")
     parser.add_argument("--quick", action="store_true", help="4 configurations instead of 12")
     args = parser.parse_args()
     chosen = configurations(args.quick)
     runs: dict[str, dict] = {}
     with results.progress("scale", len(chosen) + 1) as step:
-        ceiling = measure_ceiling(args)
+        ceiling = measure_ceiling(args, light_load=False)
         step("the ceiling measured")
         for redis_kind, matchers, replicas in chosen:
             label = f"{redis_kind}, {matchers} matcher{'s' * (matchers > 1)}, {replicas} API"

@@ -12,13 +12,10 @@ every slot (``devstack.wait cluster:HOST:PORT``).
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from devstack import binaries
-from devstack.procs import cluster_node_command, cluster_ok, cluster_port
+from devstack.procs import cluster_info, cluster_node_command, cluster_port, create_cluster, wait_cluster_ok
 from devstack.supervisor import Program
 from devstack.wait import wait_for
 
@@ -47,30 +44,26 @@ def create_command(ports: list[int]) -> list[str]:
     return [sys.executable, "-m", "devstack.cluster", "create", *map(str, ports)]
 
 
-def _slots_assigned(port: int) -> int:
-    info = subprocess.run([binaries.redis_cli(), "-p", str(port), "cluster", "info"], capture_output=True,
-                          text=True, timeout=10).stdout
-    fields = dict(line.split(":", 1) for line in info.split() if ":" in line)
-    return int(fields.get("cluster_slots_assigned", "0"))
-
-
 def create(ports: list[int]) -> None:
-    """Join the nodes into one cluster unless they already are one (a restart); then wait until
+    """Join the nodes into one cluster unless they already are one (a restart), and wait until
     it serves every slot. Six nodes or more get one replica per primary."""
-    if not any(_slots_assigned(port) for port in ports):
-        replicas = "1" if len(ports) >= 6 else "0"
-        made = subprocess.run([binaries.redis_cli(), "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
-                               "--cluster-replicas", replicas, "--cluster-yes"], capture_output=True, text=True,
-                              timeout=120)
-        print(made.stdout[-3000:], made.stderr[-3000:], flush=True)
-        if made.returncode != 0:
-            raise SystemExit(f"redis-cli --cluster create failed ({made.returncode})")
-    deadline = time.monotonic() + WAIT_S
-    while not all(cluster_ok(port) for port in ports):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"the cluster did not serve every slot within {WAIT_S:.0f} s")
-        time.sleep(0.2)
+    try:
+        if any(int(cluster_info(port).get("cluster_slots_assigned", "0")) for port in ports):
+            wait_cluster_ok(ports, WAIT_S)
+        else:
+            create_cluster(ports, replicas=1 if len(ports) >= 6 else 0, timeout_s=WAIT_S)
+    except RuntimeError as failed:
+        raise SystemExit(str(failed)) from None
     print(f"cluster of {len(ports)} nodes serving every slot", flush=True)
+
+
+def programs(redis_dir: Path, ports_file: Path, nodes: int) -> tuple[list[Program], list[int]]:
+    """The cluster's node programs and its one-shot creation; and the nodes' ports."""
+    ports = node_ports(ports_file, nodes)
+    made = [Program(f"redis-{number}", node_command(port, redis_dir), priority=10)
+            for number, port in enumerate(ports, start=1)]
+    made.append(Program("redis-cluster", create_command(ports), priority=11, oneshot=True))
+    return made, ports
 
 
 def main(argv: list[str]) -> None:
@@ -83,12 +76,3 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
-
-
-def programs(redis_dir: Path, ports_file: Path, nodes: int) -> tuple[list[Program], list[int]]:
-    """The cluster's node programs and its one-shot creation; and the nodes' ports."""
-    ports = node_ports(ports_file, nodes)
-    made = [Program(f"redis-{number}", node_command(port, redis_dir), priority=10)
-            for number, port in enumerate(ports, start=1)]
-    made.append(Program("redis-cluster", create_command(ports), priority=11, oneshot=True))
-    return made, ports

@@ -36,7 +36,10 @@ class StackConfig:
             raise SystemExit("MATCHER_REPLICAS must be at least 1")
         if settings.web_replicas < 0:
             raise SystemExit("WEB_REPLICAS must be 0 or more")
-        nodes = int(env.get("REDIS_CLUSTER_NODES") or 0)
+        try:
+            nodes = int(env.get("REDIS_CLUSTER_NODES") or 0)
+        except ValueError:
+            raise SystemExit("REDIS_CLUSTER_NODES must be a number of nodes (3, or 6 with replicas)") from None
         if nodes and (nodes < 3 or env.get("REDIS_URL")):
             raise SystemExit("REDIS_CLUSTER_NODES must be 3 or more (6: each primary with a replica), "
                              "and REDIS_URL unset (the cluster is started here)")

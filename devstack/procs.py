@@ -127,24 +127,39 @@ def start_redis_cluster(data_dir: Path, primaries: int = 3, *, appendonly: bool 
         (data_dir / str(port)).mkdir(parents=True)
         nodes.append(Proc(cluster_node_command(port, data_dir / str(port), appendonly=appendonly), port=port,
                           log_dir=data_dir / str(port), name=f"redis-{port}"))
-    created = subprocess.run([binaries.redis_cli(), "--cluster", "create",
-                              *(f"127.0.0.1:{node.port}" for node in nodes), "--cluster-replicas", "0",
-                              "--cluster-yes"], capture_output=True, text=True, timeout=60)
+    create_cluster([node.port for node in nodes], replicas=0)
+    return nodes
+
+
+def create_cluster(ports: list[int], replicas: int, timeout_s: float = 60.0) -> None:
+    """``redis-cli --cluster create`` over the nodes at ``ports`` (``replicas`` per primary), then
+    wait until every one serves every slot."""
+    created = subprocess.run([binaries.redis_cli(), "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
+                              "--cluster-replicas", str(replicas), "--cluster-yes"], capture_output=True, text=True,
+                             timeout=timeout_s)
     if created.returncode != 0:
         raise RuntimeError(f"redis-cli --cluster create failed: {created.stdout[-2000:]}{created.stderr[-2000:]}")
-    deadline = time.monotonic() + 30
-    while not all(cluster_ok(node.port) for node in nodes):
+    wait_cluster_ok(ports, timeout_s)
+
+
+def wait_cluster_ok(ports: list[int], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not all(cluster_ok(port) for port in ports):
         if time.monotonic() > deadline:
-            raise RuntimeError("the cluster did not reach cluster_state:ok in 30 s")
+            raise RuntimeError(f"the cluster did not serve every slot within {timeout_s:.0f} s")
         time.sleep(0.1)
-    return nodes
+
+
+def cluster_info(port: int) -> dict[str, str]:
+    """CLUSTER INFO of the node at ``port``, field by field."""
+    info = subprocess.run([binaries.redis_cli(), "-p", str(port), "cluster", "info"], capture_output=True,
+                          text=True, timeout=10).stdout
+    return dict(line.split(":", 1) for line in info.split() if ":" in line)
 
 
 def cluster_ok(port: int) -> bool:
     """Whether the node at ``port`` serves every slot of its cluster (``cluster_state:ok``)."""
-    info = subprocess.run([binaries.redis_cli(), "-p", str(port), "cluster", "info"], capture_output=True,
-                          text=True, timeout=10).stdout
-    return "cluster_state:ok" in info
+    return cluster_info(port).get("cluster_state") == "ok"
 
 
 def start_mongo(data_dir: Path | None = None) -> Proc:

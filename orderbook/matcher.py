@@ -189,6 +189,8 @@ class SymbolMatcher:
             self.before_commit()
         if self.fence is None:
             raise RuntimeError("committing needs a fencing token (drain_locked first)")
+        if redis_client.is_cluster(self.client):  # its pipelines take no script: no waiting read behind it
+            wait_ms = 0
         started = time.perf_counter()
         result, next_entries = self._call_commit(batch.writer.script_keys(), batch.writer.script_args(
             self.fence, batch.start_seq, batch.seq, last_entry_id, 0 if wait_ms else self.batch_max_commands),
@@ -210,9 +212,8 @@ class SymbolMatcher:
     def _call_commit(self, script_keys: list, args: list, wait_ms: int) -> tuple[object, list]:
         """Run commit_batch: (its result, the inbox entries after the batch). The script hands
         those back itself, or, with ``wait_ms``, a blocking XREAD sent in the same round trip
-        reads them (Redis runs it once the commit is done). A cluster client's pipelines take no
-        script: there the script's own hand-back is all, and the next wait its own XREAD."""
-        if not wait_ms or redis_client.is_cluster(self.client):
+        reads them (Redis runs it once the commit is done)."""
+        if not wait_ms:
             result = self.scripts.commit_batch(keys=script_keys, args=args)
             return result, (result[2] if isinstance(result, list) else [])
         pipe = self.client.pipeline(transaction=False)
@@ -257,12 +258,11 @@ class StandingMatcher:
                 committed = matcher.drain_locked(stop_at).committed
                 self.tenure = self.lease.acquisitions
             if not committed:
-                self.tenure = 0
-                self.lease.release()  # another matcher took over the book
+                self.stand_down()  # another matcher took over the book
         return 1
 
     def stand_down(self) -> None:
-        """Serve the symbol no more for now (another matcher's share): hand its lock over at once."""
+        """Serve the symbol no more for now (another matcher's share or book): hand its lock over at once."""
         if self.lease.held:
             self.tenure = 0
             self.lease.release()
