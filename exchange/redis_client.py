@@ -16,6 +16,14 @@ from redis.cluster import RedisCluster
 
 from exchange.config import Settings
 
+# What a Redis server restarting, loading its file or failing over answers, which the same
+# request may get past a moment later: a connection refused or dropped (BusyLoadingError is
+# one), a timeout, and a cluster node's CLUSTERDOWN or TRYAGAIN while it rejoins or a slot
+# moves. The API answers them with 503 and Retry-After; the workers retry them.
+UNAVAILABLE: tuple[type[redis.exceptions.RedisError], ...] = (
+    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError)
+
 
 def connect(settings: Settings, **options: Any) -> redis.Redis:
     """A client of the settings' Redis: ``options`` as redis-py takes them (a pool's size, say).

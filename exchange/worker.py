@@ -14,7 +14,8 @@ the heartbeat: exchange/health.py): its work
 again and again, waiting ``idle_s`` after a pass that did nothing (or
 ``every_s`` after each pass), until the event is set. Then ``teardown``. Work
 that raises one of its loop's ``retry_on`` errors (a store outage, say) is
-logged and retried after ``retry_s``; any other error ends the process with
+logged and retried after ``retry_s`` (a Redis outage, ``redis_client.UNAVAILABLE``,
+as one line a try rather than a traceback); any other error ends the process with
 exit status 1, so its supervisor restarts it instead of it living on with a
 dead loop (teardown is skipped then: the leases it would release expire by themselves).
 """
@@ -27,8 +28,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import redis
 
 from exchange import logs, metrics, redis_client
 from exchange.config import Settings
@@ -82,8 +81,11 @@ def repeat(name: str, loop: Loop, stopping: threading.Event, failed: threading.E
             work = loop.work()
             if last_pass is not None:
                 last_pass[name] = time.time()
-        except loop.retry_on:
-            log.exception("%s: pass failed; retrying in %.1f s", name, loop.retry_s)
+        except loop.retry_on as error:
+            if isinstance(error, redis_client.UNAVAILABLE):  # an outage it rides out: a line a try
+                log.warning("%s: Redis unavailable (%s); retrying in %.1f s", name, error, loop.retry_s)
+            else:
+                log.exception("%s: pass failed; retrying in %.1f s", name, loop.retry_s)
             stopping.wait(loop.retry_s)
             continue
         except Exception as error:  # noqa: BLE001 - ends the process: its supervisor restarts it
@@ -103,7 +105,7 @@ def heartbeat_loop(kind: str, last_pass: dict[str, float]) -> Loop:
     """Every worker's extra loop: a heartbeat a second, in Redis (exchange/health.py)."""
     heartbeat = Heartbeat(redis_client.connect(Settings.from_env()), kind, last_pass)
     return Loop(heartbeat.beat, every_s=lambda: HEARTBEAT_S,
-                retry_on=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
+                retry_on=redis_client.UNAVAILABLE)
 
 
 def run(worker: Worker) -> None:

@@ -52,7 +52,7 @@ def catch_up(client: redis.Redis, settings: Settings, timeout_s: float = 60.0) -
 def main(argv: list[str] | None = None) -> int:
     try:
         return run(argv)
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionFailure) as error:
+    except redis_client.UNAVAILABLE + (ConnectionFailure,) as error:
         store = "Redis" if isinstance(error, redis.exceptions.RedisError) else "MongoDB"
         print(f"PROBLEM: cannot reach {store} ({error}); nothing was checked or repaired past this point")
         return 1

@@ -71,15 +71,17 @@ class LedgerWorker(Worker):
         }
 
     def settle_live(self) -> int:
-        """Each symbol's journal into the live accounts. A symbol whose batch failed keeps its
-        cursor and is tried again a second later; the other symbols go on meanwhile."""
+        """Each symbol's journal into the live accounts. A symbol whose batch failed, or whose
+        Redis node was unavailable, keeps its cursor and is tried again a second later (each
+        account's applied sequence makes a batch applied twice count once); the other symbols
+        go on meanwhile."""
         work, now = 0, time.monotonic()
         for settler in self.settlers:
             if self.failed_until.get(settler.symbol, 0.0) > now:
                 continue
             try:
                 work += settler.run_once()
-            except SettlementFailed:
+            except (SettlementFailed,) + redis_client.UNAVAILABLE:
                 log.exception("live settlement of %s failed; retrying in a second", settler.symbol)
                 self.failed_until[settler.symbol] = now + 1.0
         return work

@@ -4,9 +4,10 @@ from __future__ import annotations
 import logging
 
 import pymongo.errors
-import redis.exceptions
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from exchange import redis_client
 
 
 class ApiError(Exception):
@@ -68,8 +69,6 @@ def register(app: Flask) -> None:
             raise err
         return jsonify(error_body("invalid_json", "the request body nests too deeply to parse")), 400
 
-    @app.errorhandler(redis.exceptions.ConnectionError)  # BusyLoadingError too: Redis reloading its file
-    @app.errorhandler(redis.exceptions.TimeoutError)
     @app.errorhandler(pymongo.errors.ConnectionFailure)
     def _store_unavailable(err: Exception):
         # A data store restarting or away is the exchange's trouble, not the request's: a
@@ -78,6 +77,9 @@ def register(app: Flask) -> None:
         log.warning("data store unavailable on %s %s: %s", request.method, request.path, err)
         body = error_body("unavailable", "a data store is unavailable (restarting?); retry shortly")
         return jsonify(body), 503, {"Retry-After": "1"}
+
+    for unavailable in redis_client.UNAVAILABLE:
+        app.register_error_handler(unavailable, _store_unavailable)
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):

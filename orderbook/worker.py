@@ -4,9 +4,11 @@ One loop per symbol (``exchange.worker``): hold the symbol's Redlock and match
 commands as they arrive (``orderbook.matcher.StandingMatcher``), so API replicas
 mostly just wait for their replies. If every worker is down, order entry matches on
 its own (it takes the lock itself), so this process adds throughput and picks up
-orders whose submitter died, but no correctness depends on it. If a symbol's
-loop fails (Redis went away, say), the process exits non-zero so its supervisor
-restarts it, rather than living on without matching that symbol.
+orders whose submitter died, but no correctness depends on it. If the Redis node
+of a symbol is unavailable (restarting, say: ``redis_client.UNAVAILABLE``), that
+symbol's loop tries again shortly while the others go on; a batch that did not
+commit leaves the cached book invalid, so the next pass re-reads it under a new
+fence. Any other failure ends the process, non-zero, for its supervisor to restart.
 
 Several workers (``MATCHER_REPLICAS``) share the symbols out: each renews its place
 on a roster in Redis every eighth of the lock's TTL, and serves only its share of
@@ -32,6 +34,7 @@ from orderbook.symbol_shares import symbols_served
 
 STANDBY_POLL_S = 0.2  # how often a standby worker tries for a lock another holds
 ROSTER_RENEWALS = 8  # renewals of a worker's place on the roster per lock TTL
+OUTAGE_RETRY_S = 0.25  # a symbol's loop tries again this soon after its Redis node was unavailable
 
 
 class MatchingWorker(Worker):
@@ -48,8 +51,10 @@ class MatchingWorker(Worker):
         self.renew_roster()
 
     def loops(self) -> dict[str, Loop]:
-        roster = {"roster": Loop(self.renew_roster, every_s=lambda: self.settings.lock_ttl_ms / 1000 / ROSTER_RENEWALS)}
-        return roster | {f"match-{symbol}": Loop(partial(self.serve, symbol), idle_s=STANDBY_POLL_S)
+        roster = {"roster": Loop(self.renew_roster, every_s=lambda: self.settings.lock_ttl_ms / 1000 / ROSTER_RENEWALS,
+                                 retry_on=redis_client.UNAVAILABLE, retry_s=OUTAGE_RETRY_S)}
+        return roster | {f"match-{symbol}": Loop(partial(self.serve, symbol), idle_s=STANDBY_POLL_S,
+                                                 retry_on=redis_client.UNAVAILABLE, retry_s=OUTAGE_RETRY_S)
                          for symbol in self.standing}
 
     def renew_roster(self) -> int:

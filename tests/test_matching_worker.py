@@ -115,16 +115,29 @@ def test_cancels_through_the_standing_worker_answer_with_fills_and_refuse_other_
 
 
 @pytest.mark.timeout(60)
-def test_a_worker_that_loses_redis_exits_for_its_supervisor_to_restart():
-    from devstack.procs import start_redis
+def test_a_worker_that_loses_redis_retries_and_matches_again_once_it_is_back(tmp_path):
+    from devstack.procs import Proc, start_redis
 
-    server = start_redis()
+    server = start_redis(tmp_path, appendonly=True)
     worker = start_worker(server)
     try:
         wait_for_lock(redis.Redis(port=server.port))
         server.stop()  # every call the matching thread makes now fails
-        assert worker.popen.wait(timeout=30) == 1, "the worker must exit, not live on without matching"
-        assert "exiting so that the supervisor restarts this worker" in worker.log()
+        time.sleep(1.5)
+        assert worker.popen.poll() is None, "a store outage is retried, not the end of the worker"
+        assert "Redis unavailable" in worker.log() and "pass failed" not in worker.log()  # a line a try
+        server = Proc(list(server.popen.args), port=server.port, log_dir=tmp_path, name="redis")  # its file back
+        client = redis.Redis(port=server.port)
+        wait_for_lock(client)  # taken again by the same worker
+        entry = OrderEntry(Settings(redis_url=f"redis://127.0.0.1:{server.port}/0", symbols=(SYMBOL,),
+                                    lock_ttl_ms=TTL_MS, order_wait_ms=10_000, order_rate=None),
+                           client, Accounts(client), Scripts(client))
+        for user in ("alice", "bob"):
+            entry.accounts.open(user, 10**12, {SYMBOL: 10**9})
+        entry.place("alice", PlaceOrder(symbol=SYMBOL, side="sell", price="10.00", quantity=3))
+        _, taken = entry.place("bob", PlaceOrder(symbol=SYMBOL, side="buy", price="10.00", quantity=3))
+        assert taken["status"] == "filled"
+        assert entry.matchers[SYMBOL].batches == 0, "the worker, back at work, should have matched both"
     finally:
         worker.stop()
         server.stop()

@@ -102,7 +102,7 @@ class TickerWorker(Worker):
         self.tickers = [SymbolTicker(client, store, symbol, clock, feed) for symbol in settings.symbols]
 
     def loops(self) -> dict[str, Loop]:
-        return {"candles": Loop(self.roll, idle_s=IDLE_SLEEP_S)}
+        return {"candles": Loop(self.roll, idle_s=IDLE_SLEEP_S, retry_on=redis_client.UNAVAILABLE)}
 
     def roll(self) -> int:
         return sum(ticker.run_once() for ticker in self.tickers)
