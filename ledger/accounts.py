@@ -55,6 +55,7 @@ class HoldRequest:
     insufficient: dict | None = None  # the refusal recorded if funds are insufficient
     buys: tuple[str, int] | None = None  # a buy's (symbol, quantity): counted against the position limit
     over_position: dict | None = None  # the refusal recorded if the buy would pass the position limit
+    entered_ms: int = 0  # when the order was entered: its score in its owner's list of orders
 
 
 def _hold(reply: list) -> Hold:
@@ -116,8 +117,8 @@ class Accounts:
         (the order, ``insufficient`` or ``refusal``, a refusal decided before the hold) is recorded
         atomically and every later use of the id gets it. A buy (``buys``) is refused if the shares
         its owner holds, those their open buys may still buy and its own would pass ``max_position``.
-        One outcome per request, in order."""
-        script_keys = [keys.account(user_id), keys.order_rate(user_id)]
+        A held order joins its owner's list of orders in the same script. One outcome per request, in order."""
+        script_keys = [keys.account(user_id), keys.order_rate(user_id), keys.user_orders(user_id)]
         args: list = [rate.per_window if rate else 0, rate.window_ms if rate else 0, CLIENT_ORDER_ID_TTL_S,
                       max_position or 0]
         for request in requests:
@@ -129,7 +130,7 @@ class Accounts:
                      orjson.dumps(request.refusal) if coid_index and request.refusal else "",
                      orjson.dumps(request.insufficient or {}) if coid_index else "",
                      *(request.buys or ("", 0)),
-                     orjson.dumps(request.over_position or {}) if coid_index else ""]
+                     orjson.dumps(request.over_position or {}) if coid_index else "", request.entered_ms]
         result = self.scripts.place_hold(keys=script_keys, args=args)
         if result == -1:
             raise NoAccount(user_id)

@@ -40,17 +40,17 @@ class SymbolSettler(JournalWorker):
     def _apply(self, postings_by_account: dict) -> list[Exception]:
         """Each account's postings, in one pipeline (on a cluster, one call each: its pipelines take
         no script); the failures."""
-        calls = [(keys.account(user_id), [self.symbol, *encode_postings(postings)])
+        calls = [([keys.account(user_id), keys.user_orders(user_id)], [self.symbol, *encode_postings(postings)])
                  for user_id, postings in postings_by_account.items()]
         if redis_client.is_cluster(self.client):
             failed = []
-            for key, args in calls:
+            for account_keys, args in calls:
                 try:
-                    self.scripts.apply_account(keys=[key], args=args)
+                    self.scripts.apply_account(keys=account_keys, args=args)
                 except redis.RedisError as error:
                     failed.append(error)
             return failed
         pipe = self.client.pipeline(transaction=False)
-        for key, args in calls:
-            self.scripts.apply_account(keys=[key], args=args, client=pipe)
+        for account_keys, args in calls:
+            self.scripts.apply_account(keys=account_keys, args=args, client=pipe)
         return [result for result in pipe.execute(raise_on_error=False) if isinstance(result, Exception)]

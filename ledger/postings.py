@@ -9,7 +9,8 @@ fee rates and hold fixed at entry), so applying an event needs no other state:
   done              the order's remaining hold (``released``) goes back to available
   amended           the cut quantity's hold (``released``) goes back to available
   voided            whatever the order's hold record holds goes back to available (the
-                    ledger of record never placed it: the order never reached the journal)
+                    ledger of record never placed it: the order never reached the journal),
+                    and the order leaves its owner's list of orders
 
 Live accounts also count what open buy orders may still buy (``<SYM>:buying``, one
 ``buys:<order id>`` record per buy, for MAX_POSITION): a trade takes the buyer's down by
@@ -30,7 +31,7 @@ from exchange.money import CASH
 
 HOUSE = "house"
 
-Op = tuple  # ("add", field, delta) | ("del", field) | ("release", hold field, asset)
+Op = tuple  # ("add", field, delta) | ("del", field) | ("release", hold field, asset) | ("unlist", order id) | ...
 
 
 def hold_asset(symbol: str, side: str) -> str:
@@ -75,7 +76,7 @@ def postings_for(event: JournalEvent) -> list[tuple[str, list[Op]]]:
         return [(event.user_id, [*ops, ("del", hold_field(event.order_id, asset)), *_unbuy_all(event, asset)])]
     if isinstance(event, VoidedEvent):  # the order never reached the book: its whole hold goes back
         return [(event.user_id, [("release", hold_field(event.order_id, event.asset), event.asset),
-                                 *_unbuy_all(event, event.asset)])]
+                                 *_unbuy_all(event, event.asset), ("unlist", event.order_id)])]
     if isinstance(event, AmendedEvent):
         asset = hold_asset(symbol, event.side)
         ops = _release(asset, event.order_id, event.released) if event.released > 0 else []

@@ -116,8 +116,7 @@ class OrderEntry:
             return self.existing(user_id, answer)  # the client order id's earlier order
         if self.after_hold is not None:
             self.after_hold(placing.order)  # failpoint for crash tests: the hold is placed, the order not yet queued
-        reply = self.submitter.submit(placing.symbol, self.command(placing, answer),
-                                      also=lambda pipe: self.record_order(pipe, placing)).result
+        reply = self.submitter.submit(placing.symbol, self.command(placing, answer)).result
         return self.outcome(placing, reply)
 
     def prepare(self, user_id: str, req: PlaceOrder, now_ms: int) -> Placing:
@@ -149,11 +148,6 @@ class OrderEntry:
         return encode_new(placing.order, symbol=placing.symbol, client_order_id=placing.request.client_order_id,
                           created_ms=placing.created_ms, maker_fee_bps=self.settings.maker_fee_bps,
                           taker_fee_bps=self.settings.taker_fee_bps, hold=hold)
-
-    @staticmethod
-    def record_order(pipe: redis.client.Pipeline, placing: Placing) -> None:
-        """The order in its owner's list, written in the round trip that appends it."""
-        pipe.zadd(keys.user_orders(placing.order.user_id), {placing.order.order_id: placing.created_ms})
 
     @staticmethod
     def outcome(placing: Placing, reply: dict | None) -> tuple[int, dict]:
@@ -241,11 +235,12 @@ class OrderEntry:
         asset = CASH if order.side is Side.BUY else placing.symbol
         buys = (placing.symbol, order.quantity) if order.side is Side.BUY and not refusal else None
         if placing.request.client_order_id is None:  # only a client order id keeps its answers
-            return HoldRequest(asset, amount, order.order_id, buys=buys)
+            return HoldRequest(asset, amount, order.order_id, buys=buys, entered_ms=placing.created_ms)
         limit = self.settings.max_position
         return HoldRequest(asset, amount, order.order_id, placing.request.client_order_id,
                            refusal.as_record() if refusal else None, insufficient_funds(asset).as_record(), buys,
-                           over_position(placing.symbol, limit).as_record() if buys and limit else None)
+                           over_position(placing.symbol, limit).as_record() if buys and limit else None,
+                           placing.created_ms)
 
     def _hold_answer(self, request: HoldRequest, hold: Hold) -> int | str | ApiError:
         if hold.outcome is HoldOutcome.PLACED:

@@ -41,11 +41,7 @@ def place_batch(entry: OrderEntry, user_id: str, requests: list[PlaceOrder | Api
         else:
             queued[index] = placing
             commands.append((placing.symbol, entry.command(placing, hold)))
-
-    def record_orders(pipe) -> None:
-        for placing in queued.values():
-            entry.record_order(pipe, placing)
-    reply_tos = entry.submitter.append_all(commands, also=record_orders) if commands else []
+    reply_tos = entry.submitter.append_all(commands) if commands else []
     # One wait for the whole batch: past it, what has no reply yet is answered pending.
     deadline = time.monotonic() + entry.settings.order_wait_ms / 1000
     awaited: set[str] = set()

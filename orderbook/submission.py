@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -39,14 +38,11 @@ class Submitter:
         self.order_wait_s = order_wait_ms / 1000
         self.holder_seen: dict[str, bool] = {}  # symbol -> a matcher held its lock at our last look
 
-    def submit(self, symbol: str, command: bytes, also: Callable[[redis.client.Pipeline], None] | None = None,
-               fills_of: str | None = None) -> Reply:
-        """Append ``command`` (with ``also``'s writes in the same round trip) and wait for its reply."""
+    def submit(self, symbol: str, command: bytes, fills_of: str | None = None) -> Reply:
+        """Append ``command`` and wait for its reply."""
         reply_to = uuid.uuid4().hex
         pipe = self.client.pipeline(transaction=False)
         pipe.xadd(keys.inbox(symbol), {"c": command, "r": reply_to})
-        if also is not None:
-            also(pipe)
         if not self.holder_seen.get(symbol, False):
             pipe.exists(self.matchers[symbol].lock.key)
             lock_held = self._record_holder(symbol, pipe.execute()[-1])
@@ -64,17 +60,14 @@ class Submitter:
         lock_held = self._record_holder(symbol, self.client.exists(self.matchers[symbol].lock.key))
         return Reply(self.await_reply(symbol, reply_to, lock_held))
 
-    def append_all(self, commands: list[tuple[str, bytes]],
-                   also: Callable[[redis.client.Pipeline], None] | None = None) -> list[str]:
-        """Append several (symbol, command)s, each symbol's in the order given, and ``also``'s
-        writes, in one round trip that also looks at each symbol's lock; returns the commands'
-        reply addresses, in order (for ``await_reply``)."""
+    def append_all(self, commands: list[tuple[str, bytes]]) -> list[str]:
+        """Append several (symbol, command)s, each symbol's in the order given, in one round trip
+        that also looks at each symbol's lock; returns the commands' reply addresses, in order
+        (for ``await_reply``)."""
         reply_tos = [uuid.uuid4().hex for _ in commands]
         pipe = self.client.pipeline(transaction=False)
         for (symbol, command), reply_to in zip(commands, reply_tos):
             pipe.xadd(keys.inbox(symbol), {"c": command, "r": reply_to})
-        if also is not None:
-            also(pipe)
         symbols = list(dict.fromkeys(symbol for symbol, _ in commands))
         for symbol in symbols:
             pipe.exists(self.matchers[symbol].lock.key)

@@ -122,3 +122,24 @@ def test_a_submitter_stalled_past_the_grace_finds_its_order_voided(client, regis
     assert redis_client.zscore(keys.voided("KRYP"), stalled.order_id) is not None
     report = audit()
     assert report.ok, report.problems
+
+
+def test_a_held_order_is_in_its_owners_list_from_its_hold_until_it_is_voided(client, register, app, settle,
+                                                                             redis_client, settings):
+    # The hold script lists the order in its owner's slot: an append that fails afterwards (its
+    # symbol's Redis node restarting, say) cannot leave an acknowledged order out of the list.
+    alice = register("alice")
+    stalled = StalledSubmitter(app.extensions["exchange"].entry, alice.user_id)
+    listed = keys.user_orders(alice.user_id)
+    assert redis_client.zscore(listed, stalled.order_id) is not None
+    shown = client.get(f"{ORDERS}/{stalled.order_id}", headers=alice).json
+    assert shown["status"] == "pending"  # held, on its way to the book
+
+    lines = reconcile.void_orphan_holds(redis_client, settings, now_ms=FAR_FUTURE_MS)
+    assert len(lines) == 1 and stalled.order_id in lines[0]
+    settle()  # settling 'voided' releases the hold and takes the order off the list
+    assert redis_client.zscore(listed, stalled.order_id) is None
+    assert cash(client, alice) == {"available": "100.10", "on_hold": "0.00"}
+    assert client.get(f"{ORDERS}/{stalled.order_id}", headers=alice).status_code == 404  # no phantom pending
+    late = stalled.finish()
+    assert isinstance(late, ApiError) and late.code == "order_voided"

@@ -1,5 +1,5 @@
 -- apply_account: apply settlement postings to one live account, each exactly once.
--- KEYS[1] account hash
+-- KEYS[1] account hash   KEYS[2] the account owner's list of orders
 -- ARGV[1] symbol whose journal the postings come from
 -- ARGV[2..] postings: <sequence> <n ops> then n ops, each one of
 --   add <field> <delta>    HINCRBY
@@ -11,6 +11,7 @@
 --                          before records were kept has none)
 --   unbuy_all <record> <symbol>   a buy ended: <symbol>:buying goes down by what its record holds,
 --                          and the record goes
+--   unlist <order id>      a voided order leaves its owner's list (it never reached a book)
 --   buys_to <record> <symbol> <remaining>   a buy was cut to <remaining>: the record becomes it and
 --                          <symbol>:buying follows
 -- A posting whose sequence is not above applied:<symbol> was applied before and is
@@ -57,6 +58,9 @@ while i <= n do
         redis.call('HDEL', KEYS[1], ARGV[i + 1])
       end
       i = i + 3
+    elseif op == 'unlist' then
+      redis.call('ZREM', KEYS[2], ARGV[i + 1])
+      i = i + 2
     elseif op == 'buys_to' then
       if fresh then
         local before = redis.call('HGET', KEYS[1], ARGV[i + 1])

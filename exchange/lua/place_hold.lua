@@ -2,16 +2,19 @@
 -- refuse each; count each order against its owner's order rate; with a client order id, the
 -- first answer for that id is the only one.
 -- KEYS[1] account hash   KEYS[2] the owner's order-rate counter (one window)
--- KEYS[3..] the client order ids' records, of the orders that have one
+-- KEYS[3] the owner's list of orders (a sorted set by entry time, ms)
+-- KEYS[4..] the client order ids' records, of the orders that have one
 -- ARGV[1] orders allowed per window (0: no limit)   ARGV[2] the window, ms
 -- ARGV[3] seconds a client order id's record lives
 -- ARGV[4] the most shares of one symbol a user may hold with what their open buys may buy (0: no limit)
--- then 9 per order: asset ('cash' or a symbol), amount (integer >= 0), order id,
+-- then 10 per order: asset ('cash' or a symbol), amount (integer >= 0), order id,
 -- the index in KEYS of its client order id's record (0: it has none),
 -- a refusal already decided (JSON) to record as the id's answer, or '',
 -- the refusal (JSON) to record if funds are insufficient, or '',
 -- the symbol a buy buys and its quantity ('' and 0 for a sell),
--- the refusal (JSON) to record if a buy would pass the position limit, or ''
+-- the refusal (JSON) to record if a buy would pass the position limit, or '',
+-- the order's entry time (ms): a held order joins its owner's list with its hold, in the
+-- owner's slot, so no acknowledged order can be missing from it whatever fails afterwards
 -- Moves amount from <asset>:available to <asset>:on_hold and records it as
 -- hold:<order id>:<asset> = amount; a buy also adds its quantity to <symbol>:buying and records
 -- it as buys:<order id> (settlement takes both down as it fills and ends); the client order id's
@@ -32,7 +35,8 @@ local function field(name)
   return tonumber(redis.call('HGET', KEYS[1], name) or '0')
 end
 
-local function place(asset, amount, order_id, coid, refusal, insufficient, symbol, buying, over_position)
+local function place(asset, amount, order_id, coid, refusal, insufficient, symbol, buying, over_position,
+                     entered_ms)
   if coid then
     local existing = redis.call('GET', coid)
     if existing then
@@ -70,6 +74,7 @@ local function place(asset, amount, order_id, coid, refusal, insufficient, symbo
     redis.call('HINCRBY', KEYS[1], symbol .. ':buying', buying)
     redis.call('HSET', KEYS[1], 'buys:' .. order_id, buying)
   end
+  redis.call('ZADD', KEYS[3], entered_ms, order_id)
   if coid then
     redis.call('SET', coid, cjson.encode({order_id = order_id}), 'EX', record_ttl)
   end
@@ -77,12 +82,12 @@ local function place(asset, amount, order_id, coid, refusal, insufficient, symbo
 end
 
 local replies = {}
-for first = 5, #ARGV, 9 do
+for first = 5, #ARGV, 10 do
   local coid_index = tonumber(ARGV[first + 3])
   local coid = nil
   if coid_index > 0 then coid = KEYS[coid_index] end
   replies[#replies + 1] = place(ARGV[first], tonumber(ARGV[first + 1]), ARGV[first + 2], coid,
                                 ARGV[first + 4], ARGV[first + 5], ARGV[first + 6], tonumber(ARGV[first + 7]),
-                                ARGV[first + 8])
+                                ARGV[first + 8], ARGV[first + 9])
 end
 return replies
