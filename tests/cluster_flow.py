@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 
 import requests
@@ -29,10 +30,26 @@ class Run:
     tokens: dict[str, dict] = field(default_factory=dict)  # username -> auth header
     order_ids: dict[str, str] = field(default_factory=dict)  # client order id -> order id
     answers: dict[str, tuple] = field(default_factory=dict)  # client order id -> (status, code or status)
+    retrying: bool = False  # answer a 503 or a dropped connection as a client would: send it again
+    unavailable: int = 0  # how many 503s and dropped connections were sent again
+    cancels: dict[str, int] = field(default_factory=dict)  # client order id -> the cancel's status
+    spans: list[tuple[float, float]] = field(default_factory=list)  # each request's start and end (monotonic)
 
     def api(self, method: str, path: str, user: str | None = None, **kwargs) -> requests.Response:
-        return requests.request(method, f"{self.base_url}/api/v1{path}", headers=self.tokens.get(user, {}),
-                                timeout=30, **kwargs)
+        deadline = time.monotonic() + 120
+        while True:
+            began = time.monotonic()
+            try:
+                answer = requests.request(method, f"{self.base_url}/api/v1{path}",
+                                          headers=self.tokens.get(user, {}), timeout=30, **kwargs)
+                self.spans.append((began, time.monotonic()))
+                if answer.status_code != 503 or not self.retrying or time.monotonic() > deadline:
+                    return answer
+            except requests.ConnectionError:
+                if not self.retrying or time.monotonic() > deadline:
+                    raise
+            self.unavailable += 1
+            time.sleep(0.2)
 
 
 def actions(symbol: str, seed: int) -> list[dict]:
@@ -67,9 +84,11 @@ def _act(run: Run, action: dict) -> None:
     if action["kind"] == "place":
         coid = action["order"]["client_order_id"]
         answer = run.api("POST", "/orders", user, json=action["order"])
-        assert answer.status_code in (201, 400, 422), answer.text
+        # Sent again after a 503, an order's client order id answers with the order it placed (200),
+        # or with 202 while it is still on its way to the book.
+        assert answer.status_code in ((200, 201, 202, 400, 422) if run.retrying else (201, 400, 422)), answer.text
         body = answer.json()
-        if answer.status_code == 201:
+        if answer.status_code in (200, 201, 202):
             run.order_ids[coid] = body["order_id"]
         run.answers[coid] = (answer.status_code, body.get("status") or body["error"]["code"])
         return
@@ -78,9 +97,10 @@ def _act(run: Run, action: dict) -> None:
         return
     if action["kind"] == "cancel":
         answer = run.api("DELETE", f"/orders/{order_id}", user)
+        run.cancels[action["target"]] = answer.status_code
     else:
-        current = run.api("GET", f"/orders/{order_id}", user).json()
-        answer = run.api("PATCH", f"/orders/{order_id}", user, json={"quantity": current["quantity"] - 1})
+        current = run.api("GET", f"/orders/{order_id}", user).json()  # its quantity: a repeat asks the same
+        answer = run.api("PATCH", f"/orders/{order_id}", user, json={"quantity": current.get("quantity", 1) - 1})
     assert answer.status_code in (200, 400, 409), answer.text
 
 
@@ -117,17 +137,21 @@ def submit(run: Run, seed: int, between=None) -> None:
     assert not failures, failures
 
 
-def outcome(run: Run) -> dict:
-    """Every order's end and fills, the books and the balances, once the ledger of record has
-    settled every trade; keyed by client order id and username."""
-    coid_of = {order_id: coid for coid, order_id in run.order_ids.items()}
-    trades = sum(len(run.api("GET", f"/trades/{s}", params={"limit": 1000}).json()["trades"]) for s in SYMBOLS)
-
+def wait_settled(run: Run) -> None:
+    """Until the live accounts and the ledger of record have applied every journal to its end."""
     def settled() -> bool:
         ledger = run.api("GET", "/healthz", params={"deep": "1"}).json()["workers"]["ledger.worker"]
         return all(behind == 0 for lags in ledger["lag"].values() for behind in lags.values())
 
     wait_for(settled, "the live accounts and the ledger of record at the journal's end", timeout=60)
+
+
+def outcome(run: Run) -> dict:
+    """Every order's end and fills, the books and the balances, once the ledger of record has
+    settled every trade; keyed by client order id and username."""
+    coid_of = {order_id: coid for coid, order_id in run.order_ids.items()}
+    trades = sum(len(run.api("GET", f"/trades/{s}", params={"limit": 1000}).json()["trades"]) for s in SYMBOLS)
+    wait_settled(run)
     settled_fills = {user: sorted((coid_of[f["order_id"]], f["price"], f["quantity"], f["fee"], f["liquidity"])
                                   for f in run.api("GET", "/fills", user, params={"limit": 1000}).json()["fills"])
                      for user in USERS}

@@ -10,8 +10,9 @@ On the cluster, while the flow runs:
 - afterwards one primary is restarted from its append-only file, and every acknowledged order,
   fill and balance is still there; ``python -m ledger check`` says OK.
 
-And `make up` with REDIS_CLUSTER_NODES=3 runs the stack on a local cluster under its supervisor,
-trades, and keeps it all across a restart.
+And `make up` with REDIS_CLUSTER_NODES=6 (three primaries, each with a replica) runs the stack on
+a local cluster under its supervisor, trades, and keeps it all across a restart. (The flow above
+runs on three primaries, the other size REDIS_CLUSTER_NODES takes.)
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from devstack.procs import ROOT, Proc, cluster_ok, free_port
+from devstack.procs import ROOT, Proc, cluster_info, cluster_ok, free_port
 from tests.cluster_flow import SYMBOLS, Run, outcome, submit
 from tests.polling import wait_for
 from tests.stack import start_stack
@@ -144,16 +145,20 @@ def _stop(up: subprocess.Popen) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_make_up_on_a_local_cluster_trades_and_keeps_it_across_a_restart(tmp_path):
+def test_make_up_on_a_local_cluster_with_replicas_trades_and_keeps_it_across_a_restart(tmp_path):
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "MONGO_URL")}
-    env.update(EXCHANGE_DATA_DIR=str(tmp_path / "data"), EXCHANGE_PORT=str(port), REDIS_CLUSTER_NODES="3",
+    env.update(EXCHANGE_DATA_DIR=str(tmp_path / "data"), EXCHANGE_PORT=str(port), REDIS_CLUSTER_NODES="6",
                ORDERBOOK_REPLICAS="1", WEB_REPLICAS="1")
     output, base = tmp_path / "up.out", f"http://127.0.0.1:{port}/api/v1"
     up = _devstack_up(env, output)
     try:
         wait_for_healthz(f"{base}/healthz", up, output, timeout=90)
-        assert "local cluster of 3 nodes" in output.read_text()
+        assert "local cluster of 6 nodes" in output.read_text()
+        node_ports = json.loads((tmp_path / "data" / "run" / "redis-cluster.json").read_text())
+        shape = cluster_info(node_ports[0])
+        assert (shape["cluster_known_nodes"], shape["cluster_size"]) == ("6", "3")  # 3 primaries serve slots
+        assert sum(redis.Redis(port=p).info("replication")["role"] == "slave" for p in node_ports) == 3
         run = Run(f"http://127.0.0.1:{port}")
         for user in ("maker", "taker"):
             run.tokens[user] = {"Authorization": "Bearer " + run.api("POST", "/users", json={
