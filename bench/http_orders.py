@@ -101,8 +101,7 @@ def measure_ceiling(args, light_load: bool = True) -> dict:
     try:
         for number in range(args.replicas):
             port = free_port()
-            command = programs.orderbook_command(port)
-            command[-1] = "bench.ping_app:create_app()"
+            command = programs.orderbook_command(port, app="bench.ping_app:create_app()")
             replica = Proc(command, port=port, env=env, log_dir=work_dir, name=f"ping-{number}")
             procs.append(replica)
         listen_port = free_port()

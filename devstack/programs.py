@@ -52,11 +52,11 @@ def redis_url(port: int) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-def orderbook_command(port: int) -> list[str]:
+def orderbook_command(port: int, app: str = ORDERBOOK_APP) -> list[str]:
     # No control socket: gunicorn's default path is one per user, and every
     # replica on the machine would fight over it.
     return [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
-            "--bind", f"127.0.0.1:{port}", "--no-control-socket", ORDERBOOK_APP]
+            "--bind", f"127.0.0.1:{port}", "--no-control-socket", app]
 
 
 def web_command(port: int, replica: int, host: str = "127.0.0.1") -> list[str]:

@@ -1,0 +1,80 @@
+"""gunicorn's gthread worker against granian's WSGI server, on the same app behind the same nginx.
+
+Each server runs the orderbook API with the same processes and threads per replica
+(GUNICORN_WORKERS x GUNICORN_THREADS, 2 x 8), both writing an access line per request.
+Measured, in one run, with bench/http_orders.py's flow and wrk: the one-Redis-call ping
+endpoint, the order path (API replicas, matcher, Redis) and the whole stack as `make up`
+runs it. The yardstick for every ratio is http_orders.py's: the ping endpoint served by
+gunicorn gthread (2 workers x 8 threads) behind nginx, measured first.
+
+    python bench/servers.py [--seconds 10] [--connections 16] [--replicas 2]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+
+import http_orders
+import results
+from results import Figure
+
+from devstack import programs
+from exchange.config import Settings
+
+GUNICORN = programs.orderbook_command
+
+
+def granian_command(port: int, app: str = programs.ORDERBOOK_APP) -> list[str]:
+    """The same app under granian's WSGI interface: a process per worker, a blocking thread per
+    gunicorn thread, the app built by its factory in each worker."""
+    settings = Settings.from_env()
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(settings.gunicorn_workers), "--blocking-threads", str(settings.gunicorn_threads),
+            "--access-log", "--factory", app.removesuffix("()")]
+
+
+SERVERS: dict[str, Callable[..., list[str]]] = {"gunicorn gthread": GUNICORN, "granian wsgi": granian_command}
+
+
+@contextmanager
+def serving(command: Callable[..., list[str]]):
+    """Every API replica started in the block runs under ``command``."""
+    programs.orderbook_command = command
+    try:
+        yield
+    finally:
+        programs.orderbook_command = GUNICORN
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--replicas", type=int, default=2)
+    args = parser.parse_args()
+    args.light_connections = 4
+    runs: dict[str, dict] = {}
+    with results.progress("servers", 3 * len(SERVERS)) as step:
+        for name, command in SERVERS.items():
+            with serving(command):
+                runs[f"{name}: ping"] = http_orders.measure_ceiling(args, light_load=False)
+                step(f"{name}: ping")
+                runs[f"{name}: order path"] = http_orders.measure_orders(args, ("matcher",))
+                step(f"{name}: order path")
+                runs[f"{name}: as make up runs it"] = http_orders.measure_orders(args, True, rate_limits=True)
+                step(f"{name}: as make up runs it")
+    yardstick = runs["gunicorn gthread: ping"]["rps"]
+    print(f"yardstick: {yardstick:,.0f} req/s, the ping endpoint under gunicorn gthread, same run")
+    for label, run in runs.items():
+        unit = "req/s" if label.endswith("ping") else "orders/s"
+        print(f"{label:45} {run['rps']:8,.0f} {unit:8} {run['rps'] / yardstick:5.2f} x   p50 {run['p50']:5.1f} ms  "
+              f"p99 {run['p99']:6.1f} ms  {run['errors']} non-2xx | CPU µs: {http_orders.cpu_line(run)}")
+    results.save("servers", [Figure(label, run["rps"], "per s", "gunicorn ping", yardstick) for label, run in runs.items()],
+                 {label: {"p50": run["p50"], "p99": run["p99"]} for label, run in runs.items()},
+                 notes={"cpu_us_per_request": {label: run["cpu_us"] for label, run in runs.items()}})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
