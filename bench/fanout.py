@@ -9,7 +9,12 @@ spread over a few processes (a minimal aiohttp Socket.IO client by default,
 the matcher committed it, in ms) to its arrival at a client. The baseline is
 the same flow with a single subscriber, measured first in the same run.
 
-    python bench/fanout.py [--subscribers 1000] [--processes 2] [--rate 5] [--seconds 15]
+Every delivery due (each trade the flow made, to each connected subscriber) is
+accounted for: arrived by the phase's end (its length plus a second), arrived
+late (within DRAIN_S after it), or never arrived: lost. The latencies are of
+every arrival, late ones included, so ending the phase early flatters nothing.
+
+    python bench/fanout.py [--subscribers 2000] [--processes 2] [--rate 5] [--seconds 15]
 """
 from __future__ import annotations
 
@@ -24,25 +29,26 @@ import common  # noqa: F401  (puts the repository on sys.path)
 from common import percentile, run_processes
 
 SYMBOL = "KRYP"
+DRAIN_S = 5.0  # after the phase: time for deliveries still on their way, told apart from lost ones
 
 
 def subscriber_process(index: int, start_at: float, queue, base_url: str, shares: list[int], seconds: float,
                        client_kind: str) -> None:
-    """``shares[index]`` subscribers in one event loop; reports (latencies ms, clients connected, trades seen)."""
+    """``shares[index]`` subscribers in one event loop; reports (deliveries as (trade id, latency ms,
+    arrival time), clients connected at the phase's end, when the phase ended)."""
     import asyncio
 
     count = shares[index]
 
-    async def run() -> tuple[list[float], int, int]:
+    async def run() -> tuple[list[tuple[str, float, float]], int, float]:
         import aiohttp
 
-        latencies: list[float] = []
-        seen: set[str] = set()
+        deliveries: list[tuple[str, float, float]] = []
         connected: list = []
 
         def on_trade(trade: dict) -> None:
-            latencies.append(time.time() * 1000 - trade["time"])
-            seen.add(trade["trade_id"])
+            now = time.time()
+            deliveries.append((trade["trade_id"], now * 1000 - trade["time"], now))
 
         # limit=0: every websocket holds a connector slot (100 by default) for good.
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
@@ -56,13 +62,14 @@ def subscriber_process(index: int, start_at: float, queue, base_url: str, shares
                 if failures:
                     print(f"subscriber process {index}: {len(failures)} connections failed: {failures[0]!r}",
                           flush=True)
+            # No clearing at the start: a process whose loop wakes late would drop the first trade's
+            # deliveries as if lost. Only the trades the flow made are counted (measure()).
             await asyncio.sleep(max(0.0, start_at - time.time()))
-            latencies.clear()
-            seen.clear()
-            await asyncio.sleep(seconds + 1.0)  # the last trades' deliveries
-            alive = sum(1 for c in connected if not c.closed)
+            await asyncio.sleep(seconds + 1.0)  # the phase, and a second for its last trades' deliveries
+            phase_end, alive = time.time(), sum(1 for c in connected if not c.closed)
+            await asyncio.sleep(DRAIN_S)  # what is still on its way arrives late; what never does is lost
             await asyncio.gather(*(c.close() for c in connected), return_exceptions=True)
-        return latencies, alive, len(seen)
+        return deliveries, alive, phase_end
 
     queue.put(asyncio.run(run()))
 
@@ -117,8 +124,8 @@ async def socketio_subscriber(base_url: str, on_trade):
     return client
 
 
-def order_flow(base_url: str, rate: float, seconds: float, start_at: float, stop: threading.Event) -> int:
-    """A seller rests one share and a buyer takes it, ``rate`` times a second; returns trades made."""
+def order_flow(base_url: str, rate: float, seconds: float, start_at: float, stop: threading.Event) -> set[str]:
+    """A seller rests one share and a buyer takes it, ``rate`` times a second; returns the trades' ids."""
     import requests
 
     session = requests.Session()
@@ -130,13 +137,15 @@ def order_flow(base_url: str, rate: float, seconds: float, start_at: float, stop
         tokens.append({"Authorization": f"Bearer {resp.json()['token']}"})
     seller, buyer = tokens
     time.sleep(max(0.0, start_at - time.time()))
-    trades, deadline, step = 0, time.monotonic() + seconds, 1.0 / rate
+    trades: set[str] = set()
+    deadline, step = time.monotonic() + seconds, 1.0 / rate
     next_at = time.monotonic()
     while time.monotonic() < deadline and not stop.is_set():
         for headers, side in ((seller, "sell"), (buyer, "buy")):
-            session.post(f"{base_url}/api/v1/orders", headers=headers, timeout=15,
-                         json={"symbol": SYMBOL, "side": side, "type": "limit", "price": "10.00", "quantity": 1})
-        trades += 1
+            answer = session.post(f"{base_url}/api/v1/orders", headers=headers, timeout=15,
+                                  json={"symbol": SYMBOL, "side": side, "type": "limit", "price": "10.00",
+                                        "quantity": 1}).json()
+        trades.update(fill["trade_id"] for fill in answer.get("fills", ()))  # the buy's: it took the share
         next_at += step
         time.sleep(max(0.0, next_at - time.monotonic()))
     return trades
@@ -147,7 +156,7 @@ def measure(base_url: str, subscribers: int, processes: int, rate: float, second
     shares = [subscribers // processes + (1 if i < subscribers % processes else 0) for i in range(processes)]
     # Connecting a thousand clients takes a while on two cores: start the clock after.
     start_at = time.time() + 5 + subscribers / 100
-    made: list[int] = []
+    made: list[set[str]] = []
     stop = threading.Event()
     flow = threading.Thread(target=lambda: made.append(order_flow(base_url, rate, seconds, start_at, stop)))
     flow.start()
@@ -157,22 +166,29 @@ def measure(base_url: str, subscribers: int, processes: int, rate: float, second
     finally:
         stop.set()
         flow.join()
-    latencies = sorted(l for r in gathered for l in r[0])
-    return {"subscribers": subscribers, "connected": sum(r[1] for r in gathered), "trades": made[0] if made else 0,
-            "seen": max((r[2] for r in gathered), default=0), "deliveries": len(latencies),
+    trades = made[0] if made else set()
+    arrivals = [(latency, arrived > phase_end) for deliveries, _alive, phase_end in gathered
+                for trade_id, latency, arrived in deliveries if trade_id in trades]
+    latencies = sorted(latency for latency, _late in arrivals)
+    connected = sum(r[1] for r in gathered)
+    late = sum(1 for _latency, was_late in arrivals if was_late)
+    return {"subscribers": subscribers, "connected": connected, "trades": len(trades),
+            "due": len(trades) * connected, "in_phase": len(arrivals) - late, "late": late,
+            "lost": len(trades) * connected - len(arrivals), "deliveries": len(arrivals),
             "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
             "max": latencies[-1] if latencies else float("nan")}
 
 
 def report(name: str, m: dict) -> None:
-    print(f"{name:>9}: {m['connected']:,}/{m['subscribers']:,} subscribers connected, {m['trades']:,} trades made, "
-          f"{m['deliveries']:,} deliveries; trade->client latency p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms, "
-          f"max {m['max']:.1f} ms", flush=True)
+    print(f"{name:>9}: {m['connected']:,}/{m['subscribers']:,} subscribers connected, {m['trades']:,} trades made; "
+          f"of {m['due']:,} deliveries due, {m['in_phase']:,} arrived in the phase, {m['late']:,} late "
+          f"(within {DRAIN_S:g} s after it), {m['lost']:,} never (lost); trade->client latency "
+          f"p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms, max {m['max']:.1f} ms", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--subscribers", type=int, default=2000)
     parser.add_argument("--processes", type=int, default=2, help="subscriber processes")
     parser.add_argument("--rate", type=float, default=5.0, help="trades per second")
     parser.add_argument("--seconds", type=float, default=15.0)
