@@ -18,11 +18,13 @@ from exchange.config import Settings
 
 # What a Redis server restarting, loading its file or failing over answers, which the same
 # request may get past a moment later: a connection refused or dropped (BusyLoadingError is
-# one), a timeout, and a cluster node's CLUSTERDOWN or TRYAGAIN while it rejoins or a slot
-# moves. The API answers them with 503 and Retry-After; the workers retry them.
-UNAVAILABLE: tuple[type[redis.exceptions.RedisError], ...] = (
+# one), a timeout, a cluster node's CLUSTERDOWN or TRYAGAIN while it rejoins or a slot
+# moves, and a slot no node serves for a moment. The API answers them with 503 and
+# Retry-After; the workers retry them. (A refused password is a ConnectionError too: it is
+# retried like an outage, and logged each try.)
+UNAVAILABLE: tuple[type[Exception], ...] = (
     redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ClusterDownError,
-    redis.exceptions.TryAgainError)
+    redis.exceptions.TryAgainError, redis.exceptions.SlotNotCoveredError)
 
 
 def connect(settings: Settings, **options: Any) -> redis.Redis:

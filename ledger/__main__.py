@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(argv)
     except redis_client.UNAVAILABLE + (ConnectionFailure,) as error:
-        store = "Redis" if isinstance(error, redis.exceptions.RedisError) else "MongoDB"
+        store = "MongoDB" if isinstance(error, ConnectionFailure) else "Redis"
         print(f"PROBLEM: cannot reach {store} ({error}); nothing was checked or repaired past this point")
         return 1
 

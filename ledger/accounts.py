@@ -18,6 +18,7 @@ import redis
 from exchange import keys
 from exchange.config import OrderRate
 from exchange.money import CASH
+from exchange.order_ids import order_time_ms
 from exchange.scripts import Scripts
 
 CLIENT_ORDER_ID_TTL_S = 7 * 24 * 3600  # how long a client order id keeps its answer
@@ -55,7 +56,7 @@ class HoldRequest:
     insufficient: dict | None = None  # the refusal recorded if funds are insufficient
     buys: tuple[str, int] | None = None  # a buy's (symbol, quantity): counted against the position limit
     over_position: dict | None = None  # the refusal recorded if the buy would pass the position limit
-    entered_ms: int = 0  # when the order was entered: its score in its owner's list of orders
+    entered_ms: int = 0  # when the order was entered (its score in its owner's list); 0: read off its id
 
 
 def _hold(reply: list) -> Hold:
@@ -130,7 +131,8 @@ class Accounts:
                      orjson.dumps(request.refusal) if coid_index and request.refusal else "",
                      orjson.dumps(request.insufficient or {}) if coid_index else "",
                      *(request.buys or ("", 0)),
-                     orjson.dumps(request.over_position or {}) if coid_index else "", request.entered_ms]
+                     orjson.dumps(request.over_position or {}) if coid_index else "",
+                     request.entered_ms or order_time_ms(request.order_id) or 0]
         result = self.scripts.place_hold(keys=script_keys, args=args)
         if result == -1:
             raise NoAccount(user_id)

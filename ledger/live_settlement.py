@@ -47,6 +47,8 @@ class SymbolSettler(JournalWorker):
             for account_keys, args in calls:
                 try:
                     self.scripts.apply_account(keys=account_keys, args=args)
+                except redis_client.UNAVAILABLE:
+                    raise  # a node away: the batch is retried whole later, not account by account now
                 except redis.RedisError as error:
                     failed.append(error)
             return failed

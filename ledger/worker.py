@@ -71,8 +71,8 @@ class LedgerWorker(Worker):
         }
 
     def settle_live(self) -> int:
-        """Each symbol's journal into the live accounts. A symbol whose batch failed, or whose
-        Redis node was unavailable, keeps its cursor and is tried again a second later (each
+        """Each symbol's journal into the live accounts. A symbol whose batch failed, or met a
+        Redis node that was unavailable (its own or an account's), keeps its cursor and is tried again a second later (each
         account's applied sequence makes a batch applied twice count once); the other symbols
         go on meanwhile."""
         work, now = 0, time.monotonic()
@@ -81,7 +81,10 @@ class LedgerWorker(Worker):
                 continue
             try:
                 work += settler.run_once()
-            except (SettlementFailed,) + redis_client.UNAVAILABLE:
+            except redis_client.UNAVAILABLE as error:  # its Redis node, or an account's, is away
+                log.warning("live settlement of %s: Redis unavailable (%s); retrying in a second", settler.symbol, error)
+                self.failed_until[settler.symbol] = now + 1.0
+            except SettlementFailed:
                 log.exception("live settlement of %s failed; retrying in a second", settler.symbol)
                 self.failed_until[settler.symbol] = now + 1.0
         return work

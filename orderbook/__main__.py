@@ -12,7 +12,6 @@ import argparse
 import sys
 
 import orjson
-import redis
 
 from exchange import redis_client
 from exchange.config import Settings
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                              halt=args.command == "halt", for_s=getattr(args, "for_s", None))
     except ValueError as err:
         parser.error(str(err))
-    except redis.exceptions.ConnectionError as err:
+    except redis_client.UNAVAILABLE as err:
         print(f"Redis is unreachable at {settings.redis_url}: {err}", file=sys.stderr)
         return 1
     if status is None:
