@@ -35,12 +35,13 @@ DRAIN_S = 5.0  # after the phase: time for deliveries still on their way, told a
 def subscriber_process(index: int, start_at: float, queue, base_url: str, shares: list[int], seconds: float,
                        client_kind: str) -> None:
     """``shares[index]`` subscribers in one event loop; reports (deliveries as (trade id, latency ms,
-    arrival time), clients connected at the phase's end, when the phase ended)."""
+    arrival time), clients connected at the start, those still connected at the phase's end, when
+    the phase ended)."""
     import asyncio
 
     count = shares[index]
 
-    async def run() -> tuple[list[tuple[str, float, float]], int, float]:
+    async def run() -> tuple[list[tuple[str, float, float]], int, int, float]:
         import aiohttp
 
         deliveries: list[tuple[str, float, float]] = []
@@ -69,7 +70,7 @@ def subscriber_process(index: int, start_at: float, queue, base_url: str, shares
             phase_end, alive = time.time(), sum(1 for c in connected if not c.closed)
             await asyncio.sleep(DRAIN_S)  # what is still on its way arrives late; what never does is lost
             await asyncio.gather(*(c.close() for c in connected), return_exceptions=True)
-        return deliveries, alive, phase_end
+        return deliveries, len(connected), alive, phase_end
 
     queue.put(asyncio.run(run()))
 
@@ -144,8 +145,9 @@ def order_flow(base_url: str, rate: float, seconds: float, start_at: float, stop
         for headers, side in ((seller, "sell"), (buyer, "buy")):
             answer = session.post(f"{base_url}/api/v1/orders", headers=headers, timeout=15,
                                   json={"symbol": SYMBOL, "side": side, "type": "limit", "price": "10.00",
-                                        "quantity": 1}).json()
-        trades.update(fill["trade_id"] for fill in answer.get("fills", ()))  # the buy's: it took the share
+                                        "quantity": 1})
+        if answer.headers.get("Content-Type", "").startswith("application/json"):  # not an nginx error page
+            trades.update(fill["trade_id"] for fill in answer.json().get("fills", ()))  # the buy's: it took the share
         next_at += step
         time.sleep(max(0.0, next_at - time.monotonic()))
     return trades
@@ -167,12 +169,13 @@ def measure(base_url: str, subscribers: int, processes: int, rate: float, second
         stop.set()
         flow.join()
     trades = made[0] if made else set()
-    arrivals = [(latency, arrived > phase_end) for deliveries, _alive, phase_end in gathered
+    arrivals = [(latency, arrived > phase_end) for deliveries, _connected, _alive, phase_end in gathered
                 for trade_id, latency, arrived in deliveries if trade_id in trades]
     latencies = sorted(latency for latency, _late in arrivals)
-    connected = sum(r[1] for r in gathered)
+    connected = sum(r[1] for r in gathered)  # at the start: a client that drops later misses what is due it
     late = sum(1 for _latency, was_late in arrivals if was_late)
-    return {"subscribers": subscribers, "connected": connected, "trades": len(trades),
+    return {"subscribers": subscribers, "connected": connected, "alive": sum(r[2] for r in gathered),
+            "trades": len(trades),
             "due": len(trades) * connected, "in_phase": len(arrivals) - late, "late": late,
             "lost": len(trades) * connected - len(arrivals), "deliveries": len(arrivals),
             "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
@@ -180,7 +183,8 @@ def measure(base_url: str, subscribers: int, processes: int, rate: float, second
 
 
 def report(name: str, m: dict) -> None:
-    print(f"{name:>9}: {m['connected']:,}/{m['subscribers']:,} subscribers connected, {m['trades']:,} trades made; "
+    print(f"{name:>9}: {m['connected']:,}/{m['subscribers']:,} subscribers connected ({m['alive']:,} to the end), "
+          f"{m['trades']:,} trades made; "
           f"of {m['due']:,} deliveries due, {m['in_phase']:,} arrived in the phase, {m['late']:,} late "
           f"(within {DRAIN_S:g} s after it), {m['lost']:,} never (lost); trade->client latency "
           f"p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms, max {m['max']:.1f} ms", flush=True)

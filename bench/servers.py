@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 
@@ -30,7 +31,9 @@ def granian_command(port: int, app: str = programs.ORDERBOOK_APP) -> list[str]:
     """The same app under granian's WSGI interface: a process per worker, a blocking thread per
     gunicorn thread, the app built by its factory in each worker."""
     settings = Settings.from_env()
-    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+    # Metrics as gunicorn_conf.py keeps them: each worker's samples in files of a replica's own directory.
+    return ["env", f"PROMETHEUS_MULTIPROC_DIR={tempfile.mkdtemp(prefix='exchange-metrics-')}",
+            sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(settings.gunicorn_workers), "--blocking-threads", str(settings.gunicorn_threads),
             "--access-log", "--factory", app.removesuffix("()")]
 

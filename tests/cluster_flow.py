@@ -101,7 +101,9 @@ def _act(run: Run, action: dict) -> None:
     else:
         current = run.api("GET", f"/orders/{order_id}", user).json()  # its quantity: a repeat asks the same
         answer = run.api("PATCH", f"/orders/{order_id}", user, json={"quantity": current.get("quantity", 1) - 1})
-    assert answer.status_code in (200, 400, 409), answer.text
+    # After a restart, an order answered 202 may be one whose append the outage lost: never on a
+    # book, so a cancel or an amend of it finds no such order.
+    assert answer.status_code in ((200, 400, 404, 409) if run.retrying else (200, 400, 409)), answer.text
 
 
 def submit(run: Run, seed: int, between=None) -> None:
