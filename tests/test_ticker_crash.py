@@ -64,3 +64,28 @@ def test_killed_ticker_replicas_persist_each_minute_exactly_once(settings, redis
     assert [(d["start"], d["open"], d["high"], d["low"], d["close"], d["volume"], d["trades"]) for d in stored] == [
         (c.start, c.open, c.high, c.low, c.close, c.volume, c.trades) for c in expected]
     assert redis_client.zcard(keys.closed_minutes(SYMBOL)) == 0
+
+
+def test_a_symbol_whose_redis_node_is_away_does_not_hold_up_the_others():
+    # On a cluster a symbol's keys live on one node: while it restarts, that symbol's pass
+    # fails with CLUSTERDOWN and is tried again a second later; the other symbols roll on.
+    import redis
+
+    from ticker.worker import TickerWorker
+
+    class Ticker:
+        def __init__(self, symbol: str, away: bool):
+            self.symbol, self.away, self.passes = symbol, away, 0
+
+        def run_once(self) -> int:
+            self.passes += 1
+            if self.away:
+                raise redis.exceptions.ClusterDownError("The cluster is down")
+            return 1
+
+    worker = TickerWorker()
+    worker.away_until = {}
+    away, fine = Ticker("KRYP", away=True), Ticker("ADAM", away=False)
+    worker.tickers = [away, fine]
+    assert [worker.roll(), worker.roll()] == [1, 1]
+    assert (away.passes, fine.passes) == (1, 2)  # KRYP waits out its second; ADAM rolled both times
