@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from exchange import logs, metrics, redis_client
@@ -50,6 +50,33 @@ class Loop:
         if self.every_s is not None:
             return self.every_s()
         return 0.0 if work else self.idle_s
+
+
+class SymbolPasses:
+    """A loop's passes over several symbols, one at a time: a symbol whose pass met an unavailable
+    Redis node (or raised one of ``also_retry``) waits ``retry_s`` while the others go on. Each
+    pass must be safe to run again (a cursor, or a per-account sequence, makes it count once)."""
+
+    def __init__(self, what: str, also_retry: tuple[type[Exception], ...] = (), retry_s: float = 1.0):
+        self.what, self.also_retry, self.retry_s = what, also_retry, retry_s
+        self.paused_until: dict[str, float] = {}  # symbol -> when its pass is tried again
+
+    def run(self, passes: Iterable[tuple[str, Callable[[], int]]]) -> int:
+        """Each (symbol, pass) not paused; returns the work done."""
+        work, now = 0, time.monotonic()
+        for symbol, one_pass in passes:
+            if self.paused_until.get(symbol, 0.0) > now:
+                continue
+            try:
+                work += one_pass()
+            except redis_client.UNAVAILABLE as error:  # its node, or one its pass touches, is away: a line a try
+                log.warning("%s of %s: Redis unavailable (%s); retrying in %.1f s", self.what, symbol, error,
+                            self.retry_s)
+                self.paused_until[symbol] = now + self.retry_s
+            except self.also_retry:
+                log.exception("%s of %s failed; retrying in %.1f s", self.what, symbol, self.retry_s)
+                self.paused_until[symbol] = now + self.retry_s
+        return work
 
 
 class Worker:

@@ -22,7 +22,7 @@ import time
 from exchange import mongo, redis_client
 from exchange.config import Settings
 from exchange.scripts import Scripts
-from exchange.worker import Loop, Worker, run
+from exchange.worker import Loop, SymbolPasses, Worker, run
 from ledger import retention
 from ledger.archive import JournalArchiver
 from ledger.backfill import backfill
@@ -56,7 +56,7 @@ class LedgerWorker(Worker):
         self.consumers = [JournalConsumer(self.redis, s, ledger, consumer_name) for s in settings.symbols]
         self.archivers = [JournalArchiver(self.redis, s, db) for s in settings.symbols]
         self.db = db
-        self.failed_until: dict[str, float] = {}  # symbol -> when its live settlement is tried again
+        self.live_passes = SymbolPasses("live settlement", also_retry=(SettlementFailed,))
 
     def loops(self) -> dict[str, Loop]:
         return {
@@ -71,23 +71,11 @@ class LedgerWorker(Worker):
         }
 
     def settle_live(self) -> int:
-        """Each symbol's journal into the live accounts. A symbol whose batch failed, or met a
-        Redis node that was unavailable (its own or an account's), keeps its cursor and is tried again a second later (each
-        account's applied sequence makes a batch applied twice count once); the other symbols
-        go on meanwhile."""
-        work, now = 0, time.monotonic()
-        for settler in self.settlers:
-            if self.failed_until.get(settler.symbol, 0.0) > now:
-                continue
-            try:
-                work += settler.run_once()
-            except redis_client.UNAVAILABLE as error:  # its Redis node, or an account's, is away
-                log.warning("live settlement of %s: Redis unavailable (%s); retrying in a second", settler.symbol, error)
-                self.failed_until[settler.symbol] = now + 1.0
-            except SettlementFailed:
-                log.exception("live settlement of %s failed; retrying in a second", settler.symbol)
-                self.failed_until[settler.symbol] = now + 1.0
-        return work
+        """Each symbol's journal into the live accounts. A symbol whose batch failed, or met a Redis
+        node that was unavailable (its own or an account's), keeps its cursor and is tried again a
+        second later (each account's applied sequence makes a batch applied twice count once); the
+        other symbols go on meanwhile."""
+        return self.live_passes.run((settler.symbol, settler.run_once) for settler in self.settlers)
 
     def settle_record(self) -> int:
         return sum(consumer.run_once() for consumer in self.consumers)

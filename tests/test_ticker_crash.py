@@ -71,6 +71,7 @@ def test_a_symbol_whose_redis_node_is_away_does_not_hold_up_the_others():
     # fails with CLUSTERDOWN and is tried again a second later; the other symbols roll on.
     import redis
 
+    from exchange.worker import SymbolPasses
     from ticker.worker import TickerWorker
 
     class Ticker:
@@ -84,7 +85,7 @@ def test_a_symbol_whose_redis_node_is_away_does_not_hold_up_the_others():
             return 1
 
     worker = TickerWorker()
-    worker.away_until = {}
+    worker.candle_passes = SymbolPasses("candles")  # what bootstrap builds
     away, fine = Ticker("KRYP", away=True), Ticker("ADAM", away=False)
     worker.tickers = [away, fine]
     assert [worker.roll(), worker.roll()] == [1, 1]

@@ -9,7 +9,6 @@ or Ctrl-C.
 """
 from __future__ import annotations
 
-import logging
 import time
 
 import redis
@@ -19,17 +18,15 @@ from exchange.config import Settings
 from exchange.lease import Lease
 from exchange.metrics import APPLIED_SEQUENCE
 from exchange.scripts import Scripts
-from exchange.worker import Loop, Worker, run
+from exchange.worker import Loop, SymbolPasses, Worker, run
 from ticker.feed import LiveFeed
 from ticker.quotes import candle_view, quote
 from ticker.store import CandleStore
 
-log = logging.getLogger("ticker.worker")
 BATCH = 1000
 IDLE_SLEEP_S = 0.05
 FLUSHER_LEASE_S = 5.0
 QUOTE_INTERVAL_S = 0.25  # live quotes at most 4 times a second per symbol
-OUTAGE_RETRY_S = 1.0  # a symbol whose Redis node was unavailable is tried again this much later
 
 
 def accelerated_clock(origin_ms: int, speed: int):
@@ -103,7 +100,7 @@ class TickerWorker(Worker):
             clock = accelerated_clock(settings.ticker_clock_origin_ms, settings.ticker_clock_speed)
         feed = LiveFeed(settings.redis_url)
         self.tickers = [SymbolTicker(client, store, symbol, clock, feed) for symbol in settings.symbols]
-        self.away_until: dict[str, float] = {}  # symbol -> when a symbol whose Redis node was away is tried again
+        self.candle_passes = SymbolPasses("candles")
 
     def loops(self) -> dict[str, Loop]:
         return {"candles": Loop(self.roll, idle_s=IDLE_SLEEP_S, retry_on=redis_client.UNAVAILABLE)}
@@ -111,16 +108,7 @@ class TickerWorker(Worker):
     def roll(self) -> int:
         """Each symbol's pass. A symbol whose Redis node is unavailable is tried again a second
         later while the others roll on (its cursor makes the retried batch count once)."""
-        work, now = 0, time.monotonic()
-        for ticker in self.tickers:
-            if self.away_until.get(ticker.symbol, 0.0) > now:
-                continue
-            try:
-                work += ticker.run_once()
-            except redis_client.UNAVAILABLE as error:
-                log.warning("candles of %s: Redis unavailable (%s); retrying in a second", ticker.symbol, error)
-                self.away_until[ticker.symbol] = now + OUTAGE_RETRY_S
-        return work
+        return self.candle_passes.run((ticker.symbol, ticker.run_once) for ticker in self.tickers)
 
     def teardown(self) -> None:
         for ticker in self.tickers:
