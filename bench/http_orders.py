@@ -1,21 +1,24 @@
-"""Order entry through nginx: orders/s and p50/p99 latency for a crossing flow.
+"""Order entry through nginx: orders/s and p50/p99 latency, the order path alone and the whole stack.
 
-Beside it, in the same run, the same measurement of a minimal Flask JSON
-endpoint doing one Redis call, served the same way (same gunicorn settings and
-replica count behind the same nginx template). Targets: >= 0.5 x that ceiling,
-p99 < 50 ms. Throughput is measured with enough connections to saturate the
-machine; latency also at a light load (4 connections), since at saturation on
-two cores the run queue, not the service, sets the tail (the ceiling's own p99
-there is far above its p50).
+The flow (random_orders.lua): random limit orders within 5 ticks of one price, on the 3 symbols,
+from 64 users, over 32 connections, for 15 s. Measured three ways: the order path alone (API
+replicas, the matcher, Redis), the whole stack with every limit off, and the whole stack as
+`make up` runs it (rate limits, order rate, price band and breaker on).
 
-    python bench/http_orders.py [--seconds 10] [--connections 16] [--replicas 2]
+Beside them, in the same run, the yardstick: a minimal Flask JSON endpoint doing one Redis call
+(ping_app.py), served by 2 gunicorn gthread workers x 8 threads per replica (ping_gunicorn.py),
+the same number of replicas behind the same nginx template. It stays fixed whatever serves the
+API. Targets: >= 0.5 x the yardstick, p99 < 50 ms. Latency is also taken at a light load
+(4 connections), since at saturation on two cores the run queue, not the service, sets the tail
+(the yardstick's own p99 there is far above its p50).
+
+    python bench/http_orders.py [--seconds 15] [--connections 32] [--replicas 2]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -33,10 +36,12 @@ from exchange.config import Settings
 from tests.stack import start_stack
 
 BENCH_DIR = Path(__file__).resolve().parent
-# Odd, so the rotation pairs different users on consecutive orders; and enough that at ~1,000 orders/s
-# each user stays under the default ORDER_RATE_LIMIT (50/s): the run as `make up` has it measures
-# the order path, not the per-user limit refusing a bench that no real user resembles.
-USERS = 41
+# Enough that at ~1,000 orders/s each user stays under the default ORDER_RATE_LIMIT (50/s): the run
+# as `make up` has it measures the order path, not the per-user limit refusing a bench that no real
+# user resembles. The issue's flow has 64.
+USERS = 64
+FLOW = BENCH_DIR / "random_orders.lua"
+YARDSTICK_CONF = BENCH_DIR / "ping_gunicorn.py"
 
 
 def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict | None = None,
@@ -80,28 +85,27 @@ def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = Fal
                                                                                     "password": "correct horse"})
             resp.raise_for_status()
             tokens.append(resp.json()["token"])
-        wrk_env = {"TOKENS": ",".join(tokens)}
-        result = run_wrk(stack.base_url, BENCH_DIR / "orders.lua", args.seconds, args.connections, env=wrk_env,
+        wrk_env = {"TOKENS": ",".join(tokens), "SYMBOLS": ",".join(Settings().symbols)}
+        result = run_wrk(stack.base_url, FLOW, args.seconds, args.connections, env=wrk_env,
                          cpu_of={"api": stack.replicas, "workers": stack.workers, "data": stack.servers,
                                  "nginx": [stack.nginx]})
         if light_load:
-            result["light"] = run_wrk(stack.base_url, BENCH_DIR / "orders.lua", args.seconds,
+            result["light"] = run_wrk(stack.base_url, FLOW, args.seconds,
                                       args.light_connections, env=wrk_env)
-        ticker = requests.get(f"{stack.base_url}/api/v1/ticker/KRYP").json()
-        return {**result, "last": ticker["last"], "sequence": ticker["sequence"]}
+        sequences = [requests.get(f"{stack.base_url}/api/v1/ticker/{symbol}").json()["sequence"]
+                     for symbol in Settings().symbols]
+        return {**result, "sequence": sum(sequences)}
 
 
 def measure_ceiling(args, light_load: bool = True) -> dict:
     server = start_redis()
     work_dir = Path(tempfile.mkdtemp(prefix="bench-ping-"))
-    # gunicorn's config (the same file the API uses) wants a signing key, though ping signs nothing
-    env = {"REDIS_URL": programs.redis_url(server.port), "PYTHONPATH": str(programs.ROOT),
-           "SECRET_KEY": secrets.token_urlsafe(48)}
+    env = {"REDIS_URL": programs.redis_url(server.port), "PYTHONPATH": str(programs.ROOT)}
     procs = [server]
     try:
         for number in range(args.replicas):
             port = free_port()
-            command = programs.orderbook_command(port, app="bench.ping_app:create_app()")
+            command = yardstick_command(port)
             replica = Proc(command, port=port, env=env, log_dir=work_dir, name=f"ping-{number}")
             procs.append(replica)
         listen_port = free_port()
@@ -122,14 +126,20 @@ def measure_ceiling(args, light_load: bool = True) -> dict:
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
+def yardstick_command(port: int) -> list[str]:
+    """The ping endpoint under gunicorn's gthread worker, 2 x 8, whatever serves the API."""
+    return [sys.executable, "-m", "gunicorn", "--config", str(YARDSTICK_CONF), "--bind", f"127.0.0.1:{port}",
+            "--no-control-socket", "bench.ping_app:create_app()"]
+
+
 def cpu_line(run: dict) -> str:
     return ", ".join(f"{name} {us:,.0f} µs" for name, us in run["cpu_us"].items())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--connections", type=int, default=16, help="for throughput: enough to saturate")
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--connections", type=int, default=32, help="for throughput: enough to saturate")
     parser.add_argument("--light-connections", type=int, default=4, help="for latency: a load the machine carries")
     parser.add_argument("--replicas", type=int, default=2)
     args = parser.parse_args()
@@ -148,7 +158,7 @@ def main() -> None:
                        ("  whole stack as make up runs it (rate limits, band, breaker)", as_run)):
         print(f"{label}: {run['rps']:,.0f} orders/s ({run['rps'] / ceiling['rps']:.2f} x ceiling), "
               f"p50 {run['p50']:.1f} ms, p99 {run['p99']:.1f} ms ({run['requests']:,} requests, "
-              f"{run['errors']} non-2xx; last trade {run['last']}, sequence {run['sequence']:,})")
+              f"{run['errors']} non-2xx; journal sequences {run['sequence']:,})")
         print("    CPU per order: " + cpu_line(run))
     light = orders["light"]
     print(f"  at {args.light_connections} connections: {light['rps']:,.0f} orders/s, p50 {light['p50']:.1f} ms, "
