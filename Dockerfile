@@ -1,5 +1,5 @@
 # One image for every Python process of the exchange; docker-compose.yml picks
-# the command (gunicorn for the API, python -m ... for the workers).
+# the command (python -m orderbook.serve for the API, python -m ... for the workers).
 # The page's npm libraries (lightweight-charts, socket.io-client), installed
 # from the lock file in a node stage; only node_modules is copied over.
 FROM node:20-slim AS web-assets
@@ -25,4 +25,4 @@ RUN useradd --system --home-dir /app --no-create-home exchange
 USER exchange
 
 EXPOSE 8000
-CMD ["gunicorn", "--config", "orderbook/gunicorn_conf.py", "--bind", "0.0.0.0:8000", "--no-control-socket", "orderbook.app:create_app()"]
+CMD ["python", "-m", "orderbook.serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -68,10 +69,10 @@ def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict 
 
 
 def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = False,
-                   rate_limits: bool = False) -> dict:
+                   rate_limits: bool = False, env: dict[str, str] | None = None) -> dict:
     """``rate_limits``: the request and order limits, price band and circuit breaker as `make up`
-    has them (the test stack turns all of them off); else every limit off."""
-    env = {"STARTING_CASH": "100000000.00", "STARTING_SHARES": "100000000"}
+    has them (the test stack turns all of them off); else every limit off. ``env``: more settings."""
+    env = {"STARTING_CASH": "100000000.00", "STARTING_SHARES": "100000000", **(env or {})}
     if rate_limits:
         defaults = Settings()
         env.update(PRICE_BAND_BPS=str(defaults.price_band_bps), HALT_MOVE_BPS=str(defaults.halt_move_bps),
@@ -97,7 +98,8 @@ def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = Fal
         return {**result, "sequence": sum(sequences)}
 
 
-def measure_ceiling(args, light_load: bool = True) -> dict:
+def measure_ceiling(args, light_load: bool = True, command: Callable[[int], list[str]] | None = None) -> dict:
+    """The yardstick; ``command`` serves the ping endpoint some other way (bench/servers.py)."""
     server = start_redis()
     work_dir = Path(tempfile.mkdtemp(prefix="bench-ping-"))
     env = {"REDIS_URL": programs.redis_url(server.port), "PYTHONPATH": str(programs.ROOT)}
@@ -105,8 +107,7 @@ def measure_ceiling(args, light_load: bool = True) -> dict:
     try:
         for number in range(args.replicas):
             port = free_port()
-            command = yardstick_command(port)
-            replica = Proc(command, port=port, env=env, log_dir=work_dir, name=f"ping-{number}")
+            replica = Proc((command or yardstick_command)(port), port=port, env=env, log_dir=work_dir, name=f"ping-{number}")
             procs.append(replica)
         listen_port = free_port()
         conf = nginx.write_conf(work_dir / "nginx", listen=f"127.0.0.1:{listen_port}",

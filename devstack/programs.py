@@ -7,8 +7,6 @@ from pathlib import Path
 from devstack import binaries
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN_CONF = ROOT / "orderbook" / "gunicorn_conf.py"
-ORDERBOOK_APP = "orderbook.app:create_app()"
 HEALTHZ_PATH = "/api/v1/healthz"
 WEB_HEALTHZ_PATH = "/healthz"
 
@@ -52,11 +50,9 @@ def redis_url(port: int) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-def orderbook_command(port: int, app: str = ORDERBOOK_APP) -> list[str]:
-    # No control socket: gunicorn's default path is one per user, and every
-    # replica on the machine would fight over it.
-    return [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
-            "--bind", f"127.0.0.1:{port}", "--no-control-socket", app]
+def orderbook_command(port: int) -> list[str]:
+    """One API replica (orderbook/serve.py)."""
+    return [sys.executable, "-m", "orderbook.serve", "--host", "127.0.0.1", "--port", str(port)]
 
 
 def web_command(port: int, replica: int, host: str = "127.0.0.1") -> list[str]:

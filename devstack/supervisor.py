@@ -1,7 +1,7 @@
 """Render the supervisord config that runs every program of the stack.
 
 Each program restarts when it dies, is stopped with its whole process group
-(gunicorn's workers, nginx's workers), writes its log to <data>/logs/NAME.log
+(the API's workers, nginx's workers), writes its log to <data>/logs/NAME.log
 and sends its output as PROCESS_LOG events to devstack.logprefix, which prints
 it on supervisord's stdout with the program's name in front.
 

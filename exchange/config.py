@@ -165,8 +165,9 @@ class Settings:
     matcher_replicas: int = 1
     maker_fee_bps: int = 0
     taker_fee_bps: int = 10
-    gunicorn_workers: int = 2
-    gunicorn_threads: int = 8
+    # Each API replica's worker processes and threads per process (orderbook/serve.py).
+    api_workers: int = 2
+    api_threads: int = 8
     # Tests only: the ticker's clock runs this many times faster than real time from
     # TICKER_CLOCK_ORIGIN_MS on, so minutes go by in seconds.
     ticker_clock_speed: int = 1
@@ -196,8 +197,7 @@ class Settings:
     def _process_counts(cls, env: Mapping[str, str]) -> dict[str, int]:
         """How many of each process `make up` runs, and each API replica's workers and threads."""
         names = {"orderbook_replicas": "ORDERBOOK_REPLICAS", "matcher_replicas": "MATCHER_REPLICAS",
-                 "web_replicas": "WEB_REPLICAS", "gunicorn_workers": "GUNICORN_WORKERS",
-                 "gunicorn_threads": "GUNICORN_THREADS"}
+                 "web_replicas": "WEB_REPLICAS", "api_workers": "API_WORKERS", "api_threads": "API_THREADS"}
         return {field: _int(env, name, getattr(cls, field)) for field, name in names.items()}
 
     @classmethod

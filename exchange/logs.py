@@ -4,7 +4,7 @@
 terminal; ``LOG_LEVEL`` sets the level. Every record names its ``service`` (the
 program: orderbook, matcher, ledger, ...) and, inside an API request, the
 ``request_id`` nginx made for it (the API echoes it as ``X-Request-Id``), so one
-id finds a request in nginx's, gunicorn's and the API's logs.
+id finds a request in nginx's log and the API's (its access records and its own).
 """
 from __future__ import annotations
 

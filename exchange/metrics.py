@@ -2,9 +2,9 @@
 
 Each process serves its own ``/metrics`` on ``METRICS_PORT`` (unset: none), on
 ``METRICS_HOST`` (127.0.0.1; 0.0.0.0 in docker-compose, where Prometheus is another container).
-An API replica is several gunicorn worker processes: they write their samples to a
+An API replica is several worker processes: they write their samples to a
 per-replica directory (prometheus-client's multiprocess mode, set up by
-orderbook/gunicorn_conf.py before any worker starts) and the gunicorn master serves
+orderbook/serve.py before any worker starts) and the replica's main process serves
 them summed. devstack gives every process a port and lists them all in
 ``data/run/prometheus-targets.json`` (Prometheus' file-based service discovery).
 

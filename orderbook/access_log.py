@@ -1,33 +1,57 @@
-"""gunicorn's logger in the exchange's log format (exchange/logs.py), with one access record
-per request: method, path, status, duration, bytes and the request id, as fields of the
-record (JSON) rather than a line to parse."""
+"""One access record per request in the exchange's log format (exchange/logs.py): method, path,
+status, duration, bytes and the request id, as fields of the record (JSON) rather than a line
+to parse.
+
+A WSGI middleware, so the record is the app's own whatever server runs it (orderbook/serve.py
+turns the server's own access log off). No answer of this API streams: the middleware reads the
+whole body, so the record has its exact size and the server gets a list, which granian sends in
+one write. The duration runs from the call to the body's last byte.
+"""
 from __future__ import annotations
 
-from gunicorn import glogging
+import logging
+import time
+from collections.abc import Callable, Iterable
 
-from exchange import logs
-from exchange.config import Settings
+from orderbook import request_ids
 
-SERVICE = "orderbook"
+log = logging.getLogger("orderbook.access")
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
-class AccessLogger(glogging.Logger):
-    def setup(self, cfg) -> None:
-        super().setup(cfg)
-        log_format = Settings.from_env().log_format
-        for log in (self.error_log, self.access_log):
-            for handler in log.handlers:
-                handler.setFormatter(logs.formatter(log_format))
-                handler.addFilter(logs.ServiceContext(SERVICE))
+class AccessLog:
+    def __init__(self, app: WSGIApp):
+        self.app = app
 
-    def access(self, resp, req, environ, request_time) -> None:
-        if not self.access_log_enabled:
-            return
-        status = int(str(resp.status).split(None, 1)[0])
-        duration_ms = round(request_time.total_seconds() * 1000, 3)
+    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+        started = time.perf_counter()
+        answered: dict = {}
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info=None):
+            answered["status"] = int(status.split(None, 1)[0])
+            answered["request_id"] = next((value for name, value in headers
+                                           if name.lower() == request_ids.HEADER.lower()), None)
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, start)
+        sent = 0
+        try:
+            chunks = list(body)
+            sent = sum(map(len, chunks))
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+            self._record(environ, answered, sent, started)
+        return chunks
+
+    @staticmethod
+    def _record(environ: dict, answered: dict, sent: int, started: float) -> None:
+        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        status = answered.get("status", 500)
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
         # The id nginx made (the API echoes it); a request straight to a replica gets the API's own.
-        request_id = next((value for name, value in resp.headers if name.lower() == "x-request-id"),
-                          environ.get("HTTP_X_REQUEST_ID"))
-        self.access_log.info("%s %s %d %.1f ms", req.method, req.path, status, duration_ms, extra={
-            "method": req.method, "path": req.path, "status": status, "duration_ms": duration_ms,
-            "bytes": getattr(resp, "sent", None), "request_id": request_id})
+        request_id = answered.get("request_id") or environ.get("HTTP_X_REQUEST_ID")
+        log.info("%s %s %d %.1f ms", method, path, status, duration_ms, extra={
+            "method": method, "path": path, "status": status, "duration_ms": duration_ms, "bytes": sent,
+            "request_id": request_id})

@@ -1,4 +1,4 @@
-"""The orderbook REST API: ``gunicorn 'orderbook.app:create_app()'``."""
+"""The orderbook REST API's Flask app; ``python -m orderbook.serve`` serves it (orderbook/serve.py)."""
 from __future__ import annotations
 
 from flask import Flask, jsonify

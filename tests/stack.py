@@ -3,8 +3,8 @@
     with start_stack(replicas=2) as stack:
         requests.get(stack.base_url + "/api/v1/healthz")
 
-Starts redis-server and SecantusDB (unless URLs are given), N gunicorn
-orderbook replicas, the matching and ledger workers (devstack.programs.WORKERS), M web (Socket.IO) replicas when asked
+Starts redis-server and SecantusDB (unless URLs are given), N API
+replicas (orderbook/serve.py), the matching and ledger workers (devstack.programs.WORKERS), M web (Socket.IO) replicas when asked
 (``web_replicas=2``; none by default) and nginx, with the same command lines and the same rendered nginx
 config as `make up` (devstack.programs, devstack.nginx). Each process runs in
 its own session with its log under the stack's temp dir; stop() ends them

@@ -22,7 +22,7 @@ RULE = {"$when": {"$comparison": {"itemA": {"$ticker": "KRYP"}, "itemB": 1, "typ
 def stack():
     # Two API replicas of two worker processes each; no rate limits, so every request reaches the store.
     env = {"BOT_MAX_ACTIVE": str(MAX_ACTIVE), "RATE_LIMIT": "", "REGISTRATION_RATE_LIMIT": "",
-           "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8"}
+           "API_WORKERS": "2", "API_THREADS": "8"}
     with start_stack(replicas=2, workers=False, env=env) as running:
         yield running
 

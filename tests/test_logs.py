@@ -1,5 +1,5 @@
 """Logs: one JSON object per line from every process (LOG_FORMAT=text for a terminal), and one
-request id through nginx's access log, gunicorn's access log and the API's answer."""
+request id through nginx's access log, the API's access log and the API's answer."""
 from __future__ import annotations
 
 import io
@@ -60,7 +60,7 @@ def stack():
         yield running
 
 
-def test_one_request_id_in_nginx_gunicorn_and_the_answer(stack):
+def test_one_request_id_in_nginx_the_api_and_the_answer(stack):
     user = requests.post(f"{stack.base_url}/api/v1/users", json={"username": "logged", "password": "correct horse"},
                          timeout=10).json()
     placed = requests.post(f"{stack.base_url}/api/v1/orders", timeout=10,
@@ -75,7 +75,7 @@ def test_one_request_id_in_nginx_gunicorn_and_the_answer(stack):
 
     at_nginx = wait_for(lambda: logged_by(stack.nginx), "nginx never logged the request")  # flushed each second
     assert [(r["method"], r["path"], r["status"]) for r in at_nginx] == [("POST", "/api/v1/orders", 201)]
-    at_api = wait_for(lambda: logged_by(stack.replicas[0]), "gunicorn never logged the request")
+    at_api = wait_for(lambda: logged_by(stack.replicas[0]), "the API never logged the request")
     assert [(r["service"], r["method"], r["path"], r["status"]) for r in at_api] == [
         ("orderbook", "POST", "/api/v1/orders", 201)]
     assert at_api[0]["duration_ms"] >= 0

@@ -1,5 +1,5 @@
 """Prometheus metrics: every process of a stack serves /metrics; the API replicas' counts (several
-gunicorn workers each, multiprocess mode) add up to what was done; lag is a subtraction that
+worker processes each, multiprocess mode) add up to what was done; lag is a subtraction that
 returns to 0 once the workers catch up."""
 from __future__ import annotations
 

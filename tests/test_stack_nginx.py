@@ -30,7 +30,7 @@ def get(url: str) -> tuple[int, dict]:
 
 
 def replica_serving(stack, body: dict) -> int:
-    """Index of the replica whose gunicorn worker answered (healthz reports the worker's pid)."""
+    """Index of the replica whose worker process answered (healthz reports the worker's pid)."""
     master = psutil.Process(body["pid"]).ppid()
     return [replica.pid for replica in stack.replicas].index(master)
 

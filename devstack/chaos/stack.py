@@ -29,7 +29,7 @@ from devstack.procs import free_port
 from devstack.up import ROOT, Layout, prepare, supervisord_command
 
 # Each program supervisord runs leads its own process group (it calls setpgrp), so a
-# signal to the group reaches gunicorn's and nginx's workers too.
+# signal to the group reaches the API's and nginx's workers too.
 STOP_TIMEOUT_S = 90.0  # supervisord stops programs in turn, each within its stopwaitsecs
 RUNNING = "RUNNING"
 
