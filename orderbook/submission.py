@@ -22,6 +22,10 @@ from exchange import keys
 from orderbook.matcher import SymbolMatcher
 
 LOCK_RETRY_S = 0.01  # how long to wait on a lock holder before trying the lock again
+# While the lock stays held, each wait doubles up to this: a busy standing matcher
+# answers late under load, and a 10 ms poll then costs two round trips per 10 ms per waiting
+# order. A holder that dies frees its lock only when it expires (LOCK_TTL_MS, 2 s) anyway.
+MAX_HELD_WAIT_S = 0.1
 PIPELINED_WAIT_S = 0.05  # the reply wait sent with the append, while a matcher holds the lock
 
 
@@ -86,9 +90,13 @@ class Submitter:
         matcher = self.matchers[symbol]
         reply_key = keys.reply(symbol, reply_to)
         deadline = deadline or time.monotonic() + self.order_wait_s
+        held_wait_s = LOCK_RETRY_S
         while True:  # at least one look, even past a shared deadline: the reply may be there
             wait_s = LOCK_RETRY_S
-            if not lock_held:
+            if lock_held:
+                wait_s, held_wait_s = held_wait_s, min(2 * held_wait_s, MAX_HELD_WAIT_S)
+            else:
+                held_wait_s = LOCK_RETRY_S
                 drained = matcher.drain(own_reply_to=reply_to)
                 if drained.own_reply is not None:
                     return drained.own_reply

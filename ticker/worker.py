@@ -25,6 +25,7 @@ from ticker.store import CandleStore
 
 BATCH = 1000
 IDLE_SLEEP_S = 0.05
+BUSY_S = 0.1  # after a pass that rolled trades: the next gathers more (candles are of seconds)
 FLUSHER_LEASE_S = 5.0
 QUOTE_INTERVAL_S = 0.25  # live quotes at most 4 times a second per symbol
 
@@ -103,7 +104,7 @@ class TickerWorker(Worker):
         self.candle_passes = SymbolPasses("candles")
 
     def loops(self) -> dict[str, Loop]:
-        return {"candles": Loop(self.roll, idle_s=IDLE_SLEEP_S, retry_on=redis_client.UNAVAILABLE)}
+        return {"candles": Loop(self.roll, idle_s=IDLE_SLEEP_S, busy_s=BUSY_S, retry_on=redis_client.UNAVAILABLE)}
 
     def roll(self) -> int:
         """Each symbol's pass. A symbol whose Redis node is unavailable is tried again a second
