@@ -3,7 +3,8 @@
 The flow (random_orders.lua): random limit orders within 5 ticks of one price, on the 3 symbols,
 from 64 users, over 32 connections, for 15 s. Measured three ways: the order path alone (API
 replicas, the matcher, Redis), the whole stack with every limit off, and the whole stack as
-`make up` runs it (rate limits, order rate, price band and breaker on).
+`make up` runs it (rate limits, order rate, price band and breaker on, the web replicas
+running, redis-server with make up's append-only file and snapshots).
 
 Beside them, in the same run, the yardstick: a minimal Flask JSON endpoint doing one Redis call
 (ping_app.py), served by 2 gunicorn gthread workers x 8 threads per replica (ping_gunicorn.py),
@@ -23,7 +24,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import requests
@@ -68,33 +70,51 @@ def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict 
             "errors": int(errors.group(1)) if errors else 0}
 
 
+@contextmanager
+def make_up_redis() -> Iterator[Proc]:
+    """redis-server with `make up`'s command line (devstack/programs.py), on a free port."""
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-redis-"))
+    port = free_port()
+    server = Proc(programs.redis_command(port, data_dir), port=port, log_dir=data_dir, name="redis")
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = False,
-                   rate_limits: bool = False, env: dict[str, str] | None = None) -> dict:
-    """``rate_limits``: the request and order limits, price band and circuit breaker as `make up`
-    has them (the test stack turns all of them off); else every limit off. ``env``: more settings."""
+                   as_make_up: bool = False, env: dict[str, str] | None = None) -> dict:
+    """``as_make_up``: what `make up` has that the test stack changes: the request and order limits,
+    price band and circuit breaker on, its web replicas, and redis-server with its command line
+    (the append-only file, the snapshots); else every limit off and no web replica. ``env``: more
+    settings."""
+    defaults = Settings()
     env = {"STARTING_CASH": "100000000.00", "STARTING_SHARES": "100000000", **(env or {})}
-    if rate_limits:
-        defaults = Settings()
+    if as_make_up:
         env.update(PRICE_BAND_BPS=str(defaults.price_band_bps), HALT_MOVE_BPS=str(defaults.halt_move_bps),
                    ORDER_RATE_LIMIT=f"{defaults.order_rate.per_window}/second", RATE_LIMIT=defaults.rate_limit)
     else:
         env.update(RATE_LIMIT="", ORDER_RATE_LIMIT="")
-    with start_stack(replicas=args.replicas, env=env, workers=workers) as stack:
+    with ExitStack() as running:
+        own_redis = [running.enter_context(make_up_redis())] if as_make_up else []
+        stack = running.enter_context(start_stack(
+            replicas=args.replicas, env=env, workers=workers, web_replicas=defaults.web_replicas if as_make_up else 0,
+            redis_url=programs.redis_url(own_redis[0].port) if own_redis else None))
         tokens = []
         for i in range(USERS):
             resp = requests.post(f"{stack.base_url}/api/v1/users", json={"username": f"bench{i}",
-                                                                                    "password": "correct horse"})
+                                                                        "password": "correct horse"})
             resp.raise_for_status()
             tokens.append(resp.json()["token"])
-        wrk_env = {"TOKENS": ",".join(tokens), "SYMBOLS": ",".join(Settings().symbols)}
+        wrk_env = {"TOKENS": ",".join(tokens), "SYMBOLS": ",".join(defaults.symbols)}
         result = run_wrk(stack.base_url, FLOW, args.seconds, args.connections, env=wrk_env,
-                         cpu_of={"api": stack.replicas, "workers": stack.workers, "data": stack.servers,
-                                 "nginx": [stack.nginx]})
+                         cpu_of={"api": stack.replicas, "workers": stack.workers, "web": stack.web,
+                                 "data": [*own_redis, *stack.servers], "nginx": [stack.nginx]})
         if light_load:
-            result["light"] = run_wrk(stack.base_url, FLOW, args.seconds,
-                                      args.light_connections, env=wrk_env)
+            result["light"] = run_wrk(stack.base_url, FLOW, args.seconds, args.light_connections, env=wrk_env)
         sequences = [requests.get(f"{stack.base_url}/api/v1/ticker/{symbol}").json()["sequence"]
-                     for symbol in Settings().symbols]
+                     for symbol in defaults.symbols]
         return {**result, "sequence": sum(sequences)}
 
 
@@ -153,10 +173,10 @@ def main() -> None:
         step("the order path measured")
         full = measure_orders(args, True)
         step("the whole stack measured")
-        as_run = measure_orders(args, True, rate_limits=True)
+        as_run = measure_orders(args, True, as_make_up=True)
         step("the stack as make up runs it measured")
     for label, run in (("http orders", orders), ("  whole stack (+ ledger, ticker, bot runner)", full),
-                       ("  whole stack as make up runs it (rate limits, band, breaker)", as_run)):
+                       ("  whole stack as make up runs it (limits, band, breaker, web replicas, redis AOF)", as_run)):
         print(f"{label}: {run['rps']:,.0f} orders/s ({run['rps'] / ceiling['rps']:.2f} x ceiling), "
               f"p50 {run['p50']:.1f} ms, p99 {run['p99']:.1f} ms ({run['requests']:,} requests, "
               f"{run['errors']} non-2xx; journal sequences {run['sequence']:,})")

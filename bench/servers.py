@@ -75,7 +75,7 @@ def main() -> None:
                 step(f"{name}: ping")
                 runs[f"{name}: order path"] = http_orders.measure_orders(args, ("matcher",))
                 step(f"{name}: order path")
-                runs[f"{name}: as make up runs it"] = http_orders.measure_orders(args, True, rate_limits=True)
+                runs[f"{name}: as make up runs it"] = http_orders.measure_orders(args, True, as_make_up=True)
                 step(f"{name}: as make up runs it")
     yardstick = runs["gunicorn gthread: ping"]["rps"]
     print(f"yardstick: {yardstick:,.0f} req/s, the ping endpoint under gunicorn gthread, same run")
