@@ -1,0 +1,51 @@
+"""Pacing under load: a worker loop waits a little after a pass that worked (so the next batch is
+larger), and an order waiting on a held lock backs off instead of polling every 10 ms."""
+from __future__ import annotations
+
+import time
+
+from exchange import keys
+from exchange.config import Settings
+from exchange.scripts import Scripts
+from exchange.worker import Loop
+from ledger import worker as ledger_worker
+from orderbook.matcher import SymbolMatcher
+from orderbook.submission import LOCK_RETRY_S, MAX_HELD_WAIT_S, Submitter
+from ticker import worker as ticker_worker
+
+
+def test_a_loop_waits_busy_s_after_work_idle_s_after_none_and_every_s_always():
+    loop = Loop(lambda: 0, idle_s=0.05, busy_s=0.2)
+    assert loop.pause_after(0) == 0.05
+    assert loop.pause_after(7) == 0.2
+    assert Loop(lambda: 0).pause_after(7) == 0.0  # unpaced by default: the matcher's loops
+    assert Loop(lambda: 0, busy_s=0.2, every_s=lambda: 1.0).pause_after(7) == 1.0
+
+
+def test_the_consumers_pace_inside_their_lag_goals():
+    # bench/settlement.py's goals: live accounts p99 < 100 ms, the ledger of record p99 < 1 s.
+    assert 0 < ledger_worker.LIVE_BUSY_S <= 0.025
+    assert 0 < ledger_worker.RECORD_BUSY_S <= 0.25
+    assert 0 < ticker_worker.BUSY_S <= 0.1
+
+
+def blpops(client) -> int:
+    return int(client.info("commandstats").get("cmdstat_blpop", {}).get("calls", 0))
+
+
+def test_an_order_waiting_on_a_held_lock_backs_off(redis_client):
+    settings = Settings(symbols=("KRYP",))
+    matcher = SymbolMatcher.for_settings(redis_client, "KRYP", settings, Scripts(redis_client))
+    submitter = Submitter(redis_client, {"KRYP": matcher}, order_wait_ms=600)
+    redis_client.set(matcher.lock.key, "another holder", px=5000)  # held, and nobody answers
+    before = blpops(redis_client)
+    started = time.monotonic()
+    assert submitter.await_reply("KRYP", "no-reply", lock_held=True) is None
+    waited = time.monotonic() - started
+    assert 0.6 <= waited < 0.6 + MAX_HELD_WAIT_S + 0.2
+    polls = blpops(redis_client) - before
+    # 10, 20, 40, 80, then 100 ms apart: about 9 waits in 600 ms, where a 10 ms poll makes 60.
+    assert polls <= 12, polls
+    assert polls > 0.6 / MAX_HELD_WAIT_S
+    assert redis_client.exists(keys.reply("KRYP", "no-reply")) == 0
+    assert LOCK_RETRY_S < MAX_HELD_WAIT_S
