@@ -41,19 +41,20 @@ JOIN_TIMEOUT_S = 10.0
 class Loop:
     work: Callable[[], int]  # one pass of the loop's work; returns how much it did (0: idle)
     idle_s: float = 0.05  # the wait after a pass that did nothing
-    # The wait after a pass that did something: lets the next batch gather, so a consumer under
-    # load makes fewer, larger batches (each pass's round trips and MongoDB calls cost the same
-    # for 1 event or 500) at the price of that much more lag.
+    # After a pass that did something, the next starts no sooner than this after it started: under
+    # load a consumer makes fewer, larger batches (a pass's round trips and MongoDB calls cost the
+    # same for 1 event or 500) for at most that much more lag. A pass that took longer than this,
+    # a worker near its capacity, goes on at once: the pacing never costs throughput.
     busy_s: float = 0.0
     every_s: Callable[[], float] | None = None  # if set: the wait after every pass, whatever it did
     retry_on: tuple[type[BaseException], ...] = ()  # logged and retried; anything else ends the process
     retry_s: float = 1.0
     first_after_s: float = 0.0  # the wait before the first pass
 
-    def pause_after(self, work: int) -> float:
+    def pause_after(self, work: int, took_s: float = 0.0) -> float:
         if self.every_s is not None:
             return self.every_s()
-        return self.busy_s if work else self.idle_s
+        return max(0.0, self.busy_s - took_s) if work else self.idle_s
 
 
 class SymbolPasses:
@@ -109,6 +110,7 @@ def repeat(name: str, loop: Loop, stopping: threading.Event, failed: threading.E
     stopping.wait(loop.first_after_s)
     while not stopping.is_set():
         try:
+            started = time.monotonic()
             work = loop.work()
             if last_pass is not None:
                 last_pass[name] = time.time()
@@ -127,7 +129,7 @@ def repeat(name: str, loop: Loop, stopping: threading.Event, failed: threading.E
             failed.set()
             stopping.set()
             return
-        pause = loop.pause_after(work)
+        pause = loop.pause_after(work, time.monotonic() - started)
         if pause:
             stopping.wait(pause)
 

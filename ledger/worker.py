@@ -34,10 +34,10 @@ from ledger.record import LedgerOfRecord
 
 log = logging.getLogger("ledger.worker")
 IDLE_SLEEP_S = 0.02
-# Under load each pass waits this long after working, so the next batch gathers more events:
-# fewer round trips and MongoDB calls per trade (bench/http_orders.py's whole stack), inside the
-# lag goals (bench/settlement.py: live accounts p99 < 100 ms, the ledger of record p99 < 1 s).
-# A pass works through a backlog before it waits, so a backlog clears as fast as before.
+# Under load a pass starts no sooner than this after the last one started, so each batch gathers
+# more events: fewer round trips and MongoDB calls per trade (bench/http_orders.py's whole stack),
+# inside the lag goals (bench/settlement.py: live accounts p99 < 100 ms, the ledger of record
+# p99 < 1 s). A pass that took longer goes on at once, so a backlog clears as fast as before.
 LIVE_BUSY_S = 0.02
 RECORD_BUSY_S = 0.2
 ARCHIVE_IDLE_S = 0.2  # buckets wait up to a second for company anyway

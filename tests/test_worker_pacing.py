@@ -14,10 +14,12 @@ from orderbook.submission import LOCK_RETRY_S, MAX_HELD_WAIT_S, Submitter
 from ticker import worker as ticker_worker
 
 
-def test_a_loop_waits_busy_s_after_work_idle_s_after_none_and_every_s_always():
+def test_a_loop_paces_passes_that_worked_to_busy_s_waits_idle_s_after_none_and_every_s_always():
     loop = Loop(lambda: 0, idle_s=0.05, busy_s=0.2)
     assert loop.pause_after(0) == 0.05
     assert loop.pause_after(7) == 0.2
+    assert abs(loop.pause_after(7, took_s=0.15) - 0.05) < 1e-9  # the next pass starts 0.2 s after this one did
+    assert loop.pause_after(7, took_s=0.3) == 0.0  # near capacity: no wait at all
     assert Loop(lambda: 0).pause_after(7) == 0.0  # unpaced by default: the matcher's loops
     assert Loop(lambda: 0, busy_s=0.2, every_s=lambda: 1.0).pause_after(7) == 1.0
 

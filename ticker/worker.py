@@ -25,7 +25,7 @@ from ticker.store import CandleStore
 
 BATCH = 1000
 IDLE_SLEEP_S = 0.05
-BUSY_S = 0.1  # after a pass that rolled trades: the next gathers more (candles are of seconds)
+BUSY_S = 0.1  # passes that rolled trades start this far apart: each gathers more (candles are of seconds)
 FLUSHER_LEASE_S = 5.0
 QUOTE_INTERVAL_S = 0.25  # live quotes at most 4 times a second per symbol
 
