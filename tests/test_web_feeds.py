@@ -7,6 +7,7 @@ client that subscribes midway and after the journal was trimmed under the feed.
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 
 import redis
@@ -252,3 +253,27 @@ def test_an_unexpected_error_in_one_batch_does_not_stop_the_feed(redis_client, m
     late = room.connect("late")
     feed.subscribe("late")
     assert watcher.book() == late.book() == expected
+
+
+def test_under_load_the_feed_reads_the_journal_in_fewer_larger_batches(redis_client, monkeypatch):
+    """Commits arriving faster than PACE_S apart are read together; the book still comes out right."""
+    commands = stream(seed=11, count=120)
+    feed, _room, watcher = watched_feed(redis_client)
+    reads_with_entries = []
+    xread = redis_client.xread
+
+    def counted(*args, **kwargs):
+        found = xread(*args, **kwargs)
+        if found:
+            reads_with_entries.append(len(found[0][1]))
+        return found
+
+    monkeypatch.setattr(redis_client, "xread", counted)
+    with running(feed):
+        for start in range(0, 120, 4):  # 30 commits, 5 ms or more apart
+            match(redis_client, commands[start:start + 4])
+            time.sleep(0.005)
+        expected = rest_book(redis_client)
+        wait_until(lambda: feed.book.sequence == expected["sequence"], "the feed to catch up")
+        assert len(reads_with_entries) < 30 / 2, reads_with_entries  # unpaced: a read per commit
+        assert watcher.book() == expected
