@@ -6,7 +6,10 @@ rate of a trivial EVALSHA from the same number of clients on the same Redis,
 measured in the same run. The goal is a ratio to it: >= 0.25 x the EVAL rate (machines
 differ by 3x or more, so no absolute figure is a goal).
 
-    python bench/engine.py [--seconds 10] [--submitters 8]
+With --threads N each submitter process runs N threads, a user each, sharing one order entry
+as an API process's request threads do.
+
+    python bench/engine.py [--seconds 10] [--submitters 8] [--threads 1]
 """
 from __future__ import annotations
 
@@ -26,28 +29,48 @@ MID = 10_000  # $100.00 in ticks
 UNCAPPED = 10**9
 
 
-def submitter(index: int, start_at: float, queue, redis_port: int, seconds: float, seed: int) -> None:
+def submitter(index: int, start_at: float, queue, redis_port: int, seconds: float, seed: int,
+              threads: int) -> None:
+    """One process: ``threads`` threads, one user each, sharing one OrderEntry as an API process's
+    request threads do."""
+    import threading
+
     import redis
 
     from exchange.config import Settings
     from exchange.scripts import Scripts
     from ledger.accounts import Accounts
     from orderbook.entry import OrderEntry
-    from orderbook.errors import ApiError
-    from orderbook.schemas import PlaceOrder
 
-    # One user per submitter, each placing far more than ORDER_RATE_LIMIT allows a person.
+    # Each user places far more than ORDER_RATE_LIMIT allows a person.
     settings = Settings(redis_url=f"redis://127.0.0.1:{redis_port}/0", symbols=(SYMBOL,),
                         max_open_orders=UNCAPPED, order_rate=None)
     client = redis.Redis(port=redis_port)
     scripts = Scripts(client)
     entry = OrderEntry(settings, client, Accounts(client, scripts), scripts)
-    rng = random.Random(seed + index)
-    user_id = f"bench-{index}"
-    open_orders: list[str] = []
     counts = {"limit": 0, "market": 0, "cancel": 0, "rejected": 0, "cpu_s": 0.0}
+    users = [index * threads + number for number in range(threads)]
+    flows = [threading.Thread(target=flow, args=(entry, user, random.Random(seed + user), start_at, seconds, counts))
+             for user in users]
     sleep_until(start_at)
     cpu_start = time.process_time()
+    for thread in flows:
+        thread.start()
+    for thread in flows:
+        thread.join()
+    counts["cpu_s"] = time.process_time() - cpu_start
+    queue.put(counts)
+
+
+def flow(entry, user: int, rng: random.Random, start_at: float, seconds: float, counts: dict) -> None:
+    """One user's orders until ``seconds`` are up: mostly passive limits, some crossing, some market
+    orders, and cancels of its own open orders."""
+    from orderbook.errors import ApiError
+    from orderbook.schemas import PlaceOrder
+
+    user_id = f"bench-{user}"
+    open_orders: list[str] = []
+    sleep_until(start_at)
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         roll = rng.random()
@@ -71,8 +94,6 @@ def submitter(index: int, start_at: float, queue, redis_port: int, seconds: floa
                 open_orders.append(order["order_id"])
         except ApiError as err:  # no_liquidity, order_not_open after a fill: part of a real flow
             counts["rejected"] += 1 if err.code else 0
-    counts["cpu_s"] = time.process_time() - cpu_start
-    queue.put(counts)
 
 
 def main() -> None:
@@ -80,6 +101,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--submitters", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per submitter process, a user each, sharing the process's order entry")
     parser.add_argument("--no-worker", dest="worker", action="store_false",
                         help="no standing matcher: submitters take the lock themselves")
     args = parser.parse_args()
@@ -94,13 +117,13 @@ def main() -> None:
         client = redis.Redis(port=server.port)
         eval_rate = measure_eval_rate(server.port, args.submitters, args.seconds)
         client.flushall()
-        fund_accounts(client, [f"bench-{i}" for i in range(args.submitters)], (SYMBOL,))
+        fund_accounts(client, [f"bench-{i}" for i in range(args.submitters * args.threads)], (SYMBOL,))
         worker = python_module("orderbook.worker", env={"REDIS_URL": f"redis://127.0.0.1:{server.port}/0",
                                                          "SYMBOLS": SYMBOL, "MAX_OPEN_ORDERS": str(UNCAPPED)}
                                ) if args.worker else None
         matcher_cpu_s, redis_cpu_start = process_cpu_s(worker.pid) if worker else 0.0, redis_cpu_s(client)
         try:
-            results = run_processes(submitter, args.submitters, (server.port, args.seconds, args.seed))
+            results = run_processes(submitter, args.submitters, (server.port, args.seconds, args.seed, args.threads))
             if worker is not None:
                 matcher_cpu_s = process_cpu_s(worker.pid) - matcher_cpu_s
             redis_cpu = redis_cpu_s(client) - redis_cpu_start
@@ -120,6 +143,8 @@ def report(args, totals: dict, trades: int, eval_rate: float, cpu_s: dict[str, f
     orders = totals["limit"] + totals["market"] + totals["cancel"]
     rate = orders / args.seconds
     mode = "a standing matcher" if args.worker else "no standing matcher"
+    if args.threads > 1:
+        mode += f", {args.threads} threads each"
     print(f"engine: {rate:,.0f} orders/s over {args.seconds:.0f}s with {args.submitters} submitters and {mode} "
           f"(limit {totals['limit']:,}, market {totals['market']:,}, cancel {totals['cancel']:,}, "
           f"refused {totals['rejected']:,}; {trades:,} trades)")
