@@ -30,7 +30,7 @@ UNCAPPED = 10**9
 
 
 def submitter(index: int, start_at: float, queue, redis_port: int, seconds: float, seed: int,
-              threads: int) -> None:
+              threads: int = 1) -> None:
     """One process: ``threads`` threads, one user each, sharing one OrderEntry as an API process's
     request threads do."""
     import threading
