@@ -29,8 +29,10 @@ def main() -> None:
     with results.progress("api shapes", 1 + len(shapes)) as step:
         yardstick = http_orders.measure_ceiling(args, light_load=False)
         step("the yardstick measured")
-        for workers, threads in shapes:
+        for number, (workers, threads) in enumerate(shapes, start=1):
             label = f"{workers} workers x {threads} threads"
+            if label in runs:  # the same shape again: its own line
+                label += f" ({number})"
             runs[label] = http_orders.measure_orders(args, True, as_make_up=True, env={
                 "API_WORKERS": str(workers), "API_THREADS": str(threads)})
             step(label)
