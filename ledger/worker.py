@@ -34,12 +34,6 @@ from ledger.record import LedgerOfRecord
 
 log = logging.getLogger("ledger.worker")
 IDLE_SLEEP_S = 0.02
-# Under load a pass starts no sooner than this after the last one started, so each batch gathers
-# more events: fewer round trips and MongoDB calls per trade (bench/http_orders.py's whole stack),
-# inside the lag goals (bench/settlement.py: live accounts p99 < 100 ms, the ledger of record
-# p99 < 1 s). A pass that took longer goes on at once, so a backlog clears as fast as before.
-LIVE_BUSY_S = 0.02
-RECORD_BUSY_S = 0.2
 ARCHIVE_IDLE_S = 0.2  # buckets wait up to a second for company anyway
 MAINTENANCE_INTERVAL_S = 30.0
 UPKEEP_IDLE_S = 1.0  # forgetting done orders and trimming journals, when there was nothing to do
@@ -66,10 +60,10 @@ class LedgerWorker(Worker):
 
     def loops(self) -> dict[str, Loop]:
         return {
-            "live": Loop(self.settle_live, idle_s=IDLE_SLEEP_S, busy_s=LIVE_BUSY_S),
+            "live": Loop(self.settle_live, idle_s=IDLE_SLEEP_S),
             # a MongoDB outage must not stop live settlement: its own loop, retried
-            "record": Loop(self.settle_record, idle_s=IDLE_SLEEP_S, busy_s=RECORD_BUSY_S, retry_on=(Exception,)),
-            "archive": Loop(self.archive, idle_s=ARCHIVE_IDLE_S, busy_s=ARCHIVE_IDLE_S, retry_on=(Exception,)),
+            "record": Loop(self.settle_record, idle_s=IDLE_SLEEP_S, retry_on=(Exception,)),
+            "archive": Loop(self.archive, idle_s=ARCHIVE_IDLE_S, retry_on=(Exception,)),
             # its own loop: moving done orders waits on MongoDB, and must not hold up the archive's lease
             "upkeep": Loop(self.upkeep, idle_s=UPKEEP_IDLE_S, retry_on=(Exception,)),
             "maintenance": Loop(self.maintain, every_s=lambda: MAINTENANCE_INTERVAL_S, retry_on=(Exception,),
