@@ -7,7 +7,6 @@ client that subscribes midway and after the journal was trimmed under the feed.
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 
 import redis
@@ -255,25 +254,23 @@ def test_an_unexpected_error_in_one_batch_does_not_stop_the_feed(redis_client, m
     assert watcher.book() == late.book() == expected
 
 
-def test_under_load_the_feed_reads_the_journal_in_fewer_larger_batches(redis_client, monkeypatch):
-    """Commits arriving faster than PACE_S apart are read together; the book still comes out right."""
-    commands = stream(seed=11, count=120)
+def test_the_feed_reads_on_a_connection_of_its_own(redis_client, monkeypatch):
+    """At most one pool checkout for the loop's reads, not one per read (a socket poll each)."""
+    commands = stream(seed=13, count=60)
     feed, _room, watcher = watched_feed(redis_client)
-    reads_with_entries = []
-    xread = redis_client.xread
+    pool = redis_client.connection_pool
+    checkouts_by_thread: list[int] = []
+    get_connection = pool.get_connection
 
     def counted(*args, **kwargs):
-        found = xread(*args, **kwargs)
-        if found:
-            reads_with_entries.append(len(found[0][1]))
-        return found
+        checkouts_by_thread.append(threading.get_ident())
+        return get_connection(*args, **kwargs)
 
-    monkeypatch.setattr(redis_client, "xread", counted)
-    with running(feed):
-        for start in range(0, 120, 4):  # 30 commits, 5 ms or more apart
-            match(redis_client, commands[start:start + 4])
-            time.sleep(0.005)
+    monkeypatch.setattr(pool, "get_connection", counted)
+    with running(feed) as thread:
+        for start in range(0, 60, 3):  # 20 commits, each read as it comes
+            match(redis_client, commands[start:start + 3])
         expected = rest_book(redis_client)
         wait_until(lambda: feed.book.sequence == expected["sequence"], "the feed to catch up")
-        assert len(reads_with_entries) < 30 / 2, reads_with_entries  # unpaced: a read per commit
-        assert watcher.book() == expected
+    assert watcher.book() == expected
+    assert checkouts_by_thread.count(thread.ident) <= 1, checkouts_by_thread.count(thread.ident)

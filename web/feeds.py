@@ -30,7 +30,7 @@ from typing import Callable
 
 import redis
 
-from exchange import journal, keys, rooms
+from exchange import journal, keys, redis_client, rooms
 from exchange.metrics import WEB_RESYNCS
 from exchange.scripts import source
 from exchange.trading_status import TradingStatus
@@ -41,11 +41,6 @@ log = logging.getLogger("web.feeds")
 
 READ_COUNT = 500
 BLOCK_MS = 1000
-# After a read that found entries, the next read waits until this long after it: under
-# load each read gathers more of the journal (and clients get fewer, larger book updates, at
-# most 20 a second per symbol), where a read per commit cost most of a replica's CPU. An entry
-# arriving after a quiet spell is read at once: the wait only ever follows a read with entries.
-PACE_S = 0.05
 STALL_S = 15.0  # a loop wakes at least every BLOCK_MS; this long without a turn means it is stuck or dead
 
 # emit(event, payload, room or sid): sends to this replica's own clients only.
@@ -61,6 +56,11 @@ class BookFeed:
         self.emit = emit
         self.enter_room = enter_room
         self.read_resting = client.register_script(source("resting_orders"))
+        # The loop's own connection: it reads once a commit under load, and a read through the pool
+        # costs a checkout (a socket poll) and a return on top. (A cluster client routes each read
+        # to its slot's node over connections of its own.)
+        self.reader = client if redis_client.is_cluster(client) else redis.Redis(
+            connection_pool=client.connection_pool, single_connection_client=True)
         self.lock = threading.Lock()
         self.book = LevelBook()
         self.last_id = b"0-0"
@@ -135,14 +135,11 @@ class BookFeed:
                 if not self.in_sync:
                     with self.lock:
                         self._resync()
-                read = self.client.xread({keys.events(self.symbol): self.last_id}, count=READ_COUNT,
+                read = self.reader.xread({keys.events(self.symbol): self.last_id}, count=READ_COUNT,
                                          block=BLOCK_MS)
-                read_at = time.monotonic()
                 if read:
                     self.apply(read[0][1])
                 self.last_turn = time.monotonic()
-                if read and len(read[0][1]) < READ_COUNT:  # a full read is a backlog: go on at once
-                    self.stopping.wait(max(0.0, PACE_S - (self.last_turn - read_at)))
             except Exception:  # noqa: BLE001 - one bad batch must not end this symbol's feed
                 self.failures += 1
                 self.in_sync = False
