@@ -3,9 +3,10 @@
 granian's WSGI server runs ``orderbook.app:create_app`` in API_WORKERS processes (2), each
 answering on API_THREADS threads (8). A request spends most of its time waiting on Redis (the
 hold, the inbox, the reply), so threads suit it, and one process's threads share one matcher
-cache per symbol. bench/servers.py measured granian against gunicorn's gthread worker on this
-app: it serves the order path 1.16-1.29x as fast, for about a quarter less CPU per order
-(bench/README.md has the figures and the choice of 2 x 8).
+cache per symbol. On the issue's flow (bench/http_orders.py) granian served the order path
+1.2-1.3x as fast as gunicorn's gthread worker, for about a fifth less CPU per order; 2 x 8 and
+1 x 16 measured alike on two cores, 4 threads a process worse (bench/api_shape.py, and
+bench/README.md for the figures). Two processes keep a replica answering while one restarts.
 
 What this process does around granian:
 - refuses to start without a fit signing key (a worker failing in create_app would be
@@ -16,9 +17,9 @@ What this process does around granian:
   (prometheus-client's multiprocess mode) and this process serves them summed on METRICS_PORT.
 
 granian closes an idle HTTP/1 connection after 30 s (its header read timeout), so nginx, whose
-upstream keepalive_timeout is 1 s, is the one that closes idle upstream connections. SIGTERM stops the
-replica gracefully: each worker finishes the requests it has (for up to
-SHUTDOWN_S) before it exits. A worker that dies is started again.
+upstream keepalive_timeout is 1 s, is the one that closes idle upstream connections. SIGTERM
+stops the replica gracefully: each worker finishes the requests it has (for up to SHUTDOWN_S)
+before it exits. A worker that dies is started again.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import os
 import shutil
 import tempfile
 
+from flask import Flask
 from granian import Granian
 from granian.constants import Interfaces
 from granian.log import LogLevels
@@ -46,8 +48,9 @@ GRANIAN_LOGGING = {"loggers": {name: {"handlers": [], "propagate": True}
 log = logging.getLogger("orderbook.serve")
 
 
-def build_app(target: str):
-    """In each worker: its logging (tagged with the request id), then the app, access-logged."""
+def build_app(target: str) -> Flask:
+    """In each worker: its logging (tagged with the request id), then the app, access-logged.
+    (``target`` is APP, which granian names its processes after; the app is built here.)"""
     from orderbook import request_ids
     from orderbook.access_log import AccessLog
     from orderbook.app import create_app
