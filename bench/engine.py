@@ -48,18 +48,18 @@ def submitter(index: int, start_at: float, queue, redis_port: int, seconds: floa
     client = redis.Redis(port=redis_port)
     scripts = Scripts(client)
     entry = OrderEntry(settings, client, Accounts(client, scripts), scripts)
-    counts = {"limit": 0, "market": 0, "cancel": 0, "rejected": 0, "cpu_s": 0.0}
     users = [index * threads + number for number in range(threads)]
+    per_thread = [{"limit": 0, "market": 0, "cancel": 0, "rejected": 0} for _ in users]
     flows = [threading.Thread(target=flow, args=(entry, user, random.Random(seed + user), start_at, seconds, counts))
-             for user in users]
+             for user, counts in zip(users, per_thread)]
     sleep_until(start_at)
     cpu_start = time.process_time()
     for thread in flows:
         thread.start()
     for thread in flows:
         thread.join()
-    counts["cpu_s"] = time.process_time() - cpu_start
-    queue.put(counts)
+    totals = {name: sum(counts[name] for counts in per_thread) for name in per_thread[0]}
+    queue.put({**totals, "cpu_s": time.process_time() - cpu_start})
 
 
 def flow(entry, user: int, rng: random.Random, start_at: float, seconds: float, counts: dict) -> None:

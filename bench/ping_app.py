@@ -1,7 +1,7 @@
 """The HTTP ceiling bench/http_orders.py compares against: a minimal Flask JSON endpoint, one Redis call.
 
-Served exactly like the orderbook API (same gunicorn settings, same replicas,
-same nginx template), so the ratio measures what order entry itself costs.
+Served by gunicorn's gthread worker, 2 x 8 per replica (bench/ping_gunicorn.py, fixed whatever
+serves the API), with the API's replica count behind the same nginx template.
 """
 from __future__ import annotations
 

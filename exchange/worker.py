@@ -12,7 +12,8 @@
 event, calls ``bootstrap``, and runs each loop in a thread of its own (and one more,
 the heartbeat: exchange/health.py): its work
 again and again, waiting ``idle_s`` after a pass that did nothing (or
-``every_s`` after each pass), until the event is set. Then ``teardown``. Work
+``every_s`` after each pass; a loop with ``busy_s`` starts a pass that follows one
+that worked no sooner than ``busy_s`` after that one started), until the event is set. Then ``teardown``. Work
 that raises one of its loop's ``retry_on`` errors (a store outage, say) is
 logged and retried after ``retry_s`` (a Redis outage, ``redis_client.UNAVAILABLE``,
 as one line a try rather than a traceback); any other error ends the process with
@@ -51,7 +52,7 @@ class Loop:
     retry_s: float = 1.0
     first_after_s: float = 0.0  # the wait before the first pass
 
-    def pause_after(self, work: int, took_s: float = 0.0) -> float:
+    def pause_after(self, work: int, took_s: float) -> float:
         if self.every_s is not None:
             return self.every_s()
         return max(0.0, self.busy_s - took_s) if work else self.idle_s

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from orderbook import request_ids
 
 log = logging.getLogger("orderbook.access")
+log.setLevel(logging.INFO)  # a record per request whatever LOG_LEVEL says, as a server's access log
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -34,9 +35,10 @@ class AccessLog:
                                            if name.lower() == request_ids.HEADER.lower()), None)
             return start_response(status, headers, exc_info)
 
-        body = self.app(environ, start)
+        body: Iterable[bytes] = ()
         sent = 0
         try:
+            body = self.app(environ, start)
             chunks = list(body)
             sent = sum(map(len, chunks))
         finally:

@@ -97,10 +97,11 @@ def main(argv: list[str] | None = None) -> None:
     signing_key(settings.secret_key)
     logs.configure(SERVICE, settings)
     metrics_dir = serve_metrics(settings)
-    replica = server(settings, args.host, args.port)
-    if metrics_dir:
-        replica.on_shutdown(lambda: shutil.rmtree(metrics_dir, ignore_errors=True))
-    replica.serve(target_loader=build_app)
+    try:
+        server(settings, args.host, args.port).serve(target_loader=build_app)
+    finally:  # also when granian fails to start, on a port taken say
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -93,8 +93,9 @@ class Submitter:
         held_wait_s = LOCK_RETRY_S
         while True:  # at least one look, even past a shared deadline: the reply may be there
             wait_s = LOCK_RETRY_S
-            if lock_held:
-                wait_s, held_wait_s = held_wait_s, min(2 * held_wait_s, MAX_HELD_WAIT_S)
+            if lock_held:  # not past the deadline, though: the caller answers then
+                wait_s = max(0.001, min(held_wait_s, deadline - time.monotonic()))
+                held_wait_s = min(2 * held_wait_s, MAX_HELD_WAIT_S)
             else:
                 held_wait_s = LOCK_RETRY_S
                 drained = matcher.drain(own_reply_to=reply_to)

@@ -2,30 +2,46 @@
 larger), and an order waiting on a held lock backs off instead of polling every 10 ms."""
 from __future__ import annotations
 
+import threading
 import time
 
 from exchange import keys
 from exchange.config import Settings
 from exchange.scripts import Scripts
-from exchange.worker import Loop
+from exchange.worker import Loop, repeat
 from orderbook.matcher import SymbolMatcher
 from orderbook.submission import LOCK_RETRY_S, MAX_HELD_WAIT_S, Submitter
-from ticker import worker as ticker_worker
 
 
 def test_a_loop_paces_passes_that_worked_to_busy_s_waits_idle_s_after_none_and_every_s_always():
     loop = Loop(lambda: 0, idle_s=0.05, busy_s=0.2)
-    assert loop.pause_after(0) == 0.05
-    assert loop.pause_after(7) == 0.2
+    assert loop.pause_after(0, took_s=0.01) == 0.05
+    assert loop.pause_after(7, took_s=0.0) == 0.2
     assert abs(loop.pause_after(7, took_s=0.15) - 0.05) < 1e-9  # the next pass starts 0.2 s after this one did
     assert loop.pause_after(7, took_s=0.3) == 0.0  # near capacity: no wait at all
-    assert Loop(lambda: 0).pause_after(7) == 0.0  # unpaced by default: the matcher's loops
-    assert Loop(lambda: 0, busy_s=0.2, every_s=lambda: 1.0).pause_after(7) == 1.0
+    assert Loop(lambda: 0).pause_after(7, took_s=0.0) == 0.0  # unpaced by default: the matcher's loops
+    assert Loop(lambda: 0, busy_s=0.2, every_s=lambda: 1.0).pause_after(7, took_s=0.0) == 1.0
 
 
-def test_the_ticker_paces_its_passes_inside_a_second():
-    # Candles are of seconds: a pass under load starts at most 0.1 s after the last one started.
-    assert 0 < ticker_worker.BUSY_S <= 0.1
+def test_repeat_paces_passes_by_when_they_started():
+    """Passes of 40 ms with busy_s 0.1 run 0.1 s apart, start to start: about 5 in 0.5 s. A wait of
+    busy_s after each pass would give about 3.6, no pacing about 12."""
+    starts: list[float] = []
+
+    def work() -> int:
+        starts.append(time.monotonic())
+        time.sleep(0.04)
+        return 1
+
+    stopping = threading.Event()
+    thread = threading.Thread(target=repeat, args=("paced", Loop(work, busy_s=0.1), stopping, threading.Event()))
+    thread.start()
+    time.sleep(0.5)
+    stopping.set()
+    thread.join(5)
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
+    assert gaps and min(gaps) >= 0.095, gaps
+    assert sum(gaps) / len(gaps) < 0.13, gaps  # not 0.14: the pass's own 40 ms is inside the pace
 
 
 def blpops(client) -> int:

@@ -218,6 +218,8 @@ class Feeds:
     def stop(self) -> None:
         for feed in self.by_symbol.values():
             feed.stopping.set()
+            if feed.reader is not feed.client:
+                feed.reader.close()  # its connection back to the pool
 
     def sequences(self) -> dict[str, int]:
         return {s: feed.book.sequence for s, feed in self.by_symbol.items()}
