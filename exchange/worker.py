@@ -10,15 +10,14 @@
 
 ``run`` sets up logging, turns SIGTERM and SIGINT into the worker's ``stopping``
 event, calls ``bootstrap``, and runs each loop in a thread of its own (and one more,
-the heartbeat: exchange/health.py): its work
-again and again, waiting ``idle_s`` after a pass that did nothing (or
-``every_s`` after each pass; a loop with ``busy_s`` starts a pass that follows one
-that worked no sooner than ``busy_s`` after that one started), until the event is set. Then ``teardown``. Work
-that raises one of its loop's ``retry_on`` errors (a store outage, say) is
-logged and retried after ``retry_s`` (a Redis outage, ``redis_client.UNAVAILABLE``,
-as one line a try rather than a traceback); any other error ends the process with
-exit status 1, so its supervisor restarts it instead of it living on with a
-dead loop (teardown is skipped then: the leases it would release expire by themselves).
+the heartbeat: exchange/health.py): its work again and again, waiting ``idle_s``
+after a pass that did nothing (or ``every_s`` after each pass; with ``busy_s``, a
+pass after one that worked starts no sooner than ``busy_s`` after that one
+started), until the event is set. Then ``teardown``. Work that raises one of its
+loop's ``retry_on`` errors (a store outage, say) is logged and retried after
+``retry_s`` (a Redis outage, ``redis_client.UNAVAILABLE``, as one line a try rather
+than a traceback); any other error ends the process with exit status 1, so its
+supervisor restarts it instead of it living on with a dead loop (teardown is skipped then: the leases it would release expire by themselves).
 """
 from __future__ import annotations
 
