@@ -20,7 +20,7 @@ from orderbook.matcher import SymbolMatcher
 from tests.polling import wait_for as wait_until
 from tests.test_matcher_redis import SYMBOL, enqueue, stream
 from web import messages
-from web.feeds import BookFeed
+from web.feeds import BookFeed, JournalReader
 
 
 class Client:
@@ -57,8 +57,10 @@ class Room:
     def __init__(self):
         self.clients: dict[str, Client] = {}
         self.rooms: dict[str, set[str]] = {}
+        self.emitted: list[str] = []
 
     def emit(self, event, payload, to):
+        self.emitted.append(event)
         for sid in self.rooms.get(to, {to} if to in self.clients else set()):
             client = self.clients[sid]
             {"book_snapshot": client.snapshot, "book_update": client.update,
@@ -67,6 +69,9 @@ class Room:
 
     def enter_room(self, sid, room):
         self.rooms.setdefault(room, set()).add(sid)
+
+    def watched(self, room) -> bool:
+        return bool(self.rooms.get(room)) or room in self.clients
 
     def connect(self, sid) -> Client:
         self.clients[sid] = Client()
@@ -99,7 +104,7 @@ def test_snapshot_then_deltas_rebuild_the_rest_book(redis_client):
     commands = stream(seed=13, count=400)  # a seed whose book ends with 5 levels
     match(redis_client, commands[:100])  # the feed starts from a book already there
     room = Room()
-    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room)
+    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
     feed.start()
     started_at = feed.book.sequence
     early = room.connect("early")
@@ -129,7 +134,7 @@ def test_snapshot_then_deltas_rebuild_the_rest_book(redis_client):
 def test_the_books_subscribers_hear_when_the_symbol_halts_and_reopens(redis_client):
     match(redis_client, stream(seed=5, count=20))
     room = Room()
-    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room)
+    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
     feed.start()
     watcher = room.connect("watcher")
     feed.subscribe("watcher")
@@ -157,7 +162,7 @@ def read_events(client) -> list[journal.JournalEvent]:
 def watched_feed(redis_client):
     """A started feed, its room of clients, and one client subscribed to its book."""
     room = Room()
-    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room)
+    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
     feed.start()
     watcher = room.connect("watcher")
     feed.subscribe("watcher")
@@ -180,14 +185,15 @@ def test_a_feed_behind_a_trimmed_journal_reloads_and_keeps_the_chain(redis_clien
 
 
 @contextmanager
-def running(feed: BookFeed):
-    """The feed's own loop in a thread, as the web server runs it."""
-    thread = threading.Thread(target=feed.run, daemon=True)
+def running(*feeds: BookFeed):
+    """A reader's loop for the feeds in a thread, as the web server runs it."""
+    reader = JournalReader(feeds[0].client, list(feeds))
+    thread = threading.Thread(target=reader.run, daemon=True)
     thread.start()
     try:
         yield thread
     finally:
-        feed.stopping.set()
+        reader.stop()
         thread.join(timeout=10)
 
 
@@ -234,11 +240,11 @@ def test_an_unexpected_error_in_one_batch_does_not_stop_the_feed(redis_client, m
     order_events = messages.order_events
     raised = []
 
-    def fails_once(event):
+    def fails_once(event, wanted=messages.everyone):
         if not raised:
             raised.append(event.sequence)
             raise KeyError("injected: an event shape this replica does not know")
-        return order_events(event)
+        return order_events(event, wanted)
 
     monkeypatch.setattr(messages, "order_events", fails_once)
     with running(feed) as thread:
@@ -274,3 +280,53 @@ def test_the_feed_reads_on_a_connection_of_its_own(redis_client, monkeypatch):
         wait_until(lambda: feed.book.sequence == expected["sequence"], "the feed to catch up")
     assert watcher.book() == expected
     assert checkouts_by_thread.count(thread.ident) <= 1, checkouts_by_thread.count(thread.ident)
+
+
+def test_one_read_follows_every_symbols_journal(redis_client, monkeypatch):
+    """On one Redis, one loop reads all the symbols' journals in one XREAD: here a second symbol
+    whose journal is a copy of the first's."""
+    other = "ADAM"
+    kryp, kryp_room, kryp_watcher = watched_feed(redis_client)
+    adam_room = Room()
+    adam = BookFeed(redis_client, other, adam_room.emit, adam_room.enter_room, adam_room.watched)
+    adam.start()
+    adam_watcher = adam_room.connect("watcher")
+    adam.subscribe("watcher")
+    read_keys = []
+    with running(kryp, adam) as thread:
+        reader_xread = redis.Redis.xread
+
+        def counted(client, streams, *args, **kwargs):
+            if threading.get_ident() == thread.ident:
+                read_keys.append(sorted(streams))
+            return reader_xread(client, streams, *args, **kwargs)
+
+        monkeypatch.setattr(redis.Redis, "xread", counted)
+        match(redis_client, stream(seed=13, count=200))
+        for _id, fields in redis_client.xrange(keys.events(SYMBOL)):
+            redis_client.xadd(keys.events(other), fields)
+        expected = rest_book(redis_client)
+        wait_until(lambda: kryp.book.sequence == adam.book.sequence == expected["sequence"], "both feeds")
+    for feed, room, watcher in ((kryp, kryp_room, kryp_watcher), (adam, adam_room, adam_watcher)):
+        late = room.connect("late")
+        feed.subscribe("late")  # also moves everyone's chain up to the book's sequence
+        assert watcher.book() == late.book() == expected  # (Client.book names the test's symbol)
+    assert read_keys and all(k == sorted([keys.events(other).encode(), keys.events(SYMBOL).encode()]) for k in read_keys)
+
+
+def test_nothing_is_sent_or_built_for_rooms_nobody_on_this_replica_is_in(redis_client, monkeypatch):
+    room = Room()
+    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
+    feed.start()
+    built = []
+    for name in ("book_update", "trade"):
+        monkeypatch.setattr(messages, name, lambda *args, name=name: built.append(name))
+    match(redis_client, stream(seed=13, count=200))
+    follow(redis_client, feed)
+    assert room.emitted == [] and built == []
+    monkeypatch.undo()
+    late = room.connect("late")  # the chain it joins is the book's, all the same
+    feed.subscribe("late")
+    match(redis_client, stream(seed=14, count=100, id_prefix="p"))
+    follow(redis_client, feed)
+    assert late.book() == rest_book(redis_client)

@@ -137,6 +137,17 @@ def test_a_trade_is_a_fill_for_each_side_with_its_own_fee():
     assert maker["type"] == taker["type"] == "fill" and maker["price"] == "10.05"
 
 
+def test_order_events_are_built_only_for_the_users_wanted():
+    """A replica builds the private events of the users connected to it, and no others."""
+    (maker_user, maker), (_taker_user, taker) = messages.order_events(TRADE)
+    assert messages.order_events(TRADE, lambda user: user == "u1") == [(maker_user, maker)]
+    assert messages.order_events(TRADE, lambda user: user == "u2") == [("u2", taker)]
+    assert messages.order_events(TRADE, lambda user: False) == []
+    canceled = done("x")
+    assert messages.order_events(canceled, lambda user: user == "u1") == messages.order_events(canceled)
+    assert messages.order_events(canceled, lambda user: user == "u2") == []
+
+
 def test_a_stop_is_parked_then_triggered_in_its_owners_order_events():
     stamp = {**STAMP, "order_id": "s", "user_id": "u3", "side": Side.SELL, "stop_price": 995}
     ((parked_user, parked),) = messages.order_events(journal.ParkedEvent(**stamp, sequence=20))

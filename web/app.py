@@ -78,7 +78,11 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
     def enter_room(sid: str, room: str) -> None:
         socketio.server.enter_room(sid, room, namespace="/")
 
-    feeds = Feeds(client, settings.symbols, emit_here, enter_room)
+    def watched(room: str) -> bool:
+        """Whether a client of this replica is in ``room`` (python-socketio's own room table)."""
+        return bool(socketio.server.manager.rooms.get("/", {}).get(room))
+
+    feeds = Feeds(client, settings.symbols, emit_here, enter_room, watched)
     signed_in = SignedInSockets(Tokens(settings, client))
     _session_events(socketio, signed_in, emit_here, settings, replica)
     _subscription_events(socketio, feeds, emit_here, settings)

@@ -1,13 +1,17 @@
 """Each web replica follows every symbol's journal and tells its own clients.
 
-One ``BookFeed`` per symbol, each in its own (green) thread: it starts from an
-atomic read of the resting orders, the sequence and the last journal entry id
-(``resting_orders.lua``), then reads the journal on from exactly there
-(XREAD BLOCK). Each journal entry updates the in-memory L2 book
+One ``BookFeed`` per symbol: it starts from an atomic read of the resting
+orders, the sequence and the last journal entry id (``resting_orders.lua``),
+then follows the journal on from exactly there. A ``JournalReader`` loop, in
+its own (green) thread, reads the journals of several feeds in one XREAD BLOCK:
+of every symbol on one Redis, of one symbol on a cluster, whose symbols live on
+different slots. Each journal entry updates the in-memory L2 book
 (``web.levels``) and becomes ``trade`` and private ``order`` events; each read
 batch becomes one ``book_update``. Everything goes to this replica's own
 clients only (``ignore_queue``): every replica reads the journal itself, so
-nothing needs the message queue.
+nothing needs the message queue. A payload nobody in its room on this replica
+would get is not built (``watched``): most orders come from bots that never
+connect a socket, and a user's socket is on one replica of several.
 
 ``book_update``s chain: each one's ``prev_sequence`` is the ``sequence`` of the
 one before, and a new subscriber's ``book_snapshot`` is taken from the same
@@ -18,8 +22,9 @@ trim) reloads the book and sends the difference as one update.
 Failures never leave clients silently wrong: the feed remembers the levels it
 has sent (``shown``), sends what a batch changed before any error propagates,
 and after any failure (Redis, a malformed event, an emit) it reloads the book
-and sends the difference from what clients were actually sent. The loop
-survives every ``Exception``; ``healthy()`` says whether it is turning and in sync.
+and sends the difference from what clients were actually sent. The reader's
+loop survives every ``Exception``, and one feed's failure leaves the others
+going; ``healthy()`` says whether a feed is turning and in sync.
 """
 from __future__ import annotations
 
@@ -47,20 +52,19 @@ STALL_S = 15.0  # a loop wakes at least every BLOCK_MS; this long without a turn
 Emit = Callable[[str, dict, str], None]
 # enter_room(sid, room)
 EnterRoom = Callable[[str, str], None]
+# watched(room): whether any client of this replica is in the room
+Watched = Callable[[str], bool]
 
 
 class BookFeed:
-    def __init__(self, client: redis.Redis, symbol: str, emit: Emit, enter_room: EnterRoom):
+    def __init__(self, client: redis.Redis, symbol: str, emit: Emit, enter_room: EnterRoom, watched: Watched):
         self.client = client
         self.symbol = symbol
         self.emit = emit
         self.enter_room = enter_room
+        self.watched = watched
+        self.journal_key = keys.events(symbol)
         self.read_resting = client.register_script(source("resting_orders"))
-        # The loop's own connection: it reads once a commit under load, and a read through the pool
-        # costs a checkout (a socket poll) and a return on top. (A cluster client routes each read
-        # to its slot's node over connections of its own.)
-        self.reader = client if redis_client.is_cluster(client) else redis.Redis(
-            connection_pool=client.connection_pool, single_connection_client=True)
         self.lock = threading.Lock()
         self.book = LevelBook()
         self.last_id = b"0-0"
@@ -71,8 +75,7 @@ class BookFeed:
         self.in_sync = False
         self.reloads = 0
         self.failures = 0
-        self.last_turn = time.monotonic()  # when the loop last finished a read (or recovered)
-        self.stopping = threading.Event()
+        self.last_turn = time.monotonic()  # when its reader last finished a read (or it recovered)
 
     # ---- state ------------------------------------------------------------------
 
@@ -116,35 +119,39 @@ class BookFeed:
             self._send_update([])
 
     def _send_update(self, changes: list) -> None:
-        update = messages.book_update(self.symbol, self.book.sequence, self.sent_sequence, changes)
+        room = rooms.channel(self.symbol, "book")
+        update = (messages.book_update(self.symbol, self.book.sequence, self.sent_sequence, changes)
+                  if self.watched(room) else None)
         # Counted as sent before the emit: a client an emit failure skipped sees a
-        # prev_sequence it does not hold on the next update, and resubscribes.
+        # prev_sequence it does not hold on the next update, and resubscribes. (A client that
+        # joins meanwhile does so under the lock, with a snapshot at the chain's sequence.)
         self.sent_sequence = self.book.sequence
         for side, price, total in changes:
             if total:
                 self.shown[side][price] = total
             else:
                 self.shown[side].pop(price, None)
-        self.emit("book_update", update, rooms.channel(self.symbol, "book"))
+        if update is not None:
+            self.emit("book_update", update, room)
 
     # ---- the journal ------------------------------------------------------------------
 
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                if not self.in_sync:
-                    with self.lock:
-                        self._resync()
-                read = self.reader.xread({keys.events(self.symbol): self.last_id}, count=READ_COUNT,
-                                         block=BLOCK_MS)
-                if read:
-                    self.apply(read[0][1])
-                self.last_turn = time.monotonic()
-            except Exception:  # noqa: BLE001 - one bad batch must not end this symbol's feed
-                self.failures += 1
-                self.in_sync = False
-                log.exception("%s: following the journal failed; reloading the book", self.symbol)
-                self.stopping.wait(1)
+    def turn(self, entries: list) -> bool:
+        """Catch up after a failure, then apply what its reader read (maybe nothing); False if
+        either failed (the feed stays out of sync, and the next turn reloads)."""
+        try:
+            if not self.in_sync:
+                with self.lock:
+                    self._resync()
+            if entries:
+                self.apply(entries)
+        except Exception:  # noqa: BLE001 - one bad batch must not end this symbol's feed
+            self.failures += 1
+            self.in_sync = False
+            log.exception("%s: following the journal failed; reloading the book", self.symbol)
+            return False
+        self.last_turn = time.monotonic()
+        return True
 
     def apply(self, entries: list) -> None:
         """Apply one read batch of journal entries and tell the clients.
@@ -196,30 +203,72 @@ class BookFeed:
 
     def _send_events(self, event: journal.JournalEvent) -> None:
         if isinstance(event, journal.TradeEvent):
-            self.emit("trade", messages.trade(event), rooms.channel(self.symbol, "trades"))
+            if self.watched(trades := rooms.channel(self.symbol, "trades")):
+                self.emit("trade", messages.trade(event), trades)
         elif isinstance(event, journal.HaltedEvent | journal.ResumedEvent):
             # Those who see the book learn whether it takes orders.
             self.emit("status", messages.trading_status(event), rooms.channel(self.symbol, "book"))
-        for user_id, payload in messages.order_events(event):
+        for user_id, payload in messages.order_events(event, lambda user_id: self.watched(rooms.user(user_id))):
             self.emit("order", payload, rooms.user(user_id))
+
+
+class JournalReader:
+    """One loop reading the journals of ``feeds`` in one XREAD BLOCK and handing each feed its
+    entries; their streams must be on one node (every symbol's on one Redis, one symbol's on a
+    cluster). A feed whose turn failed pauses the loop a second before it reloads."""
+
+    def __init__(self, client: redis.Redis, feeds: list[BookFeed]):
+        self.feeds = {feed.journal_key.encode(): feed for feed in feeds}
+        # The loop's own connection: it reads once a commit under load, and a read through the pool
+        # costs a checkout (a socket poll) and a return on top. (A cluster client routes each read
+        # to its slot's node over connections of its own.)
+        self.own_connection = not redis_client.is_cluster(client)
+        self.connection = redis.Redis(connection_pool=client.connection_pool,
+                                      single_connection_client=True) if self.own_connection else client
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                read = dict(self.connection.xread({key: feed.last_id for key, feed in self.feeds.items()},
+                                                  count=READ_COUNT, block=BLOCK_MS))
+            except Exception:  # noqa: BLE001 - Redis away: every feed reloads once it is back
+                log.exception("reading the journals of %s failed", ", ".join(f.symbol for f in self.feeds.values()))
+                for feed in self.feeds.values():
+                    feed.failures += 1
+                    feed.in_sync = False
+                self.stopping.wait(1)
+                continue
+            turned = [feed.turn(read.get(key, [])) for key, feed in self.feeds.items()]
+            if not all(turned):
+                self.stopping.wait(1)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.own_connection:
+            self.connection.close()  # its connection back to the pool
 
 
 class Feeds:
     """Every symbol's BookFeed, each run in a background task of the Socket.IO server."""
 
-    def __init__(self, client: redis.Redis, symbols: tuple[str, ...], emit: Emit, enter_room: EnterRoom):
-        self.by_symbol = {s: BookFeed(client, s, emit, enter_room) for s in symbols}
+    def __init__(self, client: redis.Redis, symbols: tuple[str, ...], emit: Emit, enter_room: EnterRoom,
+                 watched: Watched):
+        self.by_symbol = {s: BookFeed(client, s, emit, enter_room, watched) for s in symbols}
+        feeds = list(self.by_symbol.values())
+        # One Redis: one read for every symbol. A cluster keeps each symbol on a slot of its own.
+        groups = [[feed] for feed in feeds] if redis_client.is_cluster(client) else [feeds]
+        self.readers = [JournalReader(client, group) for group in groups]
 
     def start(self, start_background_task) -> None:
         for feed in self.by_symbol.values():
             feed.start()
-            start_background_task(feed.run)
+        for reader in self.readers:
+            start_background_task(reader.run)
 
     def stop(self) -> None:
-        for feed in self.by_symbol.values():
-            feed.stopping.set()
-            if feed.reader is not feed.client:
-                feed.reader.close()  # its connection back to the pool
+        for reader in self.readers:
+            reader.stop()
 
     def sequences(self) -> dict[str, int]:
         return {s: feed.book.sequence for s, feed in self.by_symbol.items()}

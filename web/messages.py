@@ -7,6 +7,8 @@ items (plus ``symbol``). Payloads are plain JSON values: an event's enum fields
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from exchange import journal
 from exchange.money import format_cents, format_price
 from web.levels import Level, LevelBook
@@ -37,11 +39,21 @@ def trading_status(event: journal.HaltedEvent | journal.ResumedEvent) -> dict:
             "halt_reason": event.reason.value if halted else None}
 
 
-def order_events(event: journal.JournalEvent) -> list[tuple[str, dict]]:
-    """[(user id, private ``order`` payload)] for one journal event: accepted, parked or
-    triggered (a stop), fill (one for each side of a trade), amended, canceled, or done (filled or rejected).
-    ``status`` always says how the order ended; ``type`` sets a cancel apart."""
-    base = {"symbol": event.symbol, "sequence": event.sequence, "time": event.time}
+def everyone(_user_id: str) -> bool:
+    return True
+
+
+def order_events(event: journal.JournalEvent, wanted: Callable[[str], bool] = everyone) -> list[tuple[str, dict]]:
+    """[(user id, private ``order`` payload)] for one journal event, for the users ``wanted`` says:
+    accepted, parked or triggered (a stop), fill (one for each side of a trade), amended, canceled,
+    or done (filled or rejected). ``status`` always says how the order ended; ``type`` sets a
+    cancel apart."""
+    if isinstance(event, journal.TradeEvent):
+        return _fills(event, wanted)
+    if not isinstance(event, journal.AcceptedEvent | journal.ParkedEvent | journal.TriggeredEvent
+                      | journal.AmendedEvent | journal.DoneEvent) or not wanted(event.user_id):
+        return []
+    base = _common(event)
     if isinstance(event, journal.AcceptedEvent):
         order = event.order
         return [(event.user_id, {**base, "type": "accepted", "order_id": event.order_id,
@@ -54,8 +66,6 @@ def order_events(event: journal.JournalEvent) -> list[tuple[str, dict]]:
         return [(event.user_id, {**base, "type": event.type.value, "order_id": event.order_id,
                                  "side": event.side.value, "stop_price": format_price(event.stop_price),
                                  "status": (journal.Status.UNTRIGGERED if parked else journal.Status.NEW).value})]
-    if isinstance(event, journal.TradeEvent):
-        return _fills(event, base)
     if isinstance(event, journal.AmendedEvent):
         return [(event.user_id, {**base, "type": "amended", "order_id": event.order_id, "side": event.side.value,
                                  "quantity": event.quantity, "remaining_quantity": event.remaining})]
@@ -67,18 +77,27 @@ def order_events(event: journal.JournalEvent) -> list[tuple[str, dict]]:
     return []
 
 
-def _fills(event: journal.TradeEvent, base: dict) -> list[tuple[str, dict]]:
-    """A trade's two fills: the maker's and the taker's, each with its own side and fee."""
+def _common(event: journal.JournalEvent) -> dict:
+    return {"symbol": event.symbol, "sequence": event.sequence, "time": event.time}
+
+
+def _fills(event: journal.TradeEvent, wanted: Callable[[str], bool]) -> list[tuple[str, dict]]:
+    """A trade's two fills, those ``wanted``: the maker's and the taker's, each with its own side and fee."""
+    maker, taker = wanted(event.maker_user_id), wanted(event.taker_user_id)
+    if not (maker or taker):
+        return []
     taker_buys = event.taker_side == journal.Side.BUY
     maker_fee, taker_fee = ((event.seller_fee, event.buyer_fee) if taker_buys
                             else (event.buyer_fee, event.seller_fee))
-    fill = {**base, "type": "fill", "trade_id": event.trade_id, "price": format_price(event.price),
+    fill = {**_common(event), "type": "fill", "trade_id": event.trade_id, "price": format_price(event.price),
             "quantity": event.quantity}
-    return [
-        (event.maker_user_id, {**fill, "order_id": event.maker_order_id, "side": event.taker_side.opposite().value,
-                               "liquidity": "maker", "fee": format_cents(maker_fee),
-                               "remaining_quantity": event.maker_remaining}),
-        (event.taker_user_id, {**fill, "order_id": event.taker_order_id, "side": event.taker_side.value,
-                               "liquidity": "taker", "fee": format_cents(taker_fee),
-                               "remaining_quantity": event.taker_remaining}),
-    ]
+    fills = []
+    if maker:
+        fills.append((event.maker_user_id, {**fill, "order_id": event.maker_order_id, "liquidity": "maker",
+                                            "side": event.taker_side.opposite().value, "fee": format_cents(maker_fee),
+                                            "remaining_quantity": event.maker_remaining}))
+    if taker:
+        fills.append((event.taker_user_id, {**fill, "order_id": event.taker_order_id, "liquidity": "taker",
+                                            "side": event.taker_side.value, "fee": format_cents(taker_fee),
+                                            "remaining_quantity": event.taker_remaining}))
+    return fills
