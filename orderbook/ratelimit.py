@@ -14,6 +14,9 @@ password and opens an account with starting cash and shares.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -63,6 +66,7 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
     # A request filter, not limiter.exempt: it is the limiter's first check, before any limit
     # is resolved.
     limiter.request_filter(lambda: request.endpoint in PLACE_ORDER_ENDPOINTS)
+    skip_hooks_when_placing_orders(app, limiter)
     if settings.registration_rate_limit:
         registration = limiter.limit(settings.registration_rate_limit, key_func=address_key,
                                      scope="registration", override_defaults=False)
@@ -72,3 +76,35 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
     # (Flask-Limiter's decorator is typed for async views too; these are sync.)
     app.view_functions[BOOK_HASH_ENDPOINT] = hashes(app.view_functions[BOOK_HASH_ENDPOINT])  # type: ignore[assignment]
     return limiter
+
+
+def skip_hooks_when_placing_orders(app: Flask, limiter: Limiter) -> None:
+    """Flask-Limiter's three request hooks still run on a request its filter lets through: they
+    find the endpoint's limits, keep a per-request context and clear it, about 40 µs of CPU per
+    request (a bare Flask app: 173 against 132 µs). On the endpoints that place orders, the hot
+    path, they are not called at all. The filter stays: it is what keeps those endpoints out of
+    the limits, and this only saves the work around it. A Flask-Limiter whose hooks are not found
+    here stops the app from starting, rather than quietly costing the CPU again."""
+    hook_lists = ((app.before_request_funcs[None], False), (app.after_request_funcs[None], True),
+                  (app.teardown_request_funcs[None], False))
+    wrapped = 0
+    for hooks, returns_response in hook_lists:
+        for index, hook in enumerate(hooks):
+            if _is_hook_of(limiter, hook):
+                hooks[index] = _unless_placing_orders(hook, returns_response)
+                wrapped += 1
+    if wrapped != len(hook_lists):
+        raise RuntimeError(f"found {wrapped} of Flask-Limiter's {len(hook_lists)} request hooks")
+
+
+def _is_hook_of(limiter: Limiter, hook: Callable) -> bool:
+    """A bound method of ``limiter``, or a partial over one of its class's functions (its after-request hook)."""
+    return getattr(hook, "__self__", None) is limiter or (isinstance(hook, partial) and hook.args[:1] == (limiter,))
+
+
+def _unless_placing_orders(hook: Callable, returns_response: bool) -> Callable:
+    def skipping(*args):
+        if request.endpoint in PLACE_ORDER_ENDPOINTS:
+            return args[0] if returns_response else None
+        return hook(*args)
+    return skipping

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from flask import request
 
 from exchange import keys
 from exchange.config import OrderRate
@@ -58,3 +59,15 @@ def test_each_order_of_a_batch_counts_against_the_order_rate(client, register, r
     account = redis_client.hgetall(keys.account(alice.user_id))
     assert len([field for field in account if field.startswith(b"hold:")]) == 3
     assert int(account[b"cash:on_hold"]) == 3 * 100
+
+
+def test_the_request_limiter_does_no_work_on_placing_orders(app, client, register, monkeypatch):
+    """Its hooks are skipped there, not only its limits (they cost the hot path CPU); elsewhere they run."""
+    limiter = next(iter(app.extensions["limiter"]))
+    asked = []
+    monkeypatch.setattr(limiter, "identify_request", lambda: asked.append(request.endpoint) or request.endpoint)
+    alice = register("alice")  # its registration is limited: one ask
+    assert client.post(ORDERS, json=BUY, headers=alice).status_code == 201
+    assert client.post("/api/v1/orders/batch", json={"orders": [BUY]}, headers=alice).status_code in (200, 201)
+    assert client.get("/api/v1/account", headers=alice).status_code == 200
+    assert asked == ["users.register", "account.account"]
