@@ -4,7 +4,8 @@ and nobody else's, whatever a client emits.
 One stack for the module: nginx, an API replica, the matcher and two web replicas (eventlet),
 with `make up`'s command lines; clients connect through nginx. A misrouted event would arrive
 with the events it was sent with, so each check waits until every replica's journal feeds have
-passed everything the API journaled (their /healthz ``sequences``), then a quiet spell.
+passed everything the API journaled (their /healthz ``sequences``; a replica no client is
+connected to reads no journal), then a quiet spell.
 """
 from __future__ import annotations
 
@@ -69,9 +70,10 @@ def caught_up(stack) -> None:
     for replica in stack.web:
         deadline = time.monotonic() + WAIT_S
         while True:
-            shown = requests.get(f"http://127.0.0.1:{replica.port}/healthz", timeout=5).json()["sequences"]
-            if all(shown[s] >= journaled[s] for s in SYMBOLS):
-                break
+            health = requests.get(f"http://127.0.0.1:{replica.port}/healthz", timeout=5).json()
+            shown = health["sequences"]
+            if not health["following"] or all(shown[s] >= journaled[s] for s in SYMBOLS):
+                break  # (a replica no client is connected to reads no journal: it owes nobody)
             assert time.monotonic() < deadline, f"{replica.name} stuck at {shown}, journals at {journaled}"
             time.sleep(0.05)
     time.sleep(QUIET_S)

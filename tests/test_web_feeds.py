@@ -7,6 +7,7 @@ client that subscribes midway and after the journal was trimmed under the feed.
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 
 import redis
@@ -185,13 +186,13 @@ def test_a_feed_behind_a_trimmed_journal_reloads_and_keeps_the_chain(redis_clien
 
 
 @contextmanager
-def running(*feeds: BookFeed):
+def running(*feeds: BookFeed, anyone_connected=lambda: True):
     """A reader's loop for the feeds in a thread, as the web server runs it."""
-    reader = JournalReader(feeds[0].client, list(feeds))
+    reader = JournalReader(feeds[0].client, list(feeds), anyone_connected)
     thread = threading.Thread(target=reader.run, daemon=True)
     thread.start()
     try:
-        yield thread
+        yield thread, reader
     finally:
         reader.stop()
         thread.join(timeout=10)
@@ -221,7 +222,7 @@ def test_a_reload_that_fails_midway_still_leaves_clients_with_the_rest_book(redi
 
     feed.read_resting = read_resting
     expected, started_at = rest_book(redis_client), feed.book.sequence
-    with running(feed) as thread:
+    with running(feed) as (thread, _reader):
         wait_until(lambda: feed.failures >= 1, "the failed reload")
         assert not feed.healthy(stall_s=60)
         # What the batch applied before the hole was sent at once, chained.
@@ -247,7 +248,7 @@ def test_an_unexpected_error_in_one_batch_does_not_stop_the_feed(redis_client, m
         return order_events(event, wanted)
 
     monkeypatch.setattr(messages, "order_events", fails_once)
-    with running(feed) as thread:
+    with running(feed) as (thread, _reader):
         match(redis_client, commands[:150])
         first = rest_book(redis_client)
         wait_until(lambda: feed.book.sequence == first["sequence"] and feed.in_sync, "the feed after the error")
@@ -273,7 +274,7 @@ def test_the_feed_reads_on_a_connection_of_its_own(redis_client, monkeypatch):
         return get_connection(*args, **kwargs)
 
     monkeypatch.setattr(pool, "get_connection", counted)
-    with running(feed) as thread:
+    with running(feed) as (thread, _reader):
         for start in range(0, 60, 3):  # 20 commits, each read as it comes
             match(redis_client, commands[start:start + 3])
         expected = rest_book(redis_client)
@@ -293,7 +294,7 @@ def test_one_read_follows_every_symbols_journal(redis_client, monkeypatch):
     adam_watcher = adam_room.connect("watcher")
     adam.subscribe("watcher")
     read_keys = []
-    with running(kryp, adam) as thread:
+    with running(kryp, adam) as (thread, _reader):
         reader_xread = redis.Redis.xread
 
         def counted(client, streams, *args, **kwargs):
@@ -330,3 +331,43 @@ def test_nothing_is_sent_or_built_for_rooms_nobody_on_this_replica_is_in(redis_c
     match(redis_client, stream(seed=14, count=100, id_prefix="p"))
     follow(redis_client, feed)
     assert late.book() == rest_book(redis_client)
+
+
+def test_with_nobody_connected_no_journal_is_read_and_a_connecting_client_gets_everything_after(
+        redis_client, monkeypatch):
+    commands = stream(seed=13, count=300)
+    room = Room()
+    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
+    feed.start()
+    started_at = feed.book.sequence
+    connected = threading.Event()
+    reads = []
+    with running(feed, anyone_connected=connected.is_set) as (thread, reader):
+        reader_xread = redis.Redis.xread
+
+        def counted(client, *args, **kwargs):
+            if threading.get_ident() == thread.ident:
+                reads.append(1)
+            return reader_xread(client, *args, **kwargs)
+
+        monkeypatch.setattr(redis.Redis, "xread", counted)
+        wait_until(lambda: not reader.following, "the reader to pause")
+        match(redis_client, commands[:150])
+        time.sleep(0.3)
+        assert reads == [] and feed.book.sequence == started_at  # nothing read for nobody
+        assert feed.healthy(stall_s=1.0)  # and the replica is healthy meanwhile
+
+        connected.set()  # as the connect handler does, before it says hello
+        reader.follow()
+        followed_at = feed.book.sequence
+        assert reader.following and followed_at == rest_book(redis_client)["sequence"] > started_at
+        client = room.connect("late")
+        room.enter_room("late", rooms.channel(SYMBOL, "trades"))
+        feed.subscribe("late")
+        match(redis_client, commands[150:])
+        expected = rest_book(redis_client)
+        wait_until(lambda: feed.book.sequence == expected["sequence"], "the feed to catch up")
+    assert reads and client.book() == expected
+    traded = [e.trade_id for e in read_events(redis_client)
+              if isinstance(e, journal.TradeEvent) and e.sequence > followed_at]
+    assert traded and [t["trade_id"] for t in client.trades] == traded

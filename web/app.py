@@ -82,9 +82,13 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
         """Whether a client of this replica is in ``room`` (python-socketio's own room table)."""
         return bool(socketio.server.manager.rooms.get("/", {}).get(room))
 
-    feeds = Feeds(client, settings.symbols, emit_here, enter_room, watched)
+    def anyone_connected() -> bool:
+        """Whether any client is connected to this replica (all are in the namespace's room None)."""
+        return bool(socketio.server.manager.rooms.get("/", {}).get(None))
+
+    feeds = Feeds(client, settings.symbols, emit_here, enter_room, watched, anyone_connected)
     signed_in = SignedInSockets(Tokens(settings, client))
-    _session_events(socketio, signed_in, emit_here, settings, replica)
+    _session_events(socketio, signed_in, feeds, emit_here, settings, replica)
     _subscription_events(socketio, feeds, emit_here, settings)
     _healthz(app, feeds, replica)
     app.register_blueprint(pages.blueprint)
@@ -92,8 +96,8 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
     return WebApp(app, socketio, feeds, signed_in)
 
 
-def _session_events(socketio: SocketIO, signed_in: SignedInSockets, emit_here, settings: Settings,
-                    replica: str) -> None:
+def _session_events(socketio: SocketIO, signed_in: SignedInSockets, feeds: Feeds, emit_here,
+                    settings: Settings, replica: str) -> None:
     @socketio.on("connect")
     def connect(auth):
         """Anonymous, or with ``auth: {token}`` for private ``order`` events. A bad
@@ -107,6 +111,7 @@ def _session_events(socketio: SocketIO, signed_in: SignedInSockets, emit_here, s
             raise ConnectionRefusedError(error.message, {"code": error.code, "message": error.message}) from None
         if user_id is not None:
             join_room(rooms.user(user_id))
+        feeds.follow()  # a replica nobody was connected to read no journal: its books reload now
         WEB_CLIENTS.inc()
         emit_here("hello", {"replica": replica, "user_id": user_id, "symbols": list(settings.symbols)}, request.sid)
 
@@ -169,7 +174,7 @@ def _healthz(app: Flask, feeds: Feeds, replica: str) -> None:
     def healthz():
         unhealthy = feeds.unhealthy()
         body = {"status": "degraded" if unhealthy else "ok", "service": "web", "replica": replica,
-                "sequences": feeds.sequences()}
+                "following": feeds.following(), "sequences": feeds.sequences()}
         if unhealthy:  # a dead or failing feed means stale books for this replica's clients
             return jsonify({**body, "unhealthy_feeds": unhealthy}), 503
         return jsonify(body)
