@@ -340,6 +340,7 @@ def test_with_nobody_connected_no_journal_is_read_and_a_connecting_client_gets_e
     feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
     feed.start()
     started_at = feed.book.sequence
+    feed.in_sync = False  # as a failed read leaves it
     connected = threading.Event()
     reads = []
     with running(feed, anyone_connected=connected.is_set) as (thread, reader):
@@ -355,7 +356,7 @@ def test_with_nobody_connected_no_journal_is_read_and_a_connecting_client_gets_e
         match(redis_client, commands[:150])
         time.sleep(0.3)
         assert reads == [] and feed.book.sequence == started_at  # nothing read for nobody
-        assert feed.healthy(stall_s=1.0)  # and the replica is healthy meanwhile
+        assert feed.healthy(stall_s=1.0)  # and the replica is healthy meanwhile, owing nobody
 
         connected.set()  # as the connect handler does, before it says hello
         reader.follow()

@@ -271,15 +271,17 @@ class JournalReader:
         self.woken.set()
 
     def _paused(self) -> bool:
-        """Whether the loop reads nothing this turn, no client being connected; the feeds count
-        as turning meanwhile (they owe nobody anything)."""
+        """Whether the loop reads nothing this turn, no client being connected. Its feeds count as
+        healthy meanwhile, even one that failed: they owe nobody anything, and ``follow()`` reloads
+        every book before anyone can see it (a replica kept degraded while idle would be kept
+        from the clients that would make it well)."""
         with self.switching:
             if self.anyone_connected():
                 return False
             self.following = False
-        now = time.monotonic()
-        for feed in self.feeds.values():
-            feed.last_turn = now
+            now = time.monotonic()
+            for feed in self.feeds.values():
+                feed.in_sync, feed.last_turn = True, now
         return True
 
     def stop(self) -> None:
