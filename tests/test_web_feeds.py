@@ -10,6 +10,7 @@ import threading
 import time
 from contextlib import contextmanager
 
+import pytest
 import redis
 
 from exchange import journal, keys, rooms
@@ -20,6 +21,7 @@ from orderbook.market import book_levels
 from orderbook.matcher import SymbolMatcher
 from tests.polling import wait_for as wait_until
 from tests.test_matcher_redis import SYMBOL, enqueue, stream
+from web import feeds as journal_feeds
 from web import messages
 from web.feeds import BookFeed, JournalReader
 
@@ -372,3 +374,64 @@ def test_with_nobody_connected_no_journal_is_read_and_a_connecting_client_gets_e
     traded = [e.trade_id for e in read_events(redis_client)
               if isinstance(e, journal.TradeEvent) and e.sequence > followed_at]
     assert traded and [t["trade_id"] for t in client.trades] == traded
+
+
+def failing_loads(feed: BookFeed, monkeypatch) -> set:
+    """Each thread's first load of the feed raises as if Redis were away; the set names those threads."""
+    failed: set = set()
+    load = feed.load
+
+    def flaky():
+        if threading.get_ident() not in failed:
+            failed.add(threading.get_ident())
+            raise redis.ConnectionError("injected: Redis away")
+        return load()
+
+    monkeypatch.setattr(feed, "load", flaky)
+    return failed
+
+
+def test_a_resume_that_fails_is_tried_again_and_a_subscriber_meanwhile_gets_the_real_book(
+        redis_client, monkeypatch):
+    commands = stream(seed=13, count=300)
+    room = Room()
+    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
+    feed.start()
+    connected = threading.Event()
+    with running(feed, anyone_connected=connected.is_set) as (thread, reader):
+        wait_until(lambda: not reader.following, "the reader to pause")
+        match(redis_client, commands[:150])
+        failed = failing_loads(feed, monkeypatch)
+        connected.set()
+        with pytest.raises(redis.ConnectionError):
+            reader.follow()  # as the connect handler calls it: that connection is refused
+        assert not feed.in_sync and not reader.following
+        client = room.connect("c")
+        feed.subscribe("c")  # out of sync, it reloads itself: not the stale book it paused with
+        assert client.book() == rest_book(redis_client)
+        # The reader's own resume failed once more; it lives, and tries again a second later.
+        wait_until(lambda: reader.following and thread.ident in failed, "the reader to resume")
+        match(redis_client, commands[150:])
+        expected = rest_book(redis_client)
+        wait_until(lambda: feed.book.sequence == expected["sequence"], "the feed to catch up")
+        assert thread.is_alive()
+    assert client.book() == expected  # one chain through the reload
+
+
+def test_one_feeds_failure_does_not_hold_up_the_others(redis_client, monkeypatch):
+    """A feed whose turn failed is left out of the reads for a while; the other symbols read on."""
+    other = "ADAM"
+    kryp, _kryp_room, _kryp_watcher = watched_feed(redis_client)
+    adam_room = Room()
+    adam = BookFeed(redis_client, other, adam_room.emit, adam_room.enter_room, adam_room.watched)
+    adam.start()
+    monkeypatch.setattr(journal_feeds, "RETRY_S", 30.0)  # long enough to tell the waits apart
+    monkeypatch.setattr(kryp, "apply", lambda entries: (_ for _ in ()).throw(KeyError("injected")))
+    with running(kryp, adam) as (thread, _reader):
+        match(redis_client, stream(seed=13, count=30))
+        wait_until(lambda: kryp.failures == 1, "the failing feed's turn")
+        for _id, fields in redis_client.xrange(keys.events(SYMBOL)):
+            redis_client.xadd(keys.events(other), fields)
+        expected = rest_book(redis_client)
+        wait_until(lambda: adam.book.sequence == expected["sequence"], "the other feed, within seconds")
+        assert kryp.failures == 1 and thread.is_alive()

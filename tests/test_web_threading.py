@@ -8,6 +8,7 @@ import requests
 
 from devstack.procs import free_port
 from exchange import journal, keys
+from tests.polling import wait_for
 from tests.stack import TEST_SECRET_KEY, start_web
 from tests.test_matcher_redis import SYMBOL, stream
 from tests.test_web_feeds import match, rest_book
@@ -23,9 +24,15 @@ def test_a_threading_replica_serves_snapshot_deltas_and_trades(redis_server, red
     client = None
     try:
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["replica"] == "1"
+        # Nobody connected: the replica reads no journal; the client connecting reloads its books.
+        wait_for(lambda: not requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["following"],
+                 "the idle replica to pause")
+        match(redis_client, stream(seed=4, count=100, id_prefix="idle"))
+        before = rest_book(redis_client)
         client = LiveClient(f"http://127.0.0.1:{port}",
                             subscriptions=[{"symbol": SYMBOL, "channels": ["book", "trades"]}])
         client.wait_for(lambda: SYMBOL in client.books, "the snapshot")
+        assert client.book(SYMBOL) == before
         assert client.sio.transport() == "websocket"
 
         commands = stream(seed=3, count=200)
@@ -35,7 +42,7 @@ def test_a_threading_replica_serves_snapshot_deltas_and_trades(redis_server, red
         assert client.gaps == 0
         assert client.book(SYMBOL) == expected
         traded = [e.trade_id for _id, e in journal.read_entries(redis_client.xrange(keys.events(SYMBOL)))
-                  if isinstance(e, journal.TradeEvent)]
+                  if isinstance(e, journal.TradeEvent) and e.sequence > before["sequence"]]
         assert traded and [t["trade_id"] for t in client.of("trade")] == traded
         assert "threading" in replica.log() and "Traceback" not in replica.log()
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import redis
 from flask import Flask, jsonify, request
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room, leave_room
 
@@ -111,7 +112,13 @@ def _session_events(socketio: SocketIO, signed_in: SignedInSockets, feeds: Feeds
             raise ConnectionRefusedError(error.message, {"code": error.code, "message": error.message}) from None
         if user_id is not None:
             join_room(rooms.user(user_id))
-        feeds.follow()  # a replica nobody was connected to read no journal: its books reload now
+        try:
+            feeds.follow()  # a replica nobody was connected to read no journal: its books reload now
+        except redis.RedisError:
+            log.exception("resuming the journal feeds failed")
+            signed_in.remove(request.sid)  # a refused socket gets no disconnect
+            raise ConnectionRefusedError("market data is unavailable; try again", {
+                "code": "unavailable", "message": "market data is unavailable; try again"}) from None
         WEB_CLIENTS.inc()
         emit_here("hello", {"replica": replica, "user_id": user_id, "symbols": list(settings.symbols)}, request.sid)
 

@@ -46,6 +46,7 @@ log = logging.getLogger("web.feeds")
 
 READ_COUNT = 500
 BLOCK_MS = 1000
+RETRY_S = 1.0  # after a failure: the reader's (Redis away), or one feed's turn (that feed alone waits)
 STALL_S = 15.0  # a loop wakes at least every BLOCK_MS; this long without a turn means it is stuck or dead
 
 # emit(event, payload, room or sid): sends to this replica's own clients only.
@@ -76,6 +77,7 @@ class BookFeed:
         self.reloads = 0
         self.failures = 0
         self.last_turn = time.monotonic()  # when its reader last finished a read (or it recovered)
+        self.retry_at = 0.0  # after a failed turn, its reader leaves it out of reads until then
 
     # ---- state ------------------------------------------------------------------
 
@@ -188,18 +190,28 @@ class BookFeed:
 
     def _resync(self) -> None:
         """Start again from the book as it is now in Redis (entries were trimmed before
-        this replica read them, or following them failed), and send clients the
-        difference from the levels they were last sent."""
+        this replica read them, or following them failed)."""
         WEB_RESYNCS.labels(self.symbol).inc()
-        fresh, last_id = self.load()
-        changes = changes_between(self.shown, fresh)
+        changed = self._reload()
         self.reloads += 1
         log.warning("%s: reloaded the book at sequence %d (%d levels differed from what was sent)",
-                    self.symbol, fresh.sequence, len(changes))
+                    self.symbol, self.book.sequence, changed)
+
+    def reload(self) -> None:
+        """Where a paused reader resumes (see JournalReader)."""
+        with self.lock:
+            self._reload()
+
+    def _reload(self) -> int:
+        """The book as it is now in Redis, read on from there; clients are sent the difference
+        from the levels they were last sent (built only if anyone here watches). How many differed."""
+        fresh, last_id = self.load()
+        changes = changes_between(self.shown, fresh)
         self.book, self.last_id = fresh, last_id
         self.in_sync = True
         if changes:
             self._send_update(changes)
+        return len(changes)
 
     def _send_events(self, event: journal.JournalEvent) -> None:
         if isinstance(event, journal.TradeEvent):
@@ -215,7 +227,9 @@ class BookFeed:
 class JournalReader:
     """One loop reading the journals of ``feeds`` in one XREAD BLOCK and handing each feed its
     entries; their streams must be on one node (every symbol's on one Redis, one symbol's on a
-    cluster). A feed whose turn failed pauses the loop a second before it reloads.
+    cluster). A feed whose turn failed is left out of the reads for a second before it reloads;
+    the others go on. The loop survives every ``Exception``: Redis away, every feed reloads once
+    it answers again.
 
     While ``anyone_connected()`` says no client is connected to this replica, the loop reads
     nothing: nobody here is owed a book update, a trade or an order event, and following the
@@ -240,45 +254,57 @@ class JournalReader:
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            if self._paused():
-                self.woken.wait(BLOCK_MS / 1000)
-                self.woken.clear()
-                continue
-            self.follow()
             try:
-                read = dict(self.connection.xread({key: feed.last_id for key, feed in self.feeds.items()},
-                                                  count=READ_COUNT, block=BLOCK_MS))
+                if self._paused():
+                    self.woken.wait(BLOCK_MS / 1000)
+                    self.woken.clear()
+                    continue
+                self.follow()
+                self._read_once()
             except Exception:  # noqa: BLE001 - Redis away: every feed reloads once it is back
                 log.exception("reading the journals of %s failed", ", ".join(f.symbol for f in self.feeds.values()))
                 for feed in self.feeds.values():
                     feed.failures += 1
                     feed.in_sync = False
-                self.stopping.wait(1)
-                continue
-            turned = [feed.turn(read.get(key, [])) for key, feed in self.feeds.items()]
-            if not all(turned):
-                self.stopping.wait(1)
+                self.stopping.wait(RETRY_S)
+
+    def _read_once(self) -> None:
+        """One XREAD for the feeds not waiting after a failed turn, and a turn for each of them."""
+        now = time.monotonic()
+        due = {key: feed for key, feed in self.feeds.items() if feed.retry_at <= now}
+        if not due:
+            self.stopping.wait(min(feed.retry_at for feed in self.feeds.values()) - now)
+            return
+        read = dict(self.connection.xread({key: feed.last_id for key, feed in due.items()},
+                                          count=READ_COUNT, block=BLOCK_MS))
+        for key, feed in due.items():
+            if not feed.turn(read.get(key, [])):
+                feed.retry_at = time.monotonic() + RETRY_S
 
     def follow(self) -> None:
         """Read the journals again if the loop is paused: each feed reloads its book first, so a
-        client connecting now gets every event after the call returns."""
+        client connecting now gets every event after the call returns. If a reload fails, the
+        feeds not reloaded stay out of sync (a subscriber reloads one itself) and the loop tries
+        again."""
         with self.switching:
             if not self.following:
                 for feed in self.feeds.values():
-                    with feed.lock:
-                        feed.start()
+                    feed.in_sync = False
+                for feed in self.feeds.values():
+                    feed.reload()
                 self.following = True
         self.woken.set()
 
     def _paused(self) -> bool:
-        """Whether the loop reads nothing this turn, no client being connected. Its feeds count as
-        healthy meanwhile, even one that failed: they owe nobody anything, and ``follow()`` reloads
-        every book before anyone can see it (a replica kept degraded while idle would be kept
-        from the clients that would make it well)."""
+        """Whether the loop reads nothing this turn, no client being connected. It still pings
+        Redis, so that an idle replica's health says whether Redis answers; answering, its feeds
+        count as turning and in sync (they owe nobody anything, and ``follow()`` reloads every
+        book before anyone can see it)."""
         with self.switching:
             if self.anyone_connected():
                 return False
             self.following = False
+            self.connection.ping()
             now = time.monotonic()
             for feed in self.feeds.values():
                 feed.in_sync, feed.last_turn = True, now
@@ -292,7 +318,8 @@ class JournalReader:
 
 
 class Feeds:
-    """Every symbol's BookFeed, each run in a background task of the Socket.IO server."""
+    """Every symbol's BookFeed, and the JournalReaders that feed them, each reader's loop in a
+    background task of the Socket.IO server."""
 
     def __init__(self, client: redis.Redis, symbols: tuple[str, ...], emit: Emit, enter_room: EnterRoom,
                  watched: Watched, anyone_connected: Callable[[], bool] = lambda: True):
