@@ -87,14 +87,11 @@ def skip_hooks_when_placing_orders(app: Flask, limiter: Limiter) -> None:
     here stops the app from starting, rather than quietly costing the CPU again."""
     hook_lists = ((app.before_request_funcs[None], False), (app.after_request_funcs[None], True),
                   (app.teardown_request_funcs[None], False))
-    wrapped = 0
     for hooks, returns_response in hook_lists:
-        for index, hook in enumerate(hooks):
-            if _is_hook_of(limiter, hook):
-                hooks[index] = _unless_placing_orders(hook, returns_response)
-                wrapped += 1
-    if wrapped != len(hook_lists):
-        raise RuntimeError(f"found {wrapped} of Flask-Limiter's {len(hook_lists)} request hooks")
+        owned = [index for index, hook in enumerate(hooks) if _is_hook_of(limiter, hook)]
+        if len(owned) != 1:
+            raise RuntimeError(f"expected one Flask-Limiter hook in {hooks}, found {len(owned)}")
+        hooks[owned[0]] = _unless_placing_orders(hooks[owned[0]], returns_response)
 
 
 def _is_hook_of(limiter: Limiter, hook: Callable) -> bool:
