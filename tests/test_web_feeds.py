@@ -360,6 +360,14 @@ def test_with_nobody_connected_no_journal_is_read_and_a_connecting_client_gets_e
         assert reads == [] and feed.book.sequence == started_at  # nothing read for nobody
         assert feed.healthy(stall_s=1.0)  # and the replica is healthy meanwhile, owing nobody
 
+        def away(*_keys):
+            raise redis.ConnectionError("injected: Redis away")
+
+        reader.connection.exists = away  # but not while Redis does not answer
+        wait_until(lambda: not feed.healthy(stall_s=1.0), "the idle reader to see Redis away")
+        del reader.connection.exists
+        wait_until(lambda: feed.healthy(stall_s=1.0), "the idle reader to see Redis back")
+
         connected.set()  # as the connect handler does, before it says hello
         reader.follow()
         followed_at = feed.book.sequence

@@ -208,7 +208,7 @@ class BookFeed:
         fresh, last_id = self.load()
         changes = changes_between(self.shown, fresh)
         self.book, self.last_id = fresh, last_id
-        self.in_sync = True
+        self.in_sync, self.retry_at = True, 0.0
         if changes:
             self._send_update(changes)
         return len(changes)
@@ -285,7 +285,7 @@ class JournalReader:
         """Read the journals again if the loop is paused: each feed reloads its book first, so a
         client connecting now gets every event after the call returns. If a reload fails, the
         feeds not reloaded stay out of sync (a subscriber reloads one itself) and the loop tries
-        again."""
+        again within a second."""
         with self.switching:
             if not self.following:
                 for feed in self.feeds.values():
@@ -296,15 +296,18 @@ class JournalReader:
         self.woken.set()
 
     def _paused(self) -> bool:
-        """Whether the loop reads nothing this turn, no client being connected. It still pings
-        Redis, so that an idle replica's health says whether Redis answers; answering, its feeds
-        count as turning and in sync (they owe nobody anything, and ``follow()`` reloads every
-        book before anyone can see it)."""
+        """Whether the loop reads nothing this turn, no client being connected. It still asks the
+        journals' node whether they exist, so that an idle replica's health says whether Redis
+        answers (outside the lock: a Redis that does not answer holds up no connecting client);
+        answering, its feeds count as turning and in sync: they owe nobody anything, and
+        ``follow()`` reloads every book before anyone can see it."""
+        if self.anyone_connected():
+            return False
+        self.connection.exists(*self.feeds)  # routed by the keys, on a cluster to their slot's node
         with self.switching:
             if self.anyone_connected():
                 return False
             self.following = False
-            self.connection.ping()
             now = time.monotonic()
             for feed in self.feeds.values():
                 feed.in_sync, feed.last_turn = True, now
