@@ -89,6 +89,14 @@ def rest_book(client) -> dict:
     return {"symbol": SYMBOL, "sequence": seq, "bids": levels(bids), "asks": levels(asks)}
 
 
+def started_feed(redis_client, symbol: str = SYMBOL) -> tuple[BookFeed, Room]:
+    """A feed started on the book as it is, and the room of in-memory clients it tells."""
+    room = Room()
+    feed = BookFeed(redis_client, symbol, room.emit, room.enter_room, room.watched)
+    feed.start()
+    return feed, room
+
+
 def match(client, commands) -> None:
     enqueue(client, commands)
     SymbolMatcher(client, SYMBOL).drain()
@@ -106,9 +114,7 @@ def follow(client, feed: BookFeed) -> None:
 def test_snapshot_then_deltas_rebuild_the_rest_book(redis_client):
     commands = stream(seed=13, count=400)  # a seed whose book ends with 5 levels
     match(redis_client, commands[:100])  # the feed starts from a book already there
-    room = Room()
-    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
-    feed.start()
+    feed, room = started_feed(redis_client)
     started_at = feed.book.sequence
     early = room.connect("early")
     feed.subscribe("early")
@@ -136,9 +142,7 @@ def test_snapshot_then_deltas_rebuild_the_rest_book(redis_client):
 
 def test_the_books_subscribers_hear_when_the_symbol_halts_and_reopens(redis_client):
     match(redis_client, stream(seed=5, count=20))
-    room = Room()
-    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
-    feed.start()
+    feed, room = started_feed(redis_client)
     watcher = room.connect("watcher")
     feed.subscribe("watcher")
     for command in (encode_halt(None), encode_resume()):
@@ -164,9 +168,7 @@ def read_events(client) -> list[journal.JournalEvent]:
 
 def watched_feed(redis_client):
     """A started feed, its room of clients, and one client subscribed to its book."""
-    room = Room()
-    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
-    feed.start()
+    feed, room = started_feed(redis_client)
     watcher = room.connect("watcher")
     feed.subscribe("watcher")
     return feed, room, watcher
@@ -290,9 +292,7 @@ def test_one_read_follows_every_symbols_journal(redis_client, monkeypatch):
     whose journal is a copy of the first's."""
     other = "ADAM"
     kryp, kryp_room, kryp_watcher = watched_feed(redis_client)
-    adam_room = Room()
-    adam = BookFeed(redis_client, other, adam_room.emit, adam_room.enter_room, adam_room.watched)
-    adam.start()
+    adam, adam_room = started_feed(redis_client, other)
     adam_watcher = adam_room.connect("watcher")
     adam.subscribe("watcher")
     read_keys = []
@@ -318,9 +318,7 @@ def test_one_read_follows_every_symbols_journal(redis_client, monkeypatch):
 
 
 def test_nothing_is_sent_or_built_for_rooms_nobody_on_this_replica_is_in(redis_client, monkeypatch):
-    room = Room()
-    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
-    feed.start()
+    feed, room = started_feed(redis_client)
     built = []
     for name in ("book_update", "trade"):
         monkeypatch.setattr(messages, name, lambda *args, name=name: built.append(name))
@@ -338,9 +336,7 @@ def test_nothing_is_sent_or_built_for_rooms_nobody_on_this_replica_is_in(redis_c
 def test_with_nobody_connected_no_journal_is_read_and_a_connecting_client_gets_everything_after(
         redis_client, monkeypatch):
     commands = stream(seed=13, count=300)
-    room = Room()
-    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
-    feed.start()
+    feed, room = started_feed(redis_client)
     started_at = feed.book.sequence
     feed.in_sync = False  # as a failed read leaves it
     connected = threading.Event()
@@ -402,9 +398,7 @@ def failing_loads(feed: BookFeed, monkeypatch) -> set:
 def test_a_resume_that_fails_is_tried_again_and_a_subscriber_meanwhile_gets_the_real_book(
         redis_client, monkeypatch):
     commands = stream(seed=13, count=300)
-    room = Room()
-    feed = BookFeed(redis_client, SYMBOL, room.emit, room.enter_room, room.watched)
-    feed.start()
+    feed, room = started_feed(redis_client)
     connected = threading.Event()
     with running(feed, anyone_connected=connected.is_set) as (thread, reader):
         wait_until(lambda: not reader.following, "the reader to pause")
@@ -430,9 +424,7 @@ def test_one_feeds_failure_does_not_hold_up_the_others(redis_client, monkeypatch
     """A feed whose turn failed is left out of the reads for a while; the other symbols read on."""
     other = "ADAM"
     kryp, _kryp_room, _kryp_watcher = watched_feed(redis_client)
-    adam_room = Room()
-    adam = BookFeed(redis_client, other, adam_room.emit, adam_room.enter_room, adam_room.watched)
-    adam.start()
+    adam, adam_room = started_feed(redis_client, other)
     monkeypatch.setattr(journal_feeds, "RETRY_S", 30.0)  # long enough to tell the waits apart
     monkeypatch.setattr(kryp, "apply", lambda entries: (_ for _ in ()).throw(KeyError("injected")))
     with running(kryp, adam) as (thread, _reader):
