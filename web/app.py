@@ -78,13 +78,13 @@ def create_app(settings: Settings, replica: str = "1") -> WebApp:
     def enter_room(sid: str, room: str) -> None:
         socketio.server.enter_room(sid, room, namespace="/")
 
-    def watched(room: str) -> bool:
-        """Whether a client of this replica is in ``room`` (python-socketio's own room table)."""
+    def watched(room: str | None) -> bool:
+        """Whether a client of this replica is in ``room`` (python-socketio's own room table, where
+        every connected client is in the room None)."""
         return bool(socketio.server.manager.rooms.get("/", {}).get(room))
 
     def anyone_connected() -> bool:
-        """Whether any client is connected to this replica (all are in the namespace's room None)."""
-        return bool(socketio.server.manager.rooms.get("/", {}).get(None))
+        return watched(None)
 
     feeds = Feeds(client, settings.symbols, emit_here, enter_room, watched, anyone_connected)
     signed_in = SignedInSockets(Tokens(settings, client))
