@@ -340,6 +340,25 @@ def read_entries(entries) -> list[tuple[bytes, JournalEvent]]:
     return [(entry_id, decode_entry(entry)) for entry_id, entry in entries]
 
 
+# The keys the JSON of each kind has: every field, its kind (`type`) included.
+_DOCUMENT_KEYS = {cls: frozenset(f.name for f in fields(cls)) for cls in _CLASSES.values()}
+
+
+def read_documents(entries) -> list[tuple[bytes, dict[str, Any]]]:
+    """Stream entries as the archive keeps them: each event's JSON object as the stream holds it,
+    which is ``as_document`` of its decoded event, without building the event (the archive copies
+    every event and needs none of their classes). A value of no journal kind, or without a field
+    its kind has, raises JournalDecodeError as decoding it would."""
+    documents = []
+    for entry_id, entry in entries:
+        document = orjson.loads(entry[b"event"])
+        cls = _CLASSES.get(document.get("type")) if isinstance(document, dict) else None  # type: ignore[arg-type]
+        if cls is None or not _DOCUMENT_KEYS[cls] <= document.keys():
+            raise JournalDecodeError(f"not a whole journal event: {entry[b'event'][:200]!r}")
+        documents.append((entry_id, document))
+    return documents
+
+
 # ``encode`` writes a dataclass's fields in order, so a trade's JSON holds its kind verbatim.
 _TRADE_KIND = b'"type":"trade"'
 

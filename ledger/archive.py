@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from pymongo.database import Database
@@ -69,27 +70,28 @@ def archived_position(db: Database, symbol: str) -> ArchivePosition:
     return ArchivePosition(cursor["epoch"], cursor["sequence"], cursor["entry_id"].encode())
 
 
-def next_bucket(symbol: str, position: ArchivePosition, entries: list[tuple[bytes, journal.JournalEvent]]) -> dict:
-    """The bucket that continues ``position`` with journal ``entries`` (decoded): the run of them
-    in the first entry's epoch. Raises ArchiveGap if they do not continue the archive."""
-    events = [event for _entry_id, event in entries]
-    epoch = events[0].epoch
-    if position.epoch == epoch and events[0].sequence != position.sequence + 1:
+def next_bucket(symbol: str, position: ArchivePosition, entries: list[tuple[bytes, dict[str, Any]]]) -> dict:
+    """The bucket that continues ``position`` with journal ``entries`` (as ``journal.read_documents``
+    gives them): the run of them in the first entry's epoch. Raises ArchiveGap if they do not
+    continue the archive."""
+    events = [document for _entry_id, document in entries]
+    epoch = events[0]["epoch"]
+    if position.epoch == epoch and events[0]["sequence"] != position.sequence + 1:
         raise ArchiveGap(f"{symbol}: the archive holds epoch {epoch} up to sequence {position.sequence}, the "
-                         f"journal goes on at {events[0].sequence}")
+                         f"journal goes on at {events[0]['sequence']}")
     if position.epoch is not None and epoch < position.epoch:
         raise ArchiveGap(f"{symbol}: the journal is in epoch {epoch}, older than the archive's {position.epoch}")
     run = 1
-    while run < len(events) and events[run].epoch == epoch:
-        if events[run].sequence != events[run - 1].sequence + 1:
-            raise ArchiveGap(f"{symbol}: the journal skips from {events[run - 1].sequence} "
-                             f"to {events[run].sequence}")
+    while run < len(events) and events[run]["epoch"] == epoch:
+        if events[run]["sequence"] != events[run - 1]["sequence"] + 1:
+            raise ArchiveGap(f"{symbol}: the journal skips from {events[run - 1]['sequence']} "
+                             f"to {events[run]['sequence']}")
         run += 1
     events = events[:run]
-    return {"_id": bucket_id(symbol, epoch, events[0].sequence), "symbol": symbol, "epoch": epoch,
-            "first_sequence": events[0].sequence, "last_sequence": events[-1].sequence,
-            "first_time": events[0].time, "last_time": events[-1].time,
-            "last_entry_id": entries[run - 1][0].decode(), "events": [journal.as_document(e) for e in events]}
+    return {"_id": bucket_id(symbol, epoch, events[0]["sequence"]), "symbol": symbol, "epoch": epoch,
+            "first_sequence": events[0]["sequence"], "last_sequence": events[-1]["sequence"],
+            "first_time": events[0]["time"], "last_time": events[-1]["time"],
+            "last_entry_id": entries[run - 1][0].decode(), "events": events}
 
 
 class JournalArchiver(JournalWorker):
@@ -116,7 +118,7 @@ class JournalArchiver(JournalWorker):
         if not entries or (len(entries) < self.batch_size and not self._waited(entries[0][0])):
             return 0
         try:
-            bucket = next_bucket(self.symbol, self.position, journal.read_entries(entries))
+            bucket = next_bucket(self.symbol, self.position, journal.read_documents(entries))
         except ArchiveGap as gap:
             self.fault, self.faulted_at = str(gap), time.monotonic()
             self._log_fault()

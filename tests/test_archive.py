@@ -78,7 +78,7 @@ def test_a_crash_after_writing_and_a_holder_that_lost_its_lease_double_nothing(
         client, register, redis_client, db):
     users = [register(name) for name in ("alice", "bob", "carol")]
     trade_randomly(client, users, random.Random(5), 80)
-    entries = journal.read_entries(redis_client.xrange(keys.events("KRYP")))
+    entries = journal.read_documents(redis_client.xrange(keys.events("KRYP")))
     # A holder wrote a bucket (and the archive's cursor, in the same transaction) and died before
     # moving the Redis cursor.
     first = JournalArchiver(redis_client, "KRYP", db, batch_size=10, wait_ms=0)
@@ -90,7 +90,7 @@ def test_a_crash_after_writing_and_a_holder_that_lost_its_lease_double_nothing(
     assert archived_position(db, "KRYP").sequence > 10
     # A holder whose lease ran out unawares still believes the archive is where it left it.
     stale = JournalArchiver(redis_client, "KRYP", db, batch_size=10, wait_ms=0)
-    stale.position, stale.tenure = ArchivePosition(entries[0][1].epoch, 10, entries[9][0]), 0
+    stale.position, stale.tenure = ArchivePosition(entries[0][1]["epoch"], 10, entries[9][0]), 0
     assert stale._write(next_bucket("KRYP", stale.position, entries[10:20])) == 0  # MongoDB refused it
     assert stale.position is None  # so it reads the archive's position before going on
     successor.lease.release()

@@ -79,6 +79,20 @@ def test_reading_only_trades_finds_every_trade_and_nothing_else(events):
     assert journal.read_trades(entries) == [e for e in events if isinstance(e, journal.TradeEvent)]
 
 
+@given(st.lists(any_event, max_size=12))
+def test_the_archive_reads_each_entry_as_its_events_document(events):
+    entries = [(f"{n}-0".encode(), {b"sequence": b"1", b"event": journal.encode(e)}) for n, e in enumerate(events)]
+    assert journal.read_documents(entries) == [(entry_id, journal.as_document(e))
+                                               for (entry_id, _), e in zip(entries, events)]
+
+
+@pytest.mark.parametrize("value", [b'{"type": "teleported", "sequence": 1}', b'[1, 2]',
+                                   b'{"type": "resumed", "symbol": "KRYP", "epoch": 1, "sequence": 1, "time": 0}'])
+def test_the_archive_refuses_what_is_not_a_whole_event(value):
+    with pytest.raises(journal.JournalDecodeError, match="not a whole journal event"):
+        journal.read_documents([(b"1-0", {b"sequence": b"1", b"event": value})])
+
+
 @pytest.mark.parametrize("document, why", [
     ({"type": "teleported", "sequence": 1}, "not a journal event kind"),
     ({"symbol": "KRYP", "sequence": 1}, "not a journal event kind"),
