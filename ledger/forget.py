@@ -56,7 +56,7 @@ def forget_done_orders(client: redis.Redis, db: Database, symbol: str, *, older_
         return 0
     order_ids = [m.decode() for m in client.zrangebyscore(keys.done_orders(symbol), "-inf", passed,
                                                           start=0, num=limit)]
-    if not order_ids:
+    if not order_ids or not _oldest_is_due(client, symbol, order_ids[0], older_than_ms):
         return 0
     pipe = client.pipeline(transaction=False)
     pipe.hmget(keys.orders(symbol), order_ids)
@@ -71,6 +71,14 @@ def forget_done_orders(client: redis.Redis, db: Database, symbol: str, *, older_
         store(db, leaving)
     drop(client, symbol, leaving, gone)
     return len(leaving)
+
+
+def _oldest_is_due(client: redis.Redis, symbol: str, order_id: str, older_than_ms: int) -> bool:
+    """Whether the done order that ended first ended before ``older_than_ms`` (or is gone). The index
+    is in journal order, the order in which they ended, so while the first is not due the rest are
+    not either, and a pass reads one state instead of a batch of states and fills."""
+    raw = client.hget(keys.orders(symbol), order_id)
+    return raw is None or orjson.loads(raw)["updated_ms"] < older_than_ms
 
 
 def order_record(state: OrderRecord, raw_fills: list[bytes]) -> dict:

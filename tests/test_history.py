@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
 from exchange import keys, mongo
 from exchange.paging import encode_cursor
+from ledger.forget import forget_done_orders
 from tests.test_ledger import trade_randomly
 
 ORDERS = "/api/v1/orders"
@@ -61,6 +63,23 @@ def test_done_orders_leave_redis_and_every_read_finds_them_in_mongodb(client, re
     refused = client.delete(f"{ORDERS}/{filled}", headers=alice)
     assert refused.status_code == 409 and refused.json["error"]["code"] == "order_not_open"
     assert client.get(f"{ORDERS}/{filled}", headers=users[1]).status_code == 404  # not bob's
+
+
+def test_a_pass_with_nothing_due_reads_one_state_a_symbol_not_a_batch(client, register, redis_client, archive):
+    users = [register(name) for name in ("alice", "bob")]
+    trade_randomly(client, users, random.Random(3), 60)
+    assert archive(delay_s=60) == 0  # settled and archived, none due yet
+    ended = [symbol for symbol in SYMBOLS if redis_client.zcard(keys.done_orders(symbol))]
+    assert ended
+
+    def calls(command: str) -> int:
+        return redis_client.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0)
+    before = {command: calls(command) for command in ("hget", "hmget", "lrange")}
+    not_due = int(time.time() * 1000) - 60_000
+    assert sum(forget_done_orders(redis_client, archive.db, s, older_than_ms=not_due) for s in SYMBOLS) == 0
+    assert {command: calls(command) - count for command, count in before.items()} == \
+        {"hget": len(ended), "hmget": 0, "lrange": 0}
+    assert archive() > 0  # once due, they leave
 
 
 def test_order_pages_join_redis_and_mongodb_seamlessly_while_orders_move(client, register, archive):
