@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -108,14 +109,40 @@ def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = Fal
             resp.raise_for_status()
             tokens.append(resp.json()["token"])
         wrk_env = {"TOKENS": ",".join(tokens), "SYMBOLS": ",".join(defaults.symbols)}
-        result = run_wrk(stack.base_url, FLOW, args.seconds, args.connections, env=wrk_env,
-                         cpu_of={"api": stack.replicas, "workers": stack.workers, "web": stack.web,
-                                 "data": [*own_redis, *stack.servers], "nginx": [stack.nginx]})
+        cpu_of = {"api": stack.replicas, "workers": stack.workers, "web": stack.web,
+                  "data": [*own_redis, *stack.servers], "nginx": [stack.nginx]}
+        result = run_wrk(stack.base_url, FLOW, args.seconds, args.connections, env=wrk_env, cpu_of=cpu_of)
         if light_load:
             result["light"] = run_wrk(stack.base_url, FLOW, args.seconds, args.light_connections, env=wrk_env)
+        if workers is True:
+            cpu_before = {name: sum(tree_cpu_s(proc.pid) for proc in procs) for name, procs in cpu_of.items()}
+            result["record"] = record_catch_up(stack, defaults)
+            result["record"]["cpu_us"] = {
+                name: 1e6 * (sum(tree_cpu_s(proc.pid) for proc in procs) - cpu_before[name]) / result["requests"]
+                for name, procs in cpu_of.items() if name in ("workers", "data")}
         sequences = [requests.get(f"{stack.base_url}/api/v1/ticker/{symbol}").json()["sequence"]
                      for symbol in defaults.symbols]
         return {**result, "sequence": sum(sequences)}
+
+
+def record_catch_up(stack, settings: Settings, limit_s: float = 120) -> dict:
+    """How far the ledger of record (MongoDB) was behind the journals as the flow ended, and how long it
+    then took to apply them: the flow's rate is one the stack sustains only if that stays short."""
+    import redis
+
+    from exchange import keys, mongo
+
+    client, db = redis.Redis.from_url(stack.redis_url), mongo.database(stack.mongo_url, settings.mongo_db)
+
+    def behind() -> int:
+        applied = {c["_id"]: c["sequence"] for c in db[mongo.CURSORS].find({"_id": {"$in": list(settings.symbols)}})}
+        return sum(int(client.get(keys.seq(s)) or 0) - applied.get(s, 0) for s in settings.symbols)
+
+    at_end, ended = behind(), time.monotonic()
+    while behind() > 0 and time.monotonic() - ended < limit_s:
+        time.sleep(0.1)
+    client.close()
+    return {"events_behind": at_end, "caught_up_s": time.monotonic() - ended}
 
 
 def measure_ceiling(args, light_load: bool = True, command: Callable[[int], list[str]] | None = None) -> dict:
@@ -181,6 +208,10 @@ def main() -> None:
               f"p50 {run['p50']:.1f} ms, p99 {run['p99']:.1f} ms ({run['requests']:,} requests, "
               f"{run['errors']} non-2xx; journal sequences {run['sequence']:,})")
         print("    CPU per order: " + cpu_line(run))
+        if "record" in run:
+            record = run["record"]
+            print(f"    ledger of record at the flow's end: {record['events_behind']:,} journal events behind, "
+                  f"applied {record['caught_up_s']:.1f} s later, for a further " + cpu_line(record) + " per order")
     light = orders["light"]
     print(f"  at {args.light_connections} connections: {light['rps']:,.0f} orders/s, p50 {light['p50']:.1f} ms, "
           f"p99 {light['p99']:.1f} ms ({light['errors']} non-2xx)")
@@ -208,7 +239,8 @@ def save(args, ceiling: dict, runs: dict[str, dict]) -> None:
     latencies[f"ceiling, {args.connections} conn"] = {"p50": ceiling["p50"], "p99": ceiling["p99"]}
     results.save("http_orders", figures, latencies, notes={
         "cpu_us_per_request": {label: run["cpu_us"] for label, run in {**runs, "ceiling": ceiling}.items()},
-        "errors": {label: run["errors"] for label, run in runs.items()}, "replicas": args.replicas})
+        "errors": {label: run["errors"] for label, run in runs.items()}, "replicas": args.replicas,
+        "ledger_of_record_at_the_end": {label: run["record"] for label, run in runs.items() if "record" in run}})
 
 
 if __name__ == "__main__":
