@@ -33,7 +33,7 @@ import requests
 import results
 from results import Figure
 
-from common import tree_cpu_s  # (importing common puts the project on sys.path)
+from common import cursor_sequence, tree_cpu_s  # (importing common puts the project on sys.path)
 from devstack import nginx, programs
 from devstack.procs import Proc, free_port, start_redis
 from exchange.config import Settings
@@ -127,7 +127,8 @@ def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = Fal
 
 def record_catch_up(stack, settings: Settings, limit_s: float = 120) -> dict:
     """How far the ledger of record (MongoDB) was behind the journals as the flow ended, and how long it
-    then took to apply them: the flow's rate is one the stack sustains only if that stays short."""
+    then took to apply them: the flow's rate is one the stack sustains only if that stays short. Also
+    how far the live accounts (Redis) were behind then."""
     import redis
 
     from exchange import keys, mongo
@@ -138,11 +139,13 @@ def record_catch_up(stack, settings: Settings, limit_s: float = 120) -> dict:
         applied = {c["_id"]: c["sequence"] for c in db[mongo.CURSORS].find({"_id": {"$in": list(settings.symbols)}})}
         return sum(int(client.get(keys.seq(s)) or 0) - applied.get(s, 0) for s in settings.symbols)
 
+    live_at_end = sum(int(client.get(keys.seq(s)) or 0) - cursor_sequence(client, s, keys.settled_cursor(s))
+                      for s in settings.symbols)
     at_end, ended = behind(), time.monotonic()
     while behind() > 0 and time.monotonic() - ended < limit_s:
         time.sleep(0.1)
     client.close()
-    return {"events_behind": at_end, "caught_up_s": time.monotonic() - ended}
+    return {"events_behind": at_end, "caught_up_s": time.monotonic() - ended, "live_accounts_behind": live_at_end}
 
 
 def measure_ceiling(args, light_load: bool = True, command: Callable[[int], list[str]] | None = None) -> dict:
@@ -211,7 +214,8 @@ def main() -> None:
         if "record" in run:
             record = run["record"]
             print(f"    ledger of record at the flow's end: {record['events_behind']:,} journal events behind, "
-                  f"applied {record['caught_up_s']:.1f} s later, for a further " + cpu_line(record) + " per order")
+                  f"applied {record['caught_up_s']:.1f} s later, for a further " + cpu_line(record) + " per order; "
+                  f"live accounts then {record['live_accounts_behind']:,} events behind")
     light = orders["light"]
     print(f"  at {args.light_connections} connections: {light['rps']:,.0f} orders/s, p50 {light['p50']:.1f} ms, "
           f"p99 {light['p99']:.1f} ms ({light['errors']} non-2xx)")
