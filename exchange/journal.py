@@ -359,6 +359,21 @@ def read_documents(entries) -> list[tuple[bytes, dict[str, Any]]]:
     return documents
 
 
+def read_kinds(entries, kinds: frozenset[type]) -> list[JournalEvent]:
+    """The events of the classes ``kinds`` among stream entries, in order. Every value is parsed and
+    its kind checked, as ``read_entries`` does; only those of ``kinds`` are built, for a reader that
+    does nothing with the others (live settlement with an accepted order, say)."""
+    events = []
+    for _entry_id, entry in entries:
+        data = orjson.loads(entry[b"event"])
+        cls = _CLASSES.get(data.get("type")) if isinstance(data, dict) else None  # type: ignore[arg-type]
+        if cls is None:
+            raise JournalDecodeError(f"not a journal event kind: {entry[b'event'][:200]!r}")
+        if cls in kinds:
+            events.append(from_document(data))
+    return events
+
+
 # ``encode`` writes a dataclass's fields in order, so a trade's JSON holds its kind verbatim.
 _TRADE_KIND = b'"type":"trade"'
 

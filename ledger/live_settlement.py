@@ -7,7 +7,7 @@ from exchange import journal, keys, redis_client
 from exchange.metrics import APPLIED_SEQUENCE
 from exchange.scripts import Scripts
 from ledger.journal_worker import JournalWorker
-from ledger.postings import encode_postings, group_by_account
+from ledger.postings import POSTING_KINDS, encode_postings, group_by_account
 
 
 class SettlementFailed(Exception):
@@ -25,7 +25,7 @@ class SymbolSettler(JournalWorker):
         entries = self.client.xrange(keys.events(self.symbol), min=b"(" + cursor, count=self.batch_size)
         if not entries:
             return 0
-        events = [event for _id, event in journal.read_entries(entries)]
+        events = journal.read_kinds(entries, POSTING_KINDS)  # an accepted or rested order posts nothing here
         failed = self._apply(group_by_account(events))
         if failed:
             # The cursor stays: the next pass retries the batch, and each account's own

@@ -54,6 +54,10 @@ def _release(asset: str, order_id: str, amount: int) -> list[Op]:
             ("add", hold_field(order_id, asset), -amount)]
 
 
+# The kinds of event that post to accounts; postings_for has nothing for any other.
+POSTING_KINDS = frozenset({TradeEvent, DoneEvent, VoidedEvent, AmendedEvent})
+
+
 def postings_for(event: JournalEvent) -> list[tuple[str, list[Op]]]:
     """[(user_id, ops)] for one journal event (an accepted order's hold: see placement_postings)."""
     symbol = event.symbol

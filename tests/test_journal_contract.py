@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exchange import journal
+from ledger.postings import POSTING_KINDS, postings_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("exchange", "orderbook", "ledger", "ticker", "web", "bots", "devstack", "bench")
@@ -77,6 +78,23 @@ def test_the_wire_form_of_a_trade_is_the_documented_one():
 def test_reading_only_trades_finds_every_trade_and_nothing_else(events):
     entries = [(f"{n}-0".encode(), {b"sequence": b"1", b"event": journal.encode(e)}) for n, e in enumerate(events)]
     assert journal.read_trades(entries) == [e for e in events if isinstance(e, journal.TradeEvent)]
+
+
+@given(st.lists(any_event, max_size=12))
+def test_reading_some_kinds_finds_every_event_of_them_and_nothing_else(events):
+    entries = [(f"{n}-0".encode(), {b"sequence": b"1", b"event": journal.encode(e)}) for n, e in enumerate(events)]
+    assert journal.read_kinds(entries, POSTING_KINDS) == [e for e in events if type(e) in POSTING_KINDS]
+
+
+@given(st.one_of([events_of(cls) for cls in journal.JournalEvent.__args__ if cls not in POSTING_KINDS]))
+def test_the_kinds_live_settlement_skips_post_nothing(event):
+    """Live settlement builds only POSTING_KINDS: an event of any other kind must post nothing."""
+    assert postings_for(event) == []
+
+
+def test_reading_some_kinds_refuses_what_is_no_journal_kind():
+    with pytest.raises(journal.JournalDecodeError, match="not a journal event kind"):
+        journal.read_kinds([(b"1-0", {b"sequence": b"1", b"event": b'{"type": "teleported"}'})], POSTING_KINDS)
 
 
 @given(st.lists(any_event, max_size=12))
