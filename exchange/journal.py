@@ -342,35 +342,38 @@ def read_entries(entries) -> list[tuple[bytes, JournalEvent]]:
 
 # The keys the JSON of each kind has: every field, its kind (`type`) included.
 _DOCUMENT_KEYS = {cls: frozenset(f.name for f in fields(cls)) for cls in _CLASSES.values()}
+_ENUM_VALUES = {enum: frozenset(member.value for member in enum)
+                for enum in (*_ENUMS.values(), *_REASONS.values())}
+
+
+def _whole_document(raw: bytes) -> tuple[type, dict[str, Any]]:
+    """(its class, its JSON object) for a journal value that ``decode`` would accept: a known kind
+    with every field of that kind and valid enum values; else JournalDecodeError. Nothing is built."""
+    document = orjson.loads(raw)
+    cls = _CLASSES.get(document.get("type")) if isinstance(document, dict) else None  # type: ignore[arg-type]
+    whole = cls is not None and _DOCUMENT_KEYS[cls] <= document.keys() and all(
+        document[name] in _ENUM_VALUES[enum] for name, enum in _ENUMS.items() if name in document)
+    if not whole or (cls in _REASONS and document["reason"] not in _ENUM_VALUES[_REASONS[cls]]):
+        raise JournalDecodeError(f"not a whole journal event: {raw[:200]!r}")
+    return cls, document  # type: ignore[return-value]
 
 
 def read_documents(entries) -> list[tuple[bytes, dict[str, Any]]]:
     """Stream entries as the archive keeps them: each event's JSON object as the stream holds it,
     which is ``as_document`` of its decoded event, without building the event (the archive copies
-    every event and needs none of their classes). A value of no journal kind, or without a field
-    its kind has, raises JournalDecodeError as decoding it would."""
-    documents = []
-    for entry_id, entry in entries:
-        document = orjson.loads(entry[b"event"])
-        cls = _CLASSES.get(document.get("type")) if isinstance(document, dict) else None  # type: ignore[arg-type]
-        if cls is None or not _DOCUMENT_KEYS[cls] <= document.keys():
-            raise JournalDecodeError(f"not a whole journal event: {entry[b'event'][:200]!r}")
-        documents.append((entry_id, document))
-    return documents
+    every event and needs none of their classes). What ``decode`` refuses raises JournalDecodeError."""
+    return [(entry_id, _whole_document(entry[b"event"])[1]) for entry_id, entry in entries]
 
 
 def read_kinds(entries, kinds: frozenset[type]) -> list[JournalEvent]:
-    """The events of the classes ``kinds`` among stream entries, in order. Every value is parsed and
-    its kind checked, as ``read_entries`` does; only those of ``kinds`` are built, for a reader that
-    does nothing with the others (live settlement with an accepted order, say)."""
+    """The events of the classes ``kinds`` among stream entries, in order, for a reader that does
+    nothing with the others (live settlement with an accepted order, say): every value is checked as
+    ``decode`` would check it, and only those of ``kinds`` are built."""
     events = []
     for _entry_id, entry in entries:
-        data = orjson.loads(entry[b"event"])
-        cls = _CLASSES.get(data.get("type")) if isinstance(data, dict) else None  # type: ignore[arg-type]
-        if cls is None:
-            raise JournalDecodeError(f"not a journal event kind: {entry[b'event'][:200]!r}")
+        cls, document = _whole_document(entry[b"event"])
         if cls in kinds:
-            events.append(from_document(data))
+            events.append(from_document(document))
     return events
 
 
