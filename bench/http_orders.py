@@ -118,7 +118,7 @@ def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = Fal
             cpu_before = {name: sum(tree_cpu_s(proc.pid) for proc in procs) for name, procs in cpu_of.items()}
             result["record"] = record_catch_up(stack, defaults)
             result["record"]["cpu_us"] = {
-                name: 1e6 * (sum(tree_cpu_s(proc.pid) for proc in procs) - cpu_before[name]) / result["requests"]
+                name: 1e6 * (sum(tree_cpu_s(proc.pid) for proc in procs) - cpu_before[name]) / max(result["requests"], 1)
                 for name, procs in cpu_of.items() if name in ("workers", "data")}
         sequences = [requests.get(f"{stack.base_url}/api/v1/ticker/{symbol}").json()["sequence"]
                      for symbol in defaults.symbols]
@@ -142,10 +142,11 @@ def record_catch_up(stack, settings: Settings, limit_s: float = 120) -> dict:
     live_at_end = sum(int(client.get(keys.seq(s)) or 0) - cursor_sequence(client, s, keys.settled_cursor(s))
                       for s in settings.symbols)
     at_end, ended = behind(), time.monotonic()
-    while behind() > 0 and time.monotonic() - ended < limit_s:
+    while (left := behind()) > 0 and time.monotonic() - ended < limit_s:
         time.sleep(0.1)
     client.close()
-    return {"events_behind": at_end, "caught_up_s": time.monotonic() - ended, "live_accounts_behind": live_at_end}
+    return {"events_behind": at_end, "caught_up_s": time.monotonic() - ended, "still_behind": left,
+            "live_accounts_behind": live_at_end}
 
 
 def measure_ceiling(args, light_load: bool = True, command: Callable[[int], list[str]] | None = None) -> dict:
@@ -213,8 +214,10 @@ def main() -> None:
         print("    CPU per order: " + cpu_line(run))
         if "record" in run:
             record = run["record"]
+            applied = (f"applied {record['caught_up_s']:.1f} s later" if not record["still_behind"] else
+                       f"still {record['still_behind']:,} behind {record['caught_up_s']:.0f} s later")
             print(f"    ledger of record at the flow's end: {record['events_behind']:,} journal events behind, "
-                  f"applied {record['caught_up_s']:.1f} s later, for a further " + cpu_line(record) + " per order; "
+                  f"{applied}, for a further " + cpu_line(record) + " per order; "
                   f"live accounts then {record['live_accounts_behind']:,} events behind")
     light = orders["light"]
     print(f"  at {args.light_connections} connections: {light['rps']:,.0f} orders/s, p50 {light['p50']:.1f} ms, "
