@@ -76,7 +76,9 @@ def forget_done_orders(client: redis.Redis, db: Database, symbol: str, *, older_
 def _oldest_is_due(client: redis.Redis, symbol: str, order_id: str, older_than_ms: int) -> bool:
     """Whether the done order that ended first ended before ``older_than_ms`` (or is gone). The index
     is in journal order, the order in which they ended, so while the first is not due the rest are
-    not either, and a pass reads one state instead of a batch of states and fills."""
+    not either, and a pass reads one state instead of a batch of states and fills. (An order's time
+    is its matcher's clock: after a hand-over between matchers whose clocks differ, a due order
+    behind one that is not due yet waits for it, for as long as the clocks differ.)"""
     raw = client.hget(keys.orders(symbol), order_id)
     return raw is None or orjson.loads(raw)["updated_ms"] < older_than_ms
 
