@@ -48,6 +48,17 @@ FLOW = BENCH_DIR / "random_orders.lua"
 YARDSTICK_CONF = BENCH_DIR / "ping_gunicorn.py"
 
 
+def group_cpu_s(cpu_of: dict[str, list[Proc]]) -> dict[str, float]:
+    """CPU seconds used so far by each named group of processes (their children included)."""
+    return {name: sum(tree_cpu_s(proc.pid) for proc in procs) for name, procs in cpu_of.items()}
+
+
+def cpu_us_per(cpu_of: dict[str, list[Proc]], before: dict[str, float], count: int) -> dict[str, float]:
+    """CPU µs each group used since ``before`` (group_cpu_s), per one of ``count`` things done."""
+    now = group_cpu_s(cpu_of)
+    return {name: 1e6 * (now[name] - before[name]) / max(count, 1) for name in cpu_of}
+
+
 def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict | None = None,
             cpu_of: dict[str, list[Proc]] | None = None) -> dict:
     """wrk's figures, and the CPU µs per request used by each named group of processes."""
@@ -55,7 +66,7 @@ def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict 
     if not wrk:
         raise SystemExit("wrk is not installed: sudo apt-get install -y wrk")
     cpu_of = cpu_of or {}
-    cpu_before = {name: sum(tree_cpu_s(proc.pid) for proc in procs) for name, procs in cpu_of.items()}
+    cpu_before = group_cpu_s(cpu_of)
     out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True).stdout
     def latency_ms(pct: str) -> float:
@@ -63,8 +74,7 @@ def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict 
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     requests_done = int(re.search(r"(\d+) requests in", out).group(1))
-    cpu_us = {name: 1e6 * (sum(tree_cpu_s(proc.pid) for proc in procs) - cpu_before[name]) / max(requests_done, 1)
-              for name, procs in cpu_of.items()}
+    cpu_us = cpu_us_per(cpu_of, cpu_before, requests_done)
     return {"cpu_us": cpu_us, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50": latency_ms("50"), "p99": latency_ms("99"),
             "requests": int(re.search(r"(\d+) requests in", out).group(1)),
@@ -115,11 +125,10 @@ def measure_orders(args, workers: bool | tuple[str, ...], light_load: bool = Fal
         if light_load:
             result["light"] = run_wrk(stack.base_url, FLOW, args.seconds, args.light_connections, env=wrk_env)
         if workers is True:
-            cpu_before = {name: sum(tree_cpu_s(proc.pid) for proc in procs) for name, procs in cpu_of.items()}
+            behind = {name: cpu_of[name] for name in ("workers", "data")}  # what applies the backlog
+            cpu_before = group_cpu_s(behind)
             result["record"] = record_catch_up(stack, defaults)
-            result["record"]["cpu_us"] = {
-                name: 1e6 * (sum(tree_cpu_s(proc.pid) for proc in procs) - cpu_before[name]) / max(result["requests"], 1)
-                for name, procs in cpu_of.items() if name in ("workers", "data")}
+            result["record"]["cpu_us"] = cpu_us_per(behind, cpu_before, result["requests"])
         sequences = [requests.get(f"{stack.base_url}/api/v1/ticker/{symbol}").json()["sequence"]
                      for symbol in defaults.symbols]
         return {**result, "sequence": sum(sequences)}
