@@ -1,13 +1,15 @@
 """exchange_client.ExchangeClient against a real stack: every call it makes, and every way it fails."""
 from __future__ import annotations
 
+import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from devstack.procs import free_port
 from exchange.money import parse_cash, parse_cents
-from exchange_client import ApiError, ExchangeClient, MarketStream
+from exchange_client import ApiError, ExchangeClient, MarketStream, to_cents
 from tests.polling import wait_for
 from tests.stack import start_stack, start_web
 
@@ -188,6 +190,31 @@ def test_market_stream_follows_book_trades_and_private_orders(live):
         fill = next(e for e in stream.orders if e.get("type") == "fill")
         assert (fill["order_id"], fill["quantity"], fill["liquidity"]) == (bid["order_id"], 2, "maker")
         assert stream.errors == []
+
+
+def test_market_stream_keeps_the_book_through_a_burst_without_a_resync(live):
+    """Concurrent traders' orders: every book_update chains onto the one before as the stream
+    handles them (in the order sent), so it never resubscribes, and ends with REST's levels."""
+    traders = [ExchangeClient(live.base_url) for _ in range(3)]
+    for number, trader in enumerate(traders):
+        trader.register(f"burst_trader{number}", PASSWORD)
+
+    def trade(trader: ExchangeClient, seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(40):
+            price = f"{rng.randint(995, 1_005) / 100:.2f}"
+            trader.place_order("KRYP", rng.choice(["buy", "sell"]), rng.randint(1, 5), price=price)
+
+    with MarketStream(live.base_url) as stream:
+        stream.subscribe("KRYP", channels=("book",))
+        assert stream.wait_for(lambda: not stream.is_stale("KRYP")), stream.errors
+        with ThreadPoolExecutor(len(traders)) as pool:
+            list(pool.map(trade, traders, range(len(traders))))
+        rest = traders[0].book("KRYP", depth=500)
+        expected = ([(to_cents(p), q) for p, q in rest["bids"]], [(to_cents(p), q) for p, q in rest["asks"]])
+        # Its last updates may still be on their way.
+        assert stream.wait_for(lambda: stream.levels("KRYP") == expected), (stream.levels("KRYP"), expected)
+        assert stream.resyncs == 0 and stream.errors == []
 
 
 def test_market_stream_is_told_when_its_session_ends(live):

@@ -12,9 +12,10 @@ the token is revoked or expires: then ``session_ended`` holds why). It
 remembers its subscriptions and sends them again after every reconnect (a web
 replica restarted); while disconnected, or waiting for a snapshot after a gap,
 a book is ``stale`` (``is_stale(symbol)``) and updates are not applied to it. It uses the
-websocket transport only, so it needs no sticky cookie. Prices are kept as integer
-ticks. The strategies poll the REST API instead (simpler, and enough at their
-pace); this is for bots that want to react to every change.
+websocket transport only, so it needs no sticky cookie, and handles events in the order
+the server sent them (``in_order.py``). Prices are kept as integer ticks. The strategies
+poll the REST API instead (simpler, and enough at their pace); this is for bots that want
+to react to every change.
 """
 from __future__ import annotations
 
@@ -23,8 +24,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-import socketio
-
+from .in_order import InOrderClient
 from .money import to_cents
 
 CHANNELS = ("book", "trades", "ticker")
@@ -55,7 +55,7 @@ class MarketStream:
         self.session_ended: dict | None = None  # {code, message} once the server ended our token's session
         self.resyncs = 0
         self.subscriptions: dict[str, set[str]] = {}  # symbol -> channels, sent again on every connect
-        self.sio = socketio.Client(reconnection=True)
+        self.sio = InOrderClient(reconnection=True)  # a book_update never overtakes the one it chains onto
         for event, handler in (("connect", self._on_connect), ("disconnect", self._on_disconnect),
                                ("book_snapshot", self._on_snapshot), ("book_update", self._on_update),
                                ("trade", self._on_trade), ("ticker", self._on_ticker), ("order", self._on_order),
