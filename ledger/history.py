@@ -36,7 +36,10 @@ def _page(collection, query: dict, time_field: str, key_fields: tuple[str, str],
         first, second = key_fields
         high, tie = window.below
         conditions.append({"$or": [{first: {"$lt": high}}, {first: high, second: {"$lt": tie}}]})
-    found = list(collection.find({"$and": conditions})
+    # SecantusDB plans any $and as a scan of the whole collection; the query alone (a first page
+    # with no time window) reads its index.
+    filter_ = conditions[0] if len(conditions) == 1 else {"$and": conditions}
+    found = list(collection.find(filter_)
                  .sort([(key_fields[0], DESCENDING), (key_fields[1], DESCENDING)]).limit(window.limit))
     floor = tuple(found[-1][name] for name in key_fields) if len(found) == window.limit else None
     return SourcePage(found, floor)

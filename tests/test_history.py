@@ -182,3 +182,46 @@ def test_history_written_before_the_archive_is_backfilled_once(client, register,
     assert archive() == 6  # they leave Redis like any other
     assert len(every_page(client, "/api/v1/trades/KRYP", limit=2)) == 3
     assert len(every_page(client, ORDERS, alice, status="all", limit=2)) == 3
+
+
+def test_a_first_page_of_history_reads_its_index_not_the_whole_collection(settings):
+    """A user's first page of fills or orders, and a symbol's of trades (no cursor, no time window),
+    come through their index; SecantusDB would plan an $and as a scan of the whole collection.
+    Each page is the newest, as a sort of every document gives it."""
+    from ledger.history import History, Window
+
+    db = mongo.database(settings.mongo_url, settings.mongo_db)
+    mongo.ensure_indexes(db)
+    rng = random.Random(7)
+    fills = [{"_id": f"f{n:04d}", "user_id": f"u{n % 3}", "symbol": "KRYP", "time": 1_000 + rng.randrange(60)}
+             for n in range(300)]
+    orders = [{"_id": f"o{n:04d}", "user_id": f"u{n % 3}", "symbol": "KRYP", "created_ms": 1_000 + rng.randrange(60)}
+              for n in range(300)]
+    trades = [{"_id": f"t{n:04d}", "symbol": "KRYP", "epoch": 1, "sequence": n, "time": 1_000 + n} for n in range(300)]
+    for name, docs in ((mongo.FILLS, fills), (mongo.ORDERS, orders), (mongo.TRADES, trades)):
+        db[name].insert_many(docs)
+    sent: list[tuple[str, dict]] = []
+
+    class Recording:
+        def __getitem__(self, name: str):
+            class Collection:
+                def find(self, filter_, *args, **kwargs):
+                    sent.append((name, filter_))
+                    return db[name].find(filter_, *args, **kwargs)
+            return Collection()
+
+    history = History(Recording())
+    pages = {mongo.FILLS: history.fills("u1", None, Window(10)), mongo.ORDERS: history.orders("u2", None, Window(10)),
+             mongo.TRADES: history.trades("KRYP", Window(10))}
+
+    def newest(docs, key_fields, keep) -> list[str]:
+        kept = sorted((d for d in docs if keep(d)), key=lambda d: tuple(d[k] for k in key_fields), reverse=True)
+        return [d["_id"] for d in kept[:10]]
+    assert [d["_id"] for d in pages[mongo.FILLS].items] == newest(fills, ("time", "_id"), lambda d: d["user_id"] == "u1")
+    assert [d["_id"] for d in pages[mongo.ORDERS].items] == newest(orders, ("created_ms", "_id"),
+                                                                    lambda d: d["user_id"] == "u2")
+    assert [d["_id"] for d in pages[mongo.TRADES].items] == newest(trades, ("epoch", "sequence"), lambda d: True)
+    assert [name for name, _ in sent] == [mongo.FILLS, mongo.ORDERS, mongo.TRADES]
+    for name, filter_ in sent:
+        plan = str(db[name].find(filter_).explain()["queryPlanner"]["winningPlan"])
+        assert "IXSCAN" in plan and "COLLSCAN" not in plan, (name, filter_, plan)
