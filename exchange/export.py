@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 import orjson
 from pymongo.database import Database
 
-from exchange import journal, mongo
+from exchange import journal, mongo, trade_fills
 from exchange.config import Settings
 
 ROWS_PER_WRITE = 10_000
@@ -83,7 +83,7 @@ KINDS = {
         "epoch", "sequence", "time", "price_cents", "quantity"), *_str(
         "taker_side", "buy_order_id", "sell_order_id", "buyer_id", "seller_id"), *_int(
         "buyer_fee_cents", "seller_fee_cents")), _trade),
-    "fills": Kind(mongo.FILLS, "time", FILL_COLUMNS, fill_row),
+    "fills": Kind(mongo.TRADES, "time", FILL_COLUMNS, fill_row),  # out of the trades (exchange.trade_fills)
     "orders": Kind(mongo.ORDERS, "created_ms", (*_str("order_id", "user_id", "symbol", "side", "type"), *_int(
         "price_cents", "stop_price_cents", "quantity", "filled_quantity", "remaining_quantity"), *_str("status", "reason",
         "time_in_force"), *_int("created_ms", "updated_ms", "fees_cents")), _order),
@@ -97,27 +97,42 @@ KINDS = {
 def documents(db: Database, kind: str, symbol: str | None, start: int | None, end: int | None,
               user_id: str | None = None, counted: bool = True) -> tuple[int | None, Iterator]:
     """(how many (None unless ``counted``), the documents oldest first) of one history; events come
-    out of their buckets."""
+    out of their buckets, fills out of their trades."""
     spec = KINDS[kind]
     bounds = {**({"$gte": start} if start is not None else {}), **({"$lt": end} if end is not None else {})}
     query: dict = {**({"symbol": symbol} if symbol else {}), **({"user_id": user_id} if user_id else {})}
-    if kind == "events":  # buckets: keep those that overlap the range, then filter their events
-        if start is not None:
-            query["last_time"] = {"$gte": start}
-        if end is not None:
-            query["first_time"] = {"$lt": end}
-        order = [("symbol", 1), ("epoch", 1), ("first_sequence", 1)]
-    else:
-        if bounds:
-            query[spec.time_field] = bounds
-        order = [(spec.time_field, 1), ("_id", 1)]
-    found = db[spec.collection].find(query, batch_size=500 if kind == "events" else 5000).sort(order)
-    if kind != "events":
-        return db[spec.collection].count_documents(query) if counted else None, iter(found)
-    total = sum(len(b["events"]) for b in db[spec.collection].find(query, {"events.sequence": 1})) if counted \
-        else None
+    if kind == "events":
+        return _events(db[spec.collection], query, start, end, counted)
+    if bounds:
+        query[spec.time_field] = bounds
+    if kind == "fills":
+        return _fills(db[spec.collection], query, user_id, counted)
+    found = db[spec.collection].find(query, batch_size=5000).sort([(spec.time_field, 1), ("_id", 1)])
+    return db[spec.collection].count_documents(query) if counted else None, iter(found)
+
+
+def _events(collection, query: dict, start: int | None, end: int | None, counted: bool) -> tuple[int | None, Iterator]:
+    """Buckets: those that overlap the range are read, then their events filtered."""
+    if start is not None:
+        query["last_time"] = {"$gte": start}
+    if end is not None:
+        query["first_time"] = {"$lt": end}
+    found = collection.find(query, batch_size=500).sort([("symbol", 1), ("epoch", 1), ("first_sequence", 1)])
+    total = sum(len(b["events"]) for b in collection.find(query, {"events.sequence": 1})) if counted else None
     return total, (e for bucket in found for e in bucket["events"]
                    if (start is None or e["time"] >= start) and (end is None or e["time"] < end))
+
+
+def _fills(trades, query: dict, user_id: str | None, counted: bool) -> tuple[int | None, Iterator]:
+    """Each trade's fills (the user's, or both sides), in (time, trade id, side) order."""
+    if user_id is not None:
+        query["user_ids"] = query.pop("user_id")
+    total = None
+    if counted:  # a self-trade is two fills of its user
+        both = {**query, "buyer_id": user_id, "seller_id": user_id} if user_id is not None else query
+        total = trades.count_documents(query) + trades.count_documents(both)
+    found = trades.find(query, batch_size=5000).sort([("time", 1), ("_id", 1)])
+    return total, (fill for trade in found for fill in trade_fills.fills_of(trade, user_id))
 
 
 def csv_chunks(kind: Kind, rows: Iterator[tuple], advance: Callable[[int], None] = lambda _n: None) -> Iterator[str]:

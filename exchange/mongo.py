@@ -14,8 +14,11 @@ from pymongo.errors import ConnectionFailure
 
 USERS = "users"        # {_id: user_id, username, password_hash, created_ms}
 ACCOUNTS = "accounts"  # {_id: user_id, cash: {available, on_hold}, positions: {SYM: {available, on_hold}}, issued}
-TRADES = "trades"      # {_id: trade_id, symbol, epoch, sequence, price, quantity, buyer_id, seller_id, fees, time}
-FILLS = "fills"        # {_id: trade_id:side, user_id, order_id, symbol, side, price, quantity, fee, liquidity}
+# {_id: trade_id, symbol, epoch, sequence, price, quantity, time, taker_side, buy_order_id, sell_order_id,
+#  buyer_id, seller_id, user_ids: [buyer_id, seller_id], buyer_fee, seller_fee}: a user's fills are read
+#  out of these (exchange/trade_fills.py)
+TRADES = "trades"
+FILLS = "fills"  # before fills were read out of trades: a document per side; ledger/backfill.py drops it
 CANDLES = "candles"    # {_id: "SYM:start", symbol, start, open, high, low, close, volume, trades}: closed minutes
 CURSORS = "ledger_cursors"  # {_id: symbol, sequence, epoch, entry_id}: the last journal event the ledger applied
 # A run of one symbol's consecutive journal events (at most ARCHIVE_BUCKET_EVENTS), archived once:
@@ -89,11 +92,10 @@ def ensure_indexes_soon(db: Database, retry_s: float = 5.0) -> None:
 def ensure_indexes(db: Database) -> None:
     db[USERS].create_index([("username", ASCENDING)], unique=True, name="username_unique")
     db[CANDLES].create_index([("symbol", ASCENDING), ("start", ASCENDING)], name="candles_by_time")
-    # A user's fills newest first (GET /fills), oldest first (GET /fills.csv): (time, _id) is their order.
-    if "fills_by_user" in db[FILLS].index_information():
-        db[FILLS].drop_index("fills_by_user")  # (user_id, time) only: it left ties to an in-memory sort
-    db[FILLS].create_index([("user_id", ASCENDING), ("time", ASCENDING), ("_id", ASCENDING)],
-                           name="fills_by_user_time")
+    # A user's fills newest first (GET /fills), oldest first (GET /fills.csv), out of their trades: one
+    # multikey index on both sides' users (SecantusDB plans an $or over buyer_id and seller_id as a scan).
+    db[TRADES].create_index([("user_ids", ASCENDING), ("time", ASCENDING), ("_id", ASCENDING)],
+                            name="trades_by_user")
     db[TRADES].create_index([("time", ASCENDING), ("_id", ASCENDING)], name="trades_by_time")  # exports
     db[ORDERS].create_index([("created_ms", ASCENDING), ("_id", ASCENDING)], name="orders_by_time")  # exports
     db[EVENTS].create_index([("symbol", ASCENDING), ("epoch", DESCENDING), ("first_sequence", DESCENDING)],

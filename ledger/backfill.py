@@ -5,6 +5,10 @@ marker so that later starts skip it:
 - a trade in MongoDB without its journal ``epoch`` (it pages by epoch and
   sequence) gets the one its trade id names (``SYM-epoch-sequence``; 0 for an
   id from before journals had epochs);
+- a trade in MongoDB without ``user_ids`` (a user's fills are read through
+  it) gets its buyer and seller; then the ``fills`` collection, which held a
+  document per side of each trade before the trade document served as both,
+  is dropped: every field it held is in the trade;
 - a done order in Redis that the matcher never indexed (``keys.done_orders``)
   is indexed at the symbol's current sequence, so it leaves Redis once every
   reader has passed that (it ended earlier still).
@@ -22,19 +26,22 @@ from exchange import keys, mongo
 from exchange.journal import Status
 
 TRADES_EPOCH = "trades_epoch"
+FILLS_IN_TRADES = "fills_in_trades"
 
 
 def backfill(client: redis.Redis, db: Database, symbols: tuple[str, ...]) -> list[str]:
     """What it did, a line per step that had something to do."""
     lines = []
-    if db[mongo.MIGRATIONS].find_one({"_id": TRADES_EPOCH}) is None:
-        fixed = _trades_epoch(db)
-        try:
-            db[mongo.MIGRATIONS].insert_one({"_id": TRADES_EPOCH, "fixed": fixed, "time": int(time.time() * 1000)})
-        except DuplicateKeyError:  # another worker finished it too
-            pass
-        if fixed:
-            lines.append(f"backfill: {fixed} trade(s) got their journal epoch")
+    for step, run, done in ((TRADES_EPOCH, _trades_epoch, "trade(s) got their journal epoch"),
+                            (FILLS_IN_TRADES, _fills_in_trades, "trade(s) got their users, and hold their fills")):
+        if db[mongo.MIGRATIONS].find_one({"_id": step}) is None:
+            fixed = run(db)
+            try:
+                db[mongo.MIGRATIONS].insert_one({"_id": step, "fixed": fixed, "time": int(time.time() * 1000)})
+            except DuplicateKeyError:  # another worker finished it too
+                pass
+            if fixed:
+                lines.append(f"backfill: {fixed} {done}")
     for symbol in symbols:
         if not client.exists(keys.done_backfilled(symbol)):
             indexed = _index_done_orders(client, symbol)
@@ -51,6 +58,16 @@ def _trades_epoch(db: Database) -> int:
         epoch = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
         db[mongo.TRADES].update_one({"_id": doc["_id"]}, {"$set": {"epoch": epoch}})
         fixed += 1
+    return fixed
+
+
+def _fills_in_trades(db: Database) -> int:
+    """Idempotent: a crash before the marker runs it again, and finds what is left."""
+    fixed = 0
+    for doc in list(db[mongo.TRADES].find({"user_ids": {"$exists": False}}, {"buyer_id": 1, "seller_id": 1})):
+        db[mongo.TRADES].update_one({"_id": doc["_id"]}, {"$set": {"user_ids": [doc["buyer_id"], doc["seller_id"]]}})
+        fixed += 1
+    db.drop_collection(mongo.FILLS)
     return fixed
 
 

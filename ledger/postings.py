@@ -143,23 +143,12 @@ def net_deltas(events: list[JournalEvent]) -> dict[str, dict[str, int]]:
     return {user: {path: d for path, d in paths.items() if d} for user, paths in deltas.items()}
 
 
-def trade_records(events: list[JournalEvent]) -> tuple[list[dict], list[dict]]:
-    """(trades, fills) documents for the batch's trade events; ids are unique per trade."""
-    trades, fills = [], []
-    for e in events:
-        if not isinstance(e, TradeEvent):
-            continue
-        taker_is_buyer = e.taker_side is Side.BUY
-        trades.append({"_id": e.trade_id, "symbol": e.symbol, "epoch": e.epoch, "sequence": e.sequence,
-                       "price": e.price, "quantity": e.quantity, "time": e.time, "taker_side": e.taker_side.value,
-                       "buy_order_id": e.buy_order_id, "sell_order_id": e.sell_order_id,
-                       "buyer_id": e.buyer_id, "seller_id": e.seller_id,
-                       "buyer_fee": e.buyer_fee, "seller_fee": e.seller_fee})
-        for side, user, order_id, paid, is_taker in (
-                (Side.BUY, e.buyer_id, e.buy_order_id, e.buyer_fee, taker_is_buyer),
-                (Side.SELL, e.seller_id, e.sell_order_id, e.seller_fee, not taker_is_buyer)):
-            fills.append({"_id": f"{e.trade_id}:{side.value}", "trade_id": e.trade_id, "user_id": user,
-                          "order_id": order_id, "symbol": e.symbol, "side": side.value, "price": e.price,
-                          "quantity": e.quantity, "fee": paid, "liquidity": "taker" if is_taker else "maker",
-                          "time": e.time, "sequence": e.sequence})
-    return trades, fills
+def trade_documents(events: list[JournalEvent]) -> list[dict]:
+    """The ledger of record's document of each trade event in the batch: both sides, and
+    ``user_ids`` (buyer, seller), which a user's fills are read through (``exchange.trade_fills``)."""
+    return [{"_id": e.trade_id, "symbol": e.symbol, "epoch": e.epoch, "sequence": e.sequence,
+             "price": e.price, "quantity": e.quantity, "time": e.time, "taker_side": e.taker_side.value,
+             "buy_order_id": e.buy_order_id, "sell_order_id": e.sell_order_id,
+             "buyer_id": e.buyer_id, "seller_id": e.seller_id, "user_ids": [e.buyer_id, e.seller_id],
+             "buyer_fee": e.buyer_fee, "seller_fee": e.seller_fee}
+            for e in events if isinstance(e, TradeEvent)]

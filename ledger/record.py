@@ -1,6 +1,6 @@
 """The ledger of record in MongoDB: one transaction per journal batch.
 
-A batch's netted account deltas, its trades and fills, and the symbol's cursor
+A batch's netted account deltas, its trades (each with both its fills), and the symbol's cursor
 (the last journal sequence applied, its epoch and stream id) commit together.
 The transaction skips events at or below the cursor and refuses a gap, so a
 redelivered or overlapping batch changes nothing and no event is applied twice
@@ -18,7 +18,7 @@ from pymongo.database import Database
 from exchange import mongo
 from exchange.journal import JournalEvent
 from exchange.streams import entry_order
-from ledger.postings import net_deltas, trade_records
+from ledger.postings import net_deltas, trade_documents
 
 
 class JournalFault(Exception):
@@ -72,15 +72,14 @@ class LedgerOfRecord:
         return len(fresh)
 
     def write(self, session, symbol: str, events: list[JournalEvent]) -> None:
-        """The events' netted account deltas, trades and fills (the cursor is the caller's)."""
+        """The events' netted account deltas and trades (the cursor is the caller's)."""
         updates = [UpdateOne({"_id": user_id}, {"$inc": paths}, upsert=True)
                    for user_id, paths in net_deltas(events).items() if paths]
         if updates:
             self.db[mongo.ACCOUNTS].bulk_write(updates, ordered=False, session=session)
-        trades, fills = trade_records(events)
-        if trades:
+        trades = trade_documents(events)
+        if trades:  # each holds both its fills (exchange/trade_fills.py)
             self.db[mongo.TRADES].insert_many(trades, session=session)
-            self.db[mongo.FILLS].insert_many(fills, session=session)
 
 
 def fresh_entries(symbol: str, at: Position, entries: list[tuple[bytes, JournalEvent]]) -> list[tuple[bytes, JournalEvent]]:

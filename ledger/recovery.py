@@ -137,14 +137,11 @@ def _adopt_events(ledger: LedgerOfRecord, session, symbol: str, events: list[jou
 
 
 def _keep_as_lost(db: Database, session, trade: dict) -> None:
-    """A trade the ledger holds under an id the journal now gives another trade: Redis lost it."""
+    """A trade the ledger holds under an id the journal now gives another trade: Redis lost it.
+    Its fills go with it: they are read out of the trade."""
     trade_id = trade["_id"]
     db[mongo.TRADES].delete_one({"_id": trade_id}, session=session)
     db[mongo.TRADES].insert_one({**trade, "_id": f"{trade_id}~lost", "lost_from_journal": True}, session=session)
-    for fill in db[mongo.FILLS].find({"trade_id": trade_id}, session=session):
-        db[mongo.FILLS].delete_one({"_id": fill["_id"]}, session=session)
-        db[mongo.FILLS].insert_one({**fill, "_id": f"{fill['_id']}~lost", "trade_id": f"{trade_id}~lost",
-                                    "lost_from_journal": True}, session=session)
 
 
 def _resume_consumer_group(client: redis.Redis, symbol: str, last_id: bytes) -> None:

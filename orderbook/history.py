@@ -10,12 +10,13 @@ once, newest first, behind an opaque cursor.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import cast
 
 import orjson
 import redis
 
-from exchange import keys
+from exchange import keys, trade_fills
 from exchange.journal import OrderRecord
 from exchange.order_ids import order_id_symbol
 from exchange.paging import BadCursor, SourcePage, decode_cursor, encode_cursor, merge_pages
@@ -208,7 +209,10 @@ def _with_epoch(trade: dict) -> dict:
 
 
 def fills_page(history: History, user_id: str, symbol: str | None, window: Window) -> tuple[list[dict], str | None]:
-    """The user's fills from the ledger of record, newest first."""
-    fills, below = merge_pages([history.fills(user_id, symbol, window)], lambda f: (f["time"], f["_id"]),
-                               window.limit)
-    return [views.history_fill(fill) for fill in fills], next_cursor(below)
+    """The user's fills from the ledger of record, newest first. The cursor shows a fill's key as
+    (time, fill id) (``FILL_KEY``)."""
+    if window.below is not None:
+        window = replace(window, below=trade_fills.key_of_cursor(window.below))
+    fills, below = merge_pages([history.fills(user_id, symbol, window)], trade_fills.fill_key, window.limit)
+    return [views.history_fill(fill) for fill in fills], next_cursor(None if below is None
+                                                                      else trade_fills.cursor_key(below))

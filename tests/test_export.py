@@ -44,7 +44,7 @@ def test_each_history_exports_one_row_per_item_in_csv_and_parquet(history, tmp_p
     table = pq.read_table(tmp_path / "trades.parquet")
     assert table.num_rows == len(trades) and str(table.schema.field("price_cents").type) == "int64"
     assert sorted(table.column("trade_id").to_pylist()) == sorted(trades)
-    for kind, count in (("fills", db[mongo.FILLS].count_documents({})),
+    for kind, count in (("fills", 2 * db[mongo.TRADES].count_documents({})),  # a fill per side of each trade
                         ("orders", db[mongo.ORDERS].count_documents({})),
                         ("events", sum(len(b["events"]) for b in db[mongo.EVENTS].find()))):
         assert count > 0
@@ -74,7 +74,9 @@ def test_fills_csv_gives_the_caller_their_own_fills(client, history):
     resp = client.get("/api/v1/fills.csv", headers=alice)
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
-    assert len(rows) == db[mongo.FILLS].count_documents({"user_id": alice.user_id}) > 0
+    hers = sorted(f"{t['_id']}:{side}" for t in db[mongo.TRADES].find()
+                  for side, user in (("buy", t["buyer_id"]), ("sell", t["seller_id"])) if user == alice.user_id)
+    assert sorted(f"{row['trade_id']}:{row['side']}" for row in rows) == hers and hers  # one row per fill of hers
     assert {row["user_id"] for row in rows} == {alice.user_id}
     only = client.get("/api/v1/fills.csv?symbol=ADAM", headers=alice).get_data(as_text=True)
     assert {row["symbol"] for row in csv.DictReader(io.StringIO(only))} <= {"ADAM"}

@@ -173,32 +173,40 @@ def test_history_written_before_the_archive_is_backfilled_once(client, register,
         client.post(ORDERS, json={"symbol": "KRYP", "side": "buy", "price": "10.00", "quantity": 1}, headers=bob)
     archive(delay_s=60)  # settled and archived; nothing is old enough to leave Redis yet
     db = archive.db
-    # As stored before this version: trades without their epoch, done orders not indexed.
-    db[mongo.TRADES].update_many({}, {"$unset": {"epoch": ""}})
+    fills = every_page(client, "/api/v1/fills", alice, limit=2)
+    # As stored before this version: trades without their epoch or their users, a fills collection
+    # of a document per side, done orders not indexed.
+    db[mongo.TRADES].update_many({}, {"$unset": {"epoch": "", "user_ids": ""}})
+    db[mongo.FILLS].insert_many([{"_id": f"{t['_id']}:sell", "user_id": t["seller_id"]} for t in db[mongo.TRADES].find()])
+    assert every_page(client, "/api/v1/fills", alice) == []  # read through user_ids: not there yet
     redis_client.delete(keys.done_orders("KRYP"))
     assert backfill(redis_client, db, ("KRYP",)) == ["backfill: 3 trade(s) got their journal epoch",
+                                                       "backfill: 3 trade(s) got their users, and hold their fills",
                                                        "backfill: KRYP: 6 done order(s) indexed to leave Redis"]
     assert backfill(redis_client, db, ("KRYP",)) == []  # once
+    assert mongo.FILLS not in db.list_collection_names()
+    assert every_page(client, "/api/v1/fills", alice, limit=2) == fills and len(fills) == 3
     assert archive() == 6  # they leave Redis like any other
     assert len(every_page(client, "/api/v1/trades/KRYP", limit=2)) == 3
     assert len(every_page(client, ORDERS, alice, status="all", limit=2)) == 3
 
 
 def test_a_first_page_of_history_reads_its_index_not_the_whole_collection(settings):
-    """A user's first page of fills or orders, and a symbol's of trades (no cursor, no time window),
-    come through their index; SecantusDB would plan an $and as a scan of the whole collection.
+    """A user's first page of fills (read out of trades) or orders, and a symbol's of trades (no
+    cursor, no time window), come through their index; SecantusDB would plan an $and as a scan of the whole collection.
     Each page is the newest, as a sort of every document gives it."""
     from ledger.history import History, Window
 
     db = mongo.database(settings.mongo_url, settings.mongo_db)
     mongo.ensure_indexes(db)
     rng = random.Random(7)
-    fills = [{"_id": f"f{n:04d}", "user_id": f"u{n % 3}", "symbol": "KRYP", "time": 1_000 + rng.randrange(60)}
-             for n in range(300)]
     orders = [{"_id": f"o{n:04d}", "user_id": f"u{n % 3}", "symbol": "KRYP", "created_ms": 1_000 + rng.randrange(60)}
               for n in range(300)]
-    trades = [{"_id": f"t{n:04d}", "symbol": "KRYP", "epoch": 1, "sequence": n, "time": 1_000 + n} for n in range(300)]
-    for name, docs in ((mongo.FILLS, fills), (mongo.ORDERS, orders), (mongo.TRADES, trades)):
+    trades = [{"_id": f"t{n:04d}", "symbol": "KRYP", "epoch": 1, "sequence": n, "time": 1_000 + rng.randrange(60),
+               "price": 100, "quantity": 1, "taker_side": "buy", "buy_order_id": f"b{n}", "sell_order_id": f"s{n}",
+               "buyer_id": f"u{n % 3}", "seller_id": f"u{(n + 1) % 3}", "user_ids": [f"u{n % 3}", f"u{(n + 1) % 3}"],
+               "buyer_fee": 0, "seller_fee": 0} for n in range(300)]
+    for name, docs in ((mongo.ORDERS, orders), (mongo.TRADES, trades)):
         db[name].insert_many(docs)
     sent: list[tuple[str, dict]] = []
 
@@ -211,17 +219,18 @@ def test_a_first_page_of_history_reads_its_index_not_the_whole_collection(settin
             return Collection()
 
     history = History(Recording())
-    pages = {mongo.FILLS: history.fills("u1", None, Window(10)), mongo.ORDERS: history.orders("u2", None, Window(10)),
+    pages = {"fills": history.fills("u1", None, Window(10)), mongo.ORDERS: history.orders("u2", None, Window(10)),
              mongo.TRADES: history.trades("KRYP", Window(10))}
 
     def newest(docs, key_fields, keep) -> list[str]:
         kept = sorted((d for d in docs if keep(d)), key=lambda d: tuple(d[k] for k in key_fields), reverse=True)
         return [d["_id"] for d in kept[:10]]
-    assert [d["_id"] for d in pages[mongo.FILLS].items] == newest(fills, ("time", "_id"), lambda d: d["user_id"] == "u1")
+    assert [d["trade_id"] for d in pages["fills"].items] == newest(trades, ("time", "_id"),
+                                                                   lambda d: "u1" in d["user_ids"])
     assert [d["_id"] for d in pages[mongo.ORDERS].items] == newest(orders, ("created_ms", "_id"),
                                                                     lambda d: d["user_id"] == "u2")
     assert [d["_id"] for d in pages[mongo.TRADES].items] == newest(trades, ("epoch", "sequence"), lambda d: True)
-    assert [name for name, _ in sent] == [mongo.FILLS, mongo.ORDERS, mongo.TRADES]
+    assert [name for name, _ in sent] == [mongo.TRADES, mongo.ORDERS, mongo.TRADES]
     for name, filter_ in sent:
         plan = str(db[name].find(filter_).explain()["queryPlanner"]["winningPlan"])
         assert "IXSCAN" in plan and "COLLSCAN" not in plan, (name, filter_, plan)

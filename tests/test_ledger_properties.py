@@ -82,7 +82,7 @@ step = st.tuples(
 def test_balances_follow_the_model_at_every_step(app, settings, redis_client, settle, audit, steps):
     redis_client.flushall()
     db = mongo.database(settings.mongo_url, settings.mongo_db)
-    for name in (mongo.ACCOUNTS, mongo.USERS, mongo.TRADES, mongo.FILLS, mongo.CURSORS):
+    for name in (mongo.ACCOUNTS, mongo.USERS, mongo.TRADES, mongo.CURSORS):
         db[name].delete_many({})
     services = app.extensions["exchange"]
     ids = {user: services.auth.register(user, "correct horse")["user_id"] for user in USERS}
