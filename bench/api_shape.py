@@ -16,6 +16,8 @@ import http_orders
 import results
 from results import Figure
 
+from common import cpu_line
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -39,7 +41,7 @@ def main() -> None:
     print(f"yardstick: {yardstick['rps']:,.0f} req/s (one-Redis-call endpoint, gunicorn 2 x 8), same run")
     for label, run in runs.items():
         print(f"{label:24} {run['rps']:7,.0f} orders/s  {run['rps'] / yardstick['rps']:5.2f} x  p50 {run['p50']:6.1f} ms"
-              f"  p99 {run['p99']:6.1f} ms  {run['errors']} non-2xx | CPU µs: {http_orders.cpu_line(run)}")
+              f"  p99 {run['p99']:6.1f} ms  {run['errors']} non-2xx | CPU µs: {cpu_line(run)}")
     results.save("api_shape", [Figure(label, run["rps"], "orders/s", "one-Redis-call endpoint", yardstick["rps"])
                                for label, run in runs.items()],
                  {label: {"p50": run["p50"], "p99": run["p99"]} for label, run in runs.items()},

@@ -87,6 +87,21 @@ def tree_cpu_s(pid: int) -> float:
     return total
 
 
+def group_cpu_s(cpu_of: dict) -> dict[str, float]:
+    """CPU seconds used so far by each named group of processes ({name: [Proc]}, children included)."""
+    return {name: sum(tree_cpu_s(proc.pid) for proc in procs) for name, procs in cpu_of.items()}
+
+
+def cpu_us_per(cpu_of: dict, before: dict[str, float], count: int) -> dict[str, float]:
+    """CPU µs each group used since ``before`` (group_cpu_s), per one of ``count`` things done."""
+    now = group_cpu_s(cpu_of)
+    return {name: 1e6 * (now[name] - before[name]) / max(count, 1) for name in cpu_of}
+
+
+def cpu_line(run: dict) -> str:
+    return ", ".join(f"{name} {us:,.0f} µs" for name, us in run["cpu_us"].items())
+
+
 def redis_cpu_s(client) -> float:
     info = client.info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])

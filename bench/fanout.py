@@ -26,7 +26,7 @@ import results
 from results import Figure
 
 import common  # noqa: F401  (puts the repository on sys.path)
-from common import percentile, run_processes
+from common import cpu_line, group_cpu_s, percentile, run_processes, sleep_until
 
 SYMBOL = "KRYP"
 DRAIN_S = 5.0  # after the phase: time for deliveries still on their way, told apart from lost ones
@@ -36,12 +36,12 @@ def subscriber_process(index: int, start_at: float, queue, base_url: str, shares
                        client_kind: str) -> None:
     """``shares[index]`` subscribers in one event loop; reports (deliveries as (trade id, latency ms,
     arrival time), clients connected at the start, those still connected at the phase's end, when
-    the phase ended)."""
+    the phase ended, the CPU seconds this process used in the phase)."""
     import asyncio
 
     count = shares[index]
 
-    async def run() -> tuple[list[tuple[str, float, float]], int, int, float]:
+    async def run() -> tuple[list[tuple[str, float, float]], int, int, float, float]:
         import aiohttp
 
         deliveries: list[tuple[str, float, float]] = []
@@ -66,11 +66,13 @@ def subscriber_process(index: int, start_at: float, queue, base_url: str, shares
             # No clearing at the start: a process whose loop wakes late would drop the first trade's
             # deliveries as if lost. Only the trades the flow made are counted (measure()).
             await asyncio.sleep(max(0.0, start_at - time.time()))
+            cpu_start = time.process_time()
             await asyncio.sleep(seconds + 1.0)  # the phase, and a second for its last trades' deliveries
             phase_end, alive = time.time(), sum(1 for c in connected if not c.closed)
+            cpu_s = time.process_time() - cpu_start
             await asyncio.sleep(DRAIN_S)  # what is still on its way arrives late; what never does is lost
             await asyncio.gather(*(c.close() for c in connected), return_exceptions=True)
-        return deliveries, len(connected), alive, phase_end
+        return deliveries, len(connected), alive, phase_end, cpu_s
 
     queue.put(asyncio.run(run()))
 
@@ -153,7 +155,17 @@ def order_flow(base_url: str, rate: float, seconds: float, start_at: float, stop
     return trades
 
 
-def measure(base_url: str, subscribers: int, processes: int, rate: float, seconds: float, client_kind: str) -> dict:
+def phase_cpu(cpu_of: dict, start_at: float, seconds: float, into: dict) -> None:
+    """CPU seconds each group of the stack's processes used from ``start_at`` to the phase's end."""
+    sleep_until(start_at)
+    before = group_cpu_s(cpu_of)
+    sleep_until(start_at + seconds + 1.0)
+    after = group_cpu_s(cpu_of)
+    into.update({name: after[name] - before[name] for name in cpu_of})
+
+
+def measure(base_url: str, subscribers: int, processes: int, rate: float, seconds: float, client_kind: str,
+            cpu_of: dict) -> dict:
     processes = max(1, min(processes, subscribers))
     shares = [subscribers // processes + (1 if i < subscribers % processes else 0) for i in range(processes)]
     # Connecting a thousand clients takes a while on two cores: start the clock after.
@@ -162,14 +174,18 @@ def measure(base_url: str, subscribers: int, processes: int, rate: float, second
     stop = threading.Event()
     flow = threading.Thread(target=lambda: made.append(order_flow(base_url, rate, seconds, start_at, stop)))
     flow.start()
+    cpu_s: dict[str, float] = {}
+    sampler = threading.Thread(target=phase_cpu, args=(cpu_of, start_at, seconds, cpu_s))
+    sampler.start()
     try:
         gathered = run_processes(subscriber_process, len(shares), (base_url, shares, seconds, client_kind),
                                 start_at=start_at)
     finally:
         stop.set()
         flow.join()
+        sampler.join()
     trades = made[0] if made else set()
-    arrivals = [(latency, arrived > phase_end) for deliveries, _connected, _alive, phase_end in gathered
+    arrivals = [(latency, arrived > phase_end) for deliveries, _connected, _alive, phase_end, _cpu in gathered
                 for trade_id, latency, arrived in deliveries if trade_id in trades]
     latencies = sorted(latency for latency, _late in arrivals)
     connected = sum(r[1] for r in gathered)  # at the start: a client that drops later misses what is due it
@@ -179,7 +195,12 @@ def measure(base_url: str, subscribers: int, processes: int, rate: float, second
             "due": len(trades) * connected, "in_phase": len(arrivals) - late, "late": late,
             "lost": len(trades) * connected - len(arrivals), "deliveries": len(arrivals),
             "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
-            "max": latencies[-1] if latencies else float("nan")}
+            "max": latencies[-1] if latencies else float("nan"),
+            # What the machine did per delivery in the phase, the bench's own subscribers included:
+            # they share its cores with the stack.
+            "cpu_us": {name: 1e6 * s / max(len(arrivals), 1)
+                       for name, s in {**cpu_s, "subscribers": sum(r[4] for r in gathered)}.items()},
+            "cores_busy": (sum(cpu_s.values()) + sum(r[4] for r in gathered)) / (seconds + 1.0)}
 
 
 def report(name: str, m: dict) -> None:
@@ -188,6 +209,8 @@ def report(name: str, m: dict) -> None:
           f"of {m['due']:,} deliveries due, {m['in_phase']:,} arrived in the phase, {m['late']:,} late "
           f"(within {DRAIN_S:g} s after it), {m['lost']:,} never (lost); trade->client latency "
           f"p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms, max {m['max']:.1f} ms", flush=True)
+    print(f"    CPU per delivery: {cpu_line(m)}; {m['cores_busy']:.2f} cores busy in the phase (these and the "
+          "subscribers)", flush=True)
 
 
 def main() -> None:
@@ -206,9 +229,12 @@ def main() -> None:
     with start_stack(replicas=1, web_replicas=args.web_replicas, env={"RATE_LIMIT": ""}) as stack:
         print(f"stack: 1 API replica, {args.web_replicas} web replicas behind nginx; "
               f"{args.rate:g} trades/s on {SYMBOL} for {args.seconds:g}s per phase", flush=True)
-        baseline = measure(stack.base_url, 1, 1, args.rate, args.seconds, args.client)
+        cpu_of = {"web": stack.web, "nginx": [stack.nginx], "api": stack.replicas, "workers": stack.workers,
+                  "data": stack.servers}
+        baseline = measure(stack.base_url, 1, 1, args.rate, args.seconds, args.client, cpu_of)
         report("baseline", baseline)
-        fanned = measure(stack.base_url, args.subscribers, args.processes, args.rate, args.seconds, args.client)
+        fanned = measure(stack.base_url, args.subscribers, args.processes, args.rate, args.seconds, args.client,
+                         cpu_of)
         report("fan-out", fanned)
     results.save("fanout", [Figure(f"deliveries to {fanned['connected']:,} subscribers", fanned["deliveries"] /
                                    args.seconds, "deliveries/s", "to one subscriber", baseline["deliveries"] / args.seconds)],

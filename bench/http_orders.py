@@ -33,7 +33,7 @@ import requests
 import results
 from results import Figure
 
-from common import cursor_sequence, tree_cpu_s  # (importing common puts the project on sys.path)
+from common import cpu_line, cpu_us_per, cursor_sequence, group_cpu_s  # (importing common puts the project on sys.path)
 from devstack import nginx, programs
 from devstack.procs import Proc, free_port, start_redis
 from exchange.config import Settings
@@ -46,17 +46,6 @@ BENCH_DIR = Path(__file__).resolve().parent
 USERS = 64
 FLOW = BENCH_DIR / "random_orders.lua"
 YARDSTICK_CONF = BENCH_DIR / "ping_gunicorn.py"
-
-
-def group_cpu_s(cpu_of: dict[str, list[Proc]]) -> dict[str, float]:
-    """CPU seconds used so far by each named group of processes (their children included)."""
-    return {name: sum(tree_cpu_s(proc.pid) for proc in procs) for name, procs in cpu_of.items()}
-
-
-def cpu_us_per(cpu_of: dict[str, list[Proc]], before: dict[str, float], count: int) -> dict[str, float]:
-    """CPU µs each group used since ``before`` (group_cpu_s), per one of ``count`` things done."""
-    now = group_cpu_s(cpu_of)
-    return {name: 1e6 * (now[name] - before[name]) / max(count, 1) for name in cpu_of}
 
 
 def run_wrk(url: str, script: Path, seconds: float, connections: int, env: dict | None = None,
@@ -191,10 +180,6 @@ def yardstick_command(port: int) -> list[str]:
     """The ping endpoint under gunicorn's gthread worker, 2 x 8, whatever serves the API."""
     return [sys.executable, "-m", "gunicorn", "--config", str(YARDSTICK_CONF), "--bind", f"127.0.0.1:{port}",
             "--no-control-socket", "bench.ping_app:create_app()"]
-
-
-def cpu_line(run: dict) -> str:
-    return ", ".join(f"{name} {us:,.0f} µs" for name, us in run["cpu_us"].items())
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import http_orders
 import results
 from results import Figure
 
+from common import cpu_line
 from devstack import programs
 from exchange.config import Settings
 from orderbook import serve
@@ -82,7 +83,7 @@ def main() -> None:
     for label, run in runs.items():
         unit = "req/s" if label.endswith("ping") else "orders/s"
         print(f"{label:45} {run['rps']:8,.0f} {unit:8} {run['rps'] / yardstick:5.2f} x   p50 {run['p50']:5.1f} ms  "
-              f"p99 {run['p99']:6.1f} ms  {run['errors']} non-2xx | CPU µs: {http_orders.cpu_line(run)}")
+              f"p99 {run['p99']:6.1f} ms  {run['errors']} non-2xx | CPU µs: {cpu_line(run)}")
     results.save("servers", [Figure(label, run["rps"], "per s", "gunicorn ping", yardstick) for label, run in runs.items()],
                  {label: {"p50": run["p50"], "p99": run["p99"]} for label, run in runs.items()},
                  notes={"cpu_us_per_request": {label: run["cpu_us"] for label, run in runs.items()}})
