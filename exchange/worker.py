@@ -11,7 +11,8 @@
 ``run`` sets up logging, turns SIGTERM and SIGINT into the worker's ``stopping``
 event, calls ``bootstrap``, and runs each loop in a thread of its own (and one more,
 the heartbeat: exchange/health.py): its work again and again, waiting ``idle_s``
-after a pass that did nothing (or ``every_s`` after each pass; with ``busy_s``, a
+after a pass that did nothing, or calling its ``wait_for_work`` then (a blocking
+read of the journals it follows, ``streams.wait_past``), or ``every_s`` after each pass; with ``busy_s``, a
 pass after one that worked starts no sooner than ``busy_s`` after that one
 started), until the event is set. Then ``teardown``. Work that raises one of its
 loop's ``retry_on`` errors (a store outage, say) is logged and retried after
@@ -35,6 +36,7 @@ from exchange.health import HEARTBEAT_S, Heartbeat
 
 log = logging.getLogger("exchange.worker")
 JOIN_TIMEOUT_S = 10.0
+WORK_WAIT_S = 0.5  # the longest a Loop's wait_for_work blocks
 
 
 @dataclass
@@ -50,6 +52,9 @@ class Loop:
     retry_on: tuple[type[BaseException], ...] = ()  # logged and retried; anything else ends the process
     retry_s: float = 1.0
     first_after_s: float = 0.0  # the wait before the first pass
+    # If set: after a pass that did nothing, called in place of the idle wait; it returns once
+    # there may be work again, or after at most WORK_WAIT_S (so a stop waits no longer than that).
+    wait_for_work: Callable[[float], None] | None = None
 
     def pause_after(self, work: int, took_s: float) -> float:
         if self.every_s is not None:
@@ -130,7 +135,9 @@ def repeat(name: str, loop: Loop, stopping: threading.Event, failed: threading.E
             stopping.set()
             return
         pause = loop.pause_after(work, time.monotonic() - started)
-        if pause:
+        if not work and loop.wait_for_work is not None and loop.every_s is None:
+            loop.wait_for_work(WORK_WAIT_S)
+        elif pause:
             stopping.wait(pause)
 
 

@@ -42,6 +42,7 @@ class JournalConsumer(JournalWorker):
         self.consumer = consumer
         self.stream = keys.events(symbol)
         self._group_ready = False
+        self.last_read: bytes | None = None  # the last entry the group gave this consumer
         self.halted = False
         self._next_look = 0.0  # when to look again at the fault record or the journal's position
 
@@ -77,11 +78,25 @@ class JournalConsumer(JournalWorker):
             reply = self.client.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=self.batch_size)
             entries = reply[0][1] if reply else []
         if not entries:
+            if self.last_read is None:  # where the group is, once: the wait starts there
+                self.last_read = self._group_last_delivered()
             return 0
         self.ledger.apply(self.symbol, journal.read_entries(entries))
         self.client.xack(self.stream, GROUP, *[entry_id for entry_id, _ in entries])
+        self.last_read = entries[-1][0]
         APPLIED_SEQUENCE.labels(self.symbol, "ledger_of_record").set(journal.entry_sequence(entries[-1][1]))
         return len(entries)
+
+    def waits_after(self) -> bytes | None:
+        """The entry after which this consumer has work again (None: no lease, halted, or not known)."""
+        return self.last_read if self.lease.held and not self.halted else None
+
+    def _group_last_delivered(self) -> bytes | None:
+        for group in self.client.xinfo_groups(self.stream):
+            if group["name"] in (GROUP, GROUP.encode()):
+                last = group["last-delivered-id"]
+                return last if isinstance(last, bytes) else str(last).encode()
+        return None
 
     def _check_position(self) -> None:
         """With nothing new to read: is the journal behind, or in another epoch than, the ledger?"""

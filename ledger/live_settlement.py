@@ -19,9 +19,14 @@ class SymbolSettler(JournalWorker):
                  batch_size: int = 500, lease_ms: int = 3000):
         super().__init__(client, symbol, keys.settlement_lease(symbol), batch_size, lease_ms)
         self.scripts = scripts or Scripts(client)
+        self.cursor: bytes | None = None  # the last entry settled, as the last pass read it
+
+    def waits_after(self) -> bytes | None:
+        """The entry after which this settler has work again (None: it holds no lease, or has not looked)."""
+        return self.cursor if self.lease.held else None
 
     def apply_batch(self) -> int:
-        cursor = self.client.get(keys.settled_cursor(self.symbol)) or b"0-0"
+        self.cursor = cursor = self.client.get(keys.settled_cursor(self.symbol)) or b"0-0"
         entries = self.client.xrange(keys.events(self.symbol), min=b"(" + cursor, count=self.batch_size)
         if not entries:
             return 0
@@ -34,6 +39,7 @@ class SymbolSettler(JournalWorker):
         # Its own round trip, after every account step is known applied (the accounts and
         # the cursor live in different slots, so no one script or transaction can hold both).
         self.client.set(keys.settled_cursor(self.symbol), entries[-1][0])
+        self.cursor = entries[-1][0]
         APPLIED_SEQUENCE.labels(self.symbol, "live_accounts").set(journal.entry_sequence(entries[-1][1]))
         return len(entries)
 

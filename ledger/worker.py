@@ -10,7 +10,10 @@ delays live balances:
                reader (ledger/retention.py);
   maintenance: every MAINTENANCE_INTERVAL_S, void holds whose order never
                reached a book (ledger/reconcile.py).
-They sleep briefly when idle and stop cleanly on SIGTERM or Ctrl-C.
+Idle, live and record block on one XREAD of the journals whose leases they hold,
+from where each left off, and go on as soon as one has an entry (or after 0.5 s):
+polling each journal every 20 ms cost a resting exchange 6.5 % of a core here.
+The others sleep briefly. They stop cleanly on SIGTERM or Ctrl-C.
 """
 from __future__ import annotations
 
@@ -19,9 +22,10 @@ import os
 import socket
 import time
 
-from exchange import mongo, redis_client
+from exchange import keys, mongo, redis_client
 from exchange.config import Settings
 from exchange.scripts import Scripts
+from exchange.streams import wait_past
 from exchange.worker import Loop, SymbolPasses, Worker, run
 from ledger import retention
 from ledger.archive import JournalArchiver
@@ -60,9 +64,10 @@ class LedgerWorker(Worker):
 
     def loops(self) -> dict[str, Loop]:
         return {
-            "live": Loop(self.settle_live, idle_s=IDLE_SLEEP_S),
+            "live": Loop(self.settle_live, idle_s=IDLE_SLEEP_S, wait_for_work=self.wait_live),
             # a MongoDB outage must not stop live settlement: its own loop, retried
-            "record": Loop(self.settle_record, idle_s=IDLE_SLEEP_S, retry_on=(Exception,)),
+            "record": Loop(self.settle_record, idle_s=IDLE_SLEEP_S, retry_on=(Exception,),
+                           wait_for_work=self.wait_record),
             "archive": Loop(self.archive, idle_s=ARCHIVE_IDLE_S, retry_on=(Exception,)),
             # its own loop: moving done orders waits on MongoDB, and must not hold up the archive's lease
             "upkeep": Loop(self.upkeep, idle_s=UPKEEP_IDLE_S, retry_on=(Exception,)),
@@ -76,6 +81,18 @@ class LedgerWorker(Worker):
         second later (each account's applied sequence makes a batch applied twice count once); the
         other symbols go on meanwhile."""
         return self.live_passes.run((settler.symbol, settler.run_once) for settler in self.settlers)
+
+    def wait_live(self, timeout_s: float) -> None:
+        """Idle: block until a journal this worker settles has an entry past its cursor (a symbol
+        waiting out a failure is left out: its entries are not work until then)."""
+        paused = {s for s, until in self.live_passes.paused_until.items() if until > time.monotonic()}
+        wait_past(self.redis, {keys.events(s.symbol): cursor for s in self.settlers
+                               if s.symbol not in paused and (cursor := s.waits_after()) is not None},
+                  timeout_s, IDLE_SLEEP_S)
+
+    def wait_record(self, timeout_s: float) -> None:
+        wait_past(self.redis, {keys.events(c.symbol): last for c in self.consumers
+                               if (last := c.waits_after()) is not None}, timeout_s, IDLE_SLEEP_S)
 
     def settle_record(self) -> int:
         return sum(consumer.run_once() for consumer in self.consumers)
