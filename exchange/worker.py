@@ -12,9 +12,9 @@
 event, calls ``bootstrap``, and runs each loop in a thread of its own (and one more,
 the heartbeat: exchange/health.py): its work again and again, waiting ``idle_s``
 after a pass that did nothing, or calling its ``wait_for_work`` then (a blocking
-read of the journals it follows, ``streams.wait_past``), or ``every_s`` after each pass; with ``busy_s``, a
-pass after one that worked starts no sooner than ``busy_s`` after that one
-started), until the event is set. Then ``teardown``. Work that raises one of its
+read of the journals it follows, ``streams.wait_past``), or ``every_s`` after each
+pass; with ``busy_s``, a pass after one that worked starts no sooner than ``busy_s``
+after that one started; until the event is set. Then ``teardown``. Work that raises one of its
 loop's ``retry_on`` errors (a store outage, say) is logged and retried after
 ``retry_s`` (a Redis outage, ``redis_client.UNAVAILABLE``, as one line a try rather
 than a traceback); any other error ends the process with exit status 1, so its

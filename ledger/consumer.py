@@ -27,8 +27,9 @@ from ledger.record import JournalFault, LedgerOfRecord
 
 GROUP = "ledger"
 # Journal entries a transaction applies at most. A batch nets each account's changes into one $inc,
-# so a larger one writes fewer account updates, cursor writes and commits per trade: on SecantusDB a backlog cleared about 20 %
-# faster at 2,000 than at 500 (bench/README.md). A batch is only as large as what is waiting.
+# so a larger one writes fewer account updates, cursor writes and commits per trade: on SecantusDB
+# a backlog cleared about 20 % faster at 2,000 than at 500 (bench/README.md). A batch is only as
+# large as what is waiting.
 BATCH_EVENTS = 2000
 POSITION_CHECK_S = 2.0  # while idle, how often the journal's own position is compared with the ledger's
 log = logging.getLogger("ledger.consumer")

@@ -177,7 +177,8 @@ def test_history_written_before_the_archive_is_backfilled_once(client, register,
     # As stored before this version: trades without their epoch or their users, a fills collection
     # of a document per side, done orders not indexed.
     db[mongo.TRADES].update_many({}, {"$unset": {"epoch": "", "user_ids": ""}})
-    db[mongo.FILLS].insert_many([{"_id": f"{t['_id']}:sell", "user_id": t["seller_id"]} for t in db[mongo.TRADES].find()])
+    db[mongo.FILLS].insert_many([{"_id": f"{t['_id']}:sell", "user_id": t["seller_id"]}
+                                 for t in db[mongo.TRADES].find()])
     assert every_page(client, "/api/v1/fills", alice) == []  # read through user_ids: not there yet
     redis_client.delete(keys.done_orders("KRYP"))
     assert backfill(redis_client, db, ("KRYP",)) == ["backfill: 3 trade(s) got their journal epoch",
