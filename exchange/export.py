@@ -100,7 +100,8 @@ def documents(db: Database, kind: str, symbol: str | None, start: int | None, en
     out of their buckets, fills out of their trades."""
     spec = KINDS[kind]
     bounds = {**({"$gte": start} if start is not None else {}), **({"$lt": end} if end is not None else {})}
-    query: dict = {**({"symbol": symbol} if symbol else {}), **({"user_id": user_id} if user_id else {})}
+    user_field = "user_ids" if kind == "fills" else "user_id"  # a trade names both its users
+    query: dict = {**({"symbol": symbol} if symbol else {}), **({user_field: user_id} if user_id else {})}
     if kind == "events":
         return _events(db[spec.collection], query, start, end, counted)
     if bounds:
@@ -125,8 +126,6 @@ def _events(collection, query: dict, start: int | None, end: int | None, counted
 
 def _fills(trades, query: dict, user_id: str | None, counted: bool) -> tuple[int | None, Iterator]:
     """Each trade's fills (the user's, or both sides), in (time, trade id, side) order."""
-    if user_id is not None:
-        query["user_ids"] = query.pop("user_id")
     total = None
     if counted:  # a self-trade is two fills of its user
         both = {**query, "buyer_id": user_id, "seller_id": user_id} if user_id is not None else query

@@ -10,14 +10,16 @@ Fills are ordered by (time, trade id, side): the order of the trade documents
 """
 from __future__ import annotations
 
-SIDES = ("buy", "sell")  # ascending, as the key orders them
+from exchange.journal import Side
+
+SIDES = (Side.BUY.value, Side.SELL.value)  # ascending, as the key orders them
 
 
 def fill_of(trade: dict, side: str) -> dict:
     """One side of a trade document as a fill document."""
-    buying = side == "buy"
+    buying = side == Side.BUY
     return {"_id": f"{trade['_id']}:{side}", "trade_id": trade["_id"], "symbol": trade["symbol"], "side": side,
-            "user_id": trade["buyer_id" if buying else "seller_id"],
+            "user_id": fill_user(trade, side),
             "order_id": trade["buy_order_id" if buying else "sell_order_id"],
             "price": trade["price"], "quantity": trade["quantity"],
             "fee": trade["buyer_fee" if buying else "seller_fee"],
@@ -28,7 +30,11 @@ def fill_of(trade: dict, side: str) -> dict:
 def fills_of(trade: dict, user_id: str | None = None) -> list[dict]:
     """The trade's fills of ``user_id`` (None: both), in ascending key order."""
     return [fill_of(trade, side) for side in SIDES
-            if user_id is None or trade["buyer_id" if side == "buy" else "seller_id"] == user_id]
+            if user_id is None or fill_user(trade, side) == user_id]
+
+
+def fill_user(trade: dict, side: str) -> str:
+    return trade["buyer_id" if side == Side.BUY else "seller_id"]
 
 
 def fill_key(fill: dict) -> tuple[int, str, str]:

@@ -71,6 +71,10 @@ class SymbolPasses:
         self.what, self.also_retry, self.retry_s = what, also_retry, retry_s
         self.paused_until: dict[str, float] = {}  # symbol -> when its pass is tried again
 
+    def paused(self, symbol: str) -> bool:
+        """Whether the symbol's pass waits out a failure (its work is not work until then)."""
+        return self.paused_until.get(symbol, 0.0) > time.monotonic()
+
     def run(self, passes: Iterable[tuple[str, Callable[[], int]]]) -> int:
         """Each (symbol, pass) not paused; returns the work done."""
         work, now = 0, time.monotonic()

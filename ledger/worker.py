@@ -85,9 +85,8 @@ class LedgerWorker(Worker):
     def wait_live(self, timeout_s: float) -> None:
         """Idle: block until a journal this worker settles has an entry past its cursor (a symbol
         waiting out a failure is left out: its entries are not work until then)."""
-        paused = {s for s, until in self.live_passes.paused_until.items() if until > time.monotonic()}
         wait_past(self.redis, {keys.events(s.symbol): cursor for s in self.settlers
-                               if s.symbol not in paused and (cursor := s.waits_after()) is not None},
+                               if not self.live_passes.paused(s.symbol) and (cursor := s.waits_after()) is not None},
                   timeout_s, IDLE_SLEEP_S)
 
     def wait_record(self, timeout_s: float) -> None:
